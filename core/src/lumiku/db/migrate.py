@@ -1,0 +1,166 @@
+"""Run Alembic for the core and the enabled plugins: one branch each, one version table.
+
+A plugin declares its version location (``"pkg:migrations"``) through the
+``register_migrations`` hook; its first revision has ``branch_labels=(plugin_id,)`` and
+``depends_on`` the core head it needs. A revision in the database whose scripts are gone
+(the plugin was uninstalled) is reported as an orphan and stood in for by an empty stub,
+so the other branches still upgrade.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Literal
+
+import attrs
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+CORE_BRANCH = "core"
+VERSION_TABLE = "alembic_version"
+
+BranchState = Literal["up_to_date", "behind", "not_applied", "orphaned"]
+
+
+@attrs.frozen
+class MigrationSource:
+    """Where one branch's revision files live."""
+
+    branch: str
+    location: Path
+
+
+@attrs.frozen
+class BranchStatus:
+    """One branch's revision in the database compared with the newest in the code."""
+
+    branch: str
+    current: str | None
+    head: str | None
+    state: BranchState
+
+
+def resolve_location(spec: str) -> Path:
+    """Turn ``"package:folder"`` (or a plain path) into a directory path."""
+    if ":" in spec and not Path(spec).is_absolute():
+        package, _, folder = spec.partition(":")
+        return Path(str(importlib.resources.files(package).joinpath(folder)))
+    return Path(spec)
+
+
+def core_source() -> MigrationSource:
+    """Return the core's migration source."""
+    return MigrationSource(CORE_BRANCH, resolve_location("lumiku.db.migrations:versions"))
+
+
+def _stub_text(revision: str) -> str:
+    return (
+        f'"""Stand-in for revision {revision}, whose plugin is not installed."""\n'
+        f"revision = {revision!r}\ndown_revision = None\nbranch_labels = None\n"
+        "depends_on = None\n\n\ndef upgrade() -> None:\n    pass\n\n\n"
+        "def downgrade() -> None:\n    pass\n"
+    )
+
+
+def _known_revisions(sources: Sequence[MigrationSource]) -> set[str]:
+    script = ScriptDirectory.from_config(_config(sources, None))
+    return {rev.revision for rev in script.walk_revisions()}
+
+
+def _config(sources: Sequence[MigrationSource], stub_dir: Path | None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resolve_location("lumiku.db:migrations")))
+    locations = [str(source.location) for source in sources]
+    if stub_dir is not None:
+        locations.append(str(stub_dir))
+    # Alembic splits version_locations on this separator; paths never contain a newline.
+    config.set_main_option("version_path_separator", "newline")
+    config.set_main_option("version_locations", "\n".join(locations))
+    return config
+
+
+def _database_revisions(connection: sa.Connection) -> list[str]:
+    return list(MigrationContext.configure(connection).get_current_heads())
+
+
+def orphaned_revisions(connection: sa.Connection, sources: Sequence[MigrationSource]) -> list[str]:
+    """Return revisions recorded in the database that no installed source knows."""
+    known = _known_revisions(sources)
+    return [rev for rev in _database_revisions(connection) if rev not in known]
+
+
+@contextmanager
+def _configured(connection: sa.Connection, sources: Sequence[MigrationSource]) -> Iterator[Config]:
+    orphans = orphaned_revisions(connection, sources)
+    with tempfile.TemporaryDirectory(prefix="lumiku-orphans-") as tmp:
+        stub_dir: Path | None = None
+        if orphans:
+            stub_dir = Path(tmp)
+            for revision in orphans:
+                (stub_dir / f"orphan_{revision}.py").write_text(_stub_text(revision))
+        config = _config(sources, stub_dir)
+        config.attributes["connection"] = connection
+        yield config
+
+
+def upgrade(
+    engine: sa.Engine, sources: Sequence[MigrationSource], branch: str | None = None
+) -> None:
+    """Upgrade every branch (or only ``branch``) to its head."""
+    with engine.connect() as connection, _configured(connection, sources) as config:
+        command.upgrade(config, f"{branch}@head" if branch else "heads")
+        connection.commit()
+
+
+def downgrade(
+    engine: sa.Engine, sources: Sequence[MigrationSource], branch: str, target: str = "base"
+) -> None:
+    """Downgrade one branch to ``target`` (``base`` removes the branch's tables)."""
+    with engine.connect() as connection, _configured(connection, sources) as config:
+        command.downgrade(config, f"{branch}@{target}")
+        connection.commit()
+
+
+def status(engine: sa.Engine, sources: Sequence[MigrationSource]) -> list[BranchStatus]:
+    """Compare each branch's revision in the database with its head in the code."""
+    config = _config(sources, None)
+    script = ScriptDirectory.from_config(config)
+    with engine.connect() as connection:
+        applied = _database_revisions(connection)
+    known = {rev.revision for rev in script.walk_revisions()}
+    result: list[BranchStatus] = []
+    for source in sources:
+        heads = script.get_revisions(f"{source.branch}@head")
+        head = heads[0].revision if heads else None
+        branch_revisions = {rev.revision for rev in _branch_revisions(script, source.branch)}
+        current = next((rev for rev in applied if rev in branch_revisions), None)
+        if current is None:
+            state: BranchState = "not_applied"
+        elif current == head:
+            state = "up_to_date"
+        else:
+            state = "behind"
+        result.append(BranchStatus(source.branch, current, head, state))
+    for revision in applied:
+        if revision not in known:
+            result.append(BranchStatus(f"unknown:{revision}", revision, None, "orphaned"))
+    return result
+
+
+def _branch_revisions(script: ScriptDirectory, branch: str) -> list[object]:
+    try:
+        return list(script.iterate_revisions(f"{branch}@head", "base"))
+    except Exception:  # noqa: BLE001 - an unknown branch label simply has no revisions
+        return []
+
+
+def at_head(engine: sa.Engine, sources: Sequence[MigrationSource]) -> bool:
+    """Return whether every branch is applied and at its head."""
+    return all(item.state == "up_to_date" for item in status(engine, sources) if item.head)

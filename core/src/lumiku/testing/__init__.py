@@ -1,0 +1,1 @@
+"""Test kit for Lumiku and its plugins; the pytest fixtures live in ``pytest_plugin``."""
