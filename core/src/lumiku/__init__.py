@@ -1,1 +1,112 @@
-"""Lumiku: the public facade for plugin authors. Import from here, never from submodules."""
+"""Lumiku: the public facade for plugin authors. Import from here, never from submodules.
+
+A plugin starts with ``from lumiku import PluginSpec, hookimpl``. Names are loaded on first
+use, so importing a plugin's spec stays cheap (no Starlette, SQLAlchemy or Pillow).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from lumiku.hookspecs import hookimpl
+from lumiku.plugins.spec import PluginSpec, Requirement, hard, soft
+
+if TYPE_CHECKING:
+    from lumiku.errors import (
+        BadRequest,
+        Conflict,
+        Forbidden,
+        InsufficientCredits,
+        LumikuError,
+        NotFound,
+        PayloadTooLarge,
+        RateLimited,
+        ServiceUnavailable,
+        Unauthorized,
+        UnsupportedMedia,
+        ValidationFailed,
+    )
+    from lumiku.health import CheckResult, HealthCheck
+    from lumiku.http.endpoint import Call, RateLimit, delete, get, post, put, route
+    from lumiku.http.fields import field
+    from lumiku.images.provider import GeneratedImage, ImageProvider, ImageRequest
+    from lumiku.jobs.broker import declare_actor
+    from lumiku.plugins.context import PluginContext
+    from lumiku.storage.images import CheckedImage, check_image, make_thumbnail
+
+_LAZY = {
+    "PluginContext": "lumiku.plugins.context",
+    "CheckResult": "lumiku.health",
+    "HealthCheck": "lumiku.health",
+    "Call": "lumiku.http.endpoint",
+    "RateLimit": "lumiku.http.endpoint",
+    "route": "lumiku.http.endpoint",
+    "get": "lumiku.http.endpoint",
+    "post": "lumiku.http.endpoint",
+    "put": "lumiku.http.endpoint",
+    "delete": "lumiku.http.endpoint",
+    "field": "lumiku.http.fields",
+    "ImageProvider": "lumiku.images.provider",
+    "ImageRequest": "lumiku.images.provider",
+    "GeneratedImage": "lumiku.images.provider",
+    "declare_actor": "lumiku.jobs.broker",
+    "CheckedImage": "lumiku.storage.images",
+    "check_image": "lumiku.storage.images",
+    "make_thumbnail": "lumiku.storage.images",
+    **{
+        name: "lumiku.errors"
+        for name in (
+            "LumikuError", "BadRequest", "Conflict", "Forbidden", "InsufficientCredits",
+            "NotFound", "PayloadTooLarge", "RateLimited", "ServiceUnavailable", "Unauthorized",
+            "UnsupportedMedia", "ValidationFailed",
+        )
+    },
+}
+
+__all__ = [
+    "BadRequest",
+    "Call",
+    "CheckResult",
+    "CheckedImage",
+    "Conflict",
+    "Forbidden",
+    "GeneratedImage",
+    "HealthCheck",
+    "ImageProvider",
+    "ImageRequest",
+    "InsufficientCredits",
+    "LumikuError",
+    "NotFound",
+    "PayloadTooLarge",
+    "PluginContext",
+    "PluginSpec",
+    "RateLimit",
+    "RateLimited",
+    "Requirement",
+    "ServiceUnavailable",
+    "Unauthorized",
+    "UnsupportedMedia",
+    "ValidationFailed",
+    "check_image",
+    "declare_actor",
+    "delete",
+    "field",
+    "get",
+    "hard",
+    "hookimpl",
+    "make_thumbnail",
+    "post",
+    "put",
+    "route",
+    "soft",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lumiku' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -26,6 +26,8 @@ Environment = Literal["development", "production", "test"]
 T = TypeVar("T")
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/lumiku.db"
+DEFAULT_FLUX_MODEL = "black-forest-labs/FLUX.1-schnell"
+DEFAULT_HUGGINGFACE_URL = "https://api-inference.huggingface.co"
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 # Values that appear in tutorials and .env examples; a production secret must not be one.
@@ -63,6 +65,16 @@ class RedisSettings:
 
 
 @attrs.frozen
+class ImageSettings:
+    """Image provider configuration shared by the plugins."""
+
+    huggingface_api_key: str = attrs.field(default="", repr=False)
+    huggingface_model: str = DEFAULT_FLUX_MODEL
+    huggingface_base_url: str = DEFAULT_HUGGINGFACE_URL
+    huggingface_timeout: float = 120.0
+
+
+@attrs.frozen
 class PluginToggles:
     """Which plugins the deployer allows; ``allow`` is ``None`` when every plugin may load."""
 
@@ -89,6 +101,7 @@ class Settings:
     welcome_credits: int = 100
     public_url: str = "http://127.0.0.1:3000"
     plugins: PluginToggles = PluginToggles()
+    images: ImageSettings = ImageSettings()
     log_level: str = "INFO"
     # The raw variables and file tables plugins read their own settings from.
     environ: Mapping[str, str] = attrs.field(factory=dict, repr=False, eq=False)
@@ -342,6 +355,16 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         welcome_credits=_read_int(environ, "LUMIKU_WELCOME_CREDITS", 100, 0, 1_000_000, problems),
         public_url=public_url,
         plugins=_read_toggles(environ, file_config, problems),
+        images=ImageSettings(
+            huggingface_api_key=environ.get("HUGGINGFACE_API_KEY", ""),
+            huggingface_model=environ.get("FLUX_MODEL") or DEFAULT_FLUX_MODEL,
+            huggingface_base_url=(
+                environ.get("HUGGINGFACE_BASE_URL") or DEFAULT_HUGGINGFACE_URL
+            ).rstrip("/"),
+            huggingface_timeout=float(
+                _read_int(environ, "HUGGINGFACE_TIMEOUT", 120, 1, 3600, problems)
+            ),
+        ),
         log_level=environ.get("LOG_LEVEL", "INFO").upper(),
         environ=environ,
         file_config=file_config,
@@ -392,9 +415,13 @@ def read_plugin_settings(settings: Settings, plugin_id: str, cls: type[T]) -> T:
         return _settings_converter().structure(values, cls)
     except cattrs.BaseValidationError as exc:
         problems = []
-        for error, note in exc.group_exceptions():
-            name = note.name if note is not None else "?"
-            problems.append({"variable": prefix + str(name).upper(), "rule": str(error)})
+        with_notes, without_notes = exc.group_exceptions()
+        for error, note in with_notes:
+            name = getattr(note, "name", "?")
+            rule = "is required" if isinstance(error, KeyError) else str(error)
+            problems.append({"variable": prefix + str(name).upper(), "rule": rule})
+        for error in without_notes:
+            problems.append({"variable": prefix + "*", "rule": str(error)})
         if not problems:
             problems.append({"variable": prefix + "*", "rule": str(exc)})
         lines = "; ".join(f"{p['variable']}: {p['rule']}" for p in problems)

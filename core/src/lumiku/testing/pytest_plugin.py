@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -70,3 +71,40 @@ def redis_server() -> str:
     """Return the test Redis URL after making sure the server answers."""
     require_service("Redis", databases.redis_available())
     return databases.redis_url()
+
+
+@pytest.fixture
+def lumiku_env(database_url: str, tmp_path: Path) -> dict[str, str]:
+    """Return the environment for a test app (edit it before calling ``make_app``)."""
+    from lumiku.testing.app import test_environment
+
+    return test_environment(database_url, tmp_path)
+
+
+@pytest.fixture
+def make_app(lumiku_env: dict[str, str]) -> Any:
+    """Return a factory ``make_app(plugins=None, **env)`` building a migrated app."""
+    from lumiku.testing.app import build_test_app
+
+    def factory(plugins: Any = None, **env: str) -> Any:
+        return build_test_app({**lumiku_env, **env}, plugins=plugins)
+
+    return factory
+
+
+@pytest.fixture
+def make_client(make_app: Any) -> Iterator[Any]:
+    """Return a factory ``make_client(plugins=None, **env)``: a TestClient with lifespan run."""
+    from starlette.testclient import TestClient
+
+    clients: list[TestClient] = []
+
+    def factory(plugins: Any = None, **env: str) -> TestClient:
+        client = TestClient(make_app(plugins, **env), raise_server_exceptions=False)
+        client.__enter__()
+        clients.append(client)
+        return client
+
+    yield factory
+    for client in reversed(clients):
+        client.__exit__(None, None, None)

@@ -1,0 +1,50 @@
+# Two commands for a new user: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PLUGINS := plugins/avatar_creator plugins/pose_generator plugins/payments_duitku
+EDITABLE := -e core $(foreach p,$(PLUGINS),-e $(p))
+
+.PHONY: run test install dev lint typecheck pytest pytest-sqlite pytest-postgresql bench clean
+
+$(VENV)/.installed: core/pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(EDITABLE)
+	touch $@
+
+$(VENV)/.dev: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+dev: $(VENV)/.dev
+
+## make run: create .venv, install core and the three plugins, migrate SQLite, serve on :3000
+run: $(VENV)/.installed
+	$(BIN)/lumiku migrate
+	$(BIN)/lumiku serve
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.dev
+	$(BIN)/mypy core/src plugins/avatar_creator/src plugins/pose_generator/src plugins/payments_duitku/src
+
+pytest-sqlite: $(VENV)/.dev
+	LUMIKU_TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+pytest-postgresql: $(VENV)/.dev
+	LUMIKU_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+
+## make test: ruff, mypy, then the whole suite on SQLite and on PostgreSQL (+ Redis)
+test: lint typecheck pytest-sqlite pytest-postgresql
+
+bench: $(VENV)/.dev
+	$(BIN)/python bench/startup.py
+	$(BIN)/python bench/ledger.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,290 @@
+"""The auth service: accounts, sign-in, tokens and profile changes.
+
+The HTTP routes and the CLI call this class and nothing below it. Every method raises a
+``lumiku.errors`` error for anything the caller did wrong (mapped to a status at the edge);
+database and storage failures propagate as they are. Password hashing is slow on purpose,
+so it always happens outside database transactions; callers on an event loop should run
+these methods in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from lumiku.auth import revocations
+from lumiku.auth.accounts import AccountStore, EmailTakenError, StoredAccount
+from lumiku.auth.clock import Clock, as_utc, utc_now
+from lumiku.auth.emails import normalize_email, validate_email
+from lumiku.auth.models import CurrentUser, User
+from lumiku.auth.names import clean_name
+from lumiku.auth.passwords import PasswordHasher, PasswordPolicy
+from lumiku.auth.roles import Role, is_role
+from lumiku.auth.throttle import LoginThrottle
+from lumiku.auth.tokens import INVALID_TOKEN_MESSAGE, Claims, IssuedToken, TokenService
+from lumiku.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+
+GrantWelcome = Callable[[str, int], None]
+
+WRONG_CREDENTIALS = "The email or password is incorrect."
+EMAIL_TAKEN = "An account with this email already exists; sign in or use another email."
+ACCOUNT_GONE = "The account no longer exists."
+
+logger = logging.getLogger(__name__)
+
+
+def _email_conflict() -> Conflict:
+    return Conflict(EMAIL_TAKEN, details={"fields": {"email": "is taken"}})
+
+
+class AuthService:
+    """Register, sign in, authenticate tokens, sign out and edit profiles."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        hasher: PasswordHasher,
+        tokens: TokenService,
+        throttle: LoginThrottle,
+        grant_welcome: GrantWelcome,
+        welcome_credits: int,
+        clock: Clock = utc_now,
+        *,
+        policy: PasswordPolicy | None = None,
+    ) -> None:
+        """Wire the service; ``grant_welcome(user_id, amount)`` must be idempotent."""
+        self._engine = engine
+        self._accounts = AccountStore(engine)
+        self._hasher = hasher
+        self._tokens = tokens
+        self._throttle = throttle
+        self._grant_welcome = grant_welcome
+        self._welcome_credits = welcome_credits
+        self._clock = clock
+        self._policy = policy if policy is not None else PasswordPolicy.default()
+        # Unknown emails are verified against this, so they cost one verification too.
+        self._dummy_hash = hasher.hash(secrets.token_urlsafe(24))
+
+    def _now(self) -> datetime:
+        return as_utc(self._clock())
+
+    # --- accounts -------------------------------------------------------------------
+
+    def register(
+        self, email: str, password: str, name: str | None = None
+    ) -> tuple[User, IssuedToken]:
+        """Create a ``user`` account, grant the welcome credits and sign it in.
+
+        Raises ``ValidationFailed`` for a bad email, name or password and ``Conflict`` when
+        the email is taken (also when two registrations race: the unique index decides).
+        """
+        user_id = str(uuid.uuid4())
+        token = self._tokens.issue(user_id, "user")
+        user = self._create(user_id, email, password, "user", name, first_token=token)
+        return user, token
+
+    def create_user(
+        self, email: str, password: str, role: Role = "user", name: str | None = None
+    ) -> User:
+        """Create an account with ``role`` (the ``lumiku users create`` command).
+
+        The rules of ``register`` apply, welcome credits included.
+        """
+        if not is_role(role):
+            raise ValueError(f"unknown role {role!r}; use 'user' or 'admin'")
+        return self._create(str(uuid.uuid4()), email, password, role, name, first_token=None)
+
+    def _create(
+        self,
+        user_id: str,
+        email: str,
+        password: str,
+        role: Role,
+        name: str | None,
+        *,
+        first_token: IssuedToken | None,
+    ) -> User:
+        address = validate_email(email)
+        display_name = clean_name(name)
+        self._policy.check(password, email=address)
+        password_hash = self._hasher.hash(password)
+        now = self._now()
+        user = User(
+            id=user_id, email=address, name=display_name, role=role, created_at=now, updated_at=now
+        )
+        # No token of a new account predates its first one; bounding by that token's own
+        # iat keeps it valid even if the clocks of the two services disagree a little.
+        valid_after = min(now, first_token.issued_at) if first_token else now
+        try:
+            self._accounts.insert(user, password_hash, valid_after)
+        except EmailTakenError:
+            raise _email_conflict() from None
+        self._grant_welcome_credits(user_id)
+        return user
+
+    def _grant_welcome_credits(self, user_id: str) -> None:
+        if self._welcome_credits <= 0:
+            return
+        try:
+            self._grant_welcome(user_id, self._welcome_credits)
+        except Exception:
+            # The account exists and works; failing the request now would leave a client
+            # that retries with a 409 and no credits. The grant is idempotent, so an
+            # operator can repeat it safely.
+            logger.exception(
+                "❌ Welcome credits (%d) not granted to user %s; grant them with "
+                "`lumiku credits grant`",
+                self._welcome_credits,
+                user_id,
+            )
+
+    # --- sign in and out ------------------------------------------------------------
+
+    def login(self, email: str, password: str, ip: str | None) -> tuple[User, IssuedToken]:
+        """Check the credentials and return the account with a new token.
+
+        An unknown email and a wrong password get the same ``Unauthorized`` after the same
+        work (one password verification). After 5 failures for the email or the IP within
+        15 minutes, attempts raise ``RateLimited`` before any verification.
+        """
+        address = normalize_email(email)
+        self._throttle.begin_attempt(address, ip)
+        account = self._accounts.find_stored(email=address)
+        if account is None:
+            self._hasher.verify(self._dummy_hash, password)
+            self._throttle.record_failure(ip)
+            raise Unauthorized(WRONG_CREDENTIALS)
+        if not self._hasher.verify(account.password_hash, password):
+            self._throttle.record_failure(ip)
+            raise Unauthorized(WRONG_CREDENTIALS)
+        self._throttle.record_success(address)
+        if self._hasher.needs_rehash(account.password_hash):
+            self._accounts.update(
+                account.user.id,
+                {"password_hash": self._hasher.hash(password)},
+                expected_hash=account.password_hash,
+            )
+        return account.user, self._tokens.issue(account.user.id, account.user.role)
+
+    def authenticate(self, token: str) -> CurrentUser:
+        """Return the caller behind ``token``; raise ``Unauthorized`` if it may not be used.
+
+        Refused: anything ``TokenService.decode`` refuses, a revoked token, a token issued
+        before the account's last password change, and a token whose account is gone.
+        The role is the account's current one, not the one in the token.
+        """
+        claims = self._tokens.decode(token)
+        owner = self._accounts.token_owner(claims.user_id, claims.jti)
+        if owner is None or owner.revoked or claims.issued_at < owner.tokens_valid_after:
+            raise Unauthorized(INVALID_TOKEN_MESSAGE)
+        user = owner.user
+        return CurrentUser(
+            id=user.id, email=user.email, name=user.name, role=user.role, claims=claims
+        )
+
+    def logout(self, claims: Claims) -> None:
+        """Revoke the token behind ``claims`` until it expires; a second call is harmless."""
+        revocations.revoke(self._engine, claims)
+
+    def delete_expired_revocations(self) -> int:
+        """Forget revocations of tokens that have expired by now; return how many."""
+        return revocations.delete_expired_revocations(self._engine, now=self._now())
+
+    # --- profile --------------------------------------------------------------------
+
+    def get_profile(self, user_id: str) -> User:
+        """Return the account ``user_id``; raise ``NotFound`` if it is gone."""
+        user = self._accounts.find(user_id)
+        if user is None:
+            raise NotFound(ACCOUNT_GONE)
+        return user
+
+    def update_profile(
+        self,
+        user_id: str,
+        *,
+        name: str | None = None,
+        email: str | None = None,
+        current_password: str | None = None,
+        new_password: str | None = None,
+    ) -> tuple[User, IssuedToken | None]:
+        """Change the name, email or password; ``None`` leaves a field as it is.
+
+        An empty ``name`` clears it. Changing the email or the password needs the correct
+        ``current_password`` (``ValidationFailed`` otherwise; wrong guesses count towards
+        the email's login lockout). A new password ends every token issued before it; the
+        returned token (``None`` unless the password changed) replaces the caller's.
+        """
+        account = self._accounts.find_stored(user_id=user_id)
+        if account is None:
+            raise NotFound(ACCOUNT_GONE)
+        changes, fields = self._validated_changes(account.user, name, email, new_password)
+        sensitive = "email" in changes or new_password is not None
+        if sensitive and not current_password:
+            fields["currentPassword"] = "is required to change the email or password"
+        if fields:
+            summary = "; ".join(f"{field} {problem}" for field, problem in fields.items())
+            raise ValidationFailed(
+                f"The profile change was refused: {summary}.", details={"fields": fields}
+            )
+        if not changes and new_password is None:
+            return account.user, None
+        if current_password is not None and sensitive:
+            self._confirm_password(account, current_password)
+        token: IssuedToken | None = None
+        if new_password is not None:
+            changes["password_hash"] = self._hasher.hash(new_password)
+            token = self._tokens.issue(user_id, account.user.role)
+            changes["tokens_valid_after"] = token.issued_at
+        changes["updated_at"] = self._now()
+        self._apply(account, changes, guarded=sensitive)
+        return self.get_profile(user_id), token
+
+    def _validated_changes(
+        self, user: User, name: str | None, email: str | None, new_password: str | None
+    ) -> tuple[dict[str, object], dict[str, str]]:
+        changes: dict[str, object] = {}
+        fields: dict[str, str] = {}
+        if name is not None:
+            try:
+                changes["name"] = clean_name(name)
+            except ValidationFailed as exc:
+                fields.update(exc.details["fields"])
+        address = user.email
+        if email is not None and normalize_email(email) != user.email:
+            try:
+                address = validate_email(email)
+                changes["email"] = address
+            except ValidationFailed as exc:
+                fields.update(exc.details["fields"])
+        if new_password is not None:
+            problem = self._policy.problem(new_password, email=address)
+            if problem is not None:
+                fields["newPassword"] = problem
+        return changes, fields
+
+    def _confirm_password(self, account: StoredAccount, password: str) -> None:
+        self._throttle.begin_attempt(account.user.email, None)
+        if not self._hasher.verify(account.password_hash, password):
+            raise ValidationFailed(
+                "The current password is incorrect.",
+                details={"fields": {"currentPassword": "is incorrect"}},
+            )
+        self._throttle.record_success(account.user.email)
+
+    def _apply(self, account: StoredAccount, changes: dict[str, object], *, guarded: bool) -> None:
+        expected = account.password_hash if guarded else None
+        try:
+            updated = self._accounts.update(account.user.id, changes, expected_hash=expected)
+        except EmailTakenError:
+            raise _email_conflict() from None
+        if not updated:
+            self.get_profile(account.user.id)  # raises NotFound if the account is gone
+            raise Conflict(
+                "The password changed while this request was running; sign in again and retry."
+            )

@@ -1,0 +1,206 @@
+"""The composition root: build every core service once and wire plugins to them.
+
+``build_runtime`` does no I/O beyond importing plugins: engines, clients and brokers are
+created but not connected. The app's lifespan (``lumiku.app``) and the worker command
+connect, start and stop them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+import dramatiq
+import sqlalchemy as sa
+
+from lumiku.auth.passwords import Argon2Hasher
+from lumiku.auth.service import AuthService
+from lumiku.auth.throttle import LoginThrottle
+from lumiku.auth.tokens import TokenService
+from lumiku.db.engine import create_engine
+from lumiku.http.converter import make_json_converter, make_query_converter
+from lumiku.http.edge import Edge
+from lumiku.idempotency import IdempotencyStore
+from lumiku.images.huggingface import HuggingFaceConfig, HuggingFaceProvider
+from lumiku.images.local import LocalImageProvider
+from lumiku.images.provider import ImageProvider
+from lumiku.jobs.broker import build_broker
+from lumiku.jobs.enqueue import JobQueue
+from lumiku.ledger.service import Ledger
+from lumiku.metrics import Metrics
+from lumiku.plugins.context import Capabilities, PluginContext
+from lumiku.plugins.discovery import discover
+from lumiku.plugins.registry import PluginRegistry, PluginSource
+from lumiku.plugins.state import PluginRecord
+from lumiku.ratelimit import RateLimiter
+from lumiku.realtime.publisher import Publisher
+from lumiku.settings import Settings
+from lumiku.storage.local import LocalStorage
+from lumiku.storage.signing import UrlSigner
+
+logger = logging.getLogger("lumiku")
+
+STORAGE_FOLDERS = ("avatar-creator", "pose-generator", "outputs")
+
+
+class SwitchablePublisher:
+    """The publisher plugins hold; bound to the live Socket.IO server once it runs."""
+
+    def __init__(self) -> None:
+        self.target: Publisher | None = None
+
+    def publish(
+        self, user_id: str, event: str, data: Mapping[str, Any], *, namespace: str
+    ) -> None:
+        """Send ``event`` to the user's room, or drop it when no realtime server is bound."""
+        if self.target is None:
+            logger.debug("realtime event %s dropped: no server bound", event)
+            return
+        self.target.publish(user_id, event, data, namespace=namespace)
+
+
+def builtin_image_providers(settings: Settings) -> dict[str, ImageProvider]:
+    """Return the providers the core ships: ``local`` always, ``huggingface`` when keyed."""
+    providers: dict[str, ImageProvider] = {"local": LocalImageProvider()}
+    images = settings.images
+    if images.huggingface_api_key:
+        providers["huggingface"] = HuggingFaceProvider(
+            HuggingFaceConfig(
+                api_key=images.huggingface_api_key,
+                model=images.huggingface_model,
+                base_url=images.huggingface_base_url,
+                timeout=images.huggingface_timeout,
+            )
+        )
+    return providers
+
+
+def build_auth(engine: sa.Engine, settings: Settings, ledger: Ledger) -> AuthService:
+    """Build the auth service; login failures are counted in Redis when it is on."""
+    from limits.storage import MemoryStorage
+
+    def grant_welcome(user_id: str, amount: int) -> None:
+        ledger.grant(user_id, amount, "welcome credits", f"welcome:{user_id}", kind="welcome")
+
+    throttle = LoginThrottle(settings.redis.url or MemoryStorage(), fallback=MemoryStorage())
+    return AuthService(
+        engine,
+        Argon2Hasher(),
+        TokenService(settings.jwt_secret, settings.jwt_expires_in),
+        throttle,
+        grant_welcome,
+        settings.welcome_credits,
+    )
+
+
+@attrs.define
+class Runtime:
+    """Everything one process of Lumiku holds."""
+
+    settings: Settings
+    engine: sa.Engine
+    metrics: Metrics
+    registry: PluginRegistry
+    edge: Edge
+    limiter: RateLimiter
+    ledger: Ledger
+    storage: LocalStorage
+    signer: UrlSigner
+    auth: AuthService
+    broker: dramatiq.Broker
+    jobs: JobQueue
+    publisher: SwitchablePublisher
+    image_providers: dict[str, ImageProvider]
+    contexts: dict[str, PluginContext] = attrs.field(factory=dict)
+    actors: dict[str, list[str]] = attrs.field(factory=dict)
+    redis_up: bool = False
+
+    def context(self, record: PluginRecord) -> PluginContext:
+        """Return (building once) the context of ``record``'s plugin."""
+        ctx = self.contexts.get(record.id)
+        if ctx is None:
+            assert record.spec is not None
+            ctx = PluginContext(
+                id=record.id,
+                spec=record.spec,
+                record=record,
+                settings=record.settings,
+                credits=record.credits,
+                core_settings=self.settings,
+                engine=self.engine,
+                ledger=self.ledger,
+                storage=self.storage.scoped(record.spec.prefix.rsplit("/", 1)[-1]),
+                files=self.signer,
+                realtime=self.publisher,
+                jobs=self.jobs,
+                limiter=self.limiter,
+                metrics=self.metrics,
+                capabilities=Capabilities(redis=lambda: self.redis_up),
+                image_providers=self.image_providers,
+                logger=logging.getLogger(f"lumiku.plugins.{record.id}"),
+            )
+            self.contexts[record.id] = ctx
+        return ctx
+
+
+def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None = None) -> Runtime:
+    """Build the services and load the plugins (``plugins=None`` discovers entry points)."""
+    engine = create_engine(settings.database_url)
+    metrics = Metrics()
+    registry = PluginRegistry(
+        settings, redis_available=settings.redis.enabled, on_hook_error=metrics.record_hook_error
+    )
+    registry.load(discover() if plugins is None else plugins)
+    limiter = RateLimiter(settings.redis.url)
+    ledger = Ledger(engine)
+    storage = LocalStorage(settings.storage_dir)
+    auth = build_auth(engine, settings, ledger)
+    edge = Edge(
+        json=make_json_converter(),
+        query=make_query_converter(),
+        metrics=metrics,
+        limiter=limiter,
+        authenticator=auth,
+        idempotency=IdempotencyStore(engine),
+    )
+    broker = build_broker(settings.redis.url)
+    image_providers = builtin_image_providers(settings)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        metrics=metrics,
+        registry=registry,
+        edge=edge,
+        limiter=limiter,
+        ledger=ledger,
+        storage=storage,
+        signer=UrlSigner.from_master_secret(settings.jwt_secret),
+        auth=auth,
+        broker=broker,
+        jobs=JobQueue(broker),
+        publisher=SwitchablePublisher(),
+        image_providers=image_providers,
+        redis_up=settings.redis.enabled,
+    )
+    for record, provided in registry.call_each("register_image_providers", records=registry.loaded()):
+        for name, provider in (provided or {}).items():
+            if name in image_providers:
+                logger.warning("⚠️ plugin %s: image provider %r already exists", record.id, name)
+                continue
+            image_providers[name] = provider
+    _declare_actors(runtime)
+    return runtime
+
+
+def _declare_actors(runtime: Runtime) -> None:
+    from lumiku.ledger.actors import declare_ledger_actors
+
+    runtime.actors["core"] = [actor.actor_name for actor in declare_ledger_actors(runtime.broker, runtime.ledger)]
+    for record, actors in runtime.registry.call_each(
+        "register_actors",
+        lambda record: {"ctx": runtime.context(record), "broker": runtime.broker},
+        records=runtime.registry.loaded(),
+    ):
+        runtime.actors[record.id] = [actor.actor_name for actor in actors or []]

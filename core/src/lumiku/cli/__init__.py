@@ -1,0 +1,1 @@
+"""The ``lumiku`` command line."""

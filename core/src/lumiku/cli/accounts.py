@@ -1,0 +1,120 @@
+"""``lumiku users create`` and ``lumiku credits grant|reconcile|adjust``."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+import uuid
+
+import sqlalchemy as sa
+
+from lumiku.bootstrap import build_auth
+from lumiku.cli.common import FAIL, OK, WARN, settings_or_exit
+from lumiku.db.engine import create_engine
+from lumiku.db.tables import users
+from lumiku.ledger.service import Ledger
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``users`` and ``credits``."""
+    users_parser = commands.add_parser("users", help="manage accounts")
+    users_commands = users_parser.add_subparsers(dest="users_command", required=True)
+    create = users_commands.add_parser("create", help="create an account")
+    create.add_argument("email")
+    create.add_argument("--admin", action="store_true", help="give the account the admin role")
+    create.add_argument("--name", default=None)
+    create.add_argument(
+        "--password-env", default="LUMIKU_NEW_PASSWORD",
+        help="variable holding the password (asked for when unset)",
+    )
+    create.set_defaults(func=create_user)
+
+    credits = commands.add_parser("credits", help="grant, reconcile and adjust credits")
+    credit_commands = credits.add_subparsers(dest="credits_command", required=True)
+    grant = credit_commands.add_parser("grant", help="give credits to an account")
+    grant.add_argument("email")
+    grant.add_argument("amount", type=int)
+    grant.add_argument("--reason", default="granted by an operator")
+    grant.add_argument("--key", default=None, help="idempotency key (default: a new one)")
+    grant.set_defaults(func=grant_credits)
+    reconcile = credit_commands.add_parser("reconcile", help="check balances against entries")
+    reconcile.set_defaults(func=reconcile_credits)
+    adjust = credit_commands.add_parser("adjust", help="correct a balance with an adjustment entry")
+    adjust.add_argument("email")
+    adjust.add_argument("amount", type=int, help="signed number of credits")
+    adjust.add_argument("--reason", required=True)
+    adjust.add_argument("--key", required=True, help="idempotency key: a retry does nothing twice")
+    adjust.set_defaults(func=adjust_credits)
+
+
+def _user_id(engine: sa.Engine, email: str) -> str:
+    with engine.connect() as conn:
+        user_id = conn.execute(
+            sa.select(users.c.id).where(users.c.email == email.strip().lower())
+        ).scalar_one_or_none()
+    if user_id is None:
+        print(f"{FAIL} no account with email {email!r}", file=sys.stderr)
+        raise SystemExit(1)
+    return str(user_id)
+
+
+def create_user(args: argparse.Namespace) -> int:
+    """Create an account, reading the password from the environment or the terminal."""
+    settings = settings_or_exit()
+    password = os.environ.get(args.password_env) or getpass.getpass("Password: ")
+    engine = create_engine(settings.database_url)
+    try:
+        auth = build_auth(engine, settings, Ledger(engine))
+        user = auth.create_user(args.email, password, "admin" if args.admin else "user", args.name)
+        print(f"{OK} created {user.role} {user.email} ({user.id})")
+        return 0
+    finally:
+        engine.dispose()
+
+
+def grant_credits(args: argparse.Namespace) -> int:
+    """Grant credits to an account."""
+    settings = settings_or_exit()
+    engine = create_engine(settings.database_url)
+    try:
+        ledger = Ledger(engine)
+        user_id = _user_id(engine, args.email)
+        key = args.key or f"cli-grant:{uuid.uuid4().hex}"
+        entry = ledger.grant(user_id, args.amount, args.reason, key)
+        print(f"{OK} granted {args.amount} credits to {args.email}; balance {entry.balance_after}")
+        return 0
+    finally:
+        engine.dispose()
+
+
+def reconcile_credits(_args: argparse.Namespace) -> int:
+    """Run a reconciliation; exit 1 when anything is found."""
+    settings = settings_or_exit()
+    engine = create_engine(settings.database_url)
+    try:
+        findings = Ledger(engine).reconcile()
+        for finding in findings:
+            print(f"{FAIL} {finding.kind} user {finding.user_id}: expected {finding.expected}, "
+                  f"actual {finding.actual}, difference {finding.difference:+d} ({finding.detail})")
+        if not findings:
+            print(f"{OK} every balance matches its entries and holds")
+        return 1 if findings else 0
+    finally:
+        engine.dispose()
+
+
+def adjust_credits(args: argparse.Namespace) -> int:
+    """Write an adjustment entry (the only way to correct a balance)."""
+    settings = settings_or_exit()
+    engine = create_engine(settings.database_url)
+    try:
+        user_id = _user_id(engine, args.email)
+        entry = Ledger(engine).adjust(user_id, args.amount, args.reason, args.key)
+        if entry.idempotency_key == args.key and entry.amount != args.amount:
+            print(f"{WARN} key {args.key} was already used with another amount", file=sys.stderr)
+        print(f"{OK} adjusted {args.email} by {entry.amount:+d}; balance {entry.balance_after}")
+        return 0
+    finally:
+        engine.dispose()

@@ -1,0 +1,87 @@
+"""``lumiku doctor``: the pre-deployment checklist, one ✅/⚠️/❌ line per item."""
+
+from __future__ import annotations
+
+import argparse
+
+import redis
+import sqlalchemy as sa
+
+from lumiku.bootstrap import STORAGE_FOLDERS
+from lumiku.cli.common import FAIL, OK, WARN, load_registry
+from lumiku.cli.migrate_cmd import migration_sources
+from lumiku.db import migrate
+from lumiku.db.engine import create_engine
+from lumiku.errors import ConfigurationError
+from lumiku.settings import load_settings
+from lumiku.storage.health import check_storage
+from lumiku.storage.local import LocalStorage
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``doctor``."""
+    parser = commands.add_parser("doctor", help="run the pre-deployment checklist")
+    parser.set_defaults(func=run)
+
+
+def run(_args: argparse.Namespace) -> int:
+    """Print the checklist; return 1 when any line is ❌."""
+    failed = False
+
+    def line(mark: str, text: str) -> None:
+        nonlocal failed
+        failed = failed or mark == FAIL
+        print(f"{mark} {text}")
+
+    try:
+        settings = load_settings()
+    except ConfigurationError as exc:
+        for problem in exc.details.get("problems", []):
+            line(FAIL, f"setting {problem['variable']}: {problem['rule']}")
+        return 1
+    line(OK, f"settings valid (environment: {settings.env})")
+    for warning in settings.warnings:
+        line(WARN, warning)
+    engine = create_engine(settings.database_url)
+    registry = load_registry(settings)
+    try:
+        try:
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            line(OK, f"database reachable ({engine.url.get_backend_name()})")
+            rows = migrate.status(engine, migration_sources(registry))
+            for row in rows:
+                if row.state == "up_to_date":
+                    line(OK, f"migrations of {row.branch} at head ({row.head})")
+                elif row.state == "orphaned":
+                    line(WARN, f"revision {row.current} belongs to no installed plugin")
+                else:
+                    line(FAIL, f"migrations of {row.branch} {row.state.replace('_', ' ')}: run `lumiku migrate`")
+        except sa.exc.SQLAlchemyError as exc:
+            line(FAIL, f"database not reachable: {type(exc).__name__}")
+    finally:
+        engine.dispose()
+    if settings.redis.enabled:
+        client = redis.Redis.from_url(settings.redis.url or "", socket_connect_timeout=2)
+        try:
+            client.ping()
+            line(OK, f"Redis answering ({settings.redis.display_url})")
+        except redis.RedisError as exc:
+            line(FAIL, f"Redis not answering at {settings.redis.display_url}: {type(exc).__name__}")
+        finally:
+            client.close()
+    else:
+        line(WARN, "Redis disabled: jobs run in the web process, realtime and limits on one node")
+    storage = LocalStorage(settings.storage_dir)
+    try:
+        storage.ensure_layout(STORAGE_FOLDERS)
+    except OSError as exc:
+        line(FAIL, f"storage {settings.storage_dir} cannot be created: {exc.strerror}")
+    else:
+        health = check_storage(storage, folders=STORAGE_FOLDERS)
+        mark = {"ok": OK, "degraded": WARN}.get(health.status, FAIL)
+        line(mark, f"storage {settings.storage_dir}: {health.detail or 'writable'}")
+    for record in registry.sorted_records():
+        mark = {"running": OK, "degraded": WARN, "disabled": WARN}.get(record.state.value, FAIL)
+        line(mark, f"plugin {record.id} {record.version}: {record.describe()}")
+    return 1 if failed else 0

@@ -1,0 +1,57 @@
+"""Entry point of the ``lumiku`` console script."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from lumiku.cli import accounts, doctor, migrate_cmd, plugins_cmd, serve
+from lumiku.cli.common import FAIL, configure_logging
+from lumiku.errors import LumikuError
+
+
+def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
+    """Return the parser with the core subcommands and those plugins register."""
+    parser = argparse.ArgumentParser(prog="lumiku", description="Lumiku server and tools")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    serve.add_parsers(commands)
+    migrate_cmd.add_parser(commands)
+    plugins_cmd.add_parser(commands)
+    doctor.add_parser(commands)
+    accounts.add_parsers(commands)
+    if with_plugins:
+        _plugin_commands(commands)
+    return parser
+
+
+def _plugin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from lumiku.errors import ConfigurationError
+    from lumiku.plugins.discovery import discover
+    from lumiku.plugins.registry import PluginRegistry
+    from lumiku.settings import load_settings
+
+    try:
+        settings = load_settings()
+    except ConfigurationError:
+        return  # the subcommand reports the problems
+    registry = PluginRegistry(settings, redis_available=settings.redis.enabled)
+    registry.load(discover())
+    for _record, _result in registry.call_each("register_commands", lambda _r: {"cli": commands}):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code."""
+    args = build_parser().parse_args(argv)
+    configure_logging()
+    try:
+        code: int = args.func(args)
+    except LumikuError as exc:
+        print(f"{FAIL} {exc.message}", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

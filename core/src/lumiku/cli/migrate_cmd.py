@@ -1,0 +1,87 @@
+"""``lumiku migrate``: upgrade, show status, or downgrade one plugin's branch."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lumiku.cli.common import FAIL, OK, WARN, load_registry, print_json, settings_or_exit
+from lumiku.db import migrate
+from lumiku.db.engine import create_engine
+from lumiku.plugins.registry import HookFailed, PluginRegistry
+
+
+def migration_sources(registry: PluginRegistry) -> list[migrate.MigrationSource]:
+    """Return the core's source and those of the enabled plugins with migrations."""
+    sources = [migrate.core_source()]
+    for record in registry.serving():
+        if "register_migrations" not in record.hooks:
+            continue
+        try:
+            location = registry.call("register_migrations", record.id)
+        except HookFailed as exc:
+            print(f"{FAIL} {exc}", file=sys.stderr)
+            continue
+        if location:
+            sources.append(migrate.MigrationSource(record.id, migrate.resolve_location(location)))
+    return sources
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``migrate``."""
+    parser = commands.add_parser("migrate", help="apply database migrations (core and plugins)")
+    parser.add_argument("action", nargs="?", default="upgrade", choices=["upgrade", "status", "downgrade"])
+    parser.add_argument("--plugin", help="limit to one plugin's branch (or 'core')")
+    parser.add_argument("--to", default="base", help="downgrade target revision (default: base)")
+    parser.add_argument("--json", action="store_true", help="status as JSON")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the migrate action."""
+    settings = settings_or_exit()
+    registry = load_registry(settings)
+    sources = migration_sources(registry)
+    branches = {source.branch for source in sources}
+    if args.plugin and args.plugin not in branches:
+        print(f"{FAIL} no migrations known for {args.plugin!r} (known: {', '.join(sorted(branches))})",
+              file=sys.stderr)
+        return 2
+    engine = create_engine(settings.database_url)
+    try:
+        if args.action == "status":
+            return _status(engine, sources, args)
+        if args.action == "downgrade":
+            if not args.plugin:
+                print(f"{FAIL} downgrade needs --plugin ID", file=sys.stderr)
+                return 2
+            migrate.downgrade(engine, sources, args.plugin, args.to)
+            print(f"{OK} {args.plugin} downgraded to {args.to}")
+            return 0
+        with engine.connect() as conn:
+            orphans = migrate.orphaned_revisions(conn, sources)
+        for revision in orphans:
+            print(f"{WARN} revision {revision} in the database belongs to no installed plugin; left as is")
+        migrate.upgrade(engine, sources, args.plugin)
+        print(f"{OK} migrations applied: {', '.join(sorted({args.plugin} if args.plugin else branches))}")
+        return 0
+    finally:
+        engine.dispose()
+
+
+def _status(engine: object, sources: list[migrate.MigrationSource], args: argparse.Namespace) -> int:
+    import sqlalchemy as sa
+
+    assert isinstance(engine, sa.Engine)
+    rows = migrate.status(engine, sources)
+    if args.plugin:
+        rows = [row for row in rows if row.branch == args.plugin]
+    if args.json:
+        print_json([{"branch": r.branch, "current": r.current, "head": r.head, "state": r.state} for r in rows])
+    else:
+        marks = {"up_to_date": OK, "behind": WARN, "not_applied": WARN, "orphaned": WARN}
+        for row in rows:
+            note = " (plugin not installed)" if row.state == "orphaned" else ""
+            print(f"{marks[row.state]} {row.branch}: {row.current or '-'} / head {row.head or '-'} "
+                  f"[{row.state}]{note}")
+    return 0

@@ -1,0 +1,54 @@
+"""``lumiku serve`` and ``lumiku worker``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lumiku.cli.common import FAIL, settings_or_exit
+
+
+def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register ``serve`` and ``worker``."""
+    serve = commands.add_parser("serve", help="serve HTTP and Socket.IO (uvicorn)")
+    serve.add_argument("--host", default=None, help="bind address (default HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default PORT or 3000)")
+    serve.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    serve.set_defaults(func=run_serve)
+    worker = commands.add_parser("worker", help="run background job workers (needs Redis)")
+    worker.add_argument("--processes", type=int, default=2)
+    worker.add_argument("--threads", type=int, default=4)
+    worker.add_argument("--queues", nargs="*", default=None, help="only these queues")
+    worker.set_defaults(func=run_worker)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """Start uvicorn on the app factory."""
+    import uvicorn
+
+    settings = settings_or_exit()
+    uvicorn.run(
+        "lumiku.app:create_asgi_app",
+        factory=True,
+        host=args.host or settings.host,
+        port=args.port or settings.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=True,
+    )
+    return 0
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    """Run worker processes, each with its own runtime and broker."""
+    from lumiku.jobs.supervisor import run_workers
+    from lumiku.worker_main import build_worker_broker
+
+    settings = settings_or_exit()
+    if not settings.redis.enabled:
+        print(f"{FAIL} lumiku worker needs Redis; with REDIS_ENABLED=false jobs run inside "
+              "`lumiku serve`", file=sys.stderr)
+        return 2
+    run_workers(build_worker_broker, processes=args.processes, threads=args.threads,
+                queues=set(args.queues) if args.queues else None)
+    return 0

@@ -1,0 +1,1 @@
+"""The HTTP edge: declared endpoints, the JSON converter, the error shape and OpenAPI."""

@@ -1,0 +1,282 @@
+"""Declared endpoints: a handler plus the attrs classes of its body, query and response.
+
+``route(...)`` turns a declaration into a Starlette ``Route`` whose wrapper reads and checks
+the body (400 for malformed JSON, 422 for schema violations), authenticates, applies rate
+limits and idempotency keys, runs the handler (sync handlers in the threadpool, in one hop)
+and renders the result or the error in the common shape. OpenAPI is generated from the
+same declarations.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+import attrs
+import cattrs
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from lumiku import errors
+from lumiku.http.converter import describe_errors
+from lumiku.http.errors import error_response, internal_error_response
+
+if TYPE_CHECKING:
+    from lumiku.http.edge import Edge
+
+B = TypeVar("B")
+Q = TypeVar("Q")
+Role = Literal["user", "admin"]
+Handler = Callable[["Call[Any, Any]"], Any]
+
+JSON_BODY_LIMIT = 1024 * 1024
+
+
+@attrs.frozen
+class RateLimit:
+    """A limit such as ``"5/minute"`` counted per ``user`` or per ``ip`` under ``scope``."""
+
+    limit: str
+    per: Literal["user", "ip"] = "user"
+    scope: str = ""
+
+
+@attrs.frozen
+class Endpoint:
+    """The declaration of one route; the OpenAPI document is built from these."""
+
+    method: str
+    path: str
+    handler: Handler
+    body: type | None = None
+    query: type | None = None
+    response: Any = None
+    status: int = 200
+    auth: Role | None = None
+    form: bool = False
+    max_body: int = JSON_BODY_LIMIT
+    rate_limits: tuple[RateLimit, ...] = ()
+    idempotent: bool = False
+    summary: str = ""
+    tags: tuple[str, ...] = ()
+    name: str | None = None
+
+
+@attrs.frozen
+class Call(Generic[B, Q]):
+    """What a handler receives: the request, its checked body and query, and the user."""
+
+    request: Request
+    body: B
+    query: Q
+    user: Any
+    form: FormData | None
+    raw_body: bytes = b""
+
+    @property
+    def path(self) -> Mapping[str, Any]:
+        """Return the path parameters."""
+        return self.request.path_params
+
+    @property
+    def user_id(self) -> str:
+        """Return the authenticated user's id (the route must declare ``auth``)."""
+        if self.user is None:
+            raise errors.Unauthorized("This route needs a signed-in user.")
+        return str(self.user.id)
+
+    @property
+    def client_ip(self) -> str:
+        """Return the client address (the proxy's, unless a proxy-headers middleware runs)."""
+        return self.request.client.host if self.request.client else "unknown"
+
+
+def _edge(request: Request) -> Edge:
+    edge: Edge = request.app.state.edge
+    return edge
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise errors.PayloadTooLarge(f"The request body is over the {limit} byte limit.")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise errors.PayloadTooLarge(f"The request body is over the {limit} byte limit.")
+        chunks.append(chunk)
+    body = b"".join(chunks)
+    request._body = body  # noqa: SLF001 - lets request.form() parse the bytes already read
+    return body
+
+
+def _parse_json(edge: Edge, raw: bytes) -> Any:
+    if not raw.strip():
+        raise errors.BadRequest(
+            "The request body is empty; send a JSON object.", code="INVALID_JSON"
+        )
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        edge.metrics.json_parse_errors.inc()
+        raise errors.BadRequest(
+            f"The request body is not valid JSON: {exc}", code="INVALID_JSON"
+        ) from None
+
+
+def structure(converter: cattrs.Converter, data: Any, cls: type[B], *, where: str) -> B:
+    """Structure ``data`` as ``cls``; raise ``ValidationFailed`` naming each failing field."""
+    if not isinstance(data, dict):
+        raise errors.ValidationFailed(
+            f"The {where} must be a JSON object.", details={"fields": {where: "must be an object"}}
+        )
+    try:
+        return converter.structure(data, cls)
+    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
+        fields = describe_errors(exc)
+        summary = "; ".join(f"{name}: {problem}" for name, problem in fields.items())
+        raise errors.ValidationFailed(
+            f"The {where} breaks the schema: {summary}", details={"fields": fields}
+        ) from None
+
+
+def _render(edge: Edge, endpoint: Endpoint, result: Any) -> Response:
+    if isinstance(result, Response):
+        return result
+    if result is None:
+        return Response(status_code=204 if endpoint.status == 200 else endpoint.status)
+    return JSONResponse(edge.json.unstructure(result), status_code=endpoint.status)
+
+
+class _Wrapper:
+    """The ASGI-facing function of one endpoint."""
+
+    def __init__(self, endpoint: Endpoint, plugin_id: str | None) -> None:
+        self.endpoint = endpoint
+        self.plugin_id = plugin_id
+        self.is_async = inspect.iscoroutinefunction(endpoint.handler)
+
+    async def __call__(self, request: Request) -> Response:
+        edge = _edge(request)
+        endpoint = self.endpoint
+        form: FormData | None = None
+        try:
+            raw = b""
+            data: Any = None
+            if endpoint.form:
+                raw = await _read_body(request, endpoint.max_body)
+                form = await request.form(max_files=4, max_fields=64)
+            elif endpoint.body is not None:
+                raw = await _read_body(request, endpoint.max_body)
+                data = _parse_json(edge, raw)
+            query = None
+            if endpoint.query is not None:
+                query = structure(
+                    edge.query, dict(request.query_params), endpoint.query, where="query string"
+                )
+            body = None
+            if endpoint.body is not None:
+                body = structure(edge.json, data, endpoint.body, where="request body")
+            token = _bearer(request) if endpoint.auth else None
+            if self.is_async:
+                user = await run_in_threadpool(self._admit, edge, request, token)
+                call: Call[Any, Any] = Call(request, body, query, user, form, raw)
+                result = await self._idempotent(edge, call, self._run_async)
+            else:
+                result = await run_in_threadpool(self._run_sync, edge, request, token, body, query, form, raw)
+            return _render(edge, endpoint, result)
+        except errors.LumikuError as exc:
+            return error_response(exc)
+        except Exception as exc:  # noqa: BLE001 - the boundary: 500 in the common shape
+            where = f"plugin {self.plugin_id}" if self.plugin_id else "core"
+            edge.metrics.record_route_error(self.plugin_id)
+            return internal_error_response(exc, where=f"{where} {endpoint.method} {endpoint.path}")
+        finally:
+            if form is not None:
+                await form.close()
+
+    def _admit(self, edge: Edge, request: Request, token: str | None) -> Any:
+        user = edge.authenticate(token, self.endpoint.auth) if self.endpoint.auth else None
+        for limit in self.endpoint.rate_limits:
+            edge.check_rate_limit(limit, request, user, self.endpoint)
+        return user
+
+    def _run_sync(
+        self, edge: Edge, request: Request, token: str | None, body: Any, query: Any,
+        form: FormData | None, raw: bytes,
+    ) -> Any:
+        user = self._admit(edge, request, token)
+        call: Call[Any, Any] = Call(request, body, query, user, form, raw)
+        if self.endpoint.idempotent and user is not None:
+            return edge.idempotent_sync(call, self.endpoint, lambda: self.endpoint.handler(call))
+        return self.endpoint.handler(call)
+
+    async def _run_async(self, call: Call[Any, Any]) -> Any:
+        result = self.endpoint.handler(call)
+        return await result if inspect.isawaitable(result) else result
+
+    async def _idempotent(
+        self, edge: Edge, call: Call[Any, Any], run: Callable[[Call[Any, Any]], Awaitable[Any]]
+    ) -> Any:
+        if not (self.endpoint.idempotent and call.user is not None):
+            return await run(call)
+        return await edge.idempotent_async(call, self.endpoint, lambda: run(call))
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise errors.Unauthorized(
+            "Send the access token as 'Authorization: Bearer <token>'."
+            if header else "Authentication required: send 'Authorization: Bearer <token>'."
+        )
+    return token.strip()
+
+
+def route(
+    method: str,
+    path: str,
+    handler: Handler,
+    *,
+    plugin_id: str | None = None,
+    **declaration: Any,
+) -> Route:
+    """Declare an endpoint and return its Starlette route (``route.endpoint_spec`` holds it)."""
+    endpoint = Endpoint(method.upper(), path, handler, **declaration)
+    wrapper = _Wrapper(endpoint, plugin_id)
+
+    async def serve(request: Request) -> Response:
+        return await wrapper(request)
+
+    serve.__doc__ = handler.__doc__
+    starlette_route = Route(path, serve, methods=[endpoint.method], name=endpoint.name)
+    starlette_route.endpoint_spec = endpoint  # type: ignore[attr-defined]
+    return starlette_route
+
+
+def get(path: str, handler: Handler, **declaration: Any) -> Route:
+    """Declare a GET endpoint."""
+    return route("GET", path, handler, **declaration)
+
+
+def post(path: str, handler: Handler, **declaration: Any) -> Route:
+    """Declare a POST endpoint."""
+    return route("POST", path, handler, **declaration)
+
+
+def put(path: str, handler: Handler, **declaration: Any) -> Route:
+    """Declare a PUT endpoint."""
+    return route("PUT", path, handler, **declaration)
+
+
+def delete(path: str, handler: Handler, **declaration: Any) -> Route:
+    """Declare a DELETE endpoint."""
+    return route("DELETE", path, handler, **declaration)

@@ -1,0 +1,99 @@
+"""The one place where errors become HTTP responses, all in the shape
+``{"error": {"code", "message", "details"}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from lumiku import errors
+
+logger = logging.getLogger("lumiku.http")
+
+STATUS_BY_ERROR: dict[type[errors.LumikuError], int] = {
+    errors.BadRequest: 400,
+    errors.Unauthorized: 401,
+    errors.InsufficientCredits: 402,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.Conflict: 409,
+    errors.PayloadTooLarge: 413,
+    errors.UnsupportedMedia: 415,
+    errors.ValidationFailed: 422,
+    errors.RateLimited: 429,
+    errors.ServiceUnavailable: 503,
+}
+
+_HTTP_CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+
+def status_for(error: errors.LumikuError) -> int:
+    """Return the HTTP status of ``error`` (its nearest mapped base class, else 500)."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500
+
+
+def error_body(code: str, message: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Return the common error shape."""
+    return {"error": {"code": code, "message": message, "details": details or {}}}
+
+
+def error_response(error: errors.LumikuError) -> JSONResponse:
+    """Render a domain error, with ``Retry-After`` or ``WWW-Authenticate`` where they apply."""
+    status = status_for(error)
+    headers: dict[str, str] = {}
+    if isinstance(error, errors.RateLimited):
+        headers["Retry-After"] = str(error.retry_after)
+    if isinstance(error, errors.Unauthorized):
+        headers["WWW-Authenticate"] = "Bearer"
+    if status == 500:
+        logger.error("unmapped domain error %s: %s", type(error).__name__, error.message)
+        return JSONResponse(error_body("INTERNAL_ERROR", "Internal server error"), status_code=500)
+    return JSONResponse(error_body(error.code, error.message, error.details), status, headers)
+
+
+def internal_error_response(exc: BaseException, *, where: str) -> JSONResponse:
+    """Log an unexpected exception with its place and answer 500 without a traceback."""
+    logger.error("unexpected error in %s: %s", where, type(exc).__name__, exc_info=exc)
+    return JSONResponse(
+        error_body("INTERNAL_ERROR", "Internal server error; the error was logged."), 500
+    )
+
+
+async def http_exception_handler(_request: Request, exc: Exception) -> Response:
+    """Render Starlette's HTTP exceptions (unknown route, wrong method) in the common shape."""
+    assert isinstance(exc, HTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
+    message = "No route matches this path" if exc.status_code == 404 else str(exc.detail)
+    return JSONResponse(
+        error_body(code, message), status_code=exc.status_code, headers=exc.headers
+    )
+
+
+async def lumiku_error_handler(_request: Request, exc: Exception) -> Response:
+    """Render a domain error raised outside a declared endpoint."""
+    assert isinstance(exc, errors.LumikuError)
+    return error_response(exc)
+
+
+async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
+    """Render anything else as a 500 in the common shape."""
+    return internal_error_response(exc, where=request.url.path)

@@ -1,0 +1,114 @@
+"""``GET /api/plugins``, ``GET /api/apps``, ``/openapi.json`` and ``/metrics``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from lumiku.http.endpoint import Call, get
+from lumiku.plugins.state import PluginState
+
+if TYPE_CHECKING:
+    from lumiku.bootstrap import Runtime
+
+
+@attrs.frozen
+class PluginInfo:
+    """A plugin as ``GET /api/plugins`` shows it; never a setting's value."""
+
+    id: str
+    title: str
+    version: str
+    state: str
+    reason: str
+    reason_code: str
+    route_prefix: str | None
+    hooks: list[str]
+    routes: list[str]
+    credits: dict[str, int]
+    distribution: str | None = None
+
+
+@attrs.frozen
+class PluginList:
+    """Every installed plugin, sorted by id."""
+
+    plugins: list[PluginInfo]
+
+
+@attrs.frozen
+class AppInfo:
+    """An enabled plugin as the web client's app launcher shows it."""
+
+    id: str
+    title: str
+    description: str
+    route_prefix: str
+    state: str
+    credits: dict[str, int]
+
+
+@attrs.frozen
+class AppList:
+    """The enabled plugins, sorted by title then id."""
+
+    apps: list[AppInfo]
+
+
+def introspection_routes(runtime: Runtime, openapi: Callable[[], dict[str, Any]]) -> list[Route]:
+    """Return the introspection routes; ``openapi`` builds the document on first request."""
+
+    def list_plugins(_: Call[None, None]) -> PluginList:
+        """List installed plugins with state, reason, hooks and routes."""
+        infos = []
+        for record in runtime.registry.sorted_records():
+            data = record.to_json()
+            infos.append(PluginInfo(
+                id=data["id"], title=data["title"], version=data["version"],
+                state=data["state"], reason=data["reason"], reason_code=data["reasonCode"],
+                route_prefix=data["routePrefix"], hooks=data["hooks"], routes=data["routes"],
+                credits=data["credits"], distribution=data["distribution"],
+            ))
+        return PluginList(infos)
+
+    def list_apps(_: Call[None, None]) -> AppList:
+        """List the enabled plugins with title, credit costs and state."""
+        apps = [
+            AppInfo(
+                id=record.id, title=record.spec.display_title, description=record.spec.description,
+                route_prefix=record.spec.prefix, state=str(record.state), credits=dict(record.credits),
+            )
+            for record in runtime.registry.records.values()
+            if record.spec is not None and record.state in (PluginState.RUNNING, PluginState.DEGRADED)
+        ]
+        return AppList(sorted(apps, key=lambda app: (app.title.lower(), app.id)))
+
+    document: dict[str, Any] = {}
+
+    async def openapi_json(_: Request) -> Response:
+        """Return the OpenAPI 3.1 document of every route."""
+        if not document:
+            document.update(openapi())
+        return JSONResponse(document)
+
+    async def metrics(_: Request) -> Response:
+        """Return the Prometheus metrics."""
+        for record in runtime.registry.records.values():
+            for state in PluginState:
+                runtime.metrics.plugin_state.labels(plugin=record.id, state=state.value).set(
+                    1 if record.state is state else 0
+                )
+        runtime.metrics.redis_up.set(1 if runtime.redis_up else 0)
+        return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return [
+        get("/api/plugins", list_plugins, response=PluginList, tags=("introspection",)),
+        get("/api/apps", list_apps, response=AppList, tags=("introspection",)),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+    ]

@@ -1,0 +1,81 @@
+"""Mount a plugin's routes under its prefix behind a gate that contains its failures."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lumiku.http.errors import error_body
+from lumiku.metrics import Metrics
+from lumiku.plugins.state import PluginRecord
+
+logger = logging.getLogger("lumiku.http")
+
+
+class PluginGate:
+    """ASGI middleware for one plugin's mount.
+
+    While the plugin does not serve (failed at startup, or waiting for Redis) its routes
+    answer 503 with the reason; its health route always answers. An exception escaping a
+    raw (undeclared) route becomes a 500 in the common shape with the plugin id logged.
+    """
+
+    def __init__(self, app: ASGIApp, record: PluginRecord, metrics: Metrics) -> None:
+        self.app = app
+        self.record = record
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        health = scope.get("path", "").rstrip("/").endswith("/health")
+        if not self.record.state.serving and not health:
+            response = JSONResponse(
+                error_body(
+                    "PLUGIN_UNAVAILABLE",
+                    f"{self.record.id} is {self.record.describe()}",
+                    {"plugin": self.record.id, "state": str(self.record.state),
+                     "reasonCode": str(self.record.reason_code)},
+                ),
+                status_code=503,
+            )
+            await response(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: dict[str, object]) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as exc:
+            self.metrics.record_route_error(self.record.id)
+            logger.error("unexpected error in plugin %s route %s", self.record.id,
+                         scope.get("path"), exc_info=exc)
+            if started:
+                raise
+            response = JSONResponse(
+                error_body("INTERNAL_ERROR", "Internal server error; the error was logged."),
+                status_code=500,
+            )
+            await response(scope, receive, send)
+
+
+def mount_plugin(record: PluginRecord, routes: list[BaseRoute], metrics: Metrics) -> Mount:
+    """Return the mount of ``record``'s routes under its prefix, behind a ``PluginGate``."""
+    assert record.spec is not None
+    from starlette.middleware import Middleware
+
+    return Mount(
+        record.spec.prefix,
+        routes=routes,
+        name=record.id,
+        middleware=[Middleware(PluginGate, record=record, metrics=metrics)],
+    )

@@ -1,0 +1,103 @@
+"""Errors of the credit ledger, each a subclass of the core error it maps to over HTTP.
+
+Running short of credits is the core's own ``lumiku.errors.InsufficientCredits``.
+"""
+
+from __future__ import annotations
+
+from lumiku.errors import Conflict, NotFound, ValidationFailed
+
+
+class InvalidLedgerRequest(ValidationFailed):
+    """An argument of a ledger operation breaks a rule (amount, key, reason, cursor, ...)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, details={"fields": {field: message}})
+        self.field = field
+
+
+class IdempotencyKeyReused(Conflict):
+    """An idempotency key already recorded a different operation."""
+
+    code = "IDEMPOTENCY_KEY_REUSED"
+
+    def __init__(self, key: str, recorded: str) -> None:
+        super().__init__(
+            f"Idempotency key {key!r} was already used for {recorded}; a retry must repeat "
+            "the same request, and a new request needs a new key.",
+            details={"idempotencyKey": key},
+        )
+        self.key = key
+
+
+class UnknownAccount(NotFound):
+    """Credits were sent to a user that does not exist."""
+
+    def __init__(self, user_id: str) -> None:
+        super().__init__(
+            f"User {user_id!r} does not exist; create the user before granting credits.",
+            details={"userId": user_id},
+        )
+        self.user_id = user_id
+
+
+class HoldNotFound(NotFound):
+    """No hold has this id."""
+
+    def __init__(self, hold_id: str) -> None:
+        super().__init__(
+            f"Hold {hold_id!r} does not exist; pass the id that hold() returned.",
+            details={"holdId": hold_id},
+        )
+        self.hold_id = hold_id
+
+
+class HoldAlreadyResolved(Conflict):
+    """The hold was resolved in a way that the requested operation cannot follow."""
+
+    code = "HOLD_ALREADY_RESOLVED"
+
+    def __init__(self, hold_id: str, status: str, captured: int, requested: str) -> None:
+        super().__init__(
+            f"Hold {hold_id!r} is already {status} (captured {captured} credits), so it "
+            f"cannot be {requested}; nothing was changed. Place a new hold to charge again.",
+            details={"holdId": hold_id, "status": status, "captured": captured},
+        )
+        self.hold_id = hold_id
+        self.status = status
+        self.captured = captured
+
+
+class CaptureExceedsHold(ValidationFailed):
+    """A capture asked for more credits than the hold reserved."""
+
+    def __init__(self, hold_id: str, requested: int, reserved: int) -> None:
+        super().__init__(
+            f"Cannot capture {requested} credits from hold {hold_id!r}, which reserved "
+            f"{reserved}; capture at most the reserved amount.",
+            details={"fields": {"amount": f"at most {reserved}"}, "holdId": hold_id},
+        )
+
+
+class UncorrectableFinding(Conflict):
+    """A reconciliation finding of this kind is not fixed by posting an entry."""
+
+    def __init__(self, finding_id: int, kind: str) -> None:
+        super().__init__(
+            f"Finding {finding_id} is a {kind}, which no adjustment entry fixes; only "
+            "balance_mismatch findings are corrected by entries. Expire or release the "
+            "holds involved, then reconcile again.",
+            details={"findingId": finding_id, "kind": kind},
+        )
+
+
+class DriftChanged(Conflict):
+    """The account no longer drifts from its entries by what the finding recorded."""
+
+    def __init__(self, finding_id: int, recorded: int, current: int) -> None:
+        super().__init__(
+            f"Finding {finding_id} recorded a difference of {recorded} credits, but the "
+            f"account now differs by {current}; run reconcile() again and correct the new "
+            "finding.",
+            details={"findingId": finding_id, "recorded": recorded, "current": current},
+        )

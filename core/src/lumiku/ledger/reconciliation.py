@@ -1,0 +1,214 @@
+"""Reconciliation: check the accounts against their entries and holds, record what is off.
+
+Checks (each one SQL statement, so each sees one consistent snapshot):
+
+- ``balance_mismatch``: an account's balance differs from the sum of its entries;
+- ``held_mismatch``: an account's held credits differ from the sum of its open holds;
+- ``expired_hold``: a hold is still open past its expiry (plus a grace for the sweeper);
+- ``duplicate_purchase``: one payment reference was credited by more than one purchase.
+
+Findings are stored in ``reconciliation_findings`` under one ``run_id``. Only a balance
+mismatch is corrected by an entry: ``correct`` posts an ``adjustment`` entry of exactly the
+difference, without moving the balance, so that the entries explain the balance again
+(see ``Ledger.correct``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from lumiku.ledger.errors import DriftChanged, UncorrectableFinding, UnknownAccount
+from lumiku.ledger.movements import insert_entry
+from lumiku.ledger.records import Entry, Finding, Reference
+from lumiku.ledger.requests import EntryRequest
+from lumiku.ledger.rows import find_entry, finding_from
+from lumiku.ledger.store import Store
+from lumiku.ledger.tables import (
+    credit_accounts,
+    credit_entries,
+    credit_holds,
+    reconciliation_findings,
+)
+
+
+def _amounts_by_user(table: sa.Table, *where: sa.ColumnElement[bool]) -> sa.Subquery:
+    return (
+        sa.select(table.c.user_id, sa.func.sum(table.c.amount).label("total"))
+        .where(*where)
+        .group_by(table.c.user_id)
+        .subquery()
+    )
+
+
+def _mismatches(
+    connection: sa.Connection, column: sa.Column[int], totals: sa.Subquery
+) -> list[sa.Row[Any]]:
+    expected = sa.func.coalesce(totals.c.total, 0)
+    query = (
+        sa.select(credit_accounts.c.user_id, expected.label("expected"), column.label("actual"))
+        .select_from(
+            credit_accounts.outerjoin(totals, totals.c.user_id == credit_accounts.c.user_id)
+        )
+        .where(column != expected)
+        .order_by(credit_accounts.c.user_id)
+    )
+    return list(connection.execute(query).all())
+
+
+def _finding(user_id: str, kind: str, expected: int, actual: int, detail: str) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "kind": kind,
+        "expected": expected,
+        "actual": actual,
+        "difference": actual - expected,
+        "detail": detail,
+    }
+
+
+def _balance_findings(connection: sa.Connection) -> list[dict[str, Any]]:
+    totals = _amounts_by_user(credit_entries)
+    return [
+        _finding(
+            row.user_id,
+            "balance_mismatch",
+            int(row.expected),
+            int(row.actual),
+            f"balance is {int(row.actual)} but the entries sum to {int(row.expected)}",
+        )
+        for row in _mismatches(connection, credit_accounts.c.balance, totals)
+    ]
+
+
+def _held_findings(connection: sa.Connection) -> list[dict[str, Any]]:
+    totals = _amounts_by_user(credit_holds, credit_holds.c.status == "held")
+    return [
+        _finding(
+            row.user_id,
+            "held_mismatch",
+            int(row.expected),
+            int(row.actual),
+            f"held is {int(row.actual)} but the open holds sum to {int(row.expected)}",
+        )
+        for row in _mismatches(connection, credit_accounts.c.held, totals)
+    ]
+
+
+def _expired_hold_findings(connection: sa.Connection, cutoff: datetime) -> list[dict[str, Any]]:
+    holds = credit_holds.c
+    query = (
+        sa.select(holds.id, holds.user_id, holds.amount, holds.expires_at)
+        .where(holds.status == "held", holds.expires_at <= cutoff)
+        .order_by(holds.expires_at, holds.id)
+    )
+    return [
+        _finding(
+            row.user_id,
+            "expired_hold",
+            0,
+            int(row.amount),
+            f"hold {row.id} of {int(row.amount)} credits expired at {row.expires_at} and is "
+            "still held; run expire_holds()",
+        )
+        for row in connection.execute(query)
+    ]
+
+
+def _duplicate_purchase_findings(connection: sa.Connection) -> list[dict[str, Any]]:
+    entries = credit_entries.c
+    copies = sa.func.count().label("copies")
+    query = (
+        sa.select(entries.user_id, entries.reference_type, entries.reference_id, copies)
+        .where(entries.kind == "purchase", entries.reference_id.is_not(None))
+        .group_by(entries.user_id, entries.reference_type, entries.reference_id)
+        .having(sa.func.count() > 1)
+        .order_by(entries.user_id)
+    )
+    return [
+        _finding(
+            row.user_id,
+            "duplicate_purchase",
+            1,
+            int(row.copies),
+            f"{int(row.copies)} purchase entries credit {row.reference_type} "
+            f"{row.reference_id}; a payment is credited once",
+        )
+        for row in connection.execute(query)
+    ]
+
+
+class Reconciliation:
+    """Run the checks, store the findings, and correct balance mismatches."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._insert_entry = insert_entry()
+
+    def run(self, expiry_cutoff: datetime) -> list[Finding]:
+        """Check every account and store what is off under a new run id."""
+        run_id = str(uuid.uuid4())
+        now = self._store.now()
+        with self._store.transaction() as connection:
+            found = [
+                *_balance_findings(connection),
+                *_held_findings(connection),
+                *_expired_hold_findings(connection, expiry_cutoff),
+                *_duplicate_purchase_findings(connection),
+            ]
+            if not found:
+                return []
+            connection.execute(
+                sa.insert(reconciliation_findings),
+                [{**finding, "run_id": run_id, "created_at": now} for finding in found],
+            )
+            rows = connection.execute(
+                sa.select(reconciliation_findings)
+                .where(reconciliation_findings.c.run_id == run_id)
+                .order_by(reconciliation_findings.c.id)
+            ).mappings()
+            return [finding_from(row) for row in rows]
+
+    def correct(self, finding: Finding, key: str) -> Entry:
+        """Post an adjustment entry of ``finding.difference``; the balance stays as it is."""
+        if finding.kind != "balance_mismatch":
+            raise UncorrectableFinding(finding.id, finding.kind)
+        request = EntryRequest(
+            user_id=finding.user_id,
+            amount=finding.difference,
+            kind="adjustment",
+            reason=(
+                f"reconciliation run {finding.run_id}: the balance differed from the "
+                f"entries by {finding.difference:+d} credits"
+            ),
+            key=key,
+            reference=Reference("reconciliation_finding", str(finding.id)),
+        )
+        now = self._store.now()
+        accounts = credit_accounts.c
+        with self._store.transaction() as connection:
+            # Locking the account keeps every movement out until the entry is written.
+            balance = connection.execute(
+                sa.select(accounts.balance)
+                .where(accounts.user_id == finding.user_id)
+                .with_for_update()
+            ).scalar_one_or_none()
+            if balance is None:
+                raise UnknownAccount(finding.user_id)
+            existing = find_entry(connection, key)
+            if existing is not None:
+                return request.replay(existing)
+            total = connection.execute(
+                sa.select(sa.func.coalesce(sa.func.sum(credit_entries.c.amount), 0)).where(
+                    credit_entries.c.user_id == finding.user_id
+                )
+            ).scalar_one()
+            drift = int(balance) - int(total)
+            if drift != finding.difference:
+                raise DriftChanged(finding.id, finding.difference, drift)
+            params = {**request.params(now), "balance_after": int(balance)}
+            entry_id = connection.execute(self._insert_entry, params).scalar_one()
+        return request.recorded(entry_id, int(balance), now)

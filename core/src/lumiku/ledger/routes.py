@@ -1,0 +1,119 @@
+"""``/api/credits`` (balance, history) and ``/api/admin/credits/grant``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import TYPE_CHECKING
+
+import attrs
+from starlette.routing import BaseRoute
+
+from lumiku.http.endpoint import Call, get, post
+from lumiku.http.fields import field
+from lumiku.ledger.records import Entry
+
+if TYPE_CHECKING:
+    from lumiku.bootstrap import Runtime
+
+
+@attrs.frozen
+class BalanceView:
+    """The caller's credits: ``available`` = ``balance`` - ``held`` (reserved for pending jobs)."""
+
+    balance: int
+    held: int
+    available: int
+
+
+@attrs.frozen
+class HistoryQuery:
+    """Paging of the history."""
+
+    cursor: str | None = field(default=None, max_length=200)
+    limit: int = field(default=20, ge=1, le=100)
+
+
+@attrs.frozen
+class EntryView:
+    """One line of the history; ``amount`` is signed."""
+
+    id: int
+    amount: int
+    kind: str
+    balance_after: int
+    reason: str
+    plugin: str | None
+    reference_type: str | None
+    reference_id: str | None
+    created_at: dt.datetime
+
+
+@attrs.frozen
+class HistoryView:
+    """Entries newest first; pass ``nextCursor`` as ``cursor`` for older ones."""
+
+    entries: list[EntryView]
+    next_cursor: str | None
+
+
+@attrs.frozen
+class GrantBody:
+    """Credits an admin gives a user."""
+
+    user_id: str = field(min_length=1, max_length=36)
+    amount: int = field(ge=1, le=1_000_000)
+    reason: str = field(min_length=1, max_length=200)
+
+
+@attrs.frozen
+class GrantView:
+    """The entry written and the user's new balance."""
+
+    entry: EntryView
+    balance: BalanceView
+
+
+def entry_view(entry: Entry) -> EntryView:
+    """Return the wire form of an entry."""
+    reference = entry.reference
+    return EntryView(
+        entry.id, entry.amount, entry.kind, entry.balance_after, entry.reason, entry.plugin,
+        reference.type if reference else None, reference.id if reference else None,
+        entry.created_at,
+    )
+
+
+def credit_routes(runtime: Runtime) -> list[BaseRoute]:
+    """Return the credit routes."""
+    ledger = runtime.ledger
+
+    def balance(call: Call[None, None]) -> BalanceView:
+        """Return the caller's balance, held and available credits."""
+        b = ledger.balance(call.user_id)
+        return BalanceView(b.balance, b.held, b.available)
+
+    def history(call: Call[None, HistoryQuery]) -> HistoryView:
+        """Return the caller's credit history, newest first, paginated."""
+        page = ledger.history(call.user_id, call.query.cursor, call.query.limit)
+        return HistoryView([entry_view(e) for e in page.entries], page.next_cursor)
+
+    def grant(call: Call[GrantBody, None]) -> GrantView:
+        """Give credits to a user (admin). Send an Idempotency-Key to make retries safe."""
+        runtime.auth.get_profile(call.body.user_id)  # 404 for an unknown user
+        key = call.request.headers.get("idempotency-key") or uuid.uuid4().hex
+        entry = ledger.grant(
+            call.body.user_id, call.body.amount, call.body.reason,
+            f"admin-grant:{call.user_id}:{key}",
+        )
+        b = ledger.balance(call.body.user_id)
+        return GrantView(entry_view(entry), BalanceView(b.balance, b.held, b.available))
+
+    tags = ("credits",)
+    return [
+        get("/api/credits/balance", balance, auth="user", response=BalanceView, tags=tags),
+        get("/api/credits/history", history, auth="user", query=HistoryQuery,
+            response=HistoryView, tags=tags),
+        post("/api/admin/credits/grant", grant, auth="admin", body=GrantBody,
+             response=GrantView, status=201, idempotent=True, tags=("admin", *tags)),
+    ]

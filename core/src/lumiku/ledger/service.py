@@ -1,0 +1,258 @@
+"""The credit ledger service: every change of a user's credits goes through ``Ledger``.
+
+Money model. An account has a ``balance`` and a ``held`` part reserved for queued work;
+``available = balance - held``. Every change of the balance is one append-only entry, so
+the balance always equals the sum of the account's entries. Accounts are created by the
+first credit (a grant); spending from an account that does not exist yet is refused as
+``InsufficientCredits`` with ``available=0``.
+
+Idempotency. Every operation that writes takes an idempotency key (``ledger:`` keys are
+the ledger's own). Keys are unique across all accounts, one space for entries
+(spend/grant/adjust/correct) and one for holds: build them so that they cannot collide,
+e.g. ``f"avatar_creator:upload:{user_id}:{header}"``. A repeated key with the same
+parameters is a retry, also when it runs concurrently with the first call: it writes
+nothing and returns the recorded result (a spend returns its entry as first written, a
+hold returns the hold as it is now). The same key with any different parameter raises
+``IdempotencyKeyReused`` (409). A retry is recognised even when the account could no
+longer afford the operation.
+
+Holds resolve exactly once. ``capture``, ``release`` and the sweeper (``expire_holds``)
+each change the status with ``UPDATE ... WHERE status = 'held'``; the first one wins and
+the others are answered from what was recorded:
+
+=================  ===================  ===================  =========================
+call               hold is captured     hold is released     hold is expired
+=================  ===================  ===================  =========================
+capture(n)         same n: recorded     HoldAlreadyResolved  HoldAlreadyResolved
+                   result; other n:     (409, nothing        (409, nothing charged)
+                   HoldAlreadyResolved  charged)
+release()          HoldAlreadyResolved  the hold (no-op)     the hold (no-op): expiry
+                   (409; refund with                         already gave the credits
+                   an adjustment)                            back
+expire_holds()     skipped              skipped              skipped (counted once)
+=================  ===================  ===================  =========================
+
+A hold past ``expires_at`` that the sweeper has not reached yet can still be captured or
+released: the sweeper decides expiry, so a capture racing it has exactly one winner.
+``capture(hold_id, 0)`` resolves the hold as captured for nothing and writes no entry;
+a capture of ``n`` writes one ``capture`` entry of ``-n`` and releases the rest.
+
+Errors: ``lumiku.errors.InsufficientCredits`` (402) and the classes in
+``lumiku.ledger.errors``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+
+from lumiku.ledger.errors import HoldNotFound, InvalidLedgerRequest
+from lumiku.ledger.history import read_page
+from lumiku.ledger.holds import Holds
+from lumiku.ledger.movements import Movements
+from lumiku.ledger.reconciliation import Reconciliation
+from lumiku.ledger.records import (
+    Balance,
+    Capture,
+    Entry,
+    Finding,
+    GrantKind,
+    HistoryPage,
+    Hold,
+    Reference,
+)
+from lumiku.ledger.requests import EntryRequest, HoldRequest
+from lumiku.ledger.rows import find_hold, read_balance
+from lumiku.ledger.settlement import Settlement
+from lumiku.ledger.store import Clock, Store, as_utc, utc_now
+from lumiku.ledger.validation import (
+    check_amount,
+    check_duration,
+    check_key,
+    check_label,
+    check_reason,
+    check_reference,
+)
+
+_GRANT_KINDS = ("grant", "welcome", "purchase")
+
+
+def _user(user_id: object) -> str:
+    return check_label("user_id", user_id, 36)
+
+
+def _plugin(plugin: object) -> str | None:
+    return None if plugin is None else check_label("plugin", plugin, 64)
+
+
+def _reference(reference: object) -> Reference | None:
+    return None if reference is None else check_reference(reference)
+
+
+class Ledger:
+    """Credits of every user: spend, hold and settle, grant, adjust, read and reconcile."""
+
+    def __init__(self, engine: sa.Engine, clock: Clock | None = None) -> None:
+        self._store = Store.build(engine, clock or utc_now)
+        self._movements = Movements(self._store)
+        self._holds = Holds(self._store)
+        self._settlement = Settlement(self._store)
+        self._reconciliation = Reconciliation(self._store)
+
+    def spend(
+        self,
+        user_id: str,
+        amount: int,
+        reason: str,
+        key: str,
+        *,
+        plugin: str | None = None,
+        reference: Reference | None = None,
+    ) -> Entry:
+        """Take ``amount`` available credits at once and return the ``spend`` entry.
+
+        Raise ``InsufficientCredits`` when fewer are available (holds count as spent).
+        """
+        request = EntryRequest(
+            user_id=_user(user_id),
+            amount=-check_amount(amount),
+            kind="spend",
+            reason=check_reason(reason),
+            key=check_key(key),
+            plugin=_plugin(plugin),
+            reference=_reference(reference),
+        )
+        return self._movements.debit(request)
+
+    def grant(
+        self,
+        user_id: str,
+        amount: int,
+        reason: str,
+        key: str,
+        *,
+        kind: GrantKind = "grant",
+        reference: Reference | None = None,
+        plugin: str | None = None,
+    ) -> Entry:
+        """Add ``amount`` credits (a grant, welcome or purchase) and return the entry.
+
+        The account is created on its first credit. A purchase should carry the payment
+        as ``reference``: reconciliation reports a payment credited twice.
+        """
+        if kind not in _GRANT_KINDS:
+            raise InvalidLedgerRequest("kind", f"kind must be one of {', '.join(_GRANT_KINDS)}")
+        request = EntryRequest(
+            user_id=_user(user_id),
+            amount=check_amount(amount),
+            kind=kind,
+            reason=check_reason(reason),
+            key=check_key(key),
+            plugin=_plugin(plugin),
+            reference=_reference(reference),
+        )
+        return self._movements.credit(request)
+
+    def adjust(self, user_id: str, amount: int, reason: str, key: str) -> Entry:
+        """Move the balance by the signed ``amount`` and record an ``adjustment`` entry.
+
+        A negative adjustment cannot take more than the available credits
+        (``InsufficientCredits``): the balance never drops below what is held.
+        """
+        request = EntryRequest(
+            user_id=_user(user_id),
+            amount=check_amount(amount, signed=True),
+            kind="adjustment",
+            reason=check_reason(reason),
+            key=check_key(key),
+        )
+        if request.amount > 0:
+            return self._movements.credit(request)
+        return self._movements.debit(request)
+
+    def hold(
+        self,
+        user_id: str,
+        amount: int,
+        reference: Reference,
+        key: str,
+        expires_in: timedelta,
+        *,
+        plugin: str | None = None,
+    ) -> Hold:
+        """Reserve ``amount`` available credits for the work ``reference`` names.
+
+        The hold lasts until captured, released, or swept by ``expire_holds`` after
+        ``expires_in``. Raise ``InsufficientCredits`` when fewer are available.
+        """
+        request = HoldRequest(
+            user_id=_user(user_id),
+            amount=check_amount(amount),
+            reference=check_reference(reference),
+            key=check_key(key),
+            expires_in=check_duration(expires_in),
+            plugin=_plugin(plugin),
+        )
+        return self._holds.place(request)
+
+    def capture(self, hold_id: str, amount: int | None = None) -> Capture:
+        """Charge ``amount`` credits of an open hold (all when ``None``), release the rest.
+
+        Retrying with the same amount returns the recorded capture; see the module
+        docstring for every other outcome.
+        """
+        if amount is not None:
+            check_amount(amount, allow_zero=True)
+        return self._settlement.capture(check_label("hold_id", hold_id, 36), amount)
+
+    def release(self, hold_id: str) -> Hold:
+        """Give an open hold's credits back; a released or expired hold is returned as is."""
+        return self._settlement.release(check_label("hold_id", hold_id, 36))
+
+    def expire_holds(self, now: datetime | None = None) -> int:
+        """Expire every open hold whose expiry is at or before ``now``; return how many.
+
+        This is the sweeper's body: run it periodically. Each hold expires once, even with
+        several sweepers running.
+        """
+        return self._settlement.expire(self._store.now() if now is None else as_utc(now))
+
+    def get_hold(self, hold_id: str) -> Hold:
+        """Return the hold with ``hold_id`` as it is now."""
+        with self._store.statements() as connection:
+            hold = find_hold(connection, check_label("hold_id", hold_id, 36))
+        if hold is None:
+            raise HoldNotFound(hold_id)
+        return hold
+
+    def balance(self, user_id: str) -> Balance:
+        """Return the user's balance, held and available credits (zeros before any credit)."""
+        with self._store.statements() as connection:
+            return read_balance(connection, _user(user_id))
+
+    def history(self, user_id: str, cursor: str | None = None, limit: int = 20) -> HistoryPage:
+        """Return a page of the user's entries, newest first; pass ``next_cursor`` for more."""
+        with self._store.statements() as connection:
+            return read_page(connection, _user(user_id), cursor, limit)
+
+    def reconcile(self, *, expiry_grace: timedelta = timedelta(0)) -> list[Finding]:
+        """Check every account against its entries and holds; store and return findings.
+
+        A hold counts as overdue once it is ``expiry_grace`` past its expiry, which leaves
+        the sweeper time to run.
+        """
+        return self._reconciliation.run(self._store.now() - expiry_grace)
+
+    def correct(self, finding: Finding, key: str) -> Entry:
+        """Post an ``adjustment`` entry that makes the entries explain a drifted balance.
+
+        The entry's amount is ``finding.difference`` and the balance does not move: the
+        balance is what the user has seen and spent from. To take drifted credits back
+        as well, follow with ``adjust(user_id, -finding.difference, ...)``. Raise
+        ``DriftChanged`` when the account no longer differs by that amount (already
+        corrected under another key, or changed since), and ``UncorrectableFinding`` for
+        findings other than ``balance_mismatch``. Retrying with the same key returns the
+        recorded entry.
+        """
+        return self._reconciliation.correct(finding, check_key(key))

@@ -1,0 +1,94 @@
+"""The ledger's way into its database: transactions, single statements, the clock.
+
+On PostgreSQL a single statement runs on an autocommit connection: the statement is its own
+transaction, so there is no ``BEGIN`` before it nor ``COMMIT``/``ROLLBACK`` after it, which
+are round trips the hot paths cannot afford. Work of several statements runs in a
+transaction. SQLite has a single writer; the engine starts every transaction with
+``BEGIN IMMEDIATE``, so both kinds of work run in one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import attrs
+import sqlalchemy as sa
+
+from lumiku.db.engine import is_sqlite
+
+Clock = Callable[[], datetime]
+
+# SQLSTATE codes on PostgreSQL; extended result code names on SQLite.
+_UNIQUE = frozenset({"23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+_FOREIGN_KEY = frozenset({"23503", "SQLITE_CONSTRAINT_FOREIGNKEY"})
+
+
+def utc_now() -> datetime:
+    """Return the current time in UTC."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Return ``value`` as an aware UTC datetime; naive values (SQLite's) are taken as UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _error_code(error: sa.exc.IntegrityError) -> str | None:
+    original = error.orig
+    code = getattr(original, "sqlstate", None) or getattr(original, "sqlite_errorname", None)
+    return code if isinstance(code, str) else None
+
+
+def is_unique_violation(error: sa.exc.IntegrityError) -> bool:
+    """Return whether ``error`` is a duplicate value in a unique column."""
+    return _error_code(error) in _UNIQUE
+
+
+def is_foreign_key_violation(error: sa.exc.IntegrityError) -> bool:
+    """Return whether ``error`` is a reference to a missing row."""
+    return _error_code(error) in _FOREIGN_KEY
+
+
+@attrs.frozen
+class Store:
+    """An engine, the clock, and the two ways the ledger runs SQL on them."""
+
+    engine: sa.Engine
+    clock: Clock
+    postgres: bool
+    _autocommit: sa.Engine
+
+    @classmethod
+    def build(cls, engine: sa.Engine, clock: Clock) -> Store:
+        """Wrap ``engine`` (SQLite or PostgreSQL) and ``clock``."""
+        postgres = not is_sqlite(engine)
+        autocommit = engine.execution_options(isolation_level="AUTOCOMMIT") if postgres else engine
+        return cls(engine, clock, postgres, autocommit)
+
+    def now(self) -> datetime:
+        """Return the clock's time in UTC."""
+        return as_utc(self.clock())
+
+    @contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """Yield a connection in a transaction, committed on exit, rolled back on error."""
+        with self.engine.begin() as connection:
+            yield connection
+
+    @contextmanager
+    def statements(self) -> Iterator[sa.Connection]:
+        """Yield a connection on which each statement is atomic on its own.
+
+        On PostgreSQL that is an autocommit connection; on SQLite a transaction, whose
+        single-writer lock makes the statements together atomic too.
+        """
+        if not self.postgres:
+            with self.engine.begin() as connection:
+                yield connection
+            return
+        with self._autocommit.connect() as connection:
+            yield connection

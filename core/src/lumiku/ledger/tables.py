@@ -1,0 +1,88 @@
+"""The ledger's tables: accounts, append-only entries, holds, and reconciliation findings.
+
+Migration ``0002_ledger`` creates them; these ``Table`` objects describe the same schema
+for queries (a test compares the two). Credits are whole numbers in ``BIGINT`` columns.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from lumiku.db.metadata import metadata
+
+# BIGINT keys on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-numbered rowid.
+_SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+ENTRY_KINDS = ("welcome", "purchase", "grant", "spend", "capture", "adjustment")
+HOLD_STATUSES = ("held", "captured", "released", "expired")
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(value) for value in values)})"
+
+
+credit_accounts = sa.Table(
+    "credit_accounts",
+    metadata,
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id"), primary_key=True),
+    sa.Column("balance", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("held", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("held >= 0 AND balance >= held", name="funds"),
+)
+
+credit_entries = sa.Table(
+    "credit_entries",
+    metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("credit_accounts.user_id"), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("balance_after", sa.BigInteger, nullable=False),
+    sa.Column("reference_type", sa.String(64), nullable=True),
+    sa.Column("reference_id", sa.String(255), nullable=True),
+    sa.Column("plugin", sa.String(64), nullable=True),
+    sa.Column("reason", sa.String(500), nullable=False),
+    sa.Column("idempotency_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint(_one_of("kind", ENTRY_KINDS), name="kind"),
+    sa.CheckConstraint("amount <> 0", name="amount"),
+    # History pages walk one user's entries newest first; a B-tree scans either way.
+    sa.Index("ix_credit_entries_user_history", "user_id", "id"),
+)
+
+credit_holds = sa.Table(
+    "credit_holds",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("user_id", sa.String(36), sa.ForeignKey("credit_accounts.user_id"), nullable=False),
+    sa.Column("amount", sa.BigInteger, nullable=False),
+    sa.Column("captured", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reference_type", sa.String(64), nullable=False),
+    sa.Column("reference_id", sa.String(255), nullable=False),
+    sa.Column("plugin", sa.String(64), nullable=True),
+    sa.Column("idempotency_key", sa.String(255), nullable=False, unique=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint(_one_of("status", HOLD_STATUSES), name="status"),
+    sa.CheckConstraint("amount > 0 AND captured >= 0 AND captured <= amount", name="amounts"),
+    sa.Index("ix_credit_holds_user_status", "user_id", "status"),
+    # The sweeper looks for open holds past their expiry.
+    sa.Index("ix_credit_holds_status_expires_at", "status", "expires_at"),
+)
+
+reconciliation_findings = sa.Table(
+    "reconciliation_findings",
+    metadata,
+    sa.Column("id", _SERIAL, primary_key=True, autoincrement=True),
+    sa.Column("run_id", sa.String(36), nullable=False, index=True),
+    sa.Column("user_id", sa.String(36), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("expected", sa.BigInteger, nullable=False),
+    sa.Column("actual", sa.BigInteger, nullable=False),
+    sa.Column("difference", sa.BigInteger, nullable=False),
+    sa.Column("detail", sa.String(1000), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)

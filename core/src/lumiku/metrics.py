@@ -1,0 +1,63 @@
+"""Prometheus metrics of one app, on its own registry (no global collectors)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+
+class Metrics:
+    """The counters, gauges and histograms operators alert on (see deploy/alerts.yml)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.redis_up = Gauge("lumiku_redis_up", "1 when Redis answers", registry=self.registry)
+        self.credit_transactions = Counter(
+            "lumiku_credit_transactions",
+            "Credit ledger operations by kind and outcome",
+            ["operation", "outcome"],
+            registry=self.registry,
+        )
+        self.jobs = Counter(
+            "lumiku_queue_jobs", "Background jobs by state", ["state"], registry=self.registry
+        )
+        self.websocket_connections = Gauge(
+            "lumiku_websocket_connections", "Open Socket.IO connections", registry=self.registry
+        )
+        self.json_parse_errors = Counter(
+            "lumiku_json_parse_errors", "Request bodies that were not valid JSON",
+            registry=self.registry,
+        )
+        self.http_latency = Histogram(
+            "lumiku_http_request_duration_seconds",
+            "HTTP request latency by route template and status class",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
+        self.hook_errors = Counter(
+            "lumiku_plugin_hook_errors", "Plugin hook implementations that raised",
+            ["plugin", "hook"], registry=self.registry,
+        )
+        self.route_errors = Counter(
+            "lumiku_route_errors", "Unexpected exceptions in routes", ["plugin"],
+            registry=self.registry,
+        )
+        self.migration_rollbacks = Counter(
+            "lumiku_migration_rollbacks", "Migrations that failed and were rolled back",
+            registry=self.registry,
+        )
+        self.plugin_state = Gauge(
+            "lumiku_plugin_state", "1 for the state each plugin is in", ["plugin", "state"],
+            registry=self.registry,
+        )
+
+    def record_route_error(self, plugin_id: str | None) -> None:
+        """Count an unexpected exception in a route of ``plugin_id`` (or the core)."""
+        self.route_errors.labels(plugin=plugin_id or "core").inc()
+
+    def record_hook_error(self, plugin_id: str, hook: str, _exc: BaseException) -> None:
+        """Count a raising hook implementation."""
+        self.hook_errors.labels(plugin=plugin_id, hook=hook).inc()
+
+    def render(self) -> bytes:
+        """Return the exposition text."""
+        return generate_latest(self.registry)

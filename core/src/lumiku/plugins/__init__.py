@@ -1,0 +1,1 @@
+"""The plugin system: specs, hookspecs, discovery, lifecycle states and contexts."""

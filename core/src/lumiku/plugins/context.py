@@ -1,0 +1,82 @@
+"""``PluginContext``: everything a plugin may use from the core, one per plugin.
+
+No service locator, no globals: hooks receive the context and pass it down.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import sqlalchemy as sa
+
+from lumiku.errors import ServiceUnavailable
+from lumiku.metrics import Metrics
+from lumiku.plugins.spec import PluginSpec
+from lumiku.plugins.state import PluginRecord
+from lumiku.ratelimit import RateLimiter
+from lumiku.settings import Settings
+
+if TYPE_CHECKING:
+    from lumiku.images.provider import ImageProvider
+    from lumiku.jobs.enqueue import JobQueue
+    from lumiku.ledger.service import Ledger
+    from lumiku.realtime.publisher import Publisher
+    from lumiku.storage.local import ScopedStorage
+    from lumiku.storage.signing import UrlSigner
+
+
+@attrs.frozen
+class Capabilities:
+    """Live capability flags (Redis can come and go at runtime)."""
+
+    _redis: Callable[[], bool] = attrs.field(alias="redis")
+
+    @property
+    def redis(self) -> bool:
+        """Return whether Redis answers right now."""
+        return self._redis()
+
+
+@attrs.frozen(kw_only=True)
+class PluginContext:
+    """The core services handed to one plugin's hooks."""
+
+    id: str
+    spec: PluginSpec
+    record: PluginRecord = attrs.field(repr=False)
+    settings: Any
+    credits: Mapping[str, int]
+    core_settings: Settings = attrs.field(repr=False)
+    engine: sa.Engine = attrs.field(repr=False)
+    ledger: Ledger = attrs.field(repr=False)
+    storage: ScopedStorage = attrs.field(repr=False)
+    files: UrlSigner = attrs.field(repr=False)
+    realtime: Publisher = attrs.field(repr=False)
+    jobs: JobQueue = attrs.field(repr=False)
+    limiter: RateLimiter = attrs.field(repr=False)
+    metrics: Metrics = attrs.field(repr=False)
+    capabilities: Capabilities = attrs.field(repr=False)
+    image_providers: Mapping[str, ImageProvider] = attrs.field(repr=False)
+    logger: logging.Logger = attrs.field(repr=False)
+    state: dict[str, Any] = attrs.field(factory=dict, repr=False)
+    """The plugin's own runtime state (clients, caches); the core never reads it."""
+
+    def cost(self, action: str) -> int:
+        """Return the credit cost of ``action`` after deployer overrides."""
+        try:
+            return self.credits[action]
+        except KeyError:
+            raise KeyError(f"plugin {self.id!r} declares no credit cost for {action!r}") from None
+
+    def image_provider(self, name: str) -> ImageProvider:
+        """Return the image provider called ``name``."""
+        try:
+            return self.image_providers[name]
+        except KeyError:
+            known = ", ".join(sorted(self.image_providers)) or "none"
+            raise ServiceUnavailable(
+                f"Image provider {name!r} is not registered (available: {known})."
+            ) from None

@@ -1,0 +1,313 @@
+"""The plugin registry: load specs, decide each plugin's state, register hooks, call them.
+
+Every failure is contained to its plugin: an import error, a bad spec, an invalid hook or
+a raising hook marks that plugin ``failed`` (or logs, after startup) and the host goes on.
+Each registry owns its own ``pluggy.PluginManager``; there is no global one.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import pluggy
+
+from lumiku.errors import ConfigurationError
+from lumiku.hookspecs import PROJECT, LumikuHooks
+from lumiku.plugins.discovery import BUILTIN_PLUGINS, Candidate
+from lumiku.plugins.spec import PluginSpec
+from lumiku.plugins.state import PluginRecord, PluginState, ReasonCode
+from lumiku.settings import Settings, credit_overrides, read_plugin_settings
+
+logger = logging.getLogger("lumiku.plugins")
+
+PluginSource = Candidate | PluginSpec
+HookErrorListener = Callable[[str, str, BaseException], None]
+
+
+class HookFailed(Exception):
+    """A plugin's hook implementation raised; the cause is chained."""
+
+    def __init__(self, plugin_id: str, hook: str, cause: BaseException) -> None:
+        super().__init__(f"plugin {plugin_id!r}, hook {hook!r}: {type(cause).__name__}: {cause}")
+        self.plugin_id = plugin_id
+        self.hook = hook
+
+
+def _candidate_for(source: PluginSource) -> Candidate:
+    if isinstance(source, Candidate):
+        return source
+    return Candidate(source.id, None, lambda: source)
+
+
+class PluginRegistry:
+    """Hold the plugins of one app, their states and their hook implementations."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        redis_available: bool,
+        on_hook_error: HookErrorListener | None = None,
+    ) -> None:
+        self.settings = settings
+        self.redis_available = redis_available
+        self.records: dict[str, PluginRecord] = {}
+        self._manager = pluggy.PluginManager(PROJECT)
+        self._manager.add_hookspecs(LumikuHooks)
+        self._on_hook_error = on_hook_error
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load(self, sources: Iterable[PluginSource]) -> None:
+        """Import each plugin's spec, decide its state and register its hooks."""
+        for candidate in sorted((_candidate_for(s) for s in sources), key=lambda c: c.name):
+            record = self._load_spec(candidate)
+            if record.id in self.records:
+                record.set(
+                    PluginState.FAILED,
+                    ReasonCode.DUPLICATE_ID,
+                    f"another installed plugin already uses the id {record.id!r}",
+                )
+                record.id = f"{record.id}@{candidate.distribution or candidate.name}"
+            self.records[record.id] = record
+        for record in self._dependency_order():
+            if record.state is PluginState.RUNNING:
+                self._evaluate(record)
+        for record in self.records.values():
+            if record.state.serving or record.reason_code is ReasonCode.REDIS_UNAVAILABLE:
+                # Plugins disabled only for want of Redis keep their hooks (their routes
+                # answer 503) so that Redis coming back brings them up without a restart.
+                self._register_hooks(record)
+        logger.debug("plugins loaded: %s", {r.id: r.describe() for r in self.records.values()})
+
+    def _load_spec(self, candidate: Candidate) -> PluginRecord:
+        try:
+            spec = candidate.load()
+        except Exception as exc:  # noqa: BLE001 - isolation: any import error fails one plugin
+            logger.error("❌ Plugin %s failed to import: %s: %s", candidate.name, type(exc).__name__, exc)
+            record = PluginRecord(candidate.name, None, candidate.distribution)
+            record.set(PluginState.FAILED, ReasonCode.IMPORT_ERROR, f"{type(exc).__name__}: {exc}")
+            return record
+        if not isinstance(spec, PluginSpec):
+            record = PluginRecord(candidate.name, None, candidate.distribution)
+            record.set(
+                PluginState.FAILED,
+                ReasonCode.INVALID_SPEC,
+                f"entry point must point at a lumiku.PluginSpec, got {type(spec).__name__}",
+            )
+            return record
+        record = PluginRecord(spec.id, spec, candidate.distribution)
+        if candidate.distribution is not None and spec.id != candidate.name:
+            record.set(
+                PluginState.FAILED,
+                ReasonCode.INVALID_SPEC,
+                f"entry point name {candidate.name!r} differs from the spec id {spec.id!r}",
+            )
+        return record
+
+    def _dependency_order(self) -> list[PluginRecord]:
+        ordered: list[PluginRecord] = []
+        visiting: set[str] = set()
+
+        def visit(record: PluginRecord) -> None:
+            if record in ordered or record.id in visiting:
+                return
+            visiting.add(record.id)
+            for requirement in record.spec.requires if record.spec else ():
+                if requirement.capability.startswith("plugin:"):
+                    other = self.records.get(requirement.capability.removeprefix("plugin:"))
+                    if other is not None:
+                        visit(other)
+            visiting.discard(record.id)
+            ordered.append(record)
+
+        for record in self.records.values():
+            visit(record)
+        return ordered
+
+    def _toggle_reason(self, plugin_id: str) -> tuple[ReasonCode, str] | None:
+        toggles = self.settings.plugins
+        if plugin_id in toggles.disable:
+            source = toggles.disable_source.get(plugin_id, "env")
+            code = ReasonCode.DISABLED_BY_ENV if source == "env" else ReasonCode.DISABLED_BY_CONFIG
+            return code, f"by {source}"
+        if toggles.safe_mode and plugin_id not in BUILTIN_PLUGINS:
+            return ReasonCode.SAFE_MODE, "safe mode keeps only the plugins shipped with Lumiku"
+        if toggles.allow is not None and plugin_id not in toggles.allow:
+            return ReasonCode.NOT_ALLOWED, "not listed in LUMIKU_PLUGINS"
+        return None
+
+    def _evaluate(self, record: PluginRecord) -> None:
+        spec = record.spec
+        assert spec is not None
+        toggled = self._toggle_reason(record.id)
+        if toggled is not None:
+            record.set(PluginState.DISABLED, *toggled)
+            return
+        try:
+            if spec.settings is not None:
+                record.settings = read_plugin_settings(self.settings, spec.id, spec.settings)
+            record.credits = credit_overrides(self.settings, spec.id, spec.credits)
+        except ConfigurationError as exc:
+            record.set(PluginState.DISABLED, ReasonCode.MISSING_CONFIG, exc.message)
+            return
+        record.missing_soft = []
+        for requirement in spec.requires:
+            missing = self._missing(requirement.capability)
+            if missing is None:
+                continue
+            code, reason = missing
+            if requirement.level == "hard":
+                record.set(PluginState.DISABLED, code, reason)
+                return
+            record.missing_soft.append(requirement.capability)
+            record.set(PluginState.DEGRADED, code, reason)
+
+    def _missing(self, capability: str) -> tuple[ReasonCode, str] | None:
+        if capability == "redis":
+            if self.redis_available:
+                return None
+            return ReasonCode.REDIS_UNAVAILABLE, "Redis is not available"
+        if capability == "database":
+            return None
+        if capability.startswith("config:"):
+            key = capability.removeprefix("config:")
+            if self.settings.environ.get(key):
+                return None
+            return ReasonCode.MISSING_CONFIG, f"{key} is not set"
+        other_id = capability.removeprefix("plugin:")
+        other = self.records.get(other_id)
+        if other is not None and other.state.serving:
+            return None
+        why = "not installed" if other is None else other.describe()
+        return ReasonCode.DEPENDENCY_UNAVAILABLE, f"needs plugin {other_id} ({why})"
+
+    def _register_hooks(self, record: PluginRecord) -> None:
+        spec = record.spec
+        if spec is None or spec.hooks is None:
+            return
+        try:
+            namespace = importlib.import_module(spec.hooks) if isinstance(spec.hooks, str) else spec.hooks
+        except Exception as exc:  # noqa: BLE001 - isolation
+            logger.error("❌ Plugin %s: importing %s failed: %s", record.id, spec.hooks, exc)
+            record.set(PluginState.FAILED, ReasonCode.IMPORT_ERROR, f"{type(exc).__name__}: {exc}")
+            return
+        try:
+            self._manager.register(namespace, name=record.id)
+            self._manager.check_pending()
+        except pluggy.PluginValidationError as exc:
+            if self._manager.is_registered(namespace):
+                self._manager.unregister(namespace)
+            logger.error("❌ Plugin %s has an invalid hook: %s", record.id, exc)
+            record.set(PluginState.FAILED, ReasonCode.INVALID_HOOK, str(exc))
+            return
+        except ValueError as exc:  # the same module registered twice
+            record.set(PluginState.FAILED, ReasonCode.INVALID_HOOK, str(exc))
+            return
+        record.loaded = True
+        record.hooks = sorted(
+            impl_name for impl_name, caller in vars(self._manager.hook).items()
+            if isinstance(caller, pluggy.HookCaller)
+            and any(impl.plugin_name == record.id for impl in caller.get_hookimpls())
+        )
+
+    # -- runtime ---------------------------------------------------------------------------
+
+    def serving(self) -> list[PluginRecord]:
+        """Return the plugins that run (``running`` or ``degraded``), in load order."""
+        return [record for record in self.records.values() if record.state.serving]
+
+    def loaded(self) -> list[PluginRecord]:
+        """Return the plugins whose hooks are registered (serving, or waiting for Redis)."""
+        return [record for record in self.records.values() if record.loaded]
+
+    def get(self, plugin_id: str) -> PluginRecord | None:
+        """Return the record of ``plugin_id``."""
+        return self.records.get(plugin_id)
+
+    def implements(self, plugin_id: str, hook: str) -> bool:
+        """Return whether ``plugin_id`` implements ``hook``."""
+        record = self.records.get(plugin_id)
+        return record is not None and hook in record.hooks
+
+    def call(self, hook: str, plugin_id: str, **kwargs: Any) -> Any:
+        """Call one plugin's implementation of ``hook``; raise ``HookFailed`` if it raises.
+
+        The implementation receives only the arguments it declares.
+        """
+        caller: pluggy.HookCaller = getattr(self._manager.hook, hook)
+        for impl in caller.get_hookimpls():
+            if impl.plugin_name != plugin_id:
+                continue
+            try:
+                return impl.function(**{name: kwargs[name] for name in impl.argnames})
+            except Exception as exc:
+                if self._on_hook_error is not None:
+                    self._on_hook_error(plugin_id, hook, exc)
+                raise HookFailed(plugin_id, hook, exc) from exc
+        return None
+
+    def call_each(
+        self,
+        hook: str,
+        kwargs_for: Callable[[PluginRecord], dict[str, Any]] | None = None,
+        *,
+        records: Sequence[PluginRecord] | None = None,
+    ) -> Iterator[tuple[PluginRecord, Any]]:
+        """Call ``hook`` on each serving plugin (or each of ``records``) that implements it.
+
+        A raising implementation is logged and skipped; yields ``(record, result)`` for the
+        ones that returned.
+        """
+        for record in self.serving() if records is None else records:
+            if hook not in record.hooks:
+                continue
+            try:
+                result = self.call(hook, record.id, **(kwargs_for(record) if kwargs_for else {}))
+            except HookFailed as exc:
+                logger.error("❌ %s", exc, exc_info=exc.__cause__)
+                continue
+            yield record, result
+
+    def fail(self, plugin_id: str, code: ReasonCode, reason: str) -> None:
+        """Mark a plugin ``failed`` (a hook raised while the app was being built or started)."""
+        record = self.records[plugin_id]
+        record.set(PluginState.FAILED, code, reason)
+
+    def set_redis_available(self, available: bool) -> list[str]:
+        """Re-evaluate plugins that need Redis after it went away or came back.
+
+        Returns the ids whose state changed. Plugins that failed or were disabled for other
+        reasons are left alone.
+        """
+        if available == self.redis_available:
+            return []
+        self.redis_available = available
+        changed = []
+        for record in self.records.values():
+            needs = [r for r in (record.spec.requires if record.spec else ()) if r.capability == "redis"]
+            if not needs or not record.loaded or record.state is PluginState.FAILED:
+                continue
+            if record.state is PluginState.DISABLED and record.reason_code is not ReasonCode.REDIS_UNAVAILABLE:
+                continue
+            before = record.state
+            if available:
+                record.set(PluginState.RUNNING, ReasonCode.OK)
+                record.missing_soft = [c for c in record.missing_soft if c != "redis"]
+                if record.missing_soft:
+                    record.set(PluginState.DEGRADED, ReasonCode.DEPENDENCY_UNAVAILABLE, "soft requirement missing")
+            elif needs[0].level == "hard":
+                record.set(PluginState.DISABLED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not available")
+            else:
+                record.missing_soft.append("redis")
+                record.set(PluginState.DEGRADED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not available")
+            if record.state is not before:
+                changed.append(record.id)
+        return changed
+
+    def sorted_records(self) -> Sequence[PluginRecord]:
+        """Return every record sorted by id (for listings)."""
+        return [self.records[key] for key in sorted(self.records)]

@@ -1,0 +1,74 @@
+"""Build the Socket.IO server and mount it on the same port as the HTTP application."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import socketio
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
+from starlette.types import ASGIApp
+
+from lumiku.realtime.connections import ConnectionGauge
+from lumiku.realtime.namespace import AuthenticatedNamespace, Authenticator
+
+DEFAULT_CHANNEL = "lumiku:socketio"
+"""The Redis pub/sub channel the servers and the worker publishers share."""
+
+SOCKETIO_PATH = "socket.io"
+
+
+def build_realtime(
+    *,
+    redis_url: str | None,
+    cors_origins: Sequence[str],
+    authenticator: Authenticator,
+    namespaces: Sequence[socketio.AsyncNamespace],
+    channel: str = DEFAULT_CHANNEL,
+    connections: ConnectionGauge | None = None,
+) -> socketio.AsyncServer:
+    """Build the ASGI Socket.IO server with the plugins' namespaces.
+
+    With ``redis_url`` the server joins the other nodes (and the worker processes) through
+    an ``AsyncRedisManager`` on ``channel``; without it, it serves this node only. An empty
+    ``cors_origins`` allows the same origin only. Connections to a namespace no plugin
+    registered, including ``/``, are refused.
+    """
+    checked = [_authenticated(namespace) for namespace in namespaces]
+    names: list[str] = [ns.namespace for ns in checked]
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise ValueError(f"Socket.IO namespaces registered twice: {duplicates}")
+    manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
+    server = socketio.AsyncServer(
+        async_mode="asgi",
+        client_manager=manager,
+        cors_allowed_origins=list(cors_origins) or None,
+        namespaces=names or ["/"],
+    )
+    gauge = connections or ConnectionGauge()
+    for namespace in checked:
+        namespace.bind(authenticator=authenticator, connections=gauge)
+        server.register_namespace(namespace)
+    if "/" not in names:
+        server.on("connect", _refuse_root, namespace="/")
+    return server
+
+
+def _authenticated(namespace: socketio.AsyncNamespace) -> AuthenticatedNamespace:
+    if not isinstance(namespace, AuthenticatedNamespace):
+        raise TypeError(
+            f"namespace {getattr(namespace, 'namespace', namespace)!r} must subclass "
+            "AuthenticatedNamespace, so that only signed-in users connect"
+        )
+    return namespace
+
+
+async def _refuse_root(sid: str, environ: Any, auth: Any = None) -> None:
+    raise SocketRefused("Connect to a plugin namespace, such as /pose-generator")
+
+
+def wrap_app(sio: socketio.AsyncServer, asgi_app: ASGIApp) -> ASGIApp:
+    """Serve Socket.IO under ``/socket.io`` and everything else (lifespan too) by ``asgi_app``."""
+    wrapped: ASGIApp = socketio.ASGIApp(sio, other_asgi_app=asgi_app, socketio_path=SOCKETIO_PATH)
+    return wrapped

@@ -1,0 +1,73 @@
+"""Attach the Socket.IO server to an app: plugin namespaces, auth, the live publisher."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import socketio
+from starlette.types import ASGIApp
+
+from lumiku.plugins.registry import HookFailed
+from lumiku.realtime.connections import ConnectionGauge
+from lumiku.realtime.publisher import ServerPublisher
+from lumiku.realtime.server import build_realtime, wrap_app
+
+if TYPE_CHECKING:
+    from lumiku.bootstrap import Runtime
+
+logger = logging.getLogger("lumiku")
+
+
+class _TokenToUserId:
+    """Adapt the auth service to the realtime ``Authenticator`` (token -> user id)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+
+    def authenticate(self, token: str) -> str:
+        return str(self._runtime.auth.authenticate(token).id)
+
+
+class RealtimeAttachment:
+    """The Socket.IO server of one app; bound to the event loop by the lifespan."""
+
+    def __init__(self, runtime: Runtime, sio: socketio.AsyncServer, gauge: ConnectionGauge) -> None:
+        self.runtime = runtime
+        self.sio = sio
+        self.gauge = gauge
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Let plugins publish to this server from any thread."""
+        self.runtime.publisher.target = ServerPublisher(self.sio, loop)
+
+    def wrap(self, app: ASGIApp) -> ASGIApp:
+        """Return ``app`` served together with Socket.IO on the same port."""
+        return wrap_app(self.sio, app)
+
+
+def attach_realtime(runtime: Runtime) -> RealtimeAttachment:
+    """Build the Socket.IO server from the namespaces plugins register."""
+    namespaces: list[Any] = []
+    for record in runtime.registry.loaded():
+        if "register_realtime" not in record.hooks:
+            continue
+        try:
+            namespaces.extend(
+                runtime.registry.call("register_realtime", record.id, ctx=runtime.context(record))
+                or []
+            )
+        except HookFailed as exc:
+            logger.error("❌ %s", exc, exc_info=exc.__cause__)
+    gauge = ConnectionGauge()
+    sio = build_realtime(
+        redis_url=runtime.settings.redis.url,
+        cors_origins=[o for o in runtime.settings.cors_origins if o != "*"] or (
+            "*" if "*" in runtime.settings.cors_origins else []
+        ),
+        authenticator=_TokenToUserId(runtime),
+        namespaces=namespaces,
+        connections=gauge,
+    )
+    return RealtimeAttachment(runtime, sio, gauge)

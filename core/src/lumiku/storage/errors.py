@@ -1,0 +1,35 @@
+"""Errors of the storage package; each is a subclass of a core error, so the HTTP edge maps it."""
+
+from __future__ import annotations
+
+from lumiku.errors import BadRequest, Forbidden
+
+
+class InvalidStorageKey(BadRequest):
+    """A storage key is not in the form the server generates."""
+
+    code = "INVALID_STORAGE_KEY"
+
+
+class UnsafeStorageKey(Forbidden):
+    """A storage key tries to reach outside the storage root or its plugin's folder."""
+
+    code = "UNSAFE_STORAGE_KEY"
+
+
+class CorruptImage(BadRequest):
+    """An upload claims an accepted image format but cannot be decoded completely."""
+
+    code = "CORRUPT_IMAGE"
+
+
+class InvalidSignature(Forbidden):
+    """A file URL has no signature, a malformed one, or one that does not match."""
+
+    code = "INVALID_SIGNATURE"
+
+
+class ExpiredSignature(Forbidden):
+    """A file URL was signed correctly but its expiry time has passed."""
+
+    code = "SIGNATURE_EXPIRED"

@@ -1,0 +1,227 @@
+"""The upload check for images: sniffed by content, bounded, fully decoded and re-encoded.
+
+What is stored is never the uploaded bytes but a fresh encode of the decoded pixels. That
+strips EXIF, ICC, XMP, comments and text chunks, and anything appended after the image
+(a ZIP or HTML payload turning the file into a polyglot), so a stored file is exactly one
+image and nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Literal, cast
+
+import attrs
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from lumiku.errors import PayloadTooLarge, UnsupportedMedia, ValidationFailed
+from lumiku.storage.errors import CorruptImage
+
+ImageFormat = Literal["JPEG", "PNG", "WEBP"]
+ThumbnailFormat = Literal["JPEG", "WEBP"]
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+DEFAULT_MIN_SIDE = 256
+DEFAULT_MAX_SIDE = 4096
+
+_ACCEPTED: Mapping[str, tuple[str, str]] = MappingProxyType(
+    {"JPEG": (".jpg", "image/jpeg"), "PNG": (".png", "image/png"), "WEBP": (".webp", "image/webp")}
+)
+# Modes each encoder writes without losing information; anything else is converted first.
+_KEEP_MODES: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "JPEG": frozenset({"L", "RGB"}),
+        "PNG": frozenset({"1", "L", "LA", "I", "I;16", "P", "RGB", "RGBA"}),
+        "WEBP": frozenset({"RGB", "RGBA"}),
+    }
+)
+_SAVE_OPTIONS: Mapping[str, Mapping[str, int]] = MappingProxyType(
+    {"JPEG": {"quality": 90}, "PNG": {"compress_level": 6}, "WEBP": {"quality": 90}}
+)
+# Exceptions Pillow's parsers and decoders raise on malformed input. Pillow does not promise
+# a narrower set, and any of these on untrusted bytes means "not a usable image".
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, TypeError, KeyError)
+# Pillow warns about damaged parts it can skip (corrupt EXIF, a malformed MPO). Normally that
+# is a log line; where warnings are errors it aborts parsing, and the file is then refused
+# as damaged rather than failing with a 500.
+_UNREADABLE = (*_DECODE_ERRORS, Warning)
+_BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
+
+
+@attrs.frozen
+class CheckedImage:
+    """An upload that passed ``check_image``: its format, oriented size and re-encoded bytes."""
+
+    format: ImageFormat
+    width: int
+    height: int
+    data: bytes = attrs.field(repr=False)
+    # Kept so a thumbnail does not decode the image a second time; treat as read-only.
+    pixels: Image.Image = attrs.field(repr=False, eq=False)
+
+    @property
+    def suffix(self) -> str:
+        """Return the storage suffix for this image, such as ``.png``."""
+        return _ACCEPTED[self.format][0]
+
+    @property
+    def content_type(self) -> str:
+        """Return the content type of ``data``, such as ``image/png``."""
+        return _ACCEPTED[self.format][1]
+
+
+def check_image(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    min_side: int = DEFAULT_MIN_SIDE,
+    max_side: int = DEFAULT_MAX_SIDE,
+) -> CheckedImage:
+    """Check an uploaded image by its content and return it normalized and re-encoded.
+
+    Raises ``PayloadTooLarge`` over ``max_bytes``, ``UnsupportedMedia`` for anything but
+    JPEG, PNG or WebP (whatever the file name or declared content type), ``ValidationFailed``
+    for a side outside ``min_side``..``max_side`` pixels, and ``CorruptImage`` for a file
+    that does not decode completely.
+    """
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(
+            f"The image is {len(data)} bytes and the limit is {max_bytes} bytes "
+            f"({max_bytes // (1024 * 1024)} MB); upload a smaller or more compressed file.",
+            details={"size": len(data), "limit": max_bytes},
+        )
+    image, image_format = _decode(data, min_side=min_side, max_side=max_side)
+    pixels = _prepare(image, image_format)
+    encoded = io.BytesIO()
+    pixels.save(encoded, format=image_format, **_SAVE_OPTIONS[image_format])
+    return CheckedImage(
+        format=image_format,
+        width=pixels.width,
+        height=pixels.height,
+        data=encoded.getvalue(),
+        pixels=pixels,
+    )
+
+
+def make_thumbnail(
+    source: bytes | CheckedImage, *, max_side: int = 256, image_format: ThumbnailFormat = "JPEG"
+) -> bytes:
+    """Return a JPEG or WebP thumbnail whose longer side is at most ``max_side`` pixels.
+
+    Pass the ``CheckedImage`` of an upload to reuse its decoded pixels. Bytes (a generated
+    output, a stored file) get the same content checks as an upload, without the minimum size.
+    """
+    if max_side < 1:
+        raise ValueError(f"max_side must be at least 1 pixel, got {max_side}")
+    if isinstance(source, CheckedImage):
+        pixels = source.pixels
+    else:
+        image, _ = _decode(source, min_side=1, max_side=DEFAULT_MAX_SIDE, draft=max_side)
+        pixels = _orient(image)
+    if pixels.mode.startswith("I"):
+        # 16-bit greyscale: scale it down to 8 bits, where convert() would clip at 255.
+        pixels = pixels.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    elif pixels.mode not in {"L", "RGB", "RGBA"}:
+        pixels = pixels.convert("RGBA" if pixels.has_transparency_data else "RGB")
+    scale = min(1.0, max_side / max(pixels.width, pixels.height))
+    size = (max(1, round(pixels.width * scale)), max(1, round(pixels.height * scale)))
+    thumbnail = pixels.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if image_format == "JPEG":
+        thumbnail = _flatten(thumbnail)
+    encoded = io.BytesIO()
+    thumbnail.save(encoded, format=image_format, quality=85)
+    return encoded.getvalue()
+
+
+def _decode(
+    data: bytes, *, min_side: int, max_side: int, draft: int | None = None
+) -> tuple[Image.Image, ImageFormat]:
+    """Open ``data`` as an accepted format, check its declared size, then decode it fully."""
+    try:
+        image = Image.open(io.BytesIO(data), formats=tuple(_ACCEPTED))
+    except _BOMB as exc:
+        raise _too_many_pixels(max_side) from exc
+    except UnidentifiedImageError:
+        raise UnsupportedMedia(
+            "The upload is not a JPEG, PNG or WebP image (checked by its content, not its "
+            "name or content type); convert it to one of these formats and upload it again.",
+            details={"accepted": ["image/jpeg", "image/png", "image/webp"]},
+        ) from None
+    except _UNREADABLE as exc:
+        raise _corrupt(exc) from exc
+    # Phone cameras write MPO: a JPEG with extra pictures appended; its first one is a JPEG.
+    image_format = cast(ImageFormat, "JPEG" if image.format == "MPO" else image.format)
+    # The header's size is checked before any pixel is decoded: this is the guard against
+    # decompression bombs, independent of Pillow's process-wide MAX_IMAGE_PIXELS.
+    width, height = image.size
+    if not (min_side <= width <= max_side and min_side <= height <= max_side):
+        image.close()
+        raise ValidationFailed(
+            f"The image is {width}x{height} pixels; each side must be between {min_side} and "
+            f"{max_side} pixels. Resize it and upload it again.",
+            details={"width": width, "height": height, "minSide": min_side, "maxSide": max_side},
+        )
+    try:
+        if draft is not None and image_format == "JPEG":
+            image.draft("RGB", (draft, draft))
+        image.load()
+    except _BOMB as exc:
+        raise _too_many_pixels(max_side) from exc
+    except _UNREADABLE as exc:
+        raise _corrupt(exc) from exc
+    return image, image_format
+
+
+def _prepare(image: Image.Image, image_format: ImageFormat) -> Image.Image:
+    """Orient the pixels, convert them to a mode the encoder keeps, and drop all metadata."""
+    pixels = _orient(image)
+    if pixels.mode not in _KEEP_MODES[image_format]:
+        target = "RGB"
+        if image_format != "JPEG" and pixels.has_transparency_data:
+            target = "RGBA"
+        pixels = pixels.convert(target)
+    elif pixels.mode == "P" and pixels.has_transparency_data:
+        # A palette's transparency lives in ``info``, which is cleared below.
+        pixels = pixels.convert("RGBA")
+    # Encoders copy some of ``info`` (PNG: ICC profile, transparency; JPEG: comment).
+    pixels.info = {}
+    return pixels
+
+
+def _orient(image: Image.Image) -> Image.Image:
+    """Apply the EXIF orientation in place; a malformed EXIF block is ignored, not fatal."""
+    # The metadata is dropped on re-encoding anyway; an unreadable block only means the
+    # orientation is unknown, which is no reason to refuse the photo.
+    with contextlib.suppress(*_UNREADABLE):
+        ImageOps.exif_transpose(image, in_place=True)
+    return image
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """Return an RGB image, with any transparency composited over white."""
+    if image.mode == "RGB":
+        return image
+    if image.mode == "RGBA":
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def _too_many_pixels(max_side: int) -> ValidationFailed:
+    return ValidationFailed(
+        f"The image declares far more pixels than allowed (each side at most {max_side}); "
+        "it looks like a decompression bomb. Upload a normal photo.",
+        details={"maxSide": max_side},
+    )
+
+
+def _corrupt(exc: BaseException) -> CorruptImage:
+    return CorruptImage(
+        f"The image could not be decoded completely ({exc}); the file is truncated or "
+        "damaged. Export it again from the original and upload the new file.",
+        details={"reason": str(exc)},
+    )

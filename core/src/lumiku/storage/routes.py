@@ -1,0 +1,84 @@
+"""The ``GET /files/{key:path}`` endpoint: verifies a signed URL, then streams the file."""
+
+from __future__ import annotations
+
+import os
+import stat
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from lumiku.errors import NotFound
+from lumiku.storage.keys import StorageKey, parse_key
+from lumiku.storage.local import LocalStorage
+from lumiku.storage.signing import UrlSigner
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+# Stored files are user content: never let a browser sniff them into HTML or run scripts.
+_SAFETY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; sandbox",
+}
+
+
+def file_endpoint(storage: LocalStorage, signer: UrlSigner) -> Endpoint:
+    """Return an endpoint serving ``key`` from ``storage`` to holders of a valid signed URL.
+
+    An unsigned, expired or tampered URL raises ``Forbidden`` (before the file system is
+    touched, so existence is not revealed); a valid URL for a missing file raises
+    ``NotFound``. Browsers may cache the file privately until the URL expires.
+    """
+
+    async def serve_file(request: Request) -> Response:
+        key: str = request.path_params["key"]
+        now = time.time()
+        expires_at = signer.verify(
+            key,
+            request.query_params.get("expires"),
+            request.query_params.get("signature"),
+            now=now,
+        )
+        parsed = parse_key(key)
+        path, stat_result = await run_in_threadpool(_locate, storage, parsed)
+        headers = {"Cache-Control": f"private, max-age={max(0, expires_at - int(now))}"}
+        headers.update(_SAFETY_HEADERS)
+        is_archive = parsed.suffix == ".zip"
+        return FileResponse(
+            path,
+            headers=headers,
+            media_type=parsed.content_type,
+            stat_result=stat_result,
+            filename=f"{parsed.name}{parsed.suffix}" if is_archive else None,
+        )
+
+    return serve_file
+
+
+def file_route(storage: LocalStorage, signer: UrlSigner, *, path: str = "/files") -> Route:
+    """Return the ``GET <path>/{key:path}`` route for ``file_endpoint``."""
+    return Route(
+        f"{path.rstrip('/')}/{{key:path}}",
+        file_endpoint(storage, signer),
+        methods=["GET"],
+        name="files",
+    )
+
+
+def _locate(storage: LocalStorage, key: StorageKey) -> tuple[Path, os.stat_result]:
+    path = storage.resolve(key)
+    try:
+        stat_result = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        stat_result = None
+    if stat_result is None or not stat.S_ISREG(stat_result.st_mode):
+        raise NotFound(
+            f"No file is stored under key {str(key)!r}; it was deleted or never existed.",
+            details={"key": str(key)},
+        )
+    return path, stat_result

@@ -1,0 +1,168 @@
+"""AuthService.get_profile and update_profile."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+import sqlalchemy as sa
+
+from lumiku.auth import AuthService, IssuedToken, User
+from lumiku.db.tables import users
+from lumiku.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed
+
+if TYPE_CHECKING:
+    from conftest import CountingHasher, FakeClock
+
+PASSWORD = "violet staple orchard kettle"
+NEW_PASSWORD = "granite lantern pepper swim"
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+
+@pytest.fixture
+def ada(service: AuthService) -> tuple[User, IssuedToken]:
+    return service.register("ada@example.com", PASSWORD, "Ada")
+
+
+def test_get_profile_of_a_missing_account_is_not_found(service: AuthService) -> None:
+    with pytest.raises(NotFound):
+        service.get_profile(MISSING)
+    with pytest.raises(NotFound):
+        service.update_profile(MISSING, name="Ghost")
+
+
+def test_renaming_needs_no_password_and_keeps_tokens(
+    service: AuthService, clock: FakeClock, ada: tuple[User, IssuedToken]
+) -> None:
+    user, issued = ada
+    clock.advance(seconds=5)
+    updated, token = service.update_profile(user.id, name="  Countess Lovelace ")
+    assert token is None
+    assert updated.name == "Countess Lovelace"
+    assert updated.updated_at == clock()
+    assert updated.created_at == user.created_at
+    assert service.authenticate(issued.token).name == "Countess Lovelace"
+    cleared, _ = service.update_profile(user.id, name="")
+    assert cleared.name is None
+
+
+def test_no_changes_change_nothing(service: AuthService, ada: tuple[User, IssuedToken]) -> None:
+    user, _ = ada
+    assert service.update_profile(user.id) == (user, None)
+    assert service.update_profile(user.id, email="ADA@example.com") == (user, None)
+
+
+def test_changing_the_email_needs_the_current_password(
+    service: AuthService, ada: tuple[User, IssuedToken]
+) -> None:
+    user, issued = ada
+    with pytest.raises(ValidationFailed) as caught:
+        service.update_profile(user.id, email="lovelace@example.com")
+    assert caught.value.details["fields"] == {
+        "currentPassword": "is required to change the email or password"
+    }
+    updated, token = service.update_profile(
+        user.id, email=" Lovelace@Example.com", current_password=PASSWORD
+    )
+    assert (updated.email, token) == ("lovelace@example.com", None)
+    assert service.authenticate(issued.token).email == "lovelace@example.com"
+    service.login("lovelace@example.com", PASSWORD, None)
+    with pytest.raises(Unauthorized):
+        service.login("ada@example.com", PASSWORD, None)
+
+
+def test_changing_to_a_taken_email_is_a_conflict(
+    service: AuthService, ada: tuple[User, IssuedToken]
+) -> None:
+    user, _ = ada
+    service.register("babbage@example.com", NEW_PASSWORD, None)
+    with pytest.raises(Conflict) as caught:
+        service.update_profile(user.id, email="BABBAGE@example.com", current_password=PASSWORD)
+    assert caught.value.details == {"fields": {"email": "is taken"}}
+    assert service.get_profile(user.id).email == "ada@example.com"
+
+
+def test_a_wrong_current_password_is_refused_and_counted(
+    service: AuthService, hasher: CountingHasher, ada: tuple[User, IssuedToken]
+) -> None:
+    user, _ = ada
+    for _ in range(5):
+        with pytest.raises(ValidationFailed) as caught:
+            service.update_profile(
+                user.id, current_password="not my password", new_password=NEW_PASSWORD
+            )
+        assert caught.value.details == {"fields": {"currentPassword": "is incorrect"}}
+    before = hasher.verifications
+    with pytest.raises(RateLimited):
+        service.update_profile(user.id, current_password=PASSWORD, new_password=NEW_PASSWORD)
+    with pytest.raises(RateLimited):
+        service.login("ada@example.com", PASSWORD, None)
+    assert hasher.verifications == before
+
+
+def test_a_password_change_returns_a_token_and_ends_the_old_ones(
+    service: AuthService, ada: tuple[User, IssuedToken]
+) -> None:
+    user, issued = ada
+    updated, token = service.update_profile(
+        user.id, current_password=PASSWORD, new_password=NEW_PASSWORD
+    )
+    assert token is not None
+    assert service.authenticate(token.token).id == user.id
+    with pytest.raises(Unauthorized):
+        service.authenticate(issued.token)
+    with pytest.raises(Unauthorized):
+        service.login("ada@example.com", PASSWORD, None)
+    service.login("ada@example.com", NEW_PASSWORD, None)
+    assert updated.email == user.email
+
+
+@pytest.mark.parametrize(
+    ("changes", "fields"),
+    [
+        ({"new_password": "short"}, {"newPassword"}),
+        ({"new_password": "Password1234!"}, {"newPassword"}),
+        ({"new_password": "ada@example.com"}, {"newPassword"}),
+        (
+            {"email": "lovelace@example.com", "new_password": "lovelace@example.com"},
+            {"newPassword"},
+        ),
+        ({"email": "nope"}, {"email"}),
+        (
+            {"name": "x" * 101, "email": "nope", "new_password": "short"},
+            {"name", "email", "newPassword"},
+        ),
+    ],
+)
+def test_invalid_changes_name_every_bad_field(
+    service: AuthService,
+    ada: tuple[User, IssuedToken],
+    changes: dict[str, str],
+    fields: set[str],
+) -> None:
+    user, _ = ada
+    with pytest.raises(ValidationFailed) as caught:
+        service.update_profile(user.id, current_password=PASSWORD, **changes)  # type: ignore[arg-type]
+    assert set(caught.value.details["fields"]) == fields
+    assert service.get_profile(user.id) == user
+
+
+def test_a_change_checked_against_a_replaced_password_does_not_land(
+    service: AuthService, engine: sa.Engine, hasher: CountingHasher, ada: tuple[User, IssuedToken]
+) -> None:
+    user, _ = ada
+    original = hasher.verify
+
+    def verify_then_race(password_hash: str, password: str) -> bool:
+        # Another request changes the password between our check and our write.
+        with engine.begin() as connection:
+            connection.execute(
+                users.update()
+                .where(users.c.id == user.id)
+                .values(password_hash=hasher.hash("x" * 20))
+            )
+        return original(password_hash, password)
+
+    hasher.verify = verify_then_race  # type: ignore[method-assign]
+    with pytest.raises(Conflict):
+        service.update_profile(user.id, current_password=PASSWORD, new_password=NEW_PASSWORD)

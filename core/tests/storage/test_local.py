@@ -1,0 +1,228 @@
+"""Local storage stores under server keys and never reads or writes outside its folder."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from lumiku.errors import ConfigurationError, Forbidden, LumikuError, NotFound, UnsupportedMedia
+from lumiku.storage.errors import InvalidStorageKey, UnsafeStorageKey
+from lumiku.storage.local import LocalStorage, ScopedStorage
+
+FOLDERS = ("avatar-creator", "pose-generator", "outputs")
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    """Return every file below ``directory`` with its content."""
+    return {
+        str(path.relative_to(directory)): path.read_bytes()
+        for path in sorted(directory.rglob("*"))
+        if path.is_file()
+    }
+
+
+def test_ensure_layout_creates_the_root_and_folders(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "var" / "uploads")
+
+    storage.ensure_layout(FOLDERS)
+    storage.ensure_layout(FOLDERS)  # idempotent, as every startup runs it
+
+    assert sorted(p.name for p in storage.root.iterdir()) == sorted(FOLDERS)
+
+
+def test_ensure_layout_refuses_a_folder_linked_elsewhere(tmp_path: Path, outside: Path) -> None:
+    root = tmp_path / "uploads"
+    root.mkdir()
+    (root / "outputs").symlink_to(outside, target_is_directory=True)
+
+    with pytest.raises(ConfigurationError, match="must live inside the storage root"):
+        LocalStorage(root).ensure_layout(FOLDERS)
+
+
+def test_ensure_layout_refuses_bad_folder_names(tmp_path: Path) -> None:
+    with pytest.raises(InvalidStorageKey):
+        LocalStorage(tmp_path).ensure_layout(["../escape"])
+    assert not (tmp_path.parent / "escape").exists()
+
+
+def test_put_stores_under_a_dated_server_key(storage: LocalStorage) -> None:
+    avatars = storage.scoped("avatar-creator")
+
+    key = avatars.put(b"image bytes", suffix=".png")
+
+    assert re.fullmatch(r"avatar-creator/2025/03/[0-9a-f]{32}\.png", key)
+    assert avatars.read(key) == b"image bytes"
+    assert avatars.path(key) == storage.root / key
+    assert avatars.exists(key)
+
+
+def test_put_leaves_no_temporary_files(storage: LocalStorage) -> None:
+    avatars = storage.scoped("avatar-creator")
+
+    key = avatars.put(b"x" * 100_000, suffix=".jpg")
+
+    assert list(avatars.path(key).parent.iterdir()) == [avatars.path(key)]
+
+
+def test_put_cleans_up_when_the_write_fails(
+    storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(source: str, target: str) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+
+    with pytest.raises(OSError, match="No space left"):
+        storage.scoped("outputs").put(b"data", suffix=".png")
+    assert snapshot(storage.root) == {}
+
+
+def test_put_refuses_suffixes_outside_the_allow_list(storage: LocalStorage) -> None:
+    with pytest.raises(UnsupportedMedia):
+        storage.scoped("outputs").put(b"<script>", suffix=".html")
+    assert snapshot(storage.root) == {}
+
+
+def test_open_streams_the_file(storage: LocalStorage) -> None:
+    outputs = storage.scoped("outputs")
+    key = outputs.put(b"zip bytes", suffix=".zip")
+
+    with outputs.open(key) as file:
+        assert file.read() == b"zip bytes"
+
+
+def test_missing_files_are_not_found(storage: LocalStorage) -> None:
+    outputs = storage.scoped("outputs")
+    key = "outputs/2025/03/0123456789abcdef0123456789abcdef.png"
+
+    assert not outputs.exists(key)
+    with pytest.raises(NotFound, match="never stored or has been deleted"):
+        outputs.read(key)
+
+
+def test_delete_is_idempotent(storage: LocalStorage) -> None:
+    outputs = storage.scoped("outputs")
+    key = outputs.put(b"data", suffix=".png")
+
+    assert outputs.delete(key) is True
+    assert outputs.delete(key) is False
+    assert not outputs.exists(key)
+
+
+def test_delete_many_counts_the_files_that_existed(storage: LocalStorage) -> None:
+    outputs = storage.scoped("outputs")
+    keys = [outputs.put(b"data", suffix=".png") for _ in range(3)]
+    outputs.delete(keys[0])
+
+    assert outputs.delete_many(keys) == 2
+    assert snapshot(storage.root) == {}
+
+
+def test_delete_many_with_one_bad_key_deletes_nothing(storage: LocalStorage) -> None:
+    outputs = storage.scoped("outputs")
+    keys = [outputs.put(b"data", suffix=".png") for _ in range(2)]
+
+    with pytest.raises(UnsafeStorageKey):
+        outputs.delete_many([*keys, "../../etc/passwd"])
+    assert all(outputs.exists(key) for key in keys)
+
+
+def test_a_plugin_cannot_touch_another_plugins_files(storage: LocalStorage) -> None:
+    key = storage.scoped("pose-generator").put(b"pose", suffix=".png")
+    avatars = storage.scoped("avatar-creator")
+
+    for action in (avatars.read, avatars.exists, avatars.delete, avatars.path):
+        with pytest.raises(UnsafeStorageKey, match="limited to 'avatar-creator'"):
+            action(key)
+    assert storage.scoped("pose-generator").read(key) == b"pose"
+
+
+def each_operation(scoped: ScopedStorage, key: str) -> list[LumikuError]:
+    """Run every key-taking operation on ``key`` and return the errors they raised."""
+    errors: list[LumikuError] = []
+    operations = (
+        scoped.path,
+        scoped.exists,
+        scoped.open,
+        scoped.read,
+        scoped.delete,
+        lambda k: scoped.delete_many([k]),
+    )
+    for operation in operations:
+        with pytest.raises(LumikuError) as caught:
+            operation(key)
+        errors.append(caught.value)
+    return errors
+
+
+def test_hostile_keys_never_leave_the_root(
+    storage: LocalStorage, outside: Path, tmp_path: Path, hostile_key: str
+) -> None:
+    before = snapshot(tmp_path)
+
+    errors = each_operation(storage.scoped("avatar-creator"), hostile_key)
+    with pytest.raises(UnsafeStorageKey):
+        storage.path(hostile_key)
+
+    assert all(isinstance(error, Forbidden) for error in errors)
+    assert snapshot(tmp_path) == before
+
+
+def test_absolute_path_of_a_real_file_is_refused(storage: LocalStorage, outside: Path) -> None:
+    errors = each_operation(storage.scoped("avatar-creator"), str(outside / "secret.png"))
+
+    assert all(isinstance(error, UnsafeStorageKey) for error in errors)
+    assert (outside / "secret.png").read_bytes() == b"top secret"
+
+
+def test_a_symlinked_file_pointing_out_is_never_followed(
+    storage: LocalStorage, outside: Path
+) -> None:
+    avatars = storage.scoped("avatar-creator")
+    key = "avatar-creator/2025/03/0123456789abcdef0123456789abcdef.png"
+    link = storage.root / key
+    link.parent.mkdir(parents=True)
+    link.symlink_to(outside / "secret.png")
+
+    errors = each_operation(avatars, key)
+
+    assert all(isinstance(error, UnsafeStorageKey) for error in errors)
+    assert (outside / "secret.png").read_bytes() == b"top secret"
+    assert link.is_symlink()
+
+
+def test_put_refuses_a_symlinked_month_directory(
+    storage: LocalStorage, outside: Path, tmp_path: Path
+) -> None:
+    year = storage.root / "avatar-creator" / "2025"
+    year.mkdir()
+    (year / "03").symlink_to(outside, target_is_directory=True)
+    before = snapshot(outside)
+
+    with pytest.raises(UnsafeStorageKey, match="symlink"):
+        storage.scoped("avatar-creator").put(b"planted", suffix=".png")
+    assert snapshot(outside) == before
+
+
+def test_a_root_that_is_a_symlink_is_resolved_once(tmp_path: Path) -> None:
+    real = tmp_path / "disk"
+    real.mkdir()
+    (tmp_path / "uploads").symlink_to(real, target_is_directory=True)
+    storage = LocalStorage(tmp_path / "uploads")
+    storage.ensure_layout(FOLDERS)
+
+    key = storage.scoped("outputs").put(b"data", suffix=".png")
+
+    assert storage.root == real
+    assert (real / key).read_bytes() == b"data"
+
+
+def test_the_unscoped_path_accepts_any_folder(storage: LocalStorage) -> None:
+    key = storage.scoped("outputs").put(b"data", suffix=".png")
+
+    assert storage.path(key).read_bytes() == b"data"
+    with pytest.raises(UnsafeStorageKey):
+        storage.path("../uploads/" + key)

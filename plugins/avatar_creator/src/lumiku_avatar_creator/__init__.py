@@ -1,0 +1,1 @@
+"""Lumiku plugin: Avatar Creator."""

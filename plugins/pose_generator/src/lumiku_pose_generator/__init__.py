@@ -1,0 +1,1 @@
+"""Lumiku plugin: Pose Generator."""

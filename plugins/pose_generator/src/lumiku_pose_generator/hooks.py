@@ -1,0 +1,43 @@
+"""Hook implementations of the Pose Generator plugin."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.routing import BaseRoute
+
+from lumiku import Call, CheckResult, HealthCheck, PluginContext, get, hookimpl
+
+logger = logging.getLogger("lumiku")
+
+
+@hookimpl
+def register_routes(ctx: PluginContext) -> list[BaseRoute]:
+    """Return the plugin's routes."""
+
+    def info(_call: Call[None, None]) -> dict[str, object]:
+        """Describe the app and its credit costs."""
+        return {"id": ctx.id, "title": ctx.spec.display_title, "credits": dict(ctx.credits)}
+
+    return [get("/info", info, tags=("pose-generator",))]
+
+
+@hookimpl
+def register_health_checks(ctx: PluginContext) -> dict[str, HealthCheck]:
+    """Report whether jobs run through Redis or in process."""
+
+    def queue() -> CheckResult:
+        if ctx.capabilities.redis:
+            return CheckResult("ok", "redis")
+        return CheckResult("degraded", "in-process jobs (Redis is off)")
+
+    return {"queue": queue}
+
+
+@hookimpl
+def startup(ctx: PluginContext) -> None:
+    """Log the startup lines operators grep for."""
+    logger.info("✅ Pose Generator queue initialized")
+    logger.info("✅ Pose Generator storage initialized")
+    logger.info("✅ WebSocket server initialized for Pose Generator")
+    del ctx
