@@ -54,14 +54,23 @@ _LAZY = {
     "CheckedImage": "lumiku.storage.images",
     "check_image": "lumiku.storage.images",
     "make_thumbnail": "lumiku.storage.images",
-    **{
-        name: "lumiku.errors"
-        for name in (
-            "LumikuError", "BadRequest", "Conflict", "Forbidden", "InsufficientCredits",
-            "NotFound", "PayloadTooLarge", "RateLimited", "ServiceUnavailable", "Unauthorized",
-            "UnsupportedMedia", "ValidationFailed",
-        )
-    },
+    **dict.fromkeys(
+        (
+            "LumikuError",
+            "BadRequest",
+            "Conflict",
+            "Forbidden",
+            "InsufficientCredits",
+            "NotFound",
+            "PayloadTooLarge",
+            "RateLimited",
+            "ServiceUnavailable",
+            "Unauthorized",
+            "UnsupportedMedia",
+            "ValidationFailed",
+        ),
+        "lumiku.errors",
+    ),
 }
 
 __all__ = [

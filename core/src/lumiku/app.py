@@ -19,7 +19,11 @@ from starlette.types import ASGIApp
 
 from lumiku import errors
 from lumiku.bootstrap import STORAGE_FOLDERS, Runtime, build_runtime
-from lumiku.http.errors import http_exception_handler, lumiku_error_handler, unexpected_error_handler
+from lumiku.http.errors import (
+    http_exception_handler,
+    lumiku_error_handler,
+    unexpected_error_handler,
+)
 from lumiku.http.health_routes import health_routes, plugin_health_route
 from lumiku.http.introspection import introspection_routes
 from lumiku.http.openapi import build_openapi, walk_routes
@@ -52,7 +56,10 @@ def _plugin_routes(runtime: Runtime) -> list[BaseRoute]:
         routes: list[BaseRoute] = []
         if "register_routes" in record.hooks:
             try:
-                routes = list(runtime.registry.call("register_routes", record.id, ctx=runtime.context(record)) or [])
+                routes = list(
+                    runtime.registry.call("register_routes", record.id, ctx=runtime.context(record))
+                    or []
+                )
             except HookFailed as exc:
                 logger.error("❌ %s", exc, exc_info=exc.__cause__)
                 runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
@@ -84,7 +91,9 @@ async def _call_lifecycle(runtime: Runtime, hook: str) -> None:
         except Exception as exc:  # an awaited coroutine raised
             logger.error("❌ plugin %r, hook %r: %s", record.id, hook, exc, exc_info=exc)
             if hook == "startup":
-                runtime.registry.fail(record.id, ReasonCode.STARTUP_ERROR, f"{type(exc).__name__}: {exc}")
+                runtime.registry.fail(
+                    record.id, ReasonCode.STARTUP_ERROR, f"{type(exc).__name__}: {exc}"
+                )
 
 
 def _check_database(engine: sa.Engine) -> None:
@@ -114,7 +123,9 @@ def _lifespan(runtime: Runtime, attach: Any) -> Any:
         await _call_lifecycle(runtime, "startup")
         watch_task = asyncio.create_task(watch.run()) if runtime.settings.redis.enabled else None
         for record in runtime.registry.sorted_records():
-            icon = {"running": "✅", "degraded": "⚠️"}.get(record.state.value, "❌" if record.state.value == "failed" else "⏸️")
+            icon = {"running": "✅", "degraded": "⚠️"}.get(
+                record.state.value, "❌" if record.state.value == "failed" else "⏸️"
+            )
             logger.info("%s Plugin %s: %s", icon, record.id, record.describe())
         logger.info("✅ Server started successfully")
         try:
@@ -171,7 +182,12 @@ def create_app(
                 allow_origins=list(settings.cors_origins),
                 allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-                expose_headers=["Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"],
+                expose_headers=[
+                    "Retry-After",
+                    "X-RateLimit-Limit",
+                    "X-RateLimit-Remaining",
+                    "X-RateLimit-Reset",
+                ],
                 allow_credentials="*" not in settings.cors_origins,
             ),
         ],

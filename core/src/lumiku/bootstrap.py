@@ -51,9 +51,7 @@ class SwitchablePublisher:
     def __init__(self) -> None:
         self.target: Publisher | None = None
 
-    def publish(
-        self, user_id: str, event: str, data: Mapping[str, Any], *, namespace: str
-    ) -> None:
+    def publish(self, user_id: str, event: str, data: Mapping[str, Any], *, namespace: str) -> None:
         """Send ``event`` to the user's room, or drop it when no realtime server is bound."""
         if self.target is None:
             logger.debug("realtime event %s dropped: no server bound", event)
@@ -184,7 +182,9 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
         image_providers=image_providers,
         redis_up=settings.redis.enabled,
     )
-    for record, provided in registry.call_each("register_image_providers", records=registry.loaded()):
+    for record, provided in registry.call_each(
+        "register_image_providers", records=registry.loaded()
+    ):
         for name, provider in (provided or {}).items():
             if name in image_providers:
                 logger.warning("⚠️ plugin %s: image provider %r already exists", record.id, name)
@@ -197,7 +197,9 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
 def _declare_actors(runtime: Runtime) -> None:
     from lumiku.ledger.actors import declare_ledger_actors
 
-    runtime.actors["core"] = [actor.actor_name for actor in declare_ledger_actors(runtime.broker, runtime.ledger)]
+    runtime.actors["core"] = [
+        actor.actor_name for actor in declare_ledger_actors(runtime.broker, runtime.ledger)
+    ]
     for record, actors in runtime.registry.call_each(
         "register_actors",
         lambda record: {"ctx": runtime.context(record), "broker": runtime.broker},

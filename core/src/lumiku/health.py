@@ -51,7 +51,7 @@ def run_check(check: HealthCheck, *, timeout: float = 3.0) -> CheckResult:
             outcome = future.result(timeout=timeout)
         except FutureTimeout:
             return CheckResult("down", f"timed out after {timeout:g}s")
-        except Exception as exc:  # noqa: BLE001 - a failing check is reported, not raised
+        except Exception as exc:
             logger.warning("health check failed: %s", type(exc).__name__)
             return CheckResult("down", f"{type(exc).__name__}: {exc}"[:200])
     latency = (time.perf_counter() - started) * 1000
@@ -60,7 +60,9 @@ def run_check(check: HealthCheck, *, timeout: float = 3.0) -> CheckResult:
     return CheckResult("ok" if outcome else "down", latency_ms=latency)
 
 
-def run_checks(checks: Mapping[str, HealthCheck], *, timeout: float = 3.0) -> dict[str, CheckResult]:
+def run_checks(
+    checks: Mapping[str, HealthCheck], *, timeout: float = 3.0
+) -> dict[str, CheckResult]:
     """Run each named check and return the results by name."""
     return {name: run_check(check, timeout=timeout) for name, check in checks.items()}
 

@@ -41,11 +41,17 @@ class LumikuHooks:
     def register_actors(  # type: ignore[empty-body]
         self, ctx: PluginContext, broker: dramatiq.Broker
     ) -> list[dramatiq.Actor[Any, Any]]:
-        """Declare Dramatiq actors on ``broker``; names ``<plugin_id>.<name>``, queue ``<plugin_id>``."""
+        """Declare Dramatiq actors on ``broker``.
+
+        Actor names are ``<plugin_id>.<name>`` and the queue is ``<plugin_id>``.
+        """
 
     @hookspec
     def register_health_checks(self, ctx: PluginContext) -> dict[str, HealthCheck]:  # type: ignore[empty-body]
-        """Return named health checks, shown at ``/api/apps/<plugin>/health`` and ``/health/detailed``."""
+        """Return named health checks.
+
+        They are shown at ``<route_prefix>/health`` and in ``/health/detailed``.
+        """
 
     @hookspec
     def register_realtime(self, ctx: PluginContext) -> list[socketio.AsyncNamespace]:  # type: ignore[empty-body]
@@ -68,6 +74,4 @@ class LumikuHooks:
         """Release the plugin's resources when the app stops; may return an awaitable."""
 
 
-HOOK_NAMES: tuple[str, ...] = tuple(
-    name for name in vars(LumikuHooks) if not name.startswith("_")
-)
+HOOK_NAMES: tuple[str, ...] = tuple(name for name in vars(LumikuHooks) if not name.startswith("_"))

@@ -56,7 +56,10 @@ class IdempotencyStore:
             with self._engine.begin() as conn:
                 conn.execute(
                     idempotent_requests.insert().values(
-                        user_id=user_id, key=key, route=route, request_hash=fingerprint,
+                        user_id=user_id,
+                        key=key,
+                        route=route,
+                        request_hash=fingerprint,
                         created_at=self._clock(),
                     )
                 )

@@ -24,7 +24,8 @@ class Metrics:
             "lumiku_websocket_connections", "Open Socket.IO connections", registry=self.registry
         )
         self.json_parse_errors = Counter(
-            "lumiku_json_parse_errors", "Request bodies that were not valid JSON",
+            "lumiku_json_parse_errors",
+            "Request bodies that were not valid JSON",
             registry=self.registry,
         )
         self.http_latency = Histogram(
@@ -34,19 +35,26 @@ class Metrics:
             registry=self.registry,
         )
         self.hook_errors = Counter(
-            "lumiku_plugin_hook_errors", "Plugin hook implementations that raised",
-            ["plugin", "hook"], registry=self.registry,
+            "lumiku_plugin_hook_errors",
+            "Plugin hook implementations that raised",
+            ["plugin", "hook"],
+            registry=self.registry,
         )
         self.route_errors = Counter(
-            "lumiku_route_errors", "Unexpected exceptions in routes", ["plugin"],
+            "lumiku_route_errors",
+            "Unexpected exceptions in routes",
+            ["plugin"],
             registry=self.registry,
         )
         self.migration_rollbacks = Counter(
-            "lumiku_migration_rollbacks", "Migrations that failed and were rolled back",
+            "lumiku_migration_rollbacks",
+            "Migrations that failed and were rolled back",
             registry=self.registry,
         )
         self.plugin_state = Gauge(
-            "lumiku_plugin_state", "1 for the state each plugin is in", ["plugin", "state"],
+            "lumiku_plugin_state",
+            "1 for the state each plugin is in",
+            ["plugin", "state"],
             registry=self.registry,
         )
 

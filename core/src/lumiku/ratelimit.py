@@ -48,10 +48,13 @@ class RateLimiter:
         self._redis: MovingWindowRateLimiter | None = None
         self._namespace = namespace
         if redis_url:
-            storage: Storage = storage_from_string(
-                redis_url, key_prefix=f"{namespace}:rl", socket_timeout=0.5,
+            storage = storage_from_string(
+                redis_url,
+                key_prefix=f"{namespace}:rl",
+                socket_timeout=0.5,
                 socket_connect_timeout=0.5,
             )
+            assert isinstance(storage, Storage)
             self._redis = MovingWindowRateLimiter(storage)
         self._parsed: dict[str, RateLimitItem] = {}
 
@@ -73,7 +76,7 @@ class RateLimiter:
         try:
             allowed = limiter.hit(item, *keys)
             stats = limiter.get_window_stats(item, *keys)
-        except Exception as exc:  # noqa: BLE001 - Redis down: degrade to this instance
+        except Exception as exc:
             logger.warning("⚠️ rate limits fall back to memory: %s", type(exc).__name__)
             limiter = self._memory
             allowed = limiter.hit(item, *keys)
@@ -88,7 +91,7 @@ class RateLimiter:
                 continue
             try:
                 limiter.clear(item, *keys)
-            except Exception:  # noqa: BLE001, S112 - best effort on a store that is down
+            except Exception:  # noqa: S112 - best effort on a store that is down
                 continue
 
     def test(self, limit: str, *keys: str) -> RateStatus:
@@ -98,7 +101,7 @@ class RateLimiter:
         try:
             allowed = limiter.test(item, *keys)
             stats = limiter.get_window_stats(item, *keys)
-        except Exception:  # noqa: BLE001
+        except Exception:
             limiter = self._memory
             allowed = limiter.test(item, *keys)
             stats = limiter.get_window_stats(item, *keys)

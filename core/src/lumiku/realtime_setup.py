@@ -63,9 +63,8 @@ def attach_realtime(runtime: Runtime) -> RealtimeAttachment:
     gauge = ConnectionGauge()
     sio = build_realtime(
         redis_url=runtime.settings.redis.url,
-        cors_origins=[o for o in runtime.settings.cors_origins if o != "*"] or (
-            "*" if "*" in runtime.settings.cors_origins else []
-        ),
+        cors_origins=[o for o in runtime.settings.cors_origins if o != "*"]
+        or ("*" if "*" in runtime.settings.cors_origins else []),
         authenticator=_TokenToUserId(runtime),
         namespaces=namespaces,
         connections=gauge,

@@ -252,7 +252,9 @@ def _read_jwt_secret(
     return secret, False
 
 
-def _read_cors(env: Environment, environ: Mapping[str, str], problems: _Problems) -> tuple[str, ...]:
+def _read_cors(
+    env: Environment, environ: Mapping[str, str], problems: _Problems
+) -> tuple[str, ...]:
     raw = environ.get("CORS_ORIGIN", "")
     origins = tuple(_split(raw))
     if not origins:
@@ -413,7 +415,7 @@ def read_plugin_settings(settings: Settings, plugin_id: str, cls: type[T]) -> T:
             values[field.name] = table[field.name]
     try:
         return _settings_converter().structure(values, cls)
-    except cattrs.BaseValidationError as exc:
+    except cattrs.ClassValidationError as exc:
         problems = []
         with_notes, without_notes = exc.group_exceptions()
         for error, note in with_notes:
@@ -430,13 +432,20 @@ def read_plugin_settings(settings: Settings, plugin_id: str, cls: type[T]) -> T:
         raise ConfigurationError(f"{prefix}*: {exc}") from exc
 
 
-def credit_overrides(settings: Settings, plugin_id: str, actions: Mapping[str, int]) -> dict[str, int]:
-    """Return ``actions`` with deployer overrides (``<ID>_CREDITS_<ACTION>``, ``[credits.<id>]``)."""
+def credit_overrides(
+    settings: Settings, plugin_id: str, actions: Mapping[str, int]
+) -> dict[str, int]:
+    """Return ``actions`` with the deployer's overrides.
+
+    Overrides come from ``<ID>_CREDITS_<ACTION>`` variables and ``[credits.<id>]`` tables.
+    """
     table = settings.file_config.get("credits", {}).get(plugin_id, {})
     result = dict(actions)
     for action in actions:
         variable = f"{plugin_id.upper()}_CREDITS_{re.sub(r'(?<!^)(?=[A-Z])', '_', action).upper()}"
-        raw = settings.environ.get(variable, table.get(action) if isinstance(table, Mapping) else None)
+        raw = settings.environ.get(
+            variable, table.get(action) if isinstance(table, Mapping) else None
+        )
         if raw is None:
             continue
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -39,6 +39,8 @@ class CountingHasher:
         self._inner = Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1)
         self.hashes = 0
         self.verifications = 0
+        # Runs inside verify(): lets a test make something happen "meanwhile".
+        self.during_verify: Callable[[], None] | None = None
 
     def hash(self, password: str) -> str:
         self.hashes += 1
@@ -46,6 +48,8 @@ class CountingHasher:
 
     def verify(self, password_hash: str, password: str) -> bool:
         self.verifications += 1
+        if self.during_verify is not None:
+            self.during_verify()
         return self._inner.verify(password_hash, password)
 
     def needs_rehash(self, password_hash: str) -> bool:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -13,8 +12,7 @@ from lumiku.auth.tokens import INVALID_TOKEN_MESSAGE
 from lumiku.db.tables import revoked_tokens, users
 from lumiku.errors import Unauthorized
 
-if TYPE_CHECKING:
-    from conftest import FakeClock
+from .conftest import FakeClock
 
 PASSWORD = "violet staple orchard kettle"
 NEW_PASSWORD = "granite lantern pepper swim"

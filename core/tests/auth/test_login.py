@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -13,8 +12,7 @@ from lumiku.auth.service import WRONG_CREDENTIALS
 from lumiku.db.tables import users
 from lumiku.errors import RateLimited, Unauthorized
 
-if TYPE_CHECKING:
-    from conftest import CountingHasher, FakeClock, WelcomeGrants
+from .conftest import CountingHasher, FakeClock, WelcomeGrants
 
 PASSWORD = "violet staple orchard kettle"
 IP = "203.0.113.5"

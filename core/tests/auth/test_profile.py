@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import pytest
 import sqlalchemy as sa
 
@@ -11,8 +9,7 @@ from lumiku.auth import AuthService, IssuedToken, User
 from lumiku.db.tables import users
 from lumiku.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed
 
-if TYPE_CHECKING:
-    from conftest import CountingHasher, FakeClock
+from .conftest import CountingHasher, FakeClock
 
 PASSWORD = "violet staple orchard kettle"
 NEW_PASSWORD = "granite lantern pepper swim"
@@ -142,7 +139,7 @@ def test_invalid_changes_name_every_bad_field(
 ) -> None:
     user, _ = ada
     with pytest.raises(ValidationFailed) as caught:
-        service.update_profile(user.id, current_password=PASSWORD, **changes)  # type: ignore[arg-type]
+        service.update_profile(user.id, current_password=PASSWORD, **changes)
     assert set(caught.value.details["fields"]) == fields
     assert service.get_profile(user.id) == user
 
@@ -151,18 +148,16 @@ def test_a_change_checked_against_a_replaced_password_does_not_land(
     service: AuthService, engine: sa.Engine, hasher: CountingHasher, ada: tuple[User, IssuedToken]
 ) -> None:
     user, _ = ada
-    original = hasher.verify
 
-    def verify_then_race(password_hash: str, password: str) -> bool:
-        # Another request changes the password between our check and our write.
+    def change_password_meanwhile() -> None:
         with engine.begin() as connection:
             connection.execute(
-                users.update()
-                .where(users.c.id == user.id)
-                .values(password_hash=hasher.hash("x" * 20))
+                users.update().where(users.c.id == user.id).values(password_hash="replaced")
             )
-        return original(password_hash, password)
 
-    hasher.verify = verify_then_race  # type: ignore[method-assign]
+    hasher.during_verify = change_password_meanwhile
     with pytest.raises(Conflict):
         service.update_profile(user.id, current_password=PASSWORD, new_password=NEW_PASSWORD)
+    with engine.connect() as connection:
+        stored = connection.execute(sa.select(users.c.password_hash)).scalar_one()
+    assert stored == "replaced"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import TYPE_CHECKING
 
 import pytest
 import sqlalchemy as sa
@@ -13,8 +12,7 @@ from lumiku.auth import AuthService, LoginThrottle, TokenService
 from lumiku.db.tables import users
 from lumiku.errors import Conflict, ValidationFailed
 
-if TYPE_CHECKING:
-    from conftest import CountingHasher, FakeClock, WelcomeGrants
+from .conftest import CountingHasher, FakeClock, WelcomeGrants
 
 PASSWORD = "violet staple orchard kettle"
 

@@ -8,7 +8,7 @@ import hmac
 import json
 import warnings
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt
 import pytest
@@ -18,8 +18,7 @@ from lumiku.auth import TokenService
 from lumiku.auth.tokens import INVALID_TOKEN_MESSAGE
 from lumiku.errors import Unauthorized
 
-if TYPE_CHECKING:
-    from conftest import FakeClock
+from .conftest import FakeClock
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 USER_ID = "0b6f5d2e-2f0c-4d9e-9f57-4b0a8e1c2d3f"

@@ -14,6 +14,8 @@ from lumiku.db import create_engine, migrate
 from lumiku.db.tables import users
 from lumiku.ledger import Ledger
 from lumiku.ledger.tables import credit_accounts, credit_entries, credit_holds
+from lumiku.testing import databases
+from lumiku.testing.pytest_plugin import test_backend
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -84,8 +86,38 @@ def audit(engine: sa.Engine, user_id: str) -> tuple[int, int]:
     return balance, held
 
 
+@pytest.fixture(scope="session")
+def shared_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[sa.Engine]:
+    """Yield an engine on one migrated database of the backend under test, for the session.
+
+    Tests on it create their own users, so they only share tables, never accounts.
+    """
+    if test_backend() == "postgresql":
+        request.getfixturevalue("postgres_server")
+        with databases.temporary_postgres_database() as url:
+            engine = migrated_engine(url)
+            yield engine
+            engine.dispose()
+        return
+    engine = migrated_engine(databases.temporary_sqlite_url(tmp_path_factory.mktemp("ledger")))
+    yield engine
+    engine.dispose()
+
+
 @pytest.fixture
-def ledger_engine(database_url: str) -> Iterator[sa.Engine]:
+def ledger_engine(shared_engine: sa.Engine) -> sa.Engine:
+    """Return the engine the ledger under test runs on.
+
+    Modules whose tests look at every account (sweeper, reconciliation) override this
+    with a fresh database per test.
+    """
+    return shared_engine
+
+
+@pytest.fixture
+def fresh_engine(database_url: str) -> Iterator[sa.Engine]:
     """Yield an engine on a fresh, migrated database of the backend under test."""
     engine = migrated_engine(database_url)
     yield engine

@@ -199,63 +199,6 @@ def test_captured_hold_cannot_be_released(ledger: Ledger, funded: str, check: Ch
     assert check(funded) == (70, 0)
 
 
-def test_sweeper_expires_only_holds_past_their_expiry(
-    ledger: Ledger, funded: str, clock: FakeClock, check: Check
-) -> None:
-    early = ledger.hold(funded, 10, JOB, "hold:1", timedelta(minutes=1))
-    late = ledger.hold(funded, 20, JOB, "hold:2", timedelta(minutes=5))
-
-    assert ledger.expire_holds() == 0
-    clock.advance(60)
-    assert ledger.expire_holds() == 1
-    assert ledger.expire_holds() == 0
-
-    expired = ledger.get_hold(early.id)
-    assert (expired.status, expired.resolved_at) == ("expired", clock.now)
-    assert ledger.get_hold(late.id).is_open
-    assert check(funded) == (100, 20)
-    assert ledger.expire_holds(now=clock.now + timedelta(minutes=4)) == 1
-    assert check(funded) == (100, 0)
-
-
-def test_sweeper_handles_more_than_one_batch(
-    ledger: Ledger, funded: str, clock: FakeClock, check: Check
-) -> None:
-    ledger.grant(funded, 10_000, "more", "more")
-    for index in range(1_203):
-        ledger.hold(funded, 1, JOB, f"hold:{index}", timedelta(seconds=1))
-    clock.advance(1)
-
-    assert ledger.expire_holds() == 1_203
-    assert check(funded) == (10_100, 0)
-
-
-def test_expired_hold_cannot_be_captured_and_release_is_a_no_op(
-    ledger: Ledger, funded: str, clock: FakeClock, check: Check
-) -> None:
-    hold = ledger.hold(funded, 30, JOB, "hold:1", timedelta(seconds=30))
-    clock.advance(30)
-    ledger.expire_holds()
-
-    with pytest.raises(HoldAlreadyResolved) as raised:
-        ledger.capture(hold.id)
-    assert raised.value.status == "expired"
-
-    assert ledger.release(hold.id).status == "expired"
-    assert check(funded) == (100, 0)
-
-
-def test_overdue_hold_can_be_captured_until_the_sweeper_runs(
-    ledger: Ledger, funded: str, clock: FakeClock, check: Check
-) -> None:
-    hold = ledger.hold(funded, 30, JOB, "hold:1", timedelta(seconds=30))
-    clock.advance(3600)
-
-    assert ledger.capture(hold.id).hold.status == "captured"
-    assert ledger.expire_holds() == 0
-    assert check(funded) == (70, 0)
-
-
 def test_unknown_hold_is_not_found(ledger: Ledger) -> None:
     for operation in (ledger.capture, ledger.release, ledger.get_hold):
         with pytest.raises(HoldNotFound):

@@ -185,9 +185,7 @@ def test_adjust_moves_the_balance_both_ways(ledger: Ledger, funded: str, check: 
     assert check(funded) == (75, 0)
 
 
-def test_adjust_creates_the_account_when_positive(
-    ledger: Ledger, user: str, check: Check
-) -> None:
+def test_adjust_creates_the_account_when_positive(ledger: Ledger, user: str, check: Check) -> None:
     ledger.adjust(user, 5, "migration from the old system", "adj:new")
 
     assert check(user) == (5, 0)
@@ -242,4 +240,3 @@ def test_reference_must_be_a_reference(ledger: Ledger, funded: str) -> None:
         ledger.spend(funded, 1, "x", "k", reference=("a", "b"))  # type: ignore[arg-type]
 
     assert raised.value.field == "reference"
-

@@ -23,6 +23,12 @@ Check = Callable[[str], tuple[int, int]]
 JOB = Reference("generation", "g1")
 
 
+@pytest.fixture
+def ledger_engine(fresh_engine: sa.Engine) -> sa.Engine:
+    """Give every test a database of its own: reconciliation looks at every account."""
+    return fresh_engine
+
+
 def _execute(engine: sa.Engine, statement: str) -> None:
     with engine.begin() as connection:
         connection.execute(sa.text(statement))

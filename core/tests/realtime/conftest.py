@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -92,3 +92,26 @@ async def clients() -> AsyncIterator[list[socketio.AsyncClient]]:
     yield created
     for client in created:
         await client.disconnect()
+
+
+
+import ast as _ast
+import threading as _threading
+import traceback as _tb
+_orig_parse = _ast.parse
+_depth = [0]
+def _parse(*a, **k):
+    _depth[0] += 1
+    try:
+        if _depth[0] > 1 or _threading.current_thread() is not _threading.main_thread():
+            import sys
+            sys.__stderr__.write("AST PARSE NESTED in %s\n%s\n" % (_threading.current_thread().name, "".join(_tb.format_stack(limit=25))))
+        return _orig_parse(*a, **k)
+    finally:
+        _depth[0] -= 1
+def _unused(*a, **k):
+    if _threading.current_thread() is not _threading.main_thread():
+        import sys
+        sys.__stderr__.write("AST PARSE OFF MAIN in %s\n%s\n" % (_threading.current_thread().name, "".join(_tb.format_stack(limit=8))))
+    return _orig_parse(*a, **k)
+_ast.parse = _parse

@@ -72,7 +72,9 @@ class PasswordHasher(Protocol):
 class Argon2Hasher:
     """Hash passwords with argon2id (argon2-cffi); tests may pass tiny costs."""
 
-    def __init__(self, *, time_cost: int = 2, memory_cost: int = 19_456, parallelism: int = 1):
+    def __init__(
+        self, *, time_cost: int = 2, memory_cost: int = 19_456, parallelism: int = 1
+    ) -> None:
         """Use ``time_cost`` passes over ``memory_cost`` KiB in ``parallelism`` lanes."""
         self._hasher = argon2.PasswordHasher(
             time_cost=time_cost,

@@ -26,7 +26,8 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     create.add_argument("--admin", action="store_true", help="give the account the admin role")
     create.add_argument("--name", default=None)
     create.add_argument(
-        "--password-env", default="LUMIKU_NEW_PASSWORD",
+        "--password-env",
+        default="LUMIKU_NEW_PASSWORD",
         help="variable holding the password (asked for when unset)",
     )
     create.set_defaults(func=create_user)
@@ -96,8 +97,10 @@ def reconcile_credits(_args: argparse.Namespace) -> int:
     try:
         findings = Ledger(engine).reconcile()
         for finding in findings:
-            print(f"{FAIL} {finding.kind} user {finding.user_id}: expected {finding.expected}, "
-                  f"actual {finding.actual}, difference {finding.difference:+d} ({finding.detail})")
+            print(
+                f"{FAIL} {finding.kind} user {finding.user_id}: expected {finding.expected}, "
+                f"actual {finding.actual}, difference {finding.difference:+d} ({finding.detail})"
+            )
         if not findings:
             print(f"{OK} every balance matches its entries and holds")
         return 1 if findings else 0

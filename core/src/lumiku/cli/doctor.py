@@ -56,7 +56,11 @@ def run(_args: argparse.Namespace) -> int:
                 elif row.state == "orphaned":
                     line(WARN, f"revision {row.current} belongs to no installed plugin")
                 else:
-                    line(FAIL, f"migrations of {row.branch} {row.state.replace('_', ' ')}: run `lumiku migrate`")
+                    line(
+                        FAIL,
+                        f"migrations of {row.branch} {row.state.replace('_', ' ')}: "
+                        "run `lumiku migrate`",
+                    )
         except sa.exc.SQLAlchemyError as exc:
             line(FAIL, f"database not reachable: {type(exc).__name__}")
     finally:

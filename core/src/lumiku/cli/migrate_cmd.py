@@ -30,7 +30,9 @@ def migration_sources(registry: PluginRegistry) -> list[migrate.MigrationSource]
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``migrate``."""
     parser = commands.add_parser("migrate", help="apply database migrations (core and plugins)")
-    parser.add_argument("action", nargs="?", default="upgrade", choices=["upgrade", "status", "downgrade"])
+    parser.add_argument(
+        "action", nargs="?", default="upgrade", choices=["upgrade", "status", "downgrade"]
+    )
     parser.add_argument("--plugin", help="limit to one plugin's branch (or 'core')")
     parser.add_argument("--to", default="base", help="downgrade target revision (default: base)")
     parser.add_argument("--json", action="store_true", help="status as JSON")
@@ -44,8 +46,11 @@ def run(args: argparse.Namespace) -> int:
     sources = migration_sources(registry)
     branches = {source.branch for source in sources}
     if args.plugin and args.plugin not in branches:
-        print(f"{FAIL} no migrations known for {args.plugin!r} (known: {', '.join(sorted(branches))})",
-              file=sys.stderr)
+        print(
+            f"{FAIL} no migrations known for {args.plugin!r} "
+            f"(known: {', '.join(sorted(branches))})",
+            file=sys.stderr,
+        )
         return 2
     engine = create_engine(settings.database_url)
     try:
@@ -61,15 +66,21 @@ def run(args: argparse.Namespace) -> int:
         with engine.connect() as conn:
             orphans = migrate.orphaned_revisions(conn, sources)
         for revision in orphans:
-            print(f"{WARN} revision {revision} in the database belongs to no installed plugin; left as is")
+            print(
+                f"{WARN} revision {revision} in the database belongs to no installed plugin; "
+                "left as is"
+            )
         migrate.upgrade(engine, sources, args.plugin)
-        print(f"{OK} migrations applied: {', '.join(sorted({args.plugin} if args.plugin else branches))}")
+        applied = sorted({args.plugin} if args.plugin else branches)
+        print(f"{OK} migrations applied: {', '.join(applied)}")
         return 0
     finally:
         engine.dispose()
 
 
-def _status(engine: object, sources: list[migrate.MigrationSource], args: argparse.Namespace) -> int:
+def _status(
+    engine: object, sources: list[migrate.MigrationSource], args: argparse.Namespace
+) -> int:
     import sqlalchemy as sa
 
     assert isinstance(engine, sa.Engine)
@@ -77,11 +88,18 @@ def _status(engine: object, sources: list[migrate.MigrationSource], args: argpar
     if args.plugin:
         rows = [row for row in rows if row.branch == args.plugin]
     if args.json:
-        print_json([{"branch": r.branch, "current": r.current, "head": r.head, "state": r.state} for r in rows])
+        print_json(
+            [
+                {"branch": r.branch, "current": r.current, "head": r.head, "state": r.state}
+                for r in rows
+            ]
+        )
     else:
         marks = {"up_to_date": OK, "behind": WARN, "not_applied": WARN, "orphaned": WARN}
         for row in rows:
             note = " (plugin not installed)" if row.state == "orphaned" else ""
-            print(f"{marks[row.state]} {row.branch}: {row.current or '-'} / head {row.head or '-'} "
-                  f"[{row.state}]{note}")
+            print(
+                f"{marks[row.state]} {row.branch}: {row.current or '-'} / head {row.head or '-'} "
+                f"[{row.state}]{note}"
+            )
     return 0

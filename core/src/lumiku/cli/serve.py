@@ -46,9 +46,16 @@ def run_worker(args: argparse.Namespace) -> int:
 
     settings = settings_or_exit()
     if not settings.redis.enabled:
-        print(f"{FAIL} lumiku worker needs Redis; with REDIS_ENABLED=false jobs run inside "
-              "`lumiku serve`", file=sys.stderr)
+        print(
+            f"{FAIL} lumiku worker needs Redis; with REDIS_ENABLED=false jobs run inside "
+            "`lumiku serve`",
+            file=sys.stderr,
+        )
         return 2
-    run_workers(build_worker_broker, processes=args.processes, threads=args.threads,
-                queues=set(args.queues) if args.queues else None)
+    run_workers(
+        build_worker_broker,
+        processes=args.processes,
+        threads=args.threads,
+        queues=set(args.queues) if args.queues else None,
+    )
     return 0

@@ -70,11 +70,15 @@ def make_json_converter() -> cattrs.Converter:
     converter.register_unstructure_hook(dt.datetime, _format_datetime)
 
     def structure_factory(cls: type) -> Any:
-        renames = {a.name: override(rename=to_camel(a.name)) for a in attrs.fields(cls)}
+        renames: dict[str, Any] = {
+            a.name: override(rename=to_camel(a.name)) for a in attrs.fields(cls)
+        }
         return make_dict_structure_fn(cls, converter, _cattrs_forbid_extra_keys=True, **renames)
 
     def unstructure_factory(cls: type) -> Any:
-        renames = {a.name: override(rename=to_camel(a.name)) for a in attrs.fields(cls)}
+        renames: dict[str, Any] = {
+            a.name: override(rename=to_camel(a.name)) for a in attrs.fields(cls)
+        }
         return make_dict_unstructure_fn(cls, converter, **renames)
 
     converter.register_structure_hook_factory(attrs.has, structure_factory)
@@ -87,14 +91,15 @@ def _walk(exc: BaseException, path: str, out: dict[str, str]) -> None:
         for key in sorted(exc.extra_fields):
             out[f"{path}.{key}" if path else key] = "is not an accepted field"
         return
-    if isinstance(exc, cattrs.BaseValidationError):
+    if isinstance(exc, cattrs.ClassValidationError | cattrs.IterableValidationError):
         with_notes, without_notes = exc.group_exceptions()
         for inner, note in with_notes:
-            if isinstance(note, cattrs.AttributeValidationNote):
-                name = to_camel(note.name)
+            label: Any = note
+            if isinstance(label, cattrs.AttributeValidationNote):
+                name = to_camel(label.name)
                 child = f"{path}.{name}" if path else name
-            elif isinstance(note, cattrs.IterableValidationNote):
-                child = f"{path}[{note.index}]"
+            elif isinstance(label, cattrs.IterableValidationNote):
+                child = f"{path}[{label.index}]"
             else:
                 child = path
             _walk(inner, child, out)

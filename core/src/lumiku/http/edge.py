@@ -98,7 +98,9 @@ class Edge:
         if stored is None:
             return key, None
         return key, Response(
-            stored.body, status_code=stored.status_code, media_type="application/json",
+            stored.body,
+            status_code=stored.status_code,
+            media_type="application/json",
             headers={"Idempotent-Replayed": "true"},
         )
 
@@ -112,7 +114,9 @@ class Edge:
         self.idempotency.finish(call.user_id, key, response.status_code, bytes(response.body))
         return response
 
-    def idempotent_sync(self, call: Call[Any, Any], endpoint: Endpoint, run: Callable[[], Any]) -> Any:
+    def idempotent_sync(
+        self, call: Call[Any, Any], endpoint: Endpoint, run: Callable[[], Any]
+    ) -> Any:
         """Run ``run`` once per ``Idempotency-Key``; replays get the first response."""
         key, replay = self._begin(call, endpoint)
         if replay is not None:
@@ -121,7 +125,9 @@ class Edge:
             return run()
         return self._guarded(call, key, endpoint, run)
 
-    def _guarded(self, call: Call[Any, Any], key: str, endpoint: Endpoint, run: Callable[[], Any]) -> Any:
+    def _guarded(
+        self, call: Call[Any, Any], key: str, endpoint: Endpoint, run: Callable[[], Any]
+    ) -> Any:
         assert self.idempotency is not None
         try:
             result = run()

@@ -113,7 +113,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise errors.PayloadTooLarge(f"The request body is over the {limit} byte limit.")
         chunks.append(chunk)
     body = b"".join(chunks)
-    request._body = body  # noqa: SLF001 - lets request.form() parse the bytes already read
+    request._body = body
     return body
 
 
@@ -176,12 +176,12 @@ class _Wrapper:
             elif endpoint.body is not None:
                 raw = await _read_body(request, endpoint.max_body)
                 data = _parse_json(edge, raw)
-            query = None
+            query: Any = None
             if endpoint.query is not None:
                 query = structure(
                     edge.query, dict(request.query_params), endpoint.query, where="query string"
                 )
-            body = None
+            body: Any = None
             if endpoint.body is not None:
                 body = structure(edge.json, data, endpoint.body, where="request body")
             token = _bearer(request) if endpoint.auth else None
@@ -190,11 +190,13 @@ class _Wrapper:
                 call: Call[Any, Any] = Call(request, body, query, user, form, raw)
                 result = await self._idempotent(edge, call, self._run_async)
             else:
-                result = await run_in_threadpool(self._run_sync, edge, request, token, body, query, form, raw)
+                result = await run_in_threadpool(
+                    self._run_sync, edge, request, token, body, query, form, raw
+                )
             return _render(edge, endpoint, result)
         except errors.LumikuError as exc:
             return error_response(exc)
-        except Exception as exc:  # noqa: BLE001 - the boundary: 500 in the common shape
+        except Exception as exc:
             where = f"plugin {self.plugin_id}" if self.plugin_id else "core"
             edge.metrics.record_route_error(self.plugin_id)
             return internal_error_response(exc, where=f"{where} {endpoint.method} {endpoint.path}")
@@ -209,8 +211,14 @@ class _Wrapper:
         return user
 
     def _run_sync(
-        self, edge: Edge, request: Request, token: str | None, body: Any, query: Any,
-        form: FormData | None, raw: bytes,
+        self,
+        edge: Edge,
+        request: Request,
+        token: str | None,
+        body: Any,
+        query: Any,
+        form: FormData | None,
+        raw: bytes,
     ) -> Any:
         user = self._admit(edge, request, token)
         call: Call[Any, Any] = Call(request, body, query, user, form, raw)
@@ -236,7 +244,8 @@ def _bearer(request: Request) -> str:
     if scheme.lower() != "bearer" or not token.strip():
         raise errors.Unauthorized(
             "Send the access token as 'Authorization: Bearer <token>'."
-            if header else "Authentication required: send 'Authorization: Bearer <token>'."
+            if header
+            else "Authentication required: send 'Authorization: Bearer <token>'."
         )
     return token.strip()
 

@@ -83,9 +83,7 @@ async def http_exception_handler(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
     message = "No route matches this path" if exc.status_code == 404 else str(exc.detail)
-    return JSONResponse(
-        error_body(code, message), status_code=exc.status_code, headers=exc.headers
-    )
+    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
 
 
 async def lumiku_error_handler(_request: Request, exc: Exception) -> Response:

@@ -40,7 +40,7 @@ def plugin_checks(runtime: Runtime, record: PluginRecord) -> dict[str, HealthChe
     ctx = runtime.context(record)
     try:
         checks = runtime.registry.call("register_health_checks", record.id, ctx=ctx)
-    except Exception as exc:  # noqa: BLE001 - a broken hook is reported as a failing check
+    except Exception as exc:
         message = f"register_health_checks raised {type(exc).__name__}"
 
         def broken() -> CheckResult:
@@ -112,7 +112,8 @@ def health_routes(runtime: Runtime) -> list[Route]:
     def detailed_sync() -> dict[str, Any]:
         results = run_checks(core_checks(runtime))
         plugins = {
-            record.id: plugin_health(runtime, record) for record in runtime.registry.sorted_records()
+            record.id: plugin_health(runtime, record)
+            for record in runtime.registry.sorted_records()
         }
         return {
             "status": overall(results),
@@ -159,5 +160,3 @@ def plugin_health_route(runtime: Runtime, record: PluginRecord) -> Route:
         return await _plugin_health_response(runtime, record)
 
     return Route("/health", health, methods=["GET"], name=f"{record.id}_health")
-
-

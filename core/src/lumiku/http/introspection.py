@@ -68,23 +68,37 @@ def introspection_routes(runtime: Runtime, openapi: Callable[[], dict[str, Any]]
         infos = []
         for record in runtime.registry.sorted_records():
             data = record.to_json()
-            infos.append(PluginInfo(
-                id=data["id"], title=data["title"], version=data["version"],
-                state=data["state"], reason=data["reason"], reason_code=data["reasonCode"],
-                route_prefix=data["routePrefix"], hooks=data["hooks"], routes=data["routes"],
-                credits=data["credits"], distribution=data["distribution"],
-            ))
+            infos.append(
+                PluginInfo(
+                    id=data["id"],
+                    title=data["title"],
+                    version=data["version"],
+                    state=data["state"],
+                    reason=data["reason"],
+                    reason_code=data["reasonCode"],
+                    route_prefix=data["routePrefix"],
+                    hooks=data["hooks"],
+                    routes=data["routes"],
+                    credits=data["credits"],
+                    distribution=data["distribution"],
+                )
+            )
         return PluginList(infos)
 
     def list_apps(_: Call[None, None]) -> AppList:
         """List the enabled plugins with title, credit costs and state."""
         apps = [
             AppInfo(
-                id=record.id, title=record.spec.display_title, description=record.spec.description,
-                route_prefix=record.spec.prefix, state=str(record.state), credits=dict(record.credits),
+                id=record.id,
+                title=record.spec.display_title,
+                description=record.spec.description,
+                route_prefix=record.spec.prefix,
+                state=str(record.state),
+                credits=dict(record.credits),
             )
             for record in runtime.registry.records.values()
-            if record.spec is not None and record.state in (PluginState.RUNNING, PluginState.DEGRADED)
+            if record.spec is not None
+            and record.state in (PluginState.RUNNING, PluginState.DEGRADED)
         ]
         return AppList(sorted(apps, key=lambda app: (app.title.lower(), app.id)))
 

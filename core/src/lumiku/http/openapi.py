@@ -104,8 +104,12 @@ def walk_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple
 
 def _operation(builder: SchemaBuilder, spec: Endpoint, path: str) -> dict[str, Any]:
     params = [
-        {"name": name, "in": "path", "required": True,
-         "schema": {"type": "integer"} if conv == ":int" else {"type": "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer"} if conv == ":int" else {"type": "string"},
+        }
         for name, conv in _PATH_PARAM.findall(path)
     ]
     if spec.query is not None:
@@ -113,18 +117,26 @@ def _operation(builder: SchemaBuilder, spec: Endpoint, path: str) -> dict[str, A
         for attribute in attrs.fields(spec.query):
             schema = builder.schema(hints.get(attribute.name, str))
             schema.update(schema_rules(attribute))
-            params.append({
-                "name": to_camel(attribute.name), "in": "query",
-                "required": attribute.default is attrs.NOTHING, "schema": schema,
-            })
+            params.append(
+                {
+                    "name": to_camel(attribute.name),
+                    "in": "query",
+                    "required": attribute.default is attrs.NOTHING,
+                    "schema": schema,
+                }
+            )
     if spec.idempotent:
-        params.append({
-            "name": "Idempotency-Key", "in": "header", "required": False,
-            "schema": {"type": "string", "maxLength": 255},
-            "description": "A retry with the same key and body returns the first response.",
-        })
+        params.append(
+            {
+                "name": "Idempotency-Key",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string", "maxLength": 255},
+                "description": "A retry with the same key and body returns the first response.",
+            }
+        )
     operation: dict[str, Any] = {
-        "operationId": spec.name or f"{spec.method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', path).strip('_')}",
+        "operationId": spec.name or _operation_id(spec.method, path),
         "summary": spec.summary or (spec.handler.__doc__ or "").strip().split("\n")[0],
         "parameters": params,
     }
@@ -161,20 +173,27 @@ def _operation(builder: SchemaBuilder, spec: Endpoint, path: str) -> dict[str, A
     return operation
 
 
+def _operation_id(method: str, path: str) -> str:
+    return f"{method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', path).strip('_')}"
+
+
 def build_openapi(routes: Sequence[BaseRoute], *, title: str, version: str) -> dict[str, Any]:
     """Return the OpenAPI 3.1 document for ``routes``."""
     builder = SchemaBuilder()
     error_schema = {
         "type": "object",
         "required": ["error"],
-        "properties": {"error": {
-            "type": "object",
-            "required": ["code", "message", "details"],
-            "properties": {
-                "code": {"type": "string"}, "message": {"type": "string"},
-                "details": {"type": "object"},
-            },
-        }},
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["code", "message", "details"],
+                "properties": {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "details": {"type": "object"},
+                },
+            }
+        },
     }
     paths: dict[str, dict[str, Any]] = {}
     for full_path, item in walk_routes(routes):
@@ -188,7 +207,7 @@ def build_openapi(routes: Sequence[BaseRoute], *, title: str, version: str) -> d
         for method in sorted((item.methods or {"GET"}) - {"HEAD"}):
             doc = (getattr(item.endpoint, "__doc__", None) or "").strip().split("\n")[0]
             entry[method.lower()] = {
-                "operationId": f"{method.lower()}_{re.sub(r'[^a-zA-Z0-9]+', '_', full_path).strip('_')}",
+                "operationId": _operation_id(method, full_path),
                 "summary": doc,
                 "parameters": [
                     {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -202,10 +221,16 @@ def build_openapi(routes: Sequence[BaseRoute], *, title: str, version: str) -> d
         "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": {"ErrorBody": error_schema, **builder.components},
-            "responses": {"Error": {
-                "description": "An error in the common shape",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
-            }},
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "responses": {
+                "Error": {
+                    "description": "An error in the common shape",
+                    "content": {
+                        "application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}
+                    },
+                }
+            },
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
         },
     }

@@ -6,7 +6,7 @@ import logging
 
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lumiku.http.errors import error_body
 from lumiku.metrics import Metrics
@@ -38,8 +38,11 @@ class PluginGate:
                 error_body(
                     "PLUGIN_UNAVAILABLE",
                     f"{self.record.id} is {self.record.describe()}",
-                    {"plugin": self.record.id, "state": str(self.record.state),
-                     "reasonCode": str(self.record.reason_code)},
+                    {
+                        "plugin": self.record.id,
+                        "state": str(self.record.state),
+                        "reasonCode": str(self.record.reason_code),
+                    },
                 ),
                 status_code=503,
             )
@@ -47,7 +50,7 @@ class PluginGate:
             return
         started = False
 
-        async def tracking_send(message: dict[str, object]) -> None:
+        async def tracking_send(message: Message) -> None:
             nonlocal started
             if message["type"] == "http.response.start":
                 started = True
@@ -57,8 +60,12 @@ class PluginGate:
             await self.app(scope, receive, tracking_send)
         except Exception as exc:
             self.metrics.record_route_error(self.record.id)
-            logger.error("unexpected error in plugin %s route %s", self.record.id,
-                         scope.get("path"), exc_info=exc)
+            logger.error(
+                "unexpected error in plugin %s route %s",
+                self.record.id,
+                scope.get("path"),
+                exc_info=exc,
+            )
             if started:
                 raise
             response = JSONResponse(

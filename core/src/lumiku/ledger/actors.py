@@ -16,7 +16,9 @@ SWEEP_ACTOR = "core.sweep_holds"
 RECONCILE_ACTOR = "core.reconcile"
 
 
-def declare_ledger_actors(broker: dramatiq.Broker, ledger: Ledger) -> list[dramatiq.Actor[..., None]]:
+def declare_ledger_actors(
+    broker: dramatiq.Broker, ledger: Ledger
+) -> list[dramatiq.Actor[..., None]]:
     """Declare the sweeper and the reconciliation on ``broker`` (queue ``core``)."""
 
     def sweep_holds() -> None:
@@ -29,7 +31,11 @@ def declare_ledger_actors(broker: dramatiq.Broker, ledger: Ledger) -> list[drama
         for finding in findings:
             logger.error(
                 "❌ ledger finding %s for user %s: expected %d, actual %d (difference %+d)",
-                finding.kind, finding.user_id, finding.expected, finding.actual, finding.difference,
+                finding.kind,
+                finding.user_id,
+                finding.expected,
+                finding.actual,
+                finding.difference,
             )
 
     return [

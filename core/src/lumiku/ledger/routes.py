@@ -78,8 +78,14 @@ def entry_view(entry: Entry) -> EntryView:
     """Return the wire form of an entry."""
     reference = entry.reference
     return EntryView(
-        entry.id, entry.amount, entry.kind, entry.balance_after, entry.reason, entry.plugin,
-        reference.type if reference else None, reference.id if reference else None,
+        entry.id,
+        entry.amount,
+        entry.kind,
+        entry.balance_after,
+        entry.reason,
+        entry.plugin,
+        reference.type if reference else None,
+        reference.id if reference else None,
         entry.created_at,
     )
 
@@ -103,7 +109,9 @@ def credit_routes(runtime: Runtime) -> list[BaseRoute]:
         runtime.auth.get_profile(call.body.user_id)  # 404 for an unknown user
         key = call.request.headers.get("idempotency-key") or uuid.uuid4().hex
         entry = ledger.grant(
-            call.body.user_id, call.body.amount, call.body.reason,
+            call.body.user_id,
+            call.body.amount,
+            call.body.reason,
             f"admin-grant:{call.user_id}:{key}",
         )
         b = ledger.balance(call.body.user_id)
@@ -112,8 +120,22 @@ def credit_routes(runtime: Runtime) -> list[BaseRoute]:
     tags = ("credits",)
     return [
         get("/api/credits/balance", balance, auth="user", response=BalanceView, tags=tags),
-        get("/api/credits/history", history, auth="user", query=HistoryQuery,
-            response=HistoryView, tags=tags),
-        post("/api/admin/credits/grant", grant, auth="admin", body=GrantBody,
-             response=GrantView, status=201, idempotent=True, tags=("admin", *tags)),
+        get(
+            "/api/credits/history",
+            history,
+            auth="user",
+            query=HistoryQuery,
+            response=HistoryView,
+            tags=tags,
+        ),
+        post(
+            "/api/admin/credits/grant",
+            grant,
+            auth="admin",
+            body=GrantBody,
+            response=GrantView,
+            status=201,
+            idempotent=True,
+            tags=("admin", *tags),
+        ),
     ]

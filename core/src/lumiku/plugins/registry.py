@@ -86,8 +86,10 @@ class PluginRegistry:
     def _load_spec(self, candidate: Candidate) -> PluginRecord:
         try:
             spec = candidate.load()
-        except Exception as exc:  # noqa: BLE001 - isolation: any import error fails one plugin
-            logger.error("❌ Plugin %s failed to import: %s: %s", candidate.name, type(exc).__name__, exc)
+        except Exception as exc:
+            logger.error(
+                "❌ Plugin %s failed to import: %s: %s", candidate.name, type(exc).__name__, exc
+            )
             record = PluginRecord(candidate.name, None, candidate.distribution)
             record.set(PluginState.FAILED, ReasonCode.IMPORT_ERROR, f"{type(exc).__name__}: {exc}")
             return record
@@ -190,8 +192,10 @@ class PluginRegistry:
         if spec is None or spec.hooks is None:
             return
         try:
-            namespace = importlib.import_module(spec.hooks) if isinstance(spec.hooks, str) else spec.hooks
-        except Exception as exc:  # noqa: BLE001 - isolation
+            namespace = (
+                importlib.import_module(spec.hooks) if isinstance(spec.hooks, str) else spec.hooks
+            )
+        except Exception as exc:
             logger.error("❌ Plugin %s: importing %s failed: %s", record.id, spec.hooks, exc)
             record.set(PluginState.FAILED, ReasonCode.IMPORT_ERROR, f"{type(exc).__name__}: {exc}")
             return
@@ -209,7 +213,8 @@ class PluginRegistry:
             return
         record.loaded = True
         record.hooks = sorted(
-            impl_name for impl_name, caller in vars(self._manager.hook).items()
+            impl_name
+            for impl_name, caller in vars(self._manager.hook).items()
             if isinstance(caller, pluggy.HookCaller)
             and any(impl.plugin_name == record.id for impl in caller.get_hookimpls())
         )
@@ -288,22 +293,35 @@ class PluginRegistry:
         self.redis_available = available
         changed = []
         for record in self.records.values():
-            needs = [r for r in (record.spec.requires if record.spec else ()) if r.capability == "redis"]
+            needs = [
+                r for r in (record.spec.requires if record.spec else ()) if r.capability == "redis"
+            ]
             if not needs or not record.loaded or record.state is PluginState.FAILED:
                 continue
-            if record.state is PluginState.DISABLED and record.reason_code is not ReasonCode.REDIS_UNAVAILABLE:
+            if (
+                record.state is PluginState.DISABLED
+                and record.reason_code is not ReasonCode.REDIS_UNAVAILABLE
+            ):
                 continue
             before = record.state
             if available:
                 record.set(PluginState.RUNNING, ReasonCode.OK)
                 record.missing_soft = [c for c in record.missing_soft if c != "redis"]
                 if record.missing_soft:
-                    record.set(PluginState.DEGRADED, ReasonCode.DEPENDENCY_UNAVAILABLE, "soft requirement missing")
+                    record.set(
+                        PluginState.DEGRADED,
+                        ReasonCode.DEPENDENCY_UNAVAILABLE,
+                        "soft requirement missing",
+                    )
             elif needs[0].level == "hard":
-                record.set(PluginState.DISABLED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not available")
+                record.set(
+                    PluginState.DISABLED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not available"
+                )
             else:
                 record.missing_soft.append("redis")
-                record.set(PluginState.DEGRADED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not available")
+                record.set(
+                    PluginState.DEGRADED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not available"
+                )
             if record.state is not before:
                 changed.append(record.id)
         return changed

@@ -55,4 +55,4 @@ def join_jobs(app: Starlette, *, timeout_ms: int = 30_000) -> None:
     runtime: Runtime = app.state.runtime
     broker = runtime.broker
     for queue in sorted(broker.get_declared_queues()):
-        broker.join(queue, timeout=timeout_ms)  # type: ignore[attr-defined]
+        broker.join(queue, timeout=timeout_ms)
