@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from lumiku import errors
 from lumiku.bootstrap import STORAGE_FOLDERS, Runtime, build_runtime
+from lumiku.db import migrate
 from lumiku.http.errors import (
     http_exception_handler,
     lumiku_error_handler,
@@ -29,9 +30,11 @@ from lumiku.http.introspection import introspection_routes
 from lumiku.http.openapi import build_openapi, walk_routes
 from lumiku.http.plugin_mount import mount_plugin
 from lumiku.http.timing import RequestMetrics
+from lumiku.plugins.migrations import migration_sources
 from lumiku.plugins.registry import HookFailed, PluginSource
 from lumiku.plugins.state import ReasonCode
 from lumiku.redis_watch import RedisWatch
+from lumiku.schedule import run_schedule
 from lumiku.settings import Settings, load_settings
 
 logger = logging.getLogger("lumiku")
@@ -96,19 +99,24 @@ async def _call_lifecycle(runtime: Runtime, hook: str) -> None:
                 )
 
 
-def _check_database(engine: sa.Engine) -> None:
+def _check_database(runtime: Runtime) -> None:
     try:
-        with engine.connect() as conn:
+        with runtime.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         logger.info("✅ Database connected successfully")
+        at_head = migrate.at_head(runtime.engine, migration_sources(runtime.registry))
     except sa.exc.SQLAlchemyError as exc:
         logger.error("❌ Database connection failed: %s", type(exc).__name__)
+        return
+    runtime.metrics.migrations_pending.set(0 if at_head else 1)
+    if not at_head:
+        logger.warning("⚠️ Database migrations are not at head: run `lumiku migrate`")
 
 
 def _lifespan(runtime: Runtime, attach: Any) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        await asyncio.to_thread(_check_database, runtime.engine)
+        await asyncio.to_thread(_check_database, runtime)
         watch = RedisWatch(runtime)
         await asyncio.to_thread(watch.check_now)
         await asyncio.to_thread(runtime.storage.ensure_layout, STORAGE_FOLDERS)
@@ -121,7 +129,9 @@ def _lifespan(runtime: Runtime, attach: Any) -> Any:
             worker.start()
             logger.warning("⚠️ Redis is disabled: background jobs run in this process")
         await _call_lifecycle(runtime, "startup")
-        watch_task = asyncio.create_task(watch.run()) if runtime.settings.redis.enabled else None
+        tasks = [asyncio.create_task(run_schedule(runtime.jobs))]
+        if runtime.settings.redis.enabled:
+            tasks.append(asyncio.create_task(watch.run()))
         for record in runtime.registry.sorted_records():
             icon = {"running": "✅", "degraded": "⚠️"}.get(
                 record.state.value, "❌" if record.state.value == "failed" else "⏸️"
@@ -131,10 +141,10 @@ def _lifespan(runtime: Runtime, attach: Any) -> Any:
         try:
             yield {"runtime": runtime}
         finally:
-            if watch_task is not None:
-                watch_task.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await watch_task
+                    await task
             await _call_lifecycle(runtime, "shutdown")
             if worker is not None:
                 await asyncio.to_thread(worker.stop)

@@ -46,9 +46,9 @@ class Metrics:
             ["plugin"],
             registry=self.registry,
         )
-        self.migration_rollbacks = Counter(
-            "lumiku_migration_rollbacks",
-            "Migrations that failed and were rolled back",
+        self.migrations_pending = Gauge(
+            "lumiku_migrations_pending",
+            "1 when the database is not at the head of every enabled branch",
             registry=self.registry,
         )
         self.plugin_state = Gauge(

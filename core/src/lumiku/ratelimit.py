@@ -76,7 +76,7 @@ class RateLimiter:
         try:
             allowed = limiter.hit(item, *keys)
             stats = limiter.get_window_stats(item, *keys)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - Redis down: fall back to this instance's memory
             logger.warning("⚠️ rate limits fall back to memory: %s", type(exc).__name__)
             limiter = self._memory
             allowed = limiter.hit(item, *keys)
@@ -91,7 +91,7 @@ class RateLimiter:
                 continue
             try:
                 limiter.clear(item, *keys)
-            except Exception:  # noqa: S112 - best effort on a store that is down
+            except Exception:  # noqa: BLE001, S112 - best effort on a store that is down
                 continue
 
     def test(self, limit: str, *keys: str) -> RateStatus:
@@ -101,7 +101,7 @@ class RateLimiter:
         try:
             allowed = limiter.test(item, *keys)
             stats = limiter.get_window_stats(item, *keys)
-        except Exception:
+        except Exception:  # noqa: BLE001 - Redis down: fall back to this instance's memory
             limiter = self._memory
             allowed = limiter.test(item, *keys)
             stats = limiter.get_window_stats(item, *keys)

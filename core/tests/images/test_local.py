@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -160,3 +164,33 @@ def test_a_reference_image_becomes_the_face_of_the_figure() -> None:
 def test_an_unreadable_reference_image_is_refused() -> None:
     with pytest.raises(InvalidImageRequest, match="reference_image cannot be used"):
         LocalImageProvider().generate(posed(reference_image=b"not an image"))
+
+
+def test_threads_sharing_one_provider_get_the_same_bytes() -> None:
+    provider = LocalImageProvider()
+    requests = [make(seed=seed % 3) for seed in range(9)]
+    with ThreadPoolExecutor(3) as pool:
+        results = [result.data for result in pool.map(provider.generate, requests)]
+    assert results[:3] * 3 == results
+
+
+@pytest.mark.slow
+def test_the_bytes_do_not_depend_on_the_process_hash_seed() -> None:
+    script = (
+        "import hashlib, sys\n"
+        "from lumiku.images import ImageRequest, LocalImageProvider\n"
+        "request = ImageRequest(prompt='p', width=64, height=48, seed=9,\n"
+        "    attributes={'style': 'fantasy', 'hairStyle': 'afro', 'hairColor': 'pink'})\n"
+        "sys.stdout.write(hashlib.sha256(LocalImageProvider().generate(request).data).hexdigest())\n"
+    )
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", script],
+            env=os.environ | {"PYTHONHASHSEED": str(hash_seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for hash_seed in (1, 2)
+    }
+    assert len(digests) == 1

@@ -125,6 +125,13 @@ def fresh_engine(database_url: str) -> Iterator[sa.Engine]:
 
 
 @pytest.fixture
+def key() -> Callable[[str], str]:
+    """Return a function that makes idempotency keys unique to this test (keys are global)."""
+    prefix = uuid.uuid4().hex[:12]
+    return lambda name: f"{prefix}:{name}"
+
+
+@pytest.fixture
 def clock() -> FakeClock:
     """Return a clock that stands still at ``START`` until moved."""
     return FakeClock()

@@ -9,9 +9,9 @@ import pytest
 from lumiku.ledger import InvalidLedgerRequest, Ledger
 
 
-def test_history_pages_newest_first(ledger: Ledger, funded: str) -> None:
+def test_history_pages_newest_first(ledger: Ledger, funded: str, key: Callable[[str], str]) -> None:
     for index in range(1, 8):
-        ledger.spend(funded, index, f"spend {index}", f"spend:{index}")
+        ledger.spend(funded, index, f"spend {index}", key(f"spend:{index}"))
 
     first = ledger.history(funded, limit=3)
     second = ledger.history(funded, cursor=first.next_cursor, limit=3)
@@ -23,12 +23,14 @@ def test_history_pages_newest_first(ledger: Ledger, funded: str) -> None:
     assert [len(page.entries) for page in (first, second, third)] == [3, 3, 2]
 
 
-def test_history_page_boundary_holds_while_entries_arrive(ledger: Ledger, funded: str) -> None:
-    ledger.spend(funded, 1, "one", "one")
-    ledger.spend(funded, 2, "two", "two")
+def test_history_page_boundary_holds_while_entries_arrive(
+    ledger: Ledger, funded: str, key: Callable[[str], str]
+) -> None:
+    ledger.spend(funded, 1, key("one"), key("one"))
+    ledger.spend(funded, 2, key("two"), key("two"))
     first = ledger.history(funded, limit=1)
 
-    ledger.spend(funded, 3, "three", "three")
+    ledger.spend(funded, 3, key("three"), key("three"))
     rest = ledger.history(funded, cursor=first.next_cursor, limit=10)
 
     assert [entry.amount for entry in first.entries] == [-2]

@@ -27,9 +27,9 @@ TEN_MINUTES = timedelta(minutes=10)
 
 
 def test_hold_reserves_available_credits(
-    ledger: Ledger, funded: str, clock: FakeClock, check: Check
+    ledger: Ledger, funded: str, clock: FakeClock, check: Check, key: Callable[[str], str]
 ) -> None:
-    hold = ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES, plugin="pose_generator")
+    hold = ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES, plugin="pose_generator")
 
     assert (hold.status, hold.amount, hold.captured) == ("held", 30, 0)
     assert hold.is_open
@@ -42,34 +42,38 @@ def test_hold_reserves_available_credits(
     assert check(funded) == (100, 30)
 
 
-def test_held_credits_cannot_be_spent(ledger: Ledger, funded: str) -> None:
-    ledger.hold(funded, 80, JOB, "hold:1", TEN_MINUTES)
+def test_held_credits_cannot_be_spent(
+    ledger: Ledger, funded: str, key: Callable[[str], str]
+) -> None:
+    ledger.hold(funded, 80, JOB, key("hold:1"), TEN_MINUTES)
 
     with pytest.raises(InsufficientCredits) as raised:
-        ledger.spend(funded, 21, "upload", "spend:1")
+        ledger.spend(funded, 21, "upload", key("spend:1"))
     assert raised.value.available == 20
 
     with pytest.raises(InsufficientCredits):
-        ledger.hold(funded, 21, JOB, "hold:2", TEN_MINUTES)
+        ledger.hold(funded, 21, JOB, key("hold:2"), TEN_MINUTES)
 
 
 def test_hold_retry_returns_the_hold_as_it_is_now(
-    ledger: Ledger, funded: str, check: Check
+    ledger: Ledger, funded: str, check: Check, key: Callable[[str], str]
 ) -> None:
-    first = ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES)
-    assert ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES) == first
+    first = ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES)
+    assert ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES) == first
 
     ledger.capture(first.id)
-    again = ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES)
+    again = ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES)
 
     assert (again.id, again.status) == (first.id, "captured")
     assert check(funded) == (70, 0)
 
 
-def test_hold_retry_is_recognised_when_the_credits_are_gone(ledger: Ledger, funded: str) -> None:
-    first = ledger.hold(funded, 100, JOB, "hold:1", TEN_MINUTES)
+def test_hold_retry_is_recognised_when_the_credits_are_gone(
+    ledger: Ledger, funded: str, key: Callable[[str], str]
+) -> None:
+    first = ledger.hold(funded, 100, JOB, key("hold:1"), TEN_MINUTES)
 
-    assert ledger.hold(funded, 100, JOB, "hold:1", TEN_MINUTES) == first
+    assert ledger.hold(funded, 100, JOB, key("hold:1"), TEN_MINUTES) == first
 
 
 @pytest.mark.parametrize(
@@ -81,16 +85,23 @@ def test_hold_retry_is_recognised_when_the_credits_are_gone(ledger: Ledger, fund
     ],
 )
 def test_hold_key_reused_with_other_parameters_is_a_conflict(
-    ledger: Ledger, funded: str, amount: int, reference: Reference, expires_in: timedelta
+    ledger: Ledger,
+    funded: str,
+    amount: int,
+    reference: Reference,
+    expires_in: timedelta,
+    key: Callable[[str], str],
 ) -> None:
-    ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES)
+    ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES)
 
     with pytest.raises(IdempotencyKeyReused):
-        ledger.hold(funded, amount, reference, "hold:1", expires_in)
+        ledger.hold(funded, amount, reference, key("hold:1"), expires_in)
 
 
-def test_capture_charges_the_whole_hold(ledger: Ledger, funded: str, check: Check) -> None:
-    hold = ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES, plugin="avatar_creator")
+def test_capture_charges_the_whole_hold(
+    ledger: Ledger, funded: str, check: Check, key: Callable[[str], str]
+) -> None:
+    hold = ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES, plugin="avatar_creator")
 
     capture = ledger.capture(hold.id)
 
@@ -107,8 +118,10 @@ def test_capture_charges_the_whole_hold(ledger: Ledger, funded: str, check: Chec
     assert check(funded) == (70, 0)
 
 
-def test_partial_capture_releases_the_rest(ledger: Ledger, funded: str, check: Check) -> None:
-    hold = ledger.hold(funded, 90, JOB, "hold:1", TEN_MINUTES)
+def test_partial_capture_releases_the_rest(
+    ledger: Ledger, funded: str, check: Check, key: Callable[[str], str]
+) -> None:
+    hold = ledger.hold(funded, 90, JOB, key("hold:1"), TEN_MINUTES)
 
     capture = ledger.capture(hold.id, 60)
 
@@ -119,9 +132,9 @@ def test_partial_capture_releases_the_rest(ledger: Ledger, funded: str, check: C
 
 
 def test_capture_of_nothing_resolves_without_an_entry(
-    ledger: Ledger, funded: str, check: Check
+    ledger: Ledger, funded: str, check: Check, key: Callable[[str], str]
 ) -> None:
-    hold = ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES)
+    hold = ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES)
 
     capture = ledger.capture(hold.id, 0)
 
@@ -131,9 +144,9 @@ def test_capture_of_nothing_resolves_without_an_entry(
 
 
 def test_capture_retry_returns_the_recorded_capture(
-    ledger: Ledger, funded: str, check: Check
+    ledger: Ledger, funded: str, check: Check, key: Callable[[str], str]
 ) -> None:
-    hold = ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES)
+    hold = ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES)
     first = ledger.capture(hold.id, 20)
 
     assert ledger.capture(hold.id, 20) == first
@@ -143,9 +156,9 @@ def test_capture_retry_returns_the_recorded_capture(
 
 @pytest.mark.parametrize("amount", [10, None])
 def test_capture_retry_with_another_amount_is_a_conflict(
-    ledger: Ledger, funded: str, check: Check, amount: int | None
+    ledger: Ledger, funded: str, check: Check, amount: int | None, key: Callable[[str], str]
 ) -> None:
-    hold = ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES)
+    hold = ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES)
     ledger.capture(hold.id, 20)
 
     with pytest.raises(HoldAlreadyResolved) as raised:
@@ -155,8 +168,10 @@ def test_capture_retry_with_another_amount_is_a_conflict(
     assert check(funded) == (80, 0)
 
 
-def test_capture_more_than_held_is_refused(ledger: Ledger, funded: str, check: Check) -> None:
-    hold = ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES)
+def test_capture_more_than_held_is_refused(
+    ledger: Ledger, funded: str, check: Check, key: Callable[[str], str]
+) -> None:
+    hold = ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES)
 
     with pytest.raises(CaptureExceedsHold):
         ledger.capture(hold.id, 31)
@@ -165,8 +180,10 @@ def test_capture_more_than_held_is_refused(ledger: Ledger, funded: str, check: C
     assert check(funded) == (100, 30)
 
 
-def test_release_gives_the_credits_back(ledger: Ledger, funded: str, check: Check) -> None:
-    hold = ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES)
+def test_release_gives_the_credits_back(
+    ledger: Ledger, funded: str, check: Check, key: Callable[[str], str]
+) -> None:
+    hold = ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES)
 
     released = ledger.release(hold.id)
 
@@ -176,8 +193,10 @@ def test_release_gives_the_credits_back(ledger: Ledger, funded: str, check: Chec
     assert len(ledger.history(funded).entries) == 1
 
 
-def test_released_hold_cannot_be_captured(ledger: Ledger, funded: str, check: Check) -> None:
-    hold = ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES)
+def test_released_hold_cannot_be_captured(
+    ledger: Ledger, funded: str, check: Check, key: Callable[[str], str]
+) -> None:
+    hold = ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES)
     ledger.release(hold.id)
 
     with pytest.raises(HoldAlreadyResolved) as raised:
@@ -188,8 +207,10 @@ def test_released_hold_cannot_be_captured(ledger: Ledger, funded: str, check: Ch
     assert check(funded) == (100, 0)
 
 
-def test_captured_hold_cannot_be_released(ledger: Ledger, funded: str, check: Check) -> None:
-    hold = ledger.hold(funded, 30, JOB, "hold:1", TEN_MINUTES)
+def test_captured_hold_cannot_be_released(
+    ledger: Ledger, funded: str, check: Check, key: Callable[[str], str]
+) -> None:
+    hold = ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES)
     ledger.capture(hold.id)
 
     with pytest.raises(HoldAlreadyResolved) as raised:
@@ -206,15 +227,17 @@ def test_unknown_hold_is_not_found(ledger: Ledger) -> None:
 
 
 @pytest.mark.parametrize("expires_in", [timedelta(0), timedelta(seconds=-1), 60])
-def test_hold_needs_a_positive_duration(ledger: Ledger, funded: str, expires_in: object) -> None:
+def test_hold_needs_a_positive_duration(
+    ledger: Ledger, funded: str, expires_in: object, key: Callable[[str], str]
+) -> None:
     with pytest.raises(InvalidLedgerRequest) as raised:
-        ledger.hold(funded, 1, JOB, "hold:1", expires_in)  # type: ignore[arg-type]
+        ledger.hold(funded, 1, JOB, key("hold:1"), expires_in)  # type: ignore[arg-type]
 
     assert raised.value.field == "expires_in"
 
 
-def test_hold_needs_a_reference(ledger: Ledger, funded: str) -> None:
+def test_hold_needs_a_reference(ledger: Ledger, funded: str, key: Callable[[str], str]) -> None:
     with pytest.raises(InvalidLedgerRequest) as raised:
-        ledger.hold(funded, 1, None, "hold:1", TEN_MINUTES)  # type: ignore[arg-type]
+        ledger.hold(funded, 1, None, key("hold:1"), TEN_MINUTES)  # type: ignore[arg-type]
 
     assert raised.value.field == "reference"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -16,7 +16,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from lumiku.errors import Unauthorized
-from lumiku.realtime import AuthenticatedNamespace, wrap_app
+from lumiku.realtime import AuthenticatedNamespace, close_realtime, wrap_app
 
 TOKENS = {"good-token": "user-1", "other-token": "user-2"}
 
@@ -62,7 +62,7 @@ def authenticator() -> FakeAuthenticator:
 @pytest.fixture
 async def serve() -> AsyncIterator[Serve]:
     """Serve a Socket.IO server with uvicorn on a free port; return its base URL."""
-    servers: list[tuple[uvicorn.Server, asyncio.Task[None]]] = []
+    servers: list[tuple[socketio.AsyncServer, uvicorn.Server, asyncio.Task[None]]] = []
 
     async def start(sio: socketio.AsyncServer) -> str:
         app = wrap_app(sio, Starlette(routes=[Route("/ping", ping)]))
@@ -72,7 +72,7 @@ async def serve() -> AsyncIterator[Serve]:
         config = uvicorn.Config(app, log_level="warning", ws="wsproto", lifespan="on")
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))
-        servers.append((server, task))
+        servers.append((sio, server, task))
         while not server.started:
             if task.done():
                 task.result()
@@ -80,7 +80,8 @@ async def serve() -> AsyncIterator[Serve]:
         return f"http://127.0.0.1:{port}"
 
     yield start
-    for server, task in servers:
+    for sio, server, task in servers:
+        await close_realtime(sio)
         server.should_exit = True
         await task
 
@@ -92,26 +93,3 @@ async def clients() -> AsyncIterator[list[socketio.AsyncClient]]:
     yield created
     for client in created:
         await client.disconnect()
-
-
-
-import ast as _ast
-import threading as _threading
-import traceback as _tb
-_orig_parse = _ast.parse
-_depth = [0]
-def _parse(*a, **k):
-    _depth[0] += 1
-    try:
-        if _depth[0] > 1 or _threading.current_thread() is not _threading.main_thread():
-            import sys
-            sys.__stderr__.write("AST PARSE NESTED in %s\n%s\n" % (_threading.current_thread().name, "".join(_tb.format_stack(limit=25))))
-        return _orig_parse(*a, **k)
-    finally:
-        _depth[0] -= 1
-def _unused(*a, **k):
-    if _threading.current_thread() is not _threading.main_thread():
-        import sys
-        sys.__stderr__.write("AST PARSE OFF MAIN in %s\n%s\n" % (_threading.current_thread().name, "".join(_tb.format_stack(limit=8))))
-    return _orig_parse(*a, **k)
-_ast.parse = _parse

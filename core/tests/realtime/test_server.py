@@ -265,6 +265,7 @@ async def test_a_worker_publishes_through_redis_to_the_users_socket(
     )
     thread.start()
     await asyncio.to_thread(thread.join)
+    publisher.close()
     assert await next_event(first_events) == ("from-thread", {"n": 1})
 
     # ...and from a worker process.

@@ -9,10 +9,10 @@ import sqlalchemy as sa
 
 from lumiku.bootstrap import STORAGE_FOLDERS
 from lumiku.cli.common import FAIL, OK, WARN, load_registry
-from lumiku.cli.migrate_cmd import migration_sources
 from lumiku.db import migrate
 from lumiku.db.engine import create_engine
 from lumiku.errors import ConfigurationError
+from lumiku.plugins.migrations import migration_sources
 from lumiku.settings import load_settings
 from lumiku.storage.health import check_storage
 from lumiku.storage.local import LocalStorage

@@ -8,23 +8,7 @@ import sys
 from lumiku.cli.common import FAIL, OK, WARN, load_registry, print_json, settings_or_exit
 from lumiku.db import migrate
 from lumiku.db.engine import create_engine
-from lumiku.plugins.registry import HookFailed, PluginRegistry
-
-
-def migration_sources(registry: PluginRegistry) -> list[migrate.MigrationSource]:
-    """Return the core's source and those of the enabled plugins with migrations."""
-    sources = [migrate.core_source()]
-    for record in registry.serving():
-        if "register_migrations" not in record.hooks:
-            continue
-        try:
-            location = registry.call("register_migrations", record.id)
-        except HookFailed as exc:
-            print(f"{FAIL} {exc}", file=sys.stderr)
-            continue
-        if location:
-            sources.append(migrate.MigrationSource(record.id, migrate.resolve_location(location)))
-    return sources
+from lumiku.plugins.migrations import migration_sources
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

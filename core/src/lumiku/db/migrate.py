@@ -157,7 +157,7 @@ def status(engine: sa.Engine, sources: Sequence[MigrationSource]) -> list[Branch
 def _branch_revisions(script: ScriptDirectory, branch: str) -> list[Any]:
     try:
         return list(script.iterate_revisions(f"{branch}@head", "base"))
-    except Exception:
+    except Exception:  # noqa: BLE001 - an unknown branch label has no revisions
         return []
 
 

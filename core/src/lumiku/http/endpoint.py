@@ -196,7 +196,7 @@ class _Wrapper:
             return _render(edge, endpoint, result)
         except errors.LumikuError as exc:
             return error_response(exc)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - the boundary: any error becomes a 500 in the common shape
             where = f"plugin {self.plugin_id}" if self.plugin_id else "core"
             edge.metrics.record_route_error(self.plugin_id)
             return internal_error_response(exc, where=f"{where} {endpoint.method} {endpoint.path}")

@@ -40,7 +40,7 @@ def plugin_checks(runtime: Runtime, record: PluginRecord) -> dict[str, HealthChe
     ctx = runtime.context(record)
     try:
         checks = runtime.registry.call("register_health_checks", record.id, ctx=ctx)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - a broken hook is reported as a failing check
         message = f"register_health_checks raised {type(exc).__name__}"
 
         def broken() -> CheckResult:

@@ -13,6 +13,10 @@ class InvalidImageRequest(ValidationFailed):
 
     code = "INVALID_IMAGE_REQUEST"
 
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message, details={"fields": {field: message}})
+        self.field = field
+
 
 class ProviderError(LumikuError):
     """An image provider failed; ``retryable`` says whether the same request may succeed later."""
@@ -42,7 +46,7 @@ class ProviderError(LumikuError):
         self.status = status
 
 
-class ProviderRejected(ProviderError):  # noqa: N818 - named like lumiku.errors
+class ProviderRejected(ProviderError):
     """The provider refused the request (a 4xx); retrying the same request cannot help."""
 
     code = "PROVIDER_REJECTED"
@@ -60,7 +64,7 @@ class ProviderRejected(ProviderError):  # noqa: N818 - named like lumiku.errors
         )
 
 
-class ProviderUnavailable(ProviderError, ServiceUnavailable):  # noqa: N818 - named like lumiku.errors
+class ProviderUnavailable(ProviderError, ServiceUnavailable):
     """The provider could not be reached or stayed busy through every retry; try again later."""
 
     code = "PROVIDER_UNAVAILABLE"
@@ -84,7 +88,7 @@ class ProviderUnavailable(ProviderError, ServiceUnavailable):  # noqa: N818 - na
         self.retry_after = retry_after
 
 
-class ProviderBadOutput(ProviderError):  # noqa: N818 - named like lumiku.errors
+class ProviderBadOutput(ProviderError):
     """The provider answered with success but the body is not a usable image."""
 
     code = "PROVIDER_BAD_OUTPUT"

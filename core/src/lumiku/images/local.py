@@ -47,7 +47,8 @@ def _face(reference: bytes) -> Image.Image:
         image = decode_image(reference, draft=(256, 256)).convert("RGB")
     except ValueError as error:
         raise InvalidImageRequest(
-            f"reference_image cannot be used: {error}; send a PNG, JPEG or WebP image"
+            "reference_image",
+            f"reference_image cannot be used: {error}; send a PNG, JPEG or WebP image",
         ) from error
     side = min(image.size) * 0.5
     cx, cy = image.width / 2, image.height * 0.42
@@ -57,7 +58,13 @@ def _face(reference: bytes) -> Image.Image:
 
 
 class LocalImageProvider(ImageProvider):
-    """Render portraits and posed figures locally with Pillow; safe to share between threads."""
+    """Render portraits and posed figures locally with Pillow; safe to share between threads.
+
+    Without keypoints it draws a head-and-shoulders portrait; with keypoints, a figure on
+    the skeleton, whose head shows the face of ``reference_image`` when one is given
+    (portraits do not use the reference). ``background`` replaces the style's backdrop
+    with that solid colour. ``compress_level`` trades PNG size for speed (1 is fastest).
+    """
 
     name = "local"
 
@@ -70,7 +77,10 @@ class LocalImageProvider(ImageProvider):
         look = resolve_look(request, rng)
         size = (request.width, request.height)
         solid = parse_hex(request.background) if request.background is not None else None
-        canvas = plain_backdrop(size, solid) if solid else paint_backdrop(size, look.palette, rng)
+        if solid is not None:
+            canvas = plain_backdrop(size, solid)
+        else:
+            canvas = paint_backdrop(size, look.palette, rng)
         # The backdrop is smooth at 1x; only the drawn shapes need supersampled edges. A
         # nearest-neighbour upscale followed by reduce() gives the backdrop back unchanged.
         scale = 2 if request.width * request.height <= SUPERSAMPLE_PIXELS else 1

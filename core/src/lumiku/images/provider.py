@@ -41,56 +41,75 @@ PERSONA_KEYS: Final = ("name", "age", "personality", "background")
 Keypoint = tuple[float, float, float]
 
 
-def _frozen_text_map(value: Mapping[str, str] | None) -> Mapping[str, str]:
+def _text_map(field: str, value: Mapping[str, str] | None) -> Mapping[str, str]:
     items = dict(value or {})
     for key, text in items.items():
         if not isinstance(key, str) or not isinstance(text, str):
             raise InvalidImageRequest(
-                f"attribute {key!r} must map a string to a string, got {type(text).__name__}; "
-                "convert values to text before building the request"
+                field,
+                f"{field}[{key!r}] must be text, got {type(text).__name__}; "
+                "convert values to strings before building the request",
             )
     return MappingProxyType(items)
+
+
+def _attributes(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return _text_map("attributes", value)
+
+
+def _persona(value: Mapping[str, str] | None) -> Mapping[str, str]:
+    return _text_map("persona", value)
+
+
+def _point(index: int, point: Iterable[float]) -> Keypoint:
+    try:
+        numbers = tuple(float(n) for n in point)
+    except (TypeError, ValueError):
+        numbers = ()
+    if len(numbers) != 3 or not all(math.isfinite(n) for n in numbers):
+        raise InvalidImageRequest(
+            "keypoints", f"keypoint {index} must be three finite numbers (x, y, c)"
+        )
+    x, y, confidence = numbers
+    if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 and 0.0 <= confidence <= 1.0):
+        raise InvalidImageRequest(
+            "keypoints",
+            f"keypoint {index} is {numbers}; x and y must be normalized to 0..1 "
+            "(divide pixels by the image size) and confidence must be 0..1",
+        )
+    return (x, y, confidence)
 
 
 def _keypoint_tuple(value: Iterable[Iterable[float]] | None) -> tuple[Keypoint, ...] | None:
     if value is None:
         return None
-    points: list[Keypoint] = []
-    for index, point in enumerate(value):
-        numbers = tuple(float(n) for n in point)
-        if len(numbers) != 3 or not all(math.isfinite(n) for n in numbers):
-            raise InvalidImageRequest(f"keypoint {index} must be three finite numbers (x, y, c)")
-        x, y, confidence = numbers
-        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0 and 0.0 <= confidence <= 1.0):
-            raise InvalidImageRequest(
-                f"keypoint {index} is {numbers}; x and y must be normalized to 0..1 "
-                "(divide pixels by the image size) and confidence must be 0..1"
-            )
-        points.append((x, y, confidence))
+    points = tuple(_point(index, point) for index, point in enumerate(value))
     if len(points) != KEYPOINT_COUNT:
         raise InvalidImageRequest(
+            "keypoints",
             f"keypoints must list {KEYPOINT_COUNT} points in COCO-18 / OpenPose order, "
-            f"got {len(points)}; use confidence 0 for points that are not visible"
+            f"got {len(points)}; use confidence 0 for points that are not visible",
         )
-    return tuple(points)
+    return points
 
 
 def _check_side(_: Any, attribute: attrs.Attribute[int], value: int) -> None:
     if not MIN_SIDE <= value <= MAX_SIDE:
         raise InvalidImageRequest(
-            f"{attribute.name} is {value}px; it must be between {MIN_SIDE} and {MAX_SIDE}"
+            attribute.name,
+            f"{attribute.name} is {value}px; it must be between {MIN_SIDE} and {MAX_SIDE}",
         )
 
 
 def _check_seed(_: Any, __: attrs.Attribute[int], value: int) -> None:
     if not 0 <= value <= MAX_SEED:
-        raise InvalidImageRequest(f"seed is {value}; it must be between 0 and {MAX_SEED}")
+        raise InvalidImageRequest("seed", f"seed is {value}; it must be between 0 and {MAX_SEED}")
 
 
 def _check_background(_: Any, __: attrs.Attribute[str | None], value: str | None) -> None:
     if value is not None and parse_hex(value) is None:
         raise InvalidImageRequest(
-            f"background is {value!r}; give a hex colour such as '#1e90ff' or '#fff'"
+            "background", f"background is {value!r}; give a hex colour such as '#1e90ff' or '#fff'"
         )
 
 
@@ -113,10 +132,8 @@ class ImageRequest:
     height: int = attrs.field(validator=_check_side)
     seed: int = attrs.field(validator=_check_seed)
     negative_prompt: str = ""
-    attributes: Mapping[str, str] = attrs.field(
-        factory=dict, converter=_frozen_text_map, hash=False
-    )
-    persona: Mapping[str, str] = attrs.field(factory=dict, converter=_frozen_text_map, hash=False)
+    attributes: Mapping[str, str] = attrs.field(factory=dict, converter=_attributes, hash=False)
+    persona: Mapping[str, str] = attrs.field(factory=dict, converter=_persona, hash=False)
     keypoints: tuple[Keypoint, ...] | None = attrs.field(default=None, converter=_keypoint_tuple)
     background: str | None = attrs.field(default=None, validator=_check_background)
     reference_image: bytes | None = attrs.field(default=None, repr=False)

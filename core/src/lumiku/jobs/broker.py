@@ -58,10 +58,19 @@ def build_broker(
     if redis_url is None:
         return StubBroker(middleware=middleware)
     client = redis.Redis.from_url(redis_url, **_REDIS_SOCKET_OPTIONS)
-    broker: dramatiq.Broker = RedisBroker(  # type: ignore[no-untyped-call]  # untyped upstream
+    broker: dramatiq.Broker = _ClientOwningRedisBroker(  # type: ignore[no-untyped-call]  # untyped upstream
         client=client, namespace=namespace, middleware=middleware
     )
     return broker
+
+
+class _ClientOwningRedisBroker(RedisBroker):
+    """A RedisBroker that closes the Redis client it was given when it is closed."""
+
+    def close(self) -> None:
+        """Close the broker and its Redis connections."""
+        super().close()
+        self.client.close()
 
 
 def _middleware(policy: JobPolicy, stats: JobStats) -> list[dramatiq.Middleware]:

@@ -86,7 +86,7 @@ class PluginRegistry:
     def _load_spec(self, candidate: Candidate) -> PluginRecord:
         try:
             spec = candidate.load()
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - isolation: an import error fails one plugin
             logger.error(
                 "❌ Plugin %s failed to import: %s: %s", candidate.name, type(exc).__name__, exc
             )
@@ -195,7 +195,7 @@ class PluginRegistry:
             namespace = (
                 importlib.import_module(spec.hooks) if isinstance(spec.hooks, str) else spec.hooks
             )
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - isolation: an import error fails one plugin
             logger.error("❌ Plugin %s: importing %s failed: %s", record.id, spec.hooks, exc)
             record.set(PluginState.FAILED, ReasonCode.IMPORT_ERROR, f"{type(exc).__name__}: {exc}")
             return

@@ -7,7 +7,7 @@ namespaces, wraps the HTTP application with it, and hands a publisher to plugins
 from lumiku.realtime.connections import ConnectionGauge
 from lumiku.realtime.namespace import AuthenticatedNamespace, Authenticator, user_room
 from lumiku.realtime.publisher import NullPublisher, Publisher, RedisPublisher, ServerPublisher
-from lumiku.realtime.server import DEFAULT_CHANNEL, build_realtime, wrap_app
+from lumiku.realtime.server import DEFAULT_CHANNEL, build_realtime, close_realtime, wrap_app
 
 __all__ = [
     "DEFAULT_CHANNEL",
@@ -19,6 +19,7 @@ __all__ = [
     "RedisPublisher",
     "ServerPublisher",
     "build_realtime",
+    "close_realtime",
     "user_room",
     "wrap_app",
 ]

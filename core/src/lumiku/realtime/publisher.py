@@ -79,6 +79,12 @@ class RedisPublisher:
         except Exception:
             logger.warning("Realtime event %s for user %s failed", event, user_id, exc_info=True)
 
+    def close(self) -> None:
+        """Close the Redis connection (the next publish opens a new one)."""
+        client = getattr(self._manager, "redis", None)
+        if client is not None:
+            client.close()
+
 
 class NullPublisher:
     """Drop every event: for processes and tests without realtime."""

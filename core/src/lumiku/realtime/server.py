@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Sequence
 from typing import Any
 
@@ -66,6 +68,26 @@ def _authenticated(namespace: socketio.AsyncNamespace) -> AuthenticatedNamespace
 
 async def _refuse_root(sid: str, environ: Any, auth: Any = None) -> None:
     raise SocketRefused("Connect to a plugin namespace, such as /pose-generator")
+
+
+async def close_realtime(sio: socketio.AsyncServer) -> None:
+    """Stop the server's background tasks and close its Redis connections.
+
+    Call it from the application's lifespan shutdown, before the web server stops: the
+    wrapped HTTP application owns the lifespan, so Socket.IO does not see it.
+    """
+    await sio.shutdown()
+    manager = sio.manager
+    # The Redis manager keeps its listener task and connections on these attributes and
+    # has no method to release them.
+    listener = getattr(manager, "thread", None)
+    if isinstance(listener, asyncio.Task):
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+    for resource in (getattr(manager, "pubsub", None), getattr(manager, "redis", None)):
+        if resource is not None:
+            await resource.aclose()
 
 
 def wrap_app(sio: socketio.AsyncServer, asgi_app: ASGIApp) -> ASGIApp:

@@ -10,8 +10,8 @@ from starlette.applications import Starlette
 
 from lumiku.app import create_app
 from lumiku.bootstrap import Runtime, build_runtime
-from lumiku.cli.migrate_cmd import migration_sources
 from lumiku.db import migrate
+from lumiku.plugins.migrations import migration_sources
 from lumiku.plugins.registry import PluginSource
 from lumiku.settings import Settings, load_settings
 

@@ -1,0 +1,99 @@
+"""Migration 0002_ledger creates exactly the tables that ``lumiku.ledger.tables`` describes."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from lumiku.db import metadata, migrate
+from lumiku.ledger import tables
+
+LEDGER_TABLES = {
+    "credit_accounts",
+    "credit_entries",
+    "credit_holds",
+    "reconciliation_findings",
+}
+
+
+@pytest.fixture
+def ledger_engine(fresh_engine: sa.Engine) -> sa.Engine:
+    """Give every test a database of its own: some migrate it up and down."""
+    return fresh_engine
+
+
+def _table_of(diff: object) -> str | None:
+    """Return the table a diff of ``compare_metadata`` is about."""
+    item = diff[0] if isinstance(diff, list) else diff
+    for part in item if isinstance(item, tuple) else ():
+        table = getattr(part, "table", None)
+        if isinstance(part, sa.Table):
+            return part.name
+        if isinstance(table, sa.Table):
+            return table.name
+        if isinstance(part, str) and part in LEDGER_TABLES:
+            return part
+    return None
+
+
+def test_migration_matches_the_table_objects(ledger_engine: sa.Engine) -> None:
+    ledger_metadata = sa.MetaData()
+    for table in (tables.credit_accounts, tables.credit_entries, tables.credit_holds):
+        table.to_metadata(ledger_metadata)
+    tables.reconciliation_findings.to_metadata(ledger_metadata)
+    metadata.tables["users"].to_metadata(ledger_metadata)
+
+    with ledger_engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        diffs = compare_metadata(context, ledger_metadata)
+
+    assert [diff for diff in diffs if _table_of(diff) in LEDGER_TABLES] == []
+
+
+def test_downgrade_drops_the_ledger_tables_and_upgrade_restores_them(
+    ledger_engine: sa.Engine,
+) -> None:
+    sources = [migrate.core_source()]
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "The version_path_separator", DeprecationWarning)
+        migrate.downgrade(ledger_engine, sources, "core", "0001_users")
+        assert LEDGER_TABLES.isdisjoint(sa.inspect(ledger_engine).get_table_names())
+        migrate.upgrade(ledger_engine, sources)
+    assert LEDGER_TABLES <= set(sa.inspect(ledger_engine).get_table_names())
+
+
+def test_account_cannot_hold_more_than_its_balance(
+    ledger_engine: sa.Engine, new_user: Callable[[], str]
+) -> None:
+    user_id = new_user()
+    now = datetime.now(UTC)
+    with pytest.raises(sa.exc.IntegrityError), ledger_engine.begin() as connection:
+        connection.execute(
+            sa.insert(tables.credit_accounts).values(
+                user_id=user_id, balance=5, held=6, updated_at=now
+            )
+        )
+    with pytest.raises(sa.exc.IntegrityError), ledger_engine.begin() as connection:
+        connection.execute(
+            sa.insert(tables.credit_accounts).values(
+                user_id=user_id, balance=-1, held=0, updated_at=now
+            )
+        )
+
+
+def test_idempotency_keys_are_unique(ledger_engine: sa.Engine) -> None:
+    columns = {
+        table.name: {c.name for c in table.columns if c.unique}
+        for table in sa.inspect(ledger_engine).get_sorted_table_and_fkc_names()[:0]
+    }
+    inspector = sa.inspect(ledger_engine)
+    for name in ("credit_entries", "credit_holds"):
+        unique = inspector.get_unique_constraints(name)
+        assert [constraint["column_names"] for constraint in unique] == [["idempotency_key"]]
+    assert columns == {}
