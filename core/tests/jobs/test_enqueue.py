@@ -56,6 +56,7 @@ def test_an_unreachable_redis_is_a_service_unavailable_error() -> None:
 
     with pytest.raises(ServiceUnavailable, match=r"job 'p\.job' was not queued") as caught:
         JobQueue(broker).enqueue("p.job")
+    broker.close()
 
     assert time.monotonic() - started < 10
     assert caught.value.details["actor"] == "p.job"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -136,13 +137,13 @@ def test_worker_processes_run_jobs_survive_a_killed_child_and_stop_on_sigterm(
     for job in sorted(jobs):
         queue.enqueue("supervised.record", job=job)
     wait_for(lambda: client.llen(f"{ns}:runs") >= 4, timeout=30, what="jobs to start")
-    victim_pid, _, in_flight = client.lindex(f"{ns}:runs", -1).partition(":")
+    victim_pid, _, in_flight = str(client.lindex(f"{ns}:runs", -1)).partition(":")
     os.kill(int(victim_pid), signal.SIGKILL)  # while it runs `in_flight`
 
     wait_for(lambda: client.scard(f"{ns}:pids") == 3, timeout=60, what="a restarted worker")
     wait_for(lambda: client.smembers(f"{ns}:done") == jobs, timeout=60, what="every job")
     pids = {int(pid) for pid in client.smembers(f"{ns}:pids")}
-    runs = [run.partition(":") for run in client.lrange(f"{ns}:runs", 0, -1)]
+    runs = [str(run).partition(":") for run in client.lrange(f"{ns}:runs", 0, -1)]
     supervisor.send_signal(signal.SIGTERM)
     status = supervisor.wait(timeout=60)
     broker.close()
@@ -176,4 +177,4 @@ def test_an_unpicklable_factory_is_refused_with_an_explanation() -> None:
 
 def test_at_least_one_process_and_thread_are_needed() -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        run_workers(build_broker, processes=0, threads=1)
+        run_workers(functools.partial(build_broker, None), processes=0, threads=1)

@@ -81,7 +81,7 @@ def _config(sources: Sequence[MigrationSource], stub_dir: Path | None) -> Config
     if stub_dir is not None:
         locations.append(str(stub_dir))
     # Alembic splits version_locations on this separator; paths never contain a newline.
-    config.set_main_option("version_path_separator", "newline")
+    config.set_main_option("path_separator", "newline")
     config.set_main_option("version_locations", "\n".join(locations))
     return config
 
