@@ -30,8 +30,10 @@ if TYPE_CHECKING:
     from lumiku.health import CheckResult, HealthCheck
     from lumiku.http.endpoint import Call, RateLimit, delete, get, post, put, route
     from lumiku.http.fields import field
+    from lumiku.images.errors import ProviderError
     from lumiku.images.provider import GeneratedImage, ImageProvider, ImageRequest
     from lumiku.jobs.broker import declare_actor
+    from lumiku.ledger.records import Reference
     from lumiku.plugins.context import PluginContext
     from lumiku.storage.images import CheckedImage, check_image, make_thumbnail
 
@@ -50,7 +52,9 @@ _LAZY = {
     "ImageProvider": "lumiku.images.provider",
     "ImageRequest": "lumiku.images.provider",
     "GeneratedImage": "lumiku.images.provider",
+    "ProviderError": "lumiku.images.errors",
     "declare_actor": "lumiku.jobs.broker",
+    "Reference": "lumiku.ledger.records",
     "CheckedImage": "lumiku.storage.images",
     "check_image": "lumiku.storage.images",
     "make_thumbnail": "lumiku.storage.images",
@@ -90,8 +94,10 @@ __all__ = [
     "PayloadTooLarge",
     "PluginContext",
     "PluginSpec",
+    "ProviderError",
     "RateLimit",
     "RateLimited",
+    "Reference",
     "Requirement",
     "ServiceUnavailable",
     "Unauthorized",

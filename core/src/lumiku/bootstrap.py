@@ -195,11 +195,14 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
 
 
 def _declare_actors(runtime: Runtime) -> None:
+    from lumiku.auth.actors import declare_auth_actors
     from lumiku.ledger.actors import declare_ledger_actors
 
-    runtime.actors["core"] = [
-        actor.actor_name for actor in declare_ledger_actors(runtime.broker, runtime.ledger)
+    core = [
+        *declare_ledger_actors(runtime.broker, runtime.ledger),
+        *declare_auth_actors(runtime.broker, runtime.auth),
     ]
+    runtime.actors["core"] = [actor.actor_name for actor in core]
     for record, actors in runtime.registry.call_each(
         "register_actors",
         lambda record: {"ctx": runtime.context(record), "broker": runtime.broker},

@@ -12,6 +12,7 @@ import time
 
 import attrs
 
+from lumiku.auth.actors import CLEANUP_ACTOR
 from lumiku.jobs.enqueue import JobQueue
 from lumiku.ledger.actors import RECONCILE_ACTOR, SWEEP_ACTOR
 
@@ -26,7 +27,11 @@ class Periodic:
     interval: float
 
 
-DEFAULT_SCHEDULE = (Periodic(SWEEP_ACTOR, 60.0), Periodic(RECONCILE_ACTOR, 3600.0))
+DEFAULT_SCHEDULE = (
+    Periodic(SWEEP_ACTOR, 60.0),
+    Periodic(RECONCILE_ACTOR, 3600.0),
+    Periodic(CLEANUP_ACTOR, 86400.0),
+)
 
 
 async def run_schedule(jobs: JobQueue, schedule: tuple[Periodic, ...] = DEFAULT_SCHEDULE) -> None:

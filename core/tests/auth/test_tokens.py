@@ -28,7 +28,7 @@ def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
-def forge(header: dict[str, Any], payload: Any, sign: Any = None, *, raw: str | None = None) -> str:
+def forge(header: Any, payload: Any, sign: Any = None, *, raw: str | None = None) -> str:
     """Build a token by hand; ``sign(signing_input) -> bytes`` makes the signature."""
     body = raw if raw is not None else json.dumps(payload)
     signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(body.encode())}"
@@ -155,6 +155,25 @@ def test_refuses_asymmetric_headers_with_the_secret_as_hmac_key(
 ) -> None:
     token = forge({"alg": alg, "typ": "JWT"}, claims_at(clock), hmac_with(SECRET, digest))
     assert_refused(tokens, token)
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"alg": "hs256"},
+        {"alg": ["HS256"]},
+        {"alg": 5},
+        {"alg": "HS256", "b64": False},
+        {"alg": "HS256", "crit": ["exp"]},
+        ["HS256"],
+        "HS256",
+        None,
+    ],
+)
+def test_refuses_odd_headers_even_when_signed_with_the_secret(
+    tokens: TokenService, clock: FakeClock, header: Any
+) -> None:
+    assert_refused(tokens, forge(header, claims_at(clock), hmac_with(SECRET)))
 
 
 def test_refuses_a_header_without_alg(tokens: TokenService, clock: FakeClock) -> None:

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import attrs
 import pytest
 
+from lumiku.errors import LumikuError
 from lumiku.images import (
     KEYPOINT_NAMES,
     GeneratedImage,
     ImageProvider,
     ImageRequest,
     InvalidImageRequest,
+    ProviderBadOutput,
+    ProviderRejected,
+    ProviderUnavailable,
 )
 from lumiku.images.provider import MAX_SEED
 
@@ -124,3 +129,19 @@ def test_the_base_class_gives_health_and_close_defaults() -> None:
     provider.close()
     assert repr(provider) == "<Stub 'stub'>"
     assert attrs.asdict(provider.generate(make()))["provider"] == "stub"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        InvalidImageRequest("seed", "seed is -1"),
+        ProviderRejected("no", provider="huggingface", status=401),
+        ProviderUnavailable("busy", provider="huggingface", status=503, retry_after=2.0),
+        ProviderBadOutput("garbage", provider="huggingface", status=200),
+    ],
+)
+def test_errors_survive_pickling_for_process_pools(error: LumikuError) -> None:
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes, made one line above
+    assert type(copy) is type(error)
+    assert (copy.message, copy.details, str(copy)) == (error.message, error.details, str(error))
+    assert vars(copy) == vars(error)

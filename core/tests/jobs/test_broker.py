@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+import time
 import uuid
 from datetime import timedelta
 
@@ -11,7 +13,7 @@ import dramatiq
 import pytest
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
-from dramatiq.middleware import AgeLimit, Retries, TimeLimit
+from dramatiq.middleware import AgeLimit, Retries, TimeLimit, TimeLimitExceeded
 
 from lumiku.jobs import (
     JobPolicy,
@@ -190,3 +192,44 @@ def test_a_redis_broker_round_trip(redis_server: str, redis_namespace: str) -> N
     stats = job_stats(broker)
     assert stats is not None
     assert stats.count(JobState.PROCESSED, queue="roundtrip") == 1
+
+
+def test_a_job_over_its_time_limit_is_interrupted_and_fails() -> None:
+    def stuck() -> None:
+        for _ in range(100):  # short sleeps: the interruption lands between them
+            time.sleep(0.05)
+
+    def declare(broker: dramatiq.Broker) -> None:
+        declare_actor(
+            broker,
+            stuck,
+            name="p.stuck",
+            queue="p",
+            max_retries=0,
+            time_limit=timedelta(milliseconds=200),
+        )
+
+    started = time.monotonic()
+    with stub_jobs(declare) as jobs:
+        jobs.queue.enqueue("p.stuck")
+        with pytest.raises(TimeLimitExceeded):
+            jobs.join()
+
+    assert time.monotonic() - started < 4
+    assert jobs.stats.count(JobState.FAILED) == 1
+
+
+def test_an_async_actor_runs_on_the_workers_event_loop() -> None:
+    results: list[int] = []
+
+    async def double(n: int) -> None:
+        await asyncio.sleep(0)
+        results.append(n * 2)
+
+    with stub_jobs(
+        lambda broker: declare_actor(broker, double, name="p.double", queue="p")
+    ) as jobs:
+        jobs.queue.enqueue("p.double", n=21)
+        jobs.join()
+
+    assert results == [42]

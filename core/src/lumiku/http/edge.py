@@ -11,24 +11,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from lumiku import errors
+from lumiku.auth.roles import require_role
 from lumiku.idempotency import IdempotencyStore, request_fingerprint
 from lumiku.metrics import Metrics
 from lumiku.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
+    from lumiku.auth.roles import Role
     from lumiku.http.endpoint import Call, Endpoint, RateLimit
-
-
-class Principal(Protocol):
-    """An authenticated user as the edge sees it."""
-
-    @property
-    def id(self) -> str:
-        """Return the user id."""
-
-    @property
-    def role(self) -> str:
-        """Return ``user`` or ``admin``."""
 
 
 class Authenticator(Protocol):
@@ -43,13 +33,6 @@ class _NoAuth:
         raise errors.Unauthorized("Authentication is not configured on this server.")
 
 
-def require_role(user: Principal, role: str) -> None:
-    """Raise ``Forbidden`` unless ``user`` has ``role`` (admins pass every check)."""
-    if user.role == "admin" or user.role == role:
-        return
-    raise errors.Forbidden(f"This action needs the {role!r} role.")
-
-
 @attrs.define
 class Edge:
     """Converters, auth, rate limits, idempotency and metrics for declared endpoints."""
@@ -61,7 +44,7 @@ class Edge:
     authenticator: Authenticator = attrs.field(factory=_NoAuth)
     idempotency: IdempotencyStore | None = None
 
-    def authenticate(self, token: str | None, role: str) -> Any:
+    def authenticate(self, token: str | None, role: Role) -> Any:
         """Authenticate ``token`` and check ``role``."""
         if token is None:
             raise errors.Unauthorized("Authentication required.")

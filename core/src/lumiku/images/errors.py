@@ -3,12 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from lumiku.errors import LumikuError, ServiceUnavailable, ValidationFailed
 
+E = TypeVar("E", bound=BaseException)
 
-class InvalidImageRequest(ValidationFailed):
+
+def _restore(cls: type[E], args: tuple[Any, ...], state: dict[str, Any]) -> E:
+    error = cls.__new__(cls)
+    BaseException.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
+
+class _Picklable:
+    """Pickle by state, not by ``__init__`` (whose keyword-only arguments pickle would lose).
+
+    Provider errors cross process boundaries when generation runs in a process pool.
+    """
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        assert isinstance(self, BaseException)
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
+
+class InvalidImageRequest(_Picklable, ValidationFailed):
     """An ``ImageRequest`` breaks a rule (size, seed, keypoints, colour); the message says which."""
 
     code = "INVALID_IMAGE_REQUEST"
@@ -18,7 +38,7 @@ class InvalidImageRequest(ValidationFailed):
         self.field = field
 
 
-class ProviderError(LumikuError):
+class ProviderError(_Picklable, LumikuError):
     """An image provider failed; ``retryable`` says whether the same request may succeed later."""
 
     code = "PROVIDER_ERROR"

@@ -97,6 +97,13 @@ class RecordedRequest:
 Responder = Callable[[RecordedRequest], FakeResponse]
 
 
+class RecordedSleeps(list[float]):
+    """A stand-in for ``time.sleep`` that returns at once and remembers each wait."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
 def render_requested_image(request: RecordedRequest) -> FakeResponse:
     """Answer with a PNG of the requested size, coloured by the seed (the default answer)."""
     try:
@@ -218,6 +225,7 @@ __all__ = [
     "FakeInferenceServer",
     "FakeResponse",
     "RecordedRequest",
+    "RecordedSleeps",
     "fake_inference_server",
     "render_requested_image",
 ]

@@ -1,0 +1,174 @@
+"""Persona and visual attributes: checked on the way in, stored as columns, sent to providers.
+
+Clients send them flat (``personaName``, ``personaAge``, ``personaPersonality``,
+``personaBackground``, ``gender``, ``ageRange``, ``ethnicity``, ``bodyType``, ``hairStyle``,
+``hairColor``, ``eyeColor``, ``skinTone``, ``style``), as JSON or as multipart form fields.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+from starlette.datastructures import FormData
+
+from lumiku import ValidationFailed, field
+from lumiku_avatar_creator.models import ATTRIBUTE_COLUMNS
+
+PERSONA_COLUMNS = ("persona_name", "persona_age", "persona_personality", "persona_background")
+TRAIT_COLUMNS = (*PERSONA_COLUMNS, *ATTRIBUTE_COLUMNS)
+MAX_TRAIT_LENGTH = 50
+MAX_PERSONALITY_ITEMS = 10
+
+
+def to_camel(name: str) -> str:
+    """Return a column name as the field name clients use (``age_range`` -> ``ageRange``)."""
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+@attrs.frozen(kw_only=True)
+class TraitFields:
+    """Persona and visual attributes of an avatar as a client sends them; all optional."""
+
+    persona_name: str | None = field(default=None, max_length=100)
+    persona_age: int | None = field(default=None, ge=1, le=120)
+    persona_personality: list[str] | None = field(
+        default=None,
+        max_items=MAX_PERSONALITY_ITEMS,
+        description=f"at most {MAX_PERSONALITY_ITEMS} traits of 1-{MAX_TRAIT_LENGTH} characters",
+    )
+    persona_background: str | None = field(default=None, max_length=500)
+    gender: str | None = field(default=None, max_length=MAX_TRAIT_LENGTH)
+    age_range: str | None = field(default=None, max_length=MAX_TRAIT_LENGTH)
+    ethnicity: str | None = field(default=None, max_length=MAX_TRAIT_LENGTH)
+    body_type: str | None = field(default=None, max_length=MAX_TRAIT_LENGTH)
+    hair_style: str | None = field(default=None, max_length=MAX_TRAIT_LENGTH)
+    hair_color: str | None = field(default=None, max_length=MAX_TRAIT_LENGTH)
+    eye_color: str | None = field(default=None, max_length=MAX_TRAIT_LENGTH)
+    skin_tone: str | None = field(default=None, max_length=MAX_TRAIT_LENGTH)
+    style: str | None = field(default=None, max_length=MAX_TRAIT_LENGTH)
+
+    @persona_personality.validator
+    def _check_personality(self, _attribute: Any, value: list[str] | None) -> None:
+        for item in value or ():
+            if not isinstance(item, str) or not 1 <= len(item.strip()) <= MAX_TRAIT_LENGTH:
+                raise ValueError(f"each trait must be 1-{MAX_TRAIT_LENGTH} characters of text")
+
+
+@attrs.frozen(kw_only=True)
+class TraitsView:
+    """Persona and visual attributes of an avatar, preset or generation."""
+
+    persona_name: str | None = None
+    persona_age: int | None = None
+    persona_personality: list[str] = attrs.field(factory=list)
+    persona_background: str | None = None
+    gender: str | None = None
+    age_range: str | None = None
+    ethnicity: str | None = None
+    body_type: str | None = None
+    hair_style: str | None = None
+    hair_color: str | None = None
+    eye_color: str | None = None
+    skin_tone: str | None = None
+    style: str | None = None
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, list):
+        return [item.strip() for item in value]
+    return value
+
+
+def trait_values(fields: TraitFields, *, keep_missing: bool = True) -> dict[str, Any]:
+    """Return the column values of ``fields`` (blank text stored as NULL).
+
+    With ``keep_missing=False`` the fields the client left out are omitted, for updates.
+    """
+    values = {name: _clean(getattr(fields, name)) for name in TRAIT_COLUMNS}
+    if keep_missing:
+        return values
+    return {name: values[name] for name in TRAIT_COLUMNS if getattr(fields, name) is not None}
+
+
+def traits_view_values(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the ``TraitsView`` fields of a row holding trait columns."""
+    values = {name: row[name] for name in TRAIT_COLUMNS}
+    values["persona_personality"] = list(row["persona_personality"] or [])
+    return values
+
+
+def provider_maps(row: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """Return the ``(attributes, persona)`` maps of an ``ImageRequest`` for a row's traits."""
+    attributes = {to_camel(n): str(row[n]) for n in ATTRIBUTE_COLUMNS if row[n]}
+    persona: dict[str, str] = {}
+    if row["persona_name"]:
+        persona["name"] = str(row["persona_name"])
+    if row["persona_age"] is not None:
+        persona["age"] = str(row["persona_age"])
+    if row["persona_personality"]:
+        persona["personality"] = ", ".join(row["persona_personality"])
+    if row["persona_background"]:
+        persona["background"] = str(row["persona_background"])
+    return attributes, persona
+
+
+def _personality_from_form(values: list[str]) -> list[str] | None:
+    """Read ``personaPersonality``: repeated fields, one JSON array, or one comma list."""
+    if not values:
+        return None
+    if len(values) == 1:
+        text = values[0].strip()
+        if text.startswith("["):
+            parsed = json.loads(text)
+            if not isinstance(parsed, list):
+                raise ValueError("must be a JSON array of strings")
+            return [str(item) for item in parsed]
+        return [item for item in (part.strip() for part in text.split(",")) if item]
+    return values
+
+
+def _from_form(name: str, form: FormData) -> Any:
+    key = to_camel(name)
+    if name == "persona_personality":
+        values = [v for v in form.getlist(key) if isinstance(v, str)]
+        return _personality_from_form(values)
+    value = form.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError("must be a text field, not a file")
+    if name == "persona_age":
+        text = value.strip()
+        if not text:
+            return None
+        if not text.isdigit():
+            raise ValueError("must be a whole number")
+        return int(text)
+    return value
+
+
+def traits_from_form(form: FormData) -> TraitFields:
+    """Read and check the trait fields of a multipart form; report every bad field at once."""
+    values: dict[str, Any] = {}
+    problems: dict[str, str] = {}
+    for attribute in attrs.fields(TraitFields):
+        try:
+            value = _from_form(attribute.name, form)
+            if attribute.validator is not None:
+                attribute.validator(None, attribute, value)
+        except ValueError as exc:
+            problems[to_camel(attribute.name)] = str(exc)
+            continue
+        values[attribute.name] = value
+    if problems:
+        summary = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
+        raise ValidationFailed(
+            f"The form breaks the schema: {summary}", details={"fields": problems}
+        )
+    return TraitFields(**values)
