@@ -26,7 +26,7 @@ from lumiku.idempotency import IdempotencyStore
 from lumiku.images.huggingface import HuggingFaceConfig, HuggingFaceProvider
 from lumiku.images.local import LocalImageProvider
 from lumiku.images.provider import ImageProvider
-from lumiku.jobs.broker import build_broker
+from lumiku.jobs.broker import build_broker, job_stats
 from lumiku.jobs.enqueue import JobQueue
 from lumiku.ledger.service import Ledger
 from lumiku.metrics import Metrics
@@ -190,6 +190,7 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
                 logger.warning("⚠️ plugin %s: image provider %r already exists", record.id, name)
                 continue
             image_providers[name] = provider
+    runtime.metrics.live.jobs = job_stats(broker)
     _declare_actors(runtime)
     return runtime
 

@@ -2,7 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+if TYPE_CHECKING:
+    from lumiku.jobs.stats import JobStats
+    from lumiku.realtime.connections import ConnectionGauge
+
+
+class LiveCounts(Collector):
+    """Export counts kept elsewhere (jobs by state, open sockets) when scraped."""
+
+    def __init__(self) -> None:
+        self.jobs: JobStats | None = None
+        self.connections: ConnectionGauge | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        """Yield the current values."""
+        jobs = CounterMetricFamily(
+            "lumiku_queue_jobs", "Background jobs by queue and state", labels=["queue", "state"]
+        )
+        for (queue, state), count in sorted((self.jobs.snapshot() if self.jobs else {}).items()):
+            jobs.add_metric([queue, str(state)], count)
+        yield jobs
+        sockets = GaugeMetricFamily(
+            "lumiku_websocket_connections", "Open Socket.IO connections", labels=["namespace"]
+        )
+        for namespace, count in sorted(
+            (self.connections.snapshot() if self.connections else {}).items()
+        ):
+            sockets.add_metric([namespace], count)
+        yield sockets
 
 
 class Metrics:
@@ -10,18 +44,14 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.live = LiveCounts()
+        self.registry.register(self.live)
         self.redis_up = Gauge("lumiku_redis_up", "1 when Redis answers", registry=self.registry)
         self.credit_transactions = Counter(
             "lumiku_credit_transactions",
             "Credit ledger operations by kind and outcome",
             ["operation", "outcome"],
             registry=self.registry,
-        )
-        self.jobs = Counter(
-            "lumiku_queue_jobs", "Background jobs by state", ["state"], registry=self.registry
-        )
-        self.websocket_connections = Gauge(
-            "lumiku_websocket_connections", "Open Socket.IO connections", registry=self.registry
         )
         self.json_parse_errors = Counter(
             "lumiku_json_parse_errors",

@@ -61,6 +61,7 @@ def attach_realtime(runtime: Runtime) -> RealtimeAttachment:
         except HookFailed as exc:
             logger.error("❌ %s", exc, exc_info=exc.__cause__)
     gauge = ConnectionGauge()
+    runtime.metrics.live.connections = gauge
     sio = build_realtime(
         redis_url=runtime.settings.redis.url,
         cors_origins=[o for o in runtime.settings.cors_origins if o != "*"]
