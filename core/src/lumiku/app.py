@@ -33,6 +33,7 @@ from lumiku.http.timing import RequestMetrics
 from lumiku.plugins.migrations import migration_sources
 from lumiku.plugins.registry import HookFailed, PluginSource
 from lumiku.plugins.state import ReasonCode
+from lumiku.realtime.server import close_realtime
 from lumiku.redis_watch import RedisWatch
 from lumiku.schedule import run_schedule
 from lumiku.settings import Settings, load_settings
@@ -113,7 +114,7 @@ def _check_database(runtime: Runtime) -> None:
         logger.warning("⚠️ Database migrations are not at head: run `lumiku migrate`")
 
 
-def _lifespan(runtime: Runtime, attach: Any) -> Any:
+def _lifespan(runtime: Runtime, attach: Any, realtime_server: Any) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
         await asyncio.to_thread(_check_database, runtime)
@@ -146,6 +147,7 @@ def _lifespan(runtime: Runtime, attach: Any) -> Any:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await _call_lifecycle(runtime, "shutdown")
+            await close_realtime(realtime_server)
             if worker is not None:
                 await asyncio.to_thread(worker.stop)
             for provider in runtime.image_providers.values():
@@ -206,7 +208,7 @@ def create_app(
             errors.LumikuError: lumiku_error_handler,
             Exception: unexpected_error_handler,
         },
-        lifespan=_lifespan(runtime, attach.bind),
+        lifespan=_lifespan(runtime, attach.bind, attach.sio),
     )
     app.state.edge = runtime.edge
     app.state.runtime = runtime

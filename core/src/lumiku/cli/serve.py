@@ -52,10 +52,9 @@ def run_worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    run_workers(
+    return run_workers(
         build_worker_broker,
         processes=args.processes,
         threads=args.threads,
         queues=set(args.queues) if args.queues else None,
     )
-    return 0
