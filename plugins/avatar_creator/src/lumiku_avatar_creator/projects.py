@@ -1,0 +1,194 @@
+"""Projects: a user's folders of avatars. Another user's project is always "not found".
+
+Deleting a project removes its avatars, generations, usage history and files. Generations
+still queued are failed first (so a worker finishing one cannot attach an avatar to a
+deleted project) and their credit holds are released.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from lumiku import PluginContext
+from lumiku_avatar_creator.errors import ProjectNotFound
+from lumiku_avatar_creator.files import FileCleanup
+from lumiku_avatar_creator.identity import new_id
+from lumiku_avatar_creator.models import (
+    avatar_generations,
+    avatar_projects,
+    avatar_usage_history,
+    avatars,
+)
+from lumiku_avatar_creator.pagination import PageQuery, newest_first, split_page
+from lumiku_avatar_creator.settlement import Settlement
+
+AVATARS_PER_PROJECT = 12
+"""How many of its newest avatars a project carries in lists; GET /avatars pages the rest."""
+
+_OPEN = ("pending", "processing")
+
+
+def find_project(connection: sa.Connection, user_id: str, project_id: str) -> Mapping[str, Any]:
+    """Return the caller's project row, or raise ``ProjectNotFound``."""
+    row = (
+        connection.execute(
+            sa.select(avatar_projects).where(
+                avatar_projects.c.id == project_id, avatar_projects.c.user_id == user_id
+            )
+        )
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise ProjectNotFound(project_id)
+    return row
+
+
+class Projects:
+    """Create, list, read, rename and delete a user's projects."""
+
+    def __init__(self, ctx: PluginContext, settlement: Settlement, files: FileCleanup) -> None:
+        self._engine = ctx.engine
+        self._settlement = settlement
+        self._files = files
+
+    def create(self, user_id: str, name: str, description: str | None) -> Mapping[str, Any]:
+        """Create a project and return its row."""
+        now = datetime.now(UTC)
+        values = {
+            "id": new_id(),
+            "user_id": user_id,
+            "name": name.strip(),
+            "description": description,
+            "created_at": now,
+            "updated_at": now,
+        }
+        with self._engine.begin() as connection:
+            connection.execute(sa.insert(avatar_projects).values(values))
+        return values
+
+    def get(self, user_id: str, project_id: str) -> Mapping[str, Any]:
+        """Return the caller's project row, or raise ``ProjectNotFound``."""
+        with self._engine.connect() as connection:
+            return find_project(connection, user_id, project_id)
+
+    def page(self, user_id: str, page: PageQuery) -> tuple[list[Mapping[str, Any]], str | None]:
+        """Return a page of the caller's projects, newest first, and the next cursor."""
+        table = avatar_projects.c
+        query = newest_first(
+            sa.select(avatar_projects).where(table.user_id == user_id),
+            table.created_at,
+            table.id,
+            page,
+        )
+        with self._engine.connect() as connection:
+            rows = connection.execute(query).mappings().all()
+        return split_page(rows, page, "created_at")
+
+    def newest_avatars(
+        self, project_ids: Sequence[str], per_project: int = AVATARS_PER_PROJECT
+    ) -> tuple[dict[str, list[Mapping[str, Any]]], dict[str, int]]:
+        """Return each project's newest avatars and its avatar count."""
+        if not project_ids:
+            return {}, {}
+        rank = (
+            sa.func.row_number()
+            .over(
+                partition_by=avatars.c.project_id,
+                order_by=(avatars.c.created_at.desc(), avatars.c.id.desc()),
+            )
+            .label("rank")
+        )
+        ranked = (
+            sa.select(avatars, rank).where(avatars.c.project_id.in_(project_ids)).subquery()
+        )
+        newest = (
+            sa.select(ranked)
+            .where(ranked.c.rank <= per_project)
+            .order_by(ranked.c.created_at.desc(), ranked.c.id.desc())
+        )
+        counts = sa.select(avatars.c.project_id, sa.func.count()).where(
+            avatars.c.project_id.in_(project_ids)
+        )
+        grouped: dict[str, list[Mapping[str, Any]]] = {pid: [] for pid in project_ids}
+        with self._engine.connect() as connection:
+            for row in connection.execute(newest).mappings():
+                grouped[row["project_id"]].append(row)
+            totals = dict(
+                connection.execute(counts.group_by(avatars.c.project_id)).tuples().all()
+            )
+        return grouped, {pid: int(totals.get(pid, 0)) for pid in project_ids}
+
+    def update(
+        self, user_id: str, project_id: str, name: str | None, description: str | None
+    ) -> Mapping[str, Any]:
+        """Change the name and/or description (``""`` clears the description)."""
+        changes: dict[str, Any] = {"updated_at": datetime.now(UTC)}
+        if name is not None:
+            changes["name"] = name.strip()
+        if description is not None:
+            changes["description"] = description or None
+        with self._engine.begin() as connection:
+            find_project(connection, user_id, project_id)
+            connection.execute(
+                sa.update(avatar_projects)
+                .where(avatar_projects.c.id == project_id)
+                .values(changes)
+            )
+            return find_project(connection, user_id, project_id)
+
+    def delete(self, user_id: str, project_id: str) -> None:
+        """Delete the project with its avatars, generations, usage history and files."""
+        generations = avatar_generations.c
+        now = datetime.now(UTC)
+        with self._engine.begin() as connection:
+            find_project(connection, user_id, project_id)
+            # Failing open generations first makes a worker's completion (conditional on
+            # "processing") lose the race, so it deletes its own files and charges nothing.
+            open_holds = (
+                connection.execute(
+                    sa.update(avatar_generations)
+                    .where(generations.project_id == project_id, generations.status.in_(_OPEN))
+                    .values(
+                        status="failed",
+                        error_code="PROJECT_DELETED",
+                        error_message="The project was deleted before the generation finished.",
+                        claim_id=None,
+                        claimed_until=None,
+                        updated_at=now,
+                        completed_at=now,
+                    )
+                    .returning(generations.hold_id)
+                )
+                .scalars()
+                .all()
+            )
+            project_avatars = sa.select(avatars.c.id).where(avatars.c.project_id == project_id)
+            keys = [
+                key
+                for row in connection.execute(
+                    sa.select(avatars.c.image_key, avatars.c.thumbnail_key).where(
+                        avatars.c.project_id == project_id
+                    )
+                )
+                for key in row
+                if key
+            ]
+            connection.execute(
+                sa.delete(avatar_usage_history).where(
+                    avatar_usage_history.c.avatar_id.in_(project_avatars)
+                )
+            )
+            connection.execute(sa.delete(avatars).where(avatars.c.project_id == project_id))
+            connection.execute(
+                sa.delete(avatar_generations).where(generations.project_id == project_id)
+            )
+            connection.execute(sa.delete(avatar_projects).where(avatar_projects.c.id == project_id))
+        for hold_id in open_holds:
+            if hold_id:
+                self._settlement.release(hold_id, reason="project deleted")
+        self._files.delete(keys)
