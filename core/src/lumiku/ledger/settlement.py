@@ -78,7 +78,7 @@ class Settlement:
                 .where(account.user_id == hold.user_id)
                 .values(
                     balance=account.balance - hold.captured,
-                    held=account.held - hold.captured,
+                    held=account.held - hold.amount,
                     updated_at=now,
                 )
                 .returning(account.balance)
