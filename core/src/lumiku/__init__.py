@@ -35,10 +35,12 @@ if TYPE_CHECKING:
     from lumiku.jobs.broker import declare_actor
     from lumiku.ledger.records import Reference
     from lumiku.plugins.context import PluginContext
+    from lumiku.realtime.namespace import AuthenticatedNamespace
     from lumiku.storage.images import CheckedImage, check_image, make_thumbnail
 
 _LAZY = {
     "PluginContext": "lumiku.plugins.context",
+    "AuthenticatedNamespace": "lumiku.realtime.namespace",
     "CheckResult": "lumiku.health",
     "HealthCheck": "lumiku.health",
     "Call": "lumiku.http.endpoint",
@@ -78,6 +80,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "AuthenticatedNamespace",
     "BadRequest",
     "Call",
     "CheckResult",

@@ -32,8 +32,8 @@ from lumiku.ledger.service import Ledger
 from lumiku.metrics import Metrics
 from lumiku.plugins.context import Capabilities, PluginContext
 from lumiku.plugins.discovery import discover
-from lumiku.plugins.registry import PluginRegistry, PluginSource
-from lumiku.plugins.state import PluginRecord
+from lumiku.plugins.registry import HookFailed, PluginRegistry, PluginSource
+from lumiku.plugins.state import PluginRecord, ReasonCode
 from lumiku.ratelimit import RateLimiter
 from lumiku.realtime.publisher import Publisher
 from lumiku.settings import Settings
@@ -204,9 +204,16 @@ def _declare_actors(runtime: Runtime) -> None:
         *declare_auth_actors(runtime.broker, runtime.auth),
     ]
     runtime.actors["core"] = [actor.actor_name for actor in core]
-    for record, actors in runtime.registry.call_each(
-        "register_actors",
-        lambda record: {"ctx": runtime.context(record), "broker": runtime.broker},
-        records=runtime.registry.loaded(),
-    ):
+    for record in runtime.registry.loaded():
+        if "register_actors" not in record.hooks:
+            continue
+        try:
+            actors = runtime.registry.call(
+                "register_actors", record.id, ctx=runtime.context(record), broker=runtime.broker
+            )
+        except HookFailed as exc:
+            # Without its actors the plugin would take work it can never run: fail it.
+            logger.error("❌ %s", exc, exc_info=exc.__cause__)
+            runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
+            continue
         runtime.actors[record.id] = [actor.actor_name for actor in actors or []]

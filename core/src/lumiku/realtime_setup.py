@@ -10,7 +10,9 @@ import socketio
 from starlette.types import ASGIApp
 
 from lumiku.plugins.registry import HookFailed
+from lumiku.plugins.state import ReasonCode
 from lumiku.realtime.connections import ConnectionGauge
+from lumiku.realtime.namespace import AuthenticatedNamespace
 from lumiku.realtime.publisher import ServerPublisher
 from lumiku.realtime.server import build_realtime, wrap_app
 
@@ -47,19 +49,53 @@ class RealtimeAttachment:
         return wrap_app(self.sio, app)
 
 
-def attach_realtime(runtime: Runtime) -> RealtimeAttachment:
-    """Build the Socket.IO server from the namespaces plugins register."""
+def _plugin_namespaces(runtime: Runtime) -> list[Any]:
+    """Collect the plugins' namespaces; a plugin whose hook raises or returns a namespace
+    the server would refuse (not authenticated, already taken) fails alone."""
     namespaces: list[Any] = []
+    owners: dict[str, str] = {}
     for record in runtime.registry.loaded():
         if "register_realtime" not in record.hooks:
             continue
         try:
-            namespaces.extend(
+            provided = list(
                 runtime.registry.call("register_realtime", record.id, ctx=runtime.context(record))
                 or []
             )
         except HookFailed as exc:
             logger.error("❌ %s", exc, exc_info=exc.__cause__)
+            runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
+            continue
+        problem = _namespace_problem(provided, owners)
+        if problem is not None:
+            reason = f"plugin {record.id!r}, hook 'register_realtime': {problem}"
+            logger.error("❌ %s", reason)
+            runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, reason)
+            continue
+        owners.update((namespace.namespace, record.id) for namespace in provided)
+        namespaces.extend(provided)
+    return namespaces
+
+
+def _namespace_problem(provided: list[Any], owners: dict[str, str]) -> str | None:
+    seen: set[str] = set()
+    for namespace in provided:
+        name = getattr(namespace, "namespace", namespace)
+        if not isinstance(namespace, AuthenticatedNamespace):
+            return (
+                f"namespace {name!r} must subclass lumiku.AuthenticatedNamespace, "
+                "so that only signed-in users connect"
+            )
+        if name in owners or name in seen:
+            owner = owners.get(name, "this plugin")
+            return f"namespace {name!r} is already registered by {owner}"
+        seen.add(name)
+    return None
+
+
+def attach_realtime(runtime: Runtime) -> RealtimeAttachment:
+    """Build the Socket.IO server from the namespaces plugins register."""
+    namespaces = _plugin_namespaces(runtime)
     gauge = ConnectionGauge()
     runtime.metrics.live.connections = gauge
     sio = build_realtime(

@@ -89,7 +89,8 @@ class Settings:
     """Everything the core reads from its environment, validated."""
 
     env: Environment = "development"
-    database_url: str = DEFAULT_DATABASE_URL
+    # The URL may hold a password: its repr (tracebacks, debug logs) shows it masked.
+    database_url: str = attrs.field(default=DEFAULT_DATABASE_URL, repr=lambda url: mask_url(url))
     redis: RedisSettings = RedisSettings(enabled=False)
     jwt_secret: str = attrs.field(default="", repr=False)
     jwt_secret_generated: bool = False

@@ -11,7 +11,7 @@ import uuid
 import sqlalchemy as sa
 
 from lumiku.bootstrap import build_auth
-from lumiku.cli.common import FAIL, OK, WARN, settings_or_exit
+from lumiku.cli.common import FAIL, OK, settings_or_exit
 from lumiku.db.engine import create_engine
 from lumiku.db.tables import users
 from lumiku.ledger.service import Ledger
@@ -42,10 +42,19 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     grant.set_defaults(func=grant_credits)
     reconcile = credit_commands.add_parser("reconcile", help="check balances against entries")
     reconcile.set_defaults(func=reconcile_credits)
-    adjust = credit_commands.add_parser("adjust", help="correct a balance with an adjustment entry")
-    adjust.add_argument("email")
-    adjust.add_argument("amount", type=int, help="signed number of credits")
-    adjust.add_argument("--reason", required=True)
+    adjust = credit_commands.add_parser(
+        "adjust",
+        help="write an adjustment entry: fix a reconciliation finding, or move a balance",
+        description=(
+            "With --finding ID: post the adjustment entry that makes the entries explain the "
+            "balance again (the balance itself does not move). With EMAIL AMOUNT: move the "
+            "balance and the entries by AMOUNT (a goodwill credit or a clawback)."
+        ),
+    )
+    adjust.add_argument("email", nargs="?")
+    adjust.add_argument("amount", nargs="?", type=int, help="signed number of credits")
+    adjust.add_argument("--finding", type=int, help="id of a balance_mismatch finding")
+    adjust.add_argument("--reason", default="operator adjustment")
     adjust.add_argument("--key", required=True, help="idempotency key: a retry does nothing twice")
     adjust.set_defaults(func=adjust_credits)
 
@@ -98,7 +107,8 @@ def reconcile_credits(_args: argparse.Namespace) -> int:
         findings = Ledger(engine).reconcile()
         for finding in findings:
             print(
-                f"{FAIL} {finding.kind} user {finding.user_id}: expected {finding.expected}, "
+                f"{FAIL} finding {finding.id}: {finding.kind} user {finding.user_id}: "
+                f"expected {finding.expected}, "
                 f"actual {finding.actual}, difference {finding.difference:+d} ({finding.detail})"
             )
         if not findings:
@@ -110,13 +120,23 @@ def reconcile_credits(_args: argparse.Namespace) -> int:
 
 def adjust_credits(args: argparse.Namespace) -> int:
     """Write an adjustment entry (the only way to correct a balance)."""
+    if (args.finding is None) == (args.email is None or args.amount is None):
+        print(f"{FAIL} give either --finding ID or EMAIL AMOUNT", file=sys.stderr)
+        return 2
     settings = settings_or_exit()
     engine = create_engine(settings.database_url)
     try:
+        ledger = Ledger(engine)
+        if args.finding is not None:
+            finding = ledger.get_finding(args.finding)
+            entry = ledger.correct(finding, args.key)
+            print(
+                f"{OK} finding {finding.id} corrected: adjustment {entry.amount:+d} for user "
+                f"{finding.user_id}; balance {entry.balance_after}"
+            )
+            return 0
         user_id = _user_id(engine, args.email)
-        entry = Ledger(engine).adjust(user_id, args.amount, args.reason, args.key)
-        if entry.idempotency_key == args.key and entry.amount != args.amount:
-            print(f"{WARN} key {args.key} was already used with another amount", file=sys.stderr)
+        entry = ledger.adjust(user_id, args.amount, args.reason, args.key)
         print(f"{OK} adjusted {args.email} by {entry.amount:+d}; balance {entry.balance_after}")
         return 0
     finally:

@@ -15,6 +15,8 @@ import attrs
 import cattrs
 from cattrs.gen import make_dict_structure_fn, make_dict_unstructure_fn, override
 
+from lumiku.http.fields import FieldRuleError
+
 _CAMEL = re.compile(r"_([a-z0-9])")
 
 
@@ -105,6 +107,10 @@ def _walk(exc: BaseException, path: str, out: dict[str, str]) -> None:
             _walk(inner, child, out)
         for inner in without_notes:
             _walk(inner, path, out)
+        return
+    if isinstance(exc, FieldRuleError):
+        name = to_camel(exc.name)
+        out[f"{path}.{name}" if path else name] = str(exc)
         return
     key = path or "body"
     if isinstance(exc, KeyError):

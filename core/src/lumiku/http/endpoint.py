@@ -197,8 +197,9 @@ class _Wrapper:
         except errors.LumikuError as exc:
             return error_response(exc)
         except Exception as exc:  # noqa: BLE001 - the boundary: any error becomes a 500 in the common shape
-            where = f"plugin {self.plugin_id}" if self.plugin_id else "core"
-            edge.metrics.record_route_error(self.plugin_id)
+            plugin_id = self.plugin_id or request.scope.get("lumiku.plugin")
+            where = f"plugin {plugin_id}" if plugin_id else "core"
+            edge.metrics.record_route_error(plugin_id)
             return internal_error_response(exc, where=f"{where} {endpoint.method} {endpoint.path}")
         finally:
             if form is not None:

@@ -11,10 +11,26 @@ import attrs
 _SCHEMA_KEY = "openapi"
 
 
+class FieldRuleError(ValueError):
+    """A value breaks a rule declared with ``field``; ``name`` is the attribute's name."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
 def _check(rules: dict[str, Any]) -> Any:
     pattern = re.compile(rules["pattern"]) if "pattern" in rules else None
 
     def validate(_instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+        try:
+            check(value)
+        except ValueError as exc:
+            # attrs runs validators in __init__, outside cattrs' per-field error notes:
+            # carry the field's name so that the 422 says which field broke the rule.
+            raise FieldRuleError(attribute.name, str(exc)) from None
+
+    def check(value: Any) -> None:
         if value is None:
             return
         if isinstance(value, str):

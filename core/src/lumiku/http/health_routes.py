@@ -41,7 +41,8 @@ def plugin_checks(runtime: Runtime, record: PluginRecord) -> dict[str, HealthChe
     try:
         checks = runtime.registry.call("register_health_checks", record.id, ctx=ctx)
     except Exception as exc:  # noqa: BLE001 - a broken hook is reported as a failing check
-        message = f"register_health_checks raised {type(exc).__name__}"
+        cause = exc.__cause__ or exc  # the registry wraps it in HookFailed
+        message = f"register_health_checks raised {type(cause).__name__}"
 
         def broken() -> CheckResult:
             return CheckResult("down", message)

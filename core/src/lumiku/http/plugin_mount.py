@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,6 +49,8 @@ class PluginGate:
             )
             await response(scope, receive, send)
             return
+        # Declared endpoints read it to name the plugin in their error log lines and metrics.
+        scope["lumiku.plugin"] = self.record.id
         started = False
 
         async def tracking_send(message: Message) -> None:
@@ -58,6 +61,8 @@ class PluginGate:
 
         try:
             await self.app(scope, receive, tracking_send)
+        except HTTPException:
+            raise  # no route or method under the mount: rendered as 404/405 by the app
         except Exception as exc:
             self.metrics.record_route_error(self.record.id)
             logger.error(

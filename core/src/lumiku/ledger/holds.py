@@ -16,7 +16,7 @@ from lumiku.errors import InsufficientCredits
 from lumiku.ledger.records import Hold
 from lumiku.ledger.requests import HoldRequest
 from lumiku.ledger.rows import find_hold_by_key, read_balance
-from lumiku.ledger.store import Store, is_unique_violation
+from lumiku.ledger.store import Store, driver_sql, is_unique_violation
 from lumiku.ledger.tables import credit_accounts, credit_holds
 
 _HOLD_COLUMNS = (
@@ -56,8 +56,8 @@ def _hold_values(user_id: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
         _param("id", sa.String()),
         user_id,
         _param("amount", sa.BigInteger()),
-        sa.literal(0, sa.BigInteger()),
-        sa.literal("held", sa.String()),
+        sa.literal_column("0", sa.BigInteger()),
+        sa.literal_column("'held'", sa.String()),
         _param("expires_at", sa.DateTime(True)),
         _param("reference_type", sa.String()),
         _param("reference_id", sa.String()),
@@ -90,7 +90,8 @@ class Holds:
         self._store = store
         self._reserve = reserve_account()
         self._insert = insert_hold()
-        self._hold_once = reserve_then_hold(self._reserve)
+        postgres, engine = store.postgres, store.engine
+        self._hold_once = driver_sql(reserve_then_hold(self._reserve), engine) if postgres else ""
 
     def place(self, request: HoldRequest) -> Hold:
         """Reserve ``request.amount`` available credits, or raise ``InsufficientCredits``."""
@@ -99,8 +100,7 @@ class Holds:
         params = request.params(hold_id, now)
         if self._store.postgres:
             try:
-                with self._store.statements() as connection:
-                    placed = connection.execute(self._hold_once, params).first() is not None
+                placed = self._store.fetch_one(self._hold_once, params) is not None
             except sa.exc.IntegrityError as error:
                 if not is_unique_violation(error):
                     raise
@@ -110,8 +110,9 @@ class Holds:
             with self._store.statements() as connection:
                 return self._recorded_or_refused(connection, request)
         with self._store.transaction() as connection:
-            if find_hold_by_key(connection, request.key) is not None:
-                return self._recorded_or_refused(connection, request)
+            existing = find_hold_by_key(connection, request.key)
+            if existing is not None:
+                return request.replay(existing)
             if connection.execute(self._reserve, params).first() is None:
                 return self._recorded_or_refused(connection, request)
             connection.execute(self._insert, params)

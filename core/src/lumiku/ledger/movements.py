@@ -5,10 +5,11 @@ the entry insert; a credit is an upsert of the account plus the entry insert. Th
 is never read into Python and written back.
 
 On PostgreSQL both halves are one statement (the account change is a CTE feeding the
-insert) on an autocommit connection: one round trip, and the account row stays locked
-only while that statement runs. A retry trips the unique idempotency key, which aborts the
-whole statement; the recorded entry is then looked up. On SQLite the key is looked up
-first, inside the ``BEGIN IMMEDIATE`` transaction that makes the ledger its only writer.
+insert), run as its own transaction on the pooled driver connection (``Store.fetch_one``):
+one round trip, and the account row stays locked only while that statement runs. A retry
+trips the unique idempotency key, which aborts the whole statement; the recorded entry is
+then looked up. On SQLite the key is looked up first, inside the ``BEGIN IMMEDIATE``
+transaction that makes the ledger its only writer.
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from lumiku.ledger.errors import UnknownAccount
 from lumiku.ledger.records import Entry
 from lumiku.ledger.requests import EntryRequest
 from lumiku.ledger.rows import find_entry, read_balance
-from lumiku.ledger.store import Store, is_foreign_key_violation, is_unique_violation
+from lumiku.ledger.store import (
+    Store,
+    driver_sql,
+    is_foreign_key_violation,
+    is_unique_violation,
+)
 from lumiku.ledger.tables import credit_accounts, credit_entries
 
 _ENTRY_COLUMNS = (
@@ -67,7 +73,7 @@ def credit_account(postgres: bool) -> sa.UpdateBase:
     statement = insert(credit_accounts).values(
         user_id=_param("user", sa.String()),
         balance=_param("amount", sa.BigInteger()),
-        held=0,
+        held=sa.literal_column("0"),
         updated_at=_now(),
     )
     return statement.on_conflict_do_update(
@@ -125,8 +131,9 @@ class Movements:
         self._debit = debit_account()
         self._credit = credit_account(store.postgres)
         self._insert_entry = insert_entry()
-        self._debit_once = account_then_entry(self._debit)
-        self._credit_once = account_then_entry(self._credit)
+        postgres, engine = store.postgres, store.engine
+        self._debit_once = driver_sql(account_then_entry(self._debit), engine) if postgres else ""
+        self._credit_once = driver_sql(account_then_entry(self._credit), engine) if postgres else ""
 
     def debit(self, request: EntryRequest) -> Entry:
         """Take ``-request.amount`` from the available credits, or raise ``InsufficientCredits``."""
@@ -140,11 +147,10 @@ class Movements:
             return self._write_postgres(request, self._credit_once)
         return self._write_sqlite(request, self._credit)
 
-    def _write_postgres(self, request: EntryRequest, statement: sa.UpdateBase) -> Entry:
+    def _write_postgres(self, request: EntryRequest, sql: str) -> Entry:
         now = self._store.now()
         try:
-            with self._store.statements() as connection:
-                row = connection.execute(statement, request.params(now)).first()
+            row = self._store.fetch_one(sql, request.params(now))
         except sa.exc.IntegrityError as error:
             if is_foreign_key_violation(error):
                 raise UnknownAccount(request.user_id) from error
@@ -152,7 +158,8 @@ class Movements:
                 raise
             row = None  # the key is taken: a retry, or a reuse
         if row is not None:
-            return request.recorded(row.id, row.balance_after, now)
+            entry_id, balance_after = row
+            return request.recorded(entry_id, balance_after, now)
         with self._store.statements() as connection:
             return self._recorded_or_refused(connection, request)
 
@@ -161,8 +168,9 @@ class Movements:
         params = request.params(now)
         try:
             with self._store.transaction() as connection:
-                if find_entry(connection, request.key) is not None:
-                    return self._recorded_or_refused(connection, request)
+                existing = find_entry(connection, request.key)
+                if existing is not None:
+                    return request.replay(existing)
                 account = connection.execute(account_change, params).first()
                 if account is None:
                     return self._recorded_or_refused(connection, request)

@@ -80,7 +80,7 @@ class EntryRequest:
             and entry.reference == self.reference
         )
         if not same:
-            what = f"a {entry.kind} of {entry.amount:+d} credits ({entry.reason!r})"
+            what = f"a {entry.kind} of {abs(entry.amount)} credits ({entry.reason!r})"
             raise IdempotencyKeyReused(self.key, _recorded_as(entry.user_id, self.user_id, what))
         return entry
 

@@ -37,6 +37,12 @@ released: the sweeper decides expiry, so a capture racing it has exactly one win
 ``capture(hold_id, 0)`` resolves the hold as captured for nothing and writes no entry;
 a capture of ``n`` writes one ``capture`` entry of ``-n`` and releases the rest.
 
+Reconciliation. ``reconcile`` stores and returns findings (balance vs entries, held vs
+open holds, overdue holds, payments credited twice). A balance changed behind the ledger's
+back is corrected only by an entry: ``correct`` posts an ``adjustment`` of exactly the
+drift so that the entries explain the balance again; to take the drifted credits back as
+well, follow it with a negative ``adjust``.
+
 Errors: ``lumiku.errors.InsufficientCredits`` (402) and the classes in
 ``lumiku.ledger.errors``.
 """
@@ -47,6 +53,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from lumiku.errors import NotFound
 from lumiku.ledger.errors import HoldNotFound, InvalidLedgerRequest
 from lumiku.ledger.history import read_page
 from lumiku.ledger.holds import Holds
@@ -63,9 +70,10 @@ from lumiku.ledger.records import (
     Reference,
 )
 from lumiku.ledger.requests import EntryRequest, HoldRequest
-from lumiku.ledger.rows import find_hold, read_balance
+from lumiku.ledger.rows import find_hold, finding_from, read_balance
 from lumiku.ledger.settlement import Settlement
 from lumiku.ledger.store import Clock, Store, as_utc, utc_now
+from lumiku.ledger.tables import reconciliation_findings
 from lumiku.ledger.validation import (
     check_amount,
     check_duration,
@@ -243,6 +251,18 @@ class Ledger:
         the sweeper time to run.
         """
         return self._reconciliation.run(self._store.now() - expiry_grace)
+
+    def get_finding(self, finding_id: int) -> Finding:
+        """Return a stored reconciliation finding; raise ``NotFound`` when there is none."""
+        with self._store.statements() as connection:
+            row = connection.execute(
+                sa.select(reconciliation_findings).where(reconciliation_findings.c.id == finding_id)
+            ).mappings().one_or_none()
+        if row is None:
+            raise NotFound(
+                f"No reconciliation finding {finding_id}; run `lumiku credits reconcile`."
+            )
+        return finding_from(row)
 
     def correct(self, finding: Finding, key: str) -> Entry:
         """Post an ``adjustment`` entry that makes the entries explain a drifted balance.

@@ -19,6 +19,7 @@ class Candidate:
     name: str
     distribution: str | None
     load: Callable[[], object] = attrs.field(eq=False, repr=False)
+    version: str | None = None
 
 
 def discover(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
@@ -26,5 +27,6 @@ def discover(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
     found = []
     for entry in importlib.metadata.entry_points(group=group):
         dist = entry.dist.name if entry.dist is not None else None
-        found.append(Candidate(entry.name, dist, entry.load))
+        version = entry.dist.version if entry.dist is not None else None
+        found.append(Candidate(entry.name, dist, entry.load, version))
     return sorted(found, key=lambda candidate: candidate.name)

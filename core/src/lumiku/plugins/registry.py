@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import importlib
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import pluggy
 
 from lumiku.errors import ConfigurationError
-from lumiku.hookspecs import PROJECT, LumikuHooks
+from lumiku.hookspecs import HOOK_NAMES, PROJECT, LumikuHooks
 from lumiku.plugins.discovery import BUILTIN_PLUGINS, Candidate
 from lumiku.plugins.spec import PluginSpec
 from lumiku.plugins.state import PluginRecord, PluginState, ReasonCode
@@ -34,6 +35,17 @@ class HookFailed(Exception):
         super().__init__(f"plugin {plugin_id!r}, hook {hook!r}: {type(cause).__name__}: {cause}")
         self.plugin_id = plugin_id
         self.hook = hook
+
+
+def _invalid_hook_reason(plugin_id: str, exc: pluggy.PluginValidationError) -> str:
+    """Name the plugin and the hook; pluggy's own message shows the namespace's repr."""
+    unknown = re.match(r"unknown hook '([^']+)'", str(exc))
+    if unknown:
+        return (
+            f"plugin {plugin_id!r}: unknown hook {unknown.group(1)!r}; "
+            f"the hooks are {', '.join(HOOK_NAMES)}"
+        )
+    return " ".join(str(exc).split())
 
 
 def _candidate_for(source: PluginSource) -> Candidate:
@@ -84,6 +96,15 @@ class PluginRegistry:
         logger.debug("plugins loaded: %s", {r.id: r.describe() for r in self.records.values()})
 
     def _load_spec(self, candidate: Candidate) -> PluginRecord:
+        toggled = self._toggle_reason(candidate.name) if candidate.distribution else None
+        if toggled is not None:
+            # Turned off by the deployer: the package is never imported, so a broken or
+            # misbehaving plugin can be kept out (what safe mode is for).
+            record = PluginRecord(
+                candidate.name, None, candidate.distribution, dist_version=candidate.version
+            )
+            record.set(PluginState.DISABLED, *toggled)
+            return record
         try:
             spec = candidate.load()
         except Exception as exc:  # noqa: BLE001 - isolation: an import error fails one plugin
@@ -172,7 +193,9 @@ class PluginRegistry:
         if capability == "redis":
             if self.redis_available:
                 return None
-            return ReasonCode.REDIS_UNAVAILABLE, "Redis is not available"
+            if not self.settings.redis.enabled:
+                return ReasonCode.REDIS_UNAVAILABLE, "Redis is off (not configured or disabled)"
+            return ReasonCode.REDIS_UNAVAILABLE, "Redis is not answering"
         if capability == "database":
             return None
         if capability.startswith("config:"):
@@ -189,7 +212,12 @@ class PluginRegistry:
 
     def _register_hooks(self, record: PluginRecord) -> None:
         spec = record.spec
-        if spec is None or spec.hooks is None:
+        if spec is None:
+            return
+        if spec.hooks is None:
+            # Nothing to register, but the plugin is loaded: it gets its health route and
+            # follows Redis like the others.
+            record.loaded = True
             return
         try:
             namespace = (
@@ -205,8 +233,9 @@ class PluginRegistry:
         except pluggy.PluginValidationError as exc:
             if self._manager.is_registered(namespace):
                 self._manager.unregister(namespace)
-            logger.error("❌ Plugin %s has an invalid hook: %s", record.id, exc)
-            record.set(PluginState.FAILED, ReasonCode.INVALID_HOOK, str(exc))
+            reason = _invalid_hook_reason(record.id, exc)
+            logger.error("❌ Plugin %s has an invalid hook: %s", record.id, reason)
+            record.set(PluginState.FAILED, ReasonCode.INVALID_HOOK, reason)
             return
         except ValueError as exc:  # the same module registered twice
             record.set(PluginState.FAILED, ReasonCode.INVALID_HOOK, str(exc))
@@ -315,12 +344,12 @@ class PluginRegistry:
                     )
             elif needs[0].level == "hard":
                 record.set(
-                    PluginState.DISABLED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not available"
+                    PluginState.DISABLED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not answering"
                 )
             else:
                 record.missing_soft.append("redis")
                 record.set(
-                    PluginState.DEGRADED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not available"
+                    PluginState.DEGRADED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not answering"
                 )
             if record.state is not before:
                 changed.append(record.id)

@@ -61,11 +61,15 @@ class PluginRecord:
     loaded: bool = False
     # Soft requirements missing right now; recomputed when capabilities change.
     missing_soft: list[str] = attrs.field(factory=list)
+    # The installed distribution's version, shown when the spec was not imported.
+    dist_version: str | None = None
 
     @property
     def version(self) -> str:
-        """Return the plugin's version, or ``?`` when the spec could not be loaded."""
-        return self.spec.version if self.spec else "?"
+        """Return the plugin's version, or ``?`` when neither spec nor distribution tell."""
+        if self.spec is not None:
+            return self.spec.version
+        return self.dist_version or "?"
 
     def set(self, state: PluginState, code: ReasonCode, reason: str = "") -> None:
         """Move to ``state`` with a reason."""
