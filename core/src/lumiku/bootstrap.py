@@ -152,7 +152,12 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
     )
     registry.load(discover() if plugins is None else plugins)
     limiter = RateLimiter(settings.redis.url)
-    ledger = Ledger(engine)
+    ledger = Ledger(
+        engine,
+        observer=lambda operation, outcome: metrics.credit_transactions.labels(
+            operation=operation, outcome=outcome
+        ).inc(),
+    )
     storage = LocalStorage(settings.storage_dir)
     auth = build_auth(engine, settings, ledger)
     edge = Edge(

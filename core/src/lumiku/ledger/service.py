@@ -49,11 +49,14 @@ Errors: ``lumiku.errors.InsufficientCredits`` (402) and the classes in
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 
-from lumiku.errors import NotFound
+from lumiku.errors import InsufficientCredits, LumikuError, NotFound
 from lumiku.ledger.errors import HoldNotFound, InvalidLedgerRequest
 from lumiku.ledger.history import read_page
 from lumiku.ledger.holds import Holds
@@ -98,16 +101,54 @@ def _reference(reference: object) -> Reference | None:
     return None if reference is None else check_reference(reference)
 
 
+Observer = Callable[[str, str], None]
+"""Called with ``(operation, outcome)`` after each mutating operation (for metrics)."""
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _observed(operation: str) -> Callable[[F], F]:
+    """Report the outcome of ``operation`` (ok, insufficient, conflict, error) to the observer."""
+
+    def decorate(method: F) -> F:
+        @functools.wraps(method)
+        def wrapper(self: Ledger, *args: Any, **kwargs: Any) -> Any:
+            try:
+                result = method(self, *args, **kwargs)
+            except InsufficientCredits:
+                self._observe(operation, "insufficient")
+                raise
+            except LumikuError:
+                self._observe(operation, "rejected")
+                raise
+            except Exception:
+                self._observe(operation, "error")
+                raise
+            self._observe(operation, "ok")
+            return result
+
+        return cast(F, wrapper)
+
+    return decorate
+
+
 class Ledger:
     """Credits of every user: spend, hold and settle, grant, adjust, read and reconcile."""
 
-    def __init__(self, engine: sa.Engine, clock: Clock | None = None) -> None:
+    def __init__(
+        self, engine: sa.Engine, clock: Clock | None = None, *, observer: Observer | None = None
+    ) -> None:
+        self._observer = observer
         self._store = Store.build(engine, clock or utc_now)
         self._movements = Movements(self._store)
         self._holds = Holds(self._store)
         self._settlement = Settlement(self._store)
         self._reconciliation = Reconciliation(self._store)
 
+    def _observe(self, operation: str, outcome: str) -> None:
+        if self._observer is not None:
+            self._observer(operation, outcome)
+
+    @_observed("spend")
     def spend(
         self,
         user_id: str,
@@ -133,6 +174,7 @@ class Ledger:
         )
         return self._movements.debit(request)
 
+    @_observed("grant")
     def grant(
         self,
         user_id: str,
@@ -162,6 +204,7 @@ class Ledger:
         )
         return self._movements.credit(request)
 
+    @_observed("adjust")
     def adjust(self, user_id: str, amount: int, reason: str, key: str) -> Entry:
         """Move the balance by the signed ``amount`` and record an ``adjustment`` entry.
 
@@ -179,6 +222,7 @@ class Ledger:
             return self._movements.credit(request)
         return self._movements.debit(request)
 
+    @_observed("hold")
     def hold(
         self,
         user_id: str,
@@ -204,6 +248,7 @@ class Ledger:
         )
         return self._holds.place(request)
 
+    @_observed("capture")
     def capture(self, hold_id: str, amount: int | None = None) -> Capture:
         """Charge ``amount`` credits of an open hold (all when ``None``), release the rest.
 
@@ -214,10 +259,12 @@ class Ledger:
             check_amount(amount, allow_zero=True)
         return self._settlement.capture(check_label("hold_id", hold_id, 36), amount)
 
+    @_observed("release")
     def release(self, hold_id: str) -> Hold:
         """Give an open hold's credits back; a released or expired hold is returned as is."""
         return self._settlement.release(check_label("hold_id", hold_id, 36))
 
+    @_observed("expire")
     def expire_holds(self, now: datetime | None = None) -> int:
         """Expire every open hold whose expiry is at or before ``now``; return how many.
 
@@ -255,9 +302,15 @@ class Ledger:
     def get_finding(self, finding_id: int) -> Finding:
         """Return a stored reconciliation finding; raise ``NotFound`` when there is none."""
         with self._store.statements() as connection:
-            row = connection.execute(
-                sa.select(reconciliation_findings).where(reconciliation_findings.c.id == finding_id)
-            ).mappings().one_or_none()
+            row = (
+                connection.execute(
+                    sa.select(reconciliation_findings).where(
+                        reconciliation_findings.c.id == finding_id
+                    )
+                )
+                .mappings()
+                .one_or_none()
+            )
         if row is None:
             raise NotFound(
                 f"No reconciliation finding {finding_id}; run `lumiku credits reconcile`."
