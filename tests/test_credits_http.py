@@ -116,6 +116,9 @@ def test_insufficient_credits_is_402_with_required_and_available(make_client: An
     error = response.json()["error"]
     assert error["code"] == "INSUFFICIENT_CREDITS"
     assert error["details"] == {"required": 101, "available": 100}
+    metrics = client.get("/metrics").text
+    assert 'lumiku_credit_transactions_total{operation="spend",outcome="insufficient"} 1.0' in metrics
+    assert 'lumiku_credit_transactions_total{operation="grant",outcome="ok"} 1.0' in metrics
 
 
 def test_idempotency_key_replays_the_first_response(make_client: Any) -> None:
