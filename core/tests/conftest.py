@@ -321,7 +321,7 @@ RunCli = Callable[..., CliResult]
 
 @pytest.fixture
 def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> RunCli:
-    """Return ``run(env, *argv)``: run ``lumiku`` in this process with exactly ``env``'s settings."""
+    """Return ``run(env, *argv)``: run ``lumiku`` in this process with exactly ``env``."""
     from lumiku.cli.main import main
 
     def run(env: Mapping[str, str], *argv: str) -> CliResult:

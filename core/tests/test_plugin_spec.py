@@ -50,7 +50,9 @@ def test_the_route_prefix_starts_with_a_slash_and_does_not_end_with_one(bad: str
         ({"generate now": 1}, "identifier"),
     ],
 )
-def test_credit_costs_are_whole_non_negative_numbers(credits: dict[str, object], message: str) -> None:
+def test_credit_costs_are_whole_non_negative_numbers(
+    credits: dict[str, object], message: str
+) -> None:
     with pytest.raises(ValueError, match=message):
         PluginSpec(id="photo", credits=credits)  # type: ignore[arg-type]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -36,10 +35,7 @@ class FakeClock:
 def migrated_engine(url: str) -> sa.Engine:
     """Return an engine on ``url`` with the core migrations applied."""
     engine = create_engine(url, pool_size=20)
-    with warnings.catch_warnings():
-        # lumiku.db.migrate still sets Alembic's deprecated version_path_separator.
-        warnings.filterwarnings("ignore", "The version_path_separator", DeprecationWarning)
-        migrate.upgrade(engine, [migrate.core_source()])
+    migrate.upgrade(engine, [migrate.core_source()])
     return engine
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -51,7 +52,7 @@ def test_sweeper_releases_holds_of_many_accounts_in_batches(
     check: Check,
 ) -> None:
     owners = [new_user() for _ in range(3)]
-    holds = [
+    holds: list[dict[str, Any]] = [
         {
             "id": str(uuid.uuid4()),
             "user_id": owners[index % 3],

@@ -215,6 +215,7 @@ class LedgerMachine(RuleBasedStateMachine):
     def reuse_key(self, data: st.DataObject) -> None:
         _, first = data.draw(st.sampled_from(self.done))
         key, amount = first.idempotency_key, abs(first.amount) + 1
+        other: Callable[[], object]
         if isinstance(first, Hold):
             other = partial(self.ledger.hold, self.user, amount, JOB, key, timedelta(1))
         else:

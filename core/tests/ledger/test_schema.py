@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -64,11 +63,9 @@ def test_downgrade_drops_the_ledger_tables_and_upgrade_restores_them(
     ledger_engine: sa.Engine,
 ) -> None:
     sources = [migrate.core_source()]
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "The version_path_separator", DeprecationWarning)
-        migrate.downgrade(ledger_engine, sources, "core", "0001_users")
-        assert LEDGER_TABLES.isdisjoint(sa.inspect(ledger_engine).get_table_names())
-        migrate.upgrade(ledger_engine, sources)
+    migrate.downgrade(ledger_engine, sources, "core", "0001_users")
+    assert LEDGER_TABLES.isdisjoint(sa.inspect(ledger_engine).get_table_names())
+    migrate.upgrade(ledger_engine, sources)
     assert set(sa.inspect(ledger_engine).get_table_names()) >= LEDGER_TABLES
 
 
