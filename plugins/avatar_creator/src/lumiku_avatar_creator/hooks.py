@@ -1,31 +1,53 @@
-"""Hook implementations of the Avatar Creator plugin."""
+"""Hook implementations of the Avatar Creator plugin: thin, they hand over to the services."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import dramatiq
 from starlette.routing import BaseRoute
 
-from lumiku import Call, CheckResult, HealthCheck, PluginContext, get, hookimpl
+from lumiku import CheckResult, HealthCheck, PluginContext, hookimpl
+from lumiku_avatar_creator.routes import build_routes
+from lumiku_avatar_creator.services import services_for
 
 
 @hookimpl
 def register_routes(ctx: PluginContext) -> list[BaseRoute]:
     """Return the plugin's routes."""
+    return build_routes(services_for(ctx))
 
-    def info(_call: Call[None, None]) -> dict[str, object]:
-        """Describe the app and its credit costs."""
-        return {"id": ctx.id, "title": ctx.spec.display_title, "credits": dict(ctx.credits)}
 
-    return [get("/info", info, tags=("avatar-creator",))]
+@hookimpl
+def register_migrations() -> str:
+    """Return the plugin's Alembic branch (label ``avatar_creator``)."""
+    return "lumiku_avatar_creator:migrations"
+
+
+@hookimpl
+def register_actors(ctx: PluginContext, broker: dramatiq.Broker) -> list[dramatiq.Actor[Any, Any]]:
+    """Declare the generation job."""
+    return [services_for(ctx).job.declare(broker)]
 
 
 @hookimpl
 def register_health_checks(ctx: PluginContext) -> dict[str, HealthCheck]:
-    """Check that the configured image provider exists."""
+    """Check the configured image provider and report how jobs run."""
 
     def provider() -> CheckResult:
+        """Report whether the configured image provider is registered and healthy."""
         name = ctx.settings.provider
-        if name in ctx.image_providers:
-            return CheckResult("ok", name)
-        return CheckResult("down", f"image provider {name!r} is not registered")
+        found = ctx.image_providers.get(name)
+        if found is None:
+            return CheckResult("down", f"image provider {name!r} is not registered")
+        health = found.health()
+        healthy = health.get("ok", True) if isinstance(health, dict) else bool(health)
+        return CheckResult("ok" if healthy else "degraded", name)
 
-    return {"provider": provider}
+    def queue() -> CheckResult:
+        """Report whether jobs go to Redis workers or run in this process."""
+        if ctx.capabilities.redis:
+            return CheckResult("ok", "jobs run on Redis workers")
+        return CheckResult("degraded", "Redis is off: jobs run on this process's worker")
+
+    return {"provider": provider, "queue": queue}

@@ -6,9 +6,15 @@ database (see the migrations) but not here, so this metadata never needs the cor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, TypeAlias
+
 import sqlalchemy as sa
 
 metadata = sa.MetaData()
+
+Record: TypeAlias = Mapping[Any, Any]
+"""A row as the services pass it around: a result mapping, or the dict that was inserted."""
 
 GENERATION_STATUSES = ("pending", "processing", "completed", "failed")
 AVATAR_SOURCES = ("upload", "generated", "preset")
@@ -29,11 +35,11 @@ ATTRIBUTE_COLUMNS = (
 """Visual attributes, one nullable column each, in the order the API lists them."""
 
 
-def _when(name: str, *, nullable: bool = False) -> sa.Column[object]:
+def _when(name: str, *, nullable: bool = False) -> sa.Column[Any]:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
 
 
-def trait_columns() -> list[sa.Column[object]]:
+def trait_columns() -> list[sa.Column[Any]]:
     """Return fresh persona and visual-attribute columns (every table with traits has them)."""
     return [
         sa.Column("persona_name", sa.String(100), nullable=True),

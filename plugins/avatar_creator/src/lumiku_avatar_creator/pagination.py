@@ -68,7 +68,10 @@ def decode_cursor(cursor: str, *, timestamp: bool) -> tuple[Any, str]:
 
 
 def newest_first(
-    query: sa.Select[Any], created: sa.ColumnElement[Any], ident: sa.ColumnElement[Any], page: PageQuery
+    query: sa.Select[Any],
+    created: sa.ColumnElement[Any],
+    ident: sa.ColumnElement[Any],
+    page: PageQuery,
 ) -> sa.Select[Any]:
     """Order ``query`` newest first and start after ``page.cursor``; fetch one extra row."""
     if page.cursor:
@@ -78,7 +81,10 @@ def newest_first(
 
 
 def in_order(
-    query: sa.Select[Any], order: sa.ColumnElement[Any], ident: sa.ColumnElement[Any], page: PageQuery
+    query: sa.Select[Any],
+    order: sa.ColumnElement[Any],
+    ident: sa.ColumnElement[Any],
+    page: PageQuery,
 ) -> sa.Select[Any]:
     """Order ``query`` by an integer ``order`` ascending and start after ``page.cursor``."""
     if page.cursor:

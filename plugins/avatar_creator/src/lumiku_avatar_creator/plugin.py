@@ -28,7 +28,9 @@ class AvatarCreatorSettings:
     time_limit: int = attrs.field(default=900, validator=_positive)
     retry_backoff_ms: int = attrs.field(default=2000, validator=_positive)
     max_queue_age: int = attrs.field(default=3600, validator=_positive)
-    url_expires_in: int = attrs.field(default=3600, validator=attrs.validators.in_(range(60, 86401)))
+    url_expires_in: int = attrs.field(
+        default=3600, validator=attrs.validators.in_(range(60, 86401))
+    )
     preview_size: int = attrs.field(default=384, validator=attrs.validators.in_(range(64, 1025)))
 
 

@@ -7,7 +7,7 @@ deleted project) and their credit holds are released.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from lumiku_avatar_creator.errors import ProjectNotFound
 from lumiku_avatar_creator.files import FileCleanup
 from lumiku_avatar_creator.identity import new_id
 from lumiku_avatar_creator.models import (
+    Record,
     avatar_generations,
     avatar_projects,
     avatar_usage_history,
@@ -32,7 +33,7 @@ AVATARS_PER_PROJECT = 12
 _OPEN = ("pending", "processing")
 
 
-def find_project(connection: sa.Connection, user_id: str, project_id: str) -> Mapping[str, Any]:
+def find_project(connection: sa.Connection, user_id: str, project_id: str) -> Record:
     """Return the caller's project row, or raise ``ProjectNotFound``."""
     row = (
         connection.execute(
@@ -56,7 +57,7 @@ class Projects:
         self._settlement = settlement
         self._files = files
 
-    def create(self, user_id: str, name: str, description: str | None) -> Mapping[str, Any]:
+    def create(self, user_id: str, name: str, description: str | None) -> Record:
         """Create a project and return its row."""
         now = datetime.now(UTC)
         values = {
@@ -71,12 +72,12 @@ class Projects:
             connection.execute(sa.insert(avatar_projects).values(values))
         return values
 
-    def get(self, user_id: str, project_id: str) -> Mapping[str, Any]:
+    def get(self, user_id: str, project_id: str) -> Record:
         """Return the caller's project row, or raise ``ProjectNotFound``."""
         with self._engine.connect() as connection:
             return find_project(connection, user_id, project_id)
 
-    def page(self, user_id: str, page: PageQuery) -> tuple[list[Mapping[str, Any]], str | None]:
+    def page(self, user_id: str, page: PageQuery) -> tuple[list[Record], str | None]:
         """Return a page of the caller's projects, newest first, and the next cursor."""
         table = avatar_projects.c
         query = newest_first(
@@ -91,7 +92,7 @@ class Projects:
 
     def newest_avatars(
         self, project_ids: Sequence[str], per_project: int = AVATARS_PER_PROJECT
-    ) -> tuple[dict[str, list[Mapping[str, Any]]], dict[str, int]]:
+    ) -> tuple[dict[str, list[Record]], dict[str, int]]:
         """Return each project's newest avatars and its avatar count."""
         if not project_ids:
             return {}, {}
@@ -103,9 +104,7 @@ class Projects:
             )
             .label("rank")
         )
-        ranked = (
-            sa.select(avatars, rank).where(avatars.c.project_id.in_(project_ids)).subquery()
-        )
+        ranked = sa.select(avatars, rank).where(avatars.c.project_id.in_(project_ids)).subquery()
         newest = (
             sa.select(ranked)
             .where(ranked.c.rank <= per_project)
@@ -114,18 +113,19 @@ class Projects:
         counts = sa.select(avatars.c.project_id, sa.func.count()).where(
             avatars.c.project_id.in_(project_ids)
         )
-        grouped: dict[str, list[Mapping[str, Any]]] = {pid: [] for pid in project_ids}
+        grouped: dict[str, list[Record]] = {pid: [] for pid in project_ids}
         with self._engine.connect() as connection:
             for row in connection.execute(newest).mappings():
                 grouped[row["project_id"]].append(row)
-            totals = dict(
-                connection.execute(counts.group_by(avatars.c.project_id)).tuples().all()
-            )
+            totals = {
+                str(pid): int(n)
+                for pid, n in connection.execute(counts.group_by(avatars.c.project_id))
+            }
         return grouped, {pid: int(totals.get(pid, 0)) for pid in project_ids}
 
     def update(
         self, user_id: str, project_id: str, name: str | None, description: str | None
-    ) -> Mapping[str, Any]:
+    ) -> Record:
         """Change the name and/or description (``""`` clears the description)."""
         changes: dict[str, Any] = {"updated_at": datetime.now(UTC)}
         if name is not None:
@@ -135,9 +135,7 @@ class Projects:
         with self._engine.begin() as connection:
             find_project(connection, user_id, project_id)
             connection.execute(
-                sa.update(avatar_projects)
-                .where(avatar_projects.c.id == project_id)
-                .values(changes)
+                sa.update(avatar_projects).where(avatar_projects.c.id == project_id).values(changes)
             )
             return find_project(connection, user_id, project_id)
 

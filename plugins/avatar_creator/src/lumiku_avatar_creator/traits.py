@@ -8,14 +8,13 @@ Clients send them flat (``personaName``, ``personaAge``, ``personaPersonality``,
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any
 
 import attrs
 from starlette.datastructures import FormData
 
 from lumiku import ValidationFailed, field
-from lumiku_avatar_creator.models import ATTRIBUTE_COLUMNS
+from lumiku_avatar_creator.models import ATTRIBUTE_COLUMNS, Record
 
 PERSONA_COLUMNS = ("persona_name", "persona_age", "persona_personality", "persona_background")
 TRAIT_COLUMNS = (*PERSONA_COLUMNS, *ATTRIBUTE_COLUMNS)
@@ -35,10 +34,10 @@ class TraitFields:
 
     persona_name: str | None = field(default=None, max_length=100)
     persona_age: int | None = field(default=None, ge=1, le=120)
-    persona_personality: list[str] | None = field(
+    persona_personality: tuple[str, ...] | None = field(
         default=None,
         max_items=MAX_PERSONALITY_ITEMS,
-        description=f"at most {MAX_PERSONALITY_ITEMS} traits of 1-{MAX_TRAIT_LENGTH} characters",
+        description="at most 10 traits of 1-50 characters each",
     )
     persona_background: str | None = field(default=None, max_length=500)
     gender: str | None = field(default=None, max_length=MAX_TRAIT_LENGTH)
@@ -52,7 +51,7 @@ class TraitFields:
     style: str | None = field(default=None, max_length=MAX_TRAIT_LENGTH)
 
     @persona_personality.validator
-    def _check_personality(self, _attribute: Any, value: list[str] | None) -> None:
+    def _check_personality(self, _attribute: Any, value: tuple[str, ...] | None) -> None:
         for item in value or ():
             if not isinstance(item, str) or not 1 <= len(item.strip()) <= MAX_TRAIT_LENGTH:
                 raise ValueError(f"each trait must be 1-{MAX_TRAIT_LENGTH} characters of text")
@@ -80,7 +79,7 @@ class TraitsView:
 def _clean(value: Any) -> Any:
     if isinstance(value, str):
         return value.strip() or None
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [item.strip() for item in value]
     return value
 
@@ -96,14 +95,14 @@ def trait_values(fields: TraitFields, *, keep_missing: bool = True) -> dict[str,
     return {name: values[name] for name in TRAIT_COLUMNS if getattr(fields, name) is not None}
 
 
-def traits_view_values(row: Mapping[str, Any]) -> dict[str, Any]:
+def traits_view_values(row: Record) -> dict[str, Any]:
     """Return the ``TraitsView`` fields of a row holding trait columns."""
     values = {name: row[name] for name in TRAIT_COLUMNS}
     values["persona_personality"] = list(row["persona_personality"] or [])
     return values
 
 
-def provider_maps(row: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+def provider_maps(row: Record) -> tuple[dict[str, str], dict[str, str]]:
     """Return the ``(attributes, persona)`` maps of an ``ImageRequest`` for a row's traits."""
     attributes = {to_camel(n): str(row[n]) for n in ATTRIBUTE_COLUMNS if row[n]}
     persona: dict[str, str] = {}
@@ -118,7 +117,7 @@ def provider_maps(row: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str
     return attributes, persona
 
 
-def _personality_from_form(values: list[str]) -> list[str] | None:
+def _personality_from_form(values: list[str]) -> tuple[str, ...] | None:
     """Read ``personaPersonality``: repeated fields, one JSON array, or one comma list."""
     if not values:
         return None
@@ -128,9 +127,9 @@ def _personality_from_form(values: list[str]) -> list[str] | None:
             parsed = json.loads(text)
             if not isinstance(parsed, list):
                 raise ValueError("must be a JSON array of strings")
-            return [str(item) for item in parsed]
-        return [item for item in (part.strip() for part in text.split(",")) if item]
-    return values
+            return tuple(str(item) for item in parsed)
+        return tuple(item for item in (part.strip() for part in text.split(",")) if item)
+    return tuple(values)
 
 
 def _from_form(name: str, form: FormData) -> Any:

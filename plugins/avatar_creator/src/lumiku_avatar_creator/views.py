@@ -7,9 +7,8 @@ fetches images without sending its token, and a link stops working after
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -17,7 +16,8 @@ from lumiku_avatar_creator.pagination import as_utc
 from lumiku_avatar_creator.traits import TraitsView, traits_view_values
 
 if TYPE_CHECKING:
-    from lumiku import PluginContext
+    from lumiku_avatar_creator.models import Record
+from lumiku import PluginContext
 
 
 @attrs.frozen(kw_only=True)
@@ -43,7 +43,7 @@ class AvatarView(TraitsView):
 
 
 @attrs.frozen(kw_only=True)
-class ProjectView:
+class AvatarProjectView:
     """A project with its newest avatars (``avatarCount`` counts them all)."""
 
     id: str
@@ -56,7 +56,7 @@ class ProjectView:
 
 
 @attrs.frozen
-class ErrorView:
+class GenerationErrorView:
     """Why a generation failed."""
 
     code: str
@@ -64,8 +64,8 @@ class ErrorView:
 
 
 @attrs.frozen(kw_only=True)
-class GenerationView(TraitsView):
-    """A queued generation: ``pending``, ``processing``, ``completed`` (``avatarId``) or ``failed``."""
+class AvatarGenerationView(TraitsView):
+    """A queued generation: ``pending``, ``processing``, ``completed`` or ``failed``."""
 
     id: str
     project_id: str
@@ -80,7 +80,7 @@ class GenerationView(TraitsView):
     credit_cost: int
     avatar_id: str | None
     avatar: AvatarView | None
-    error: ErrorView | None
+    error: GenerationErrorView | None
     attempts: int
     created_at: datetime
     updated_at: datetime
@@ -112,7 +112,7 @@ class PersonaExampleView(TraitsView):
 
 
 @attrs.frozen
-class UploadResult:
+class AvatarUploadResult:
     """The uploaded avatar, the credits it cost and the available credits left."""
 
     avatar: AvatarView
@@ -121,19 +121,19 @@ class UploadResult:
 
 
 @attrs.frozen
-class GenerationResult:
+class AvatarGenerationResult:
     """The queued generation, the credits held for it and the available credits left."""
 
-    generation: GenerationView
+    generation: AvatarGenerationView
     credit_used: int
     credit_balance: int
 
 
 @attrs.frozen
-class ProjectPage:
+class AvatarProjectPage:
     """Projects newest first; pass ``nextCursor`` as ``cursor`` for more."""
 
-    projects: list[ProjectView]
+    projects: list[AvatarProjectView]
     next_cursor: str | None
 
 
@@ -146,10 +146,10 @@ class AvatarPage:
 
 
 @attrs.frozen
-class GenerationPage:
+class AvatarGenerationPage:
     """Generations newest first; pass ``nextCursor`` as ``cursor`` for more."""
 
-    generations: list[GenerationView]
+    generations: list[AvatarGenerationView]
     next_cursor: str | None
 
 
@@ -169,6 +169,35 @@ class PersonaExamplePage:
     next_cursor: str | None
 
 
+@attrs.frozen
+class AppUsageView:
+    """How often one app used an avatar (or all of the caller's avatars), and when last."""
+
+    app_id: str
+    count: int
+    last_used_at: datetime | None
+
+
+@attrs.frozen
+class UsageRecordView:
+    """One use of an avatar by an app."""
+
+    id: str
+    app_id: str
+    action: str
+    reference_id: str | None
+    created_at: datetime
+
+
+@attrs.frozen
+class UsageHistoryView:
+    """An avatar's uses newest first (paged by ``nextCursor``) and a summary per app."""
+
+    history: list[UsageRecordView]
+    summary: list[AppUsageView]
+    next_cursor: str | None
+
+
 def _when(value: datetime | None) -> datetime | None:
     return None if value is None else as_utc(value)
 
@@ -184,7 +213,7 @@ class Renderer:
         """Return a signed URL path for a stored file, or ``None``."""
         return None if key is None else self._files.sign(key, expires_in=self._expires_in)
 
-    def avatar(self, row: Mapping[str, Any]) -> AvatarView:
+    def avatar(self, row: Record) -> AvatarView:
         """Return the view of an ``avatars`` row."""
         return AvatarView(
             **traits_view_values(row),
@@ -207,10 +236,10 @@ class Renderer:
         )
 
     def project(
-        self, row: Mapping[str, Any], avatars: list[AvatarView], avatar_count: int
-    ) -> ProjectView:
+        self, row: Record, avatars: list[AvatarView], avatar_count: int
+    ) -> AvatarProjectView:
         """Return the view of an ``avatar_projects`` row with some of its avatars."""
-        return ProjectView(
+        return AvatarProjectView(
             id=row["id"],
             name=row["name"],
             description=row["description"],
@@ -220,14 +249,12 @@ class Renderer:
             updated_at=as_utc(row["updated_at"]),
         )
 
-    def generation(
-        self, row: Mapping[str, Any], avatar: Mapping[str, Any] | None = None
-    ) -> GenerationView:
+    def generation(self, row: Record, avatar: Record | None = None) -> AvatarGenerationView:
         """Return the view of an ``avatar_generations`` row (with its avatar when done)."""
         error = None
         if row["error_code"]:
-            error = ErrorView(row["error_code"], row["error_message"] or "")
-        return GenerationView(
+            error = GenerationErrorView(row["error_code"], row["error_message"] or "")
+        return AvatarGenerationView(
             **traits_view_values(row),
             id=row["id"],
             project_id=row["project_id"],
@@ -250,7 +277,7 @@ class Renderer:
             completed_at=_when(row["completed_at"]),
         )
 
-    def preset(self, row: Mapping[str, Any], cost: int) -> PresetView:
+    def preset(self, row: Record, cost: int) -> PresetView:
         """Return the view of an ``avatar_presets`` row."""
         return PresetView(
             **traits_view_values(row),
@@ -265,7 +292,14 @@ class Renderer:
         )
 
     @staticmethod
-    def persona_example(row: Mapping[str, Any]) -> PersonaExampleView:
+    def usage_record(row: Record) -> UsageRecordView:
+        """Return the view of an ``avatar_usage_history`` row."""
+        return UsageRecordView(
+            row["id"], row["app_id"], row["action"], row["reference_id"], as_utc(row["created_at"])
+        )
+
+    @staticmethod
+    def persona_example(row: Record) -> PersonaExampleView:
         """Return the view of a ``persona_examples`` row."""
         return PersonaExampleView(
             **traits_view_values(row), id=row["id"], title=row["title"], category=row["category"]

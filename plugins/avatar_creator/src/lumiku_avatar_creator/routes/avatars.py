@@ -1,0 +1,116 @@
+"""``/avatars`` and uploads: list, read, edit, delete, usage history, upload a photo."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from lumiku import Call, RateLimit, ValidationFailed, delete, get, post, put
+from lumiku_avatar_creator.bodies import AvatarQuery, AvatarUpdateBody
+from lumiku_avatar_creator.pagination import PageQuery
+from lumiku_avatar_creator.services import Services
+from lumiku_avatar_creator.uploads import MAX_UPLOAD_BYTES
+from lumiku_avatar_creator.views import (
+    AppUsageView,
+    AvatarPage,
+    AvatarUploadResult,
+    AvatarView,
+    UsageHistoryView,
+)
+
+# Room for the multipart framing and the text fields around a 10 MB image; the image
+# itself is held to 10 MB by the upload check.
+UPLOAD_BODY_LIMIT = MAX_UPLOAD_BYTES + 256 * 1024
+
+
+def avatar_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]:
+    """Return the avatar routes."""
+    avatars, uploads, renderer = services.avatars, services.uploads, services.renderer
+
+    def upload(call: Call[None, None]) -> AvatarUploadResult:
+        """Upload a photo (multipart ``image`` + ``name`` + persona/attributes) as an avatar."""
+        if call.form is None:
+            raise ValidationFailed("Send the upload as multipart/form-data.")
+        charged = uploads.upload(
+            call.user_id,
+            call.path["project_id"],
+            call.form,
+            call.request.headers.get("idempotency-key"),
+        )
+        return AvatarUploadResult(
+            renderer.avatar(charged.avatar), charged.credit_used, charged.credit_balance
+        )
+
+    def list_avatars(call: Call[None, AvatarQuery]) -> AvatarPage:
+        """List all of the caller's avatars (or one project's), newest first."""
+        rows, cursor = avatars.page(call.user_id, call.query, call.query.project_id)
+        return AvatarPage([renderer.avatar(row) for row in rows], cursor)
+
+    def get_avatar(call: Call[None, None]) -> AvatarView:
+        """Return one of the caller's avatars."""
+        return renderer.avatar(avatars.get(call.user_id, call.path["avatar_id"]))
+
+    def update_avatar(call: Call[AvatarUpdateBody, None]) -> AvatarView:
+        """Change an avatar's name, persona or attributes (free unless priced)."""
+        row = avatars.update(
+            call.user_id,
+            call.path["avatar_id"],
+            call.body.name,
+            call.body,
+            call.request.headers.get("idempotency-key"),
+        )
+        return renderer.avatar(row)
+
+    def delete_avatar(call: Call[None, None]) -> None:
+        """Delete an avatar, its usage history and its files."""
+        avatars.delete(call.user_id, call.path["avatar_id"])
+
+    def usage_history(call: Call[None, PageQuery]) -> UsageHistoryView:
+        """Return how apps used the avatar, newest first, with a summary per app."""
+        rows, cursor, summary = avatars.usage(call.user_id, call.path["avatar_id"], call.query)
+        return UsageHistoryView(
+            [renderer.usage_record(row) for row in rows],
+            [AppUsageView(item.app_id, item.count, item.last_used_at) for item in summary],
+            cursor,
+        )
+
+    one = "/avatars/{avatar_id}"
+    return [
+        post(
+            "/projects/{project_id}/avatars/upload",
+            upload,
+            auth="user",
+            form=True,
+            max_body=UPLOAD_BODY_LIMIT,
+            response=AvatarUploadResult,
+            rate_limits=(RateLimit("10/minute"),),
+            idempotent=True,
+            tags=tags,
+        ),
+        get(
+            "/avatars",
+            list_avatars,
+            auth="user",
+            query=AvatarQuery,
+            response=AvatarPage,
+            tags=tags,
+        ),
+        get(one, get_avatar, auth="user", response=AvatarView, tags=tags),
+        put(
+            one,
+            update_avatar,
+            auth="user",
+            body=AvatarUpdateBody,
+            response=AvatarView,
+            idempotent=True,
+            tags=tags,
+        ),
+        delete(one, delete_avatar, auth="user", status=204, tags=tags),
+        get(
+            one + "/usage-history",
+            usage_history,
+            auth="user",
+            query=PageQuery,
+            response=UsageHistoryView,
+            tags=tags,
+        ),
+    ]
