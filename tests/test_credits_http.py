@@ -54,7 +54,13 @@ class SpenderHooks:
         def limited(call: Call[None, None]) -> dict[str, str]:
             return {"user": call.user_id}
 
+        def upload(call: Call[None, None]) -> SpendResult:
+            key = call.request.headers.get("idempotency-key") or uuid.uuid4().hex
+            entry = ctx.ledger.spend(call.user_id, 1, "test upload", f"upload:{key}")
+            return SpendResult(entry.balance_after)
+
         return [
+            post("/upload", upload, auth="user", form=True, idempotent=True, response=SpendResult),
             post(
                 "/spend", spend, body=SpendBody, response=SpendResult, auth="user", idempotent=True
             ),
@@ -117,7 +123,9 @@ def test_insufficient_credits_is_402_with_required_and_available(make_client: An
     assert error["code"] == "INSUFFICIENT_CREDITS"
     assert error["details"] == {"required": 101, "available": 100}
     metrics = client.get("/metrics").text
-    assert 'lumiku_credit_transactions_total{operation="spend",outcome="insufficient"} 1.0' in metrics
+    assert (
+        'lumiku_credit_transactions_total{operation="spend",outcome="insufficient"} 1.0' in metrics
+    )
     assert 'lumiku_credit_transactions_total{operation="grant",outcome="ok"} 1.0' in metrics
 
 
@@ -279,3 +287,23 @@ def test_password_change_revokes_older_tokens_over_http(make_client: Any) -> Non
     new = changed.json()["token"]
     assert client.get("/api/auth/profile", headers=bearer(old)).status_code == 401
     assert client.get("/api/auth/profile", headers=bearer(new)).status_code == 200
+
+
+def test_multipart_retry_with_a_new_boundary_is_the_same_request(make_client: Any) -> None:
+    client = make_client([SPENDER])
+    token = register(client)
+    headers = {**bearer(token), "Idempotency-Key": "upload-1"}
+    files = {"image": ("a.png", b"\x89PNG fake bytes", "image/png")}
+    first = client.post(
+        "/api/apps/spender/upload", files=files, data={"name": "x"}, headers=headers
+    )
+    again = client.post(
+        "/api/apps/spender/upload", files=files, data={"name": "x"}, headers=headers
+    )
+    assert first.status_code == again.status_code == 200
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert client.get("/api/credits/balance", headers=bearer(token)).json()["balance"] == 99
+    other = client.post(
+        "/api/apps/spender/upload", files=files, data={"name": "y"}, headers=headers
+    )
+    assert other.status_code == 422

@@ -9,6 +9,7 @@ same declarations.
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Mapping
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 import attrs
 import cattrs
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -69,7 +70,11 @@ class Endpoint:
 
 @attrs.frozen
 class Call(Generic[B, Q]):
-    """What a handler receives: the request, its checked body and query, and the user."""
+    """What a handler receives: the request, its checked body and query, and the user.
+
+    ``raw_body`` is the JSON body as sent, or for a form a digest of its fields and files
+    (what ``Idempotency-Key`` compares).
+    """
 
     request: Request
     body: B
@@ -115,6 +120,25 @@ async def _read_body(request: Request, limit: int) -> bytes:
     body = b"".join(chunks)
     request._body = body
     return body
+
+
+async def _form_fingerprint(form: FormData) -> bytes:
+    """Return a digest of the form's fields and file contents, independent of the boundary.
+
+    A client that retries a multipart upload re-encodes it with a new random boundary; the
+    idempotency check must still see the same request.
+    """
+    digest = hashlib.sha256()
+    for name, value in sorted(form.multi_items(), key=lambda item: item[0]):
+        digest.update(name.encode() + b"\0")
+        if isinstance(value, UploadFile):
+            content = await value.read()
+            await value.seek(0)
+            digest.update(b"file\0" + hashlib.sha256(content).digest())
+        else:
+            digest.update(b"text\0" + value.encode())
+        digest.update(b"\0")
+    return digest.hexdigest().encode()
 
 
 def _parse_json(edge: Edge, raw: bytes) -> Any:
@@ -171,8 +195,9 @@ class _Wrapper:
             raw = b""
             data: Any = None
             if endpoint.form:
-                raw = await _read_body(request, endpoint.max_body)
+                await _read_body(request, endpoint.max_body)
                 form = await request.form(max_files=4, max_fields=64)
+                raw = await _form_fingerprint(form)
             elif endpoint.body is not None:
                 raw = await _read_body(request, endpoint.max_body)
                 data = _parse_json(edge, raw)

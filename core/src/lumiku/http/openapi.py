@@ -26,6 +26,7 @@ class SchemaBuilder:
 
     def __init__(self) -> None:
         self.components: dict[str, Any] = {}
+        self._names: dict[type, str] = {}
 
     def schema(self, tp: Any) -> dict[str, Any]:
         """Return the JSON Schema of ``tp``."""
@@ -68,10 +69,21 @@ class SchemaBuilder:
             return {"type": "string", "format": "date"}
         return {}
 
+    def _name(self, cls: type) -> str:
+        """Return the component name: the class name, qualified when two classes share it."""
+        name = self._names.get(cls)
+        if name is None:
+            name = cls.__name__
+            if name in self._names.values():
+                name = f"{cls.__module__}.{cls.__qualname__}".replace(".", "_")
+            self._names[cls] = name
+        return name
+
     def _component(self, cls: type) -> dict[str, Any]:
-        name = cls.__name__
+        known = cls in self._names
+        name = self._name(cls)
         ref = {"$ref": f"#/components/schemas/{name}"}
-        if name in self.components:
+        if known:
             return ref
         self.components[name] = {}  # placeholder: recursive types end here
         hints = typing.get_type_hints(cls)

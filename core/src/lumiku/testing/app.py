@@ -54,5 +54,7 @@ def join_jobs(app: Starlette, *, timeout_ms: int = 30_000) -> None:
     """Wait until every queue of the app's in-process broker is drained."""
     runtime: Runtime = app.state.runtime
     broker = runtime.broker
-    for queue in sorted(broker.get_declared_queues()):
+    # Delay queues (``<queue>.DQ``) are not joinable on the stub broker; retries scheduled
+    # on them land back on the main queue, which is joined.
+    for queue in sorted(broker.get_declared_queues() - broker.get_declared_delay_queues()):
         broker.join(queue, timeout=timeout_ms)

@@ -1,0 +1,162 @@
+"""Redis going away and coming back at runtime: plugins flip without a restart.
+
+Each test runs a redis-server of its own on a free port, so stopping it touches nobody else.
+"""
+
+from __future__ import annotations
+
+import logging
+import types
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+
+from lumiku import Call, PluginContext, PluginSpec, get, hard, hookimpl, soft
+from lumiku.redis_watch import RedisWatch
+
+pytestmark = pytest.mark.redis
+
+
+def hello_routes(ctx: PluginContext) -> list[Any]:
+    def hello(_call: Call[None, None]) -> dict[str, Any]:
+        return {"plugin": ctx.id, "redis": ctx.capabilities.redis}
+
+    return [get("/hello", hello)]
+
+
+def spec(plugin_id: str, *requires: Any) -> PluginSpec:
+    return PluginSpec(
+        id=plugin_id,
+        requires=requires,
+        # ``name`` keeps the namespaces apart: pluggy refuses one object registered twice,
+        # and namespaces holding the same functions compare equal.
+        hooks=types.SimpleNamespace(register_routes=hookimpl(hello_routes), name=plugin_id),  # type: ignore[arg-type]
+    )
+
+
+SPECS = [
+    spec("queue_soft", soft("redis")),
+    spec("queue_hard", hard("redis")),
+    spec("no_redis"),
+]
+
+
+def states(client: TestClient) -> dict[str, tuple[str, str]]:
+    return {
+        p["id"]: (p["state"], p["reasonCode"]) for p in client.get("/api/plugins").json()["plugins"]
+    }
+
+
+def test_plugins_follow_redis_down_and_up_without_a_restart(
+    make_client: Callable[..., TestClient],
+    private_redis: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    server = private_redis()
+    client = make_client(SPECS, REDIS_ENABLED="true", REDIS_URL=server.url)
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    assert "✅ Redis connected successfully" in caplog.text
+    assert states(client) == {
+        "no_redis": ("running", "ok"),
+        "queue_hard": ("running", "ok"),
+        "queue_soft": ("running", "ok"),
+    }
+    assert client.get("/api/apps/queue-soft/hello").json() == {
+        "plugin": "queue_soft",
+        "redis": True,
+    }
+    assert client.get("/health/detailed").json()["checks"]["redis"]["status"] == "ok"
+
+    server.stop()
+    watch = RedisWatch(runtime)
+    assert watch.check_now() is False
+    assert states(client) == {
+        "no_redis": ("running", "ok"),
+        "queue_hard": ("disabled", "redis_unavailable"),
+        "queue_soft": ("degraded", "redis_unavailable"),
+    }
+    assert client.get("/health").status_code == 200
+    assert client.get("/api/apps/queue-soft/hello").json() == {
+        "plugin": "queue_soft",
+        "redis": False,
+    }
+    gated = client.get("/api/apps/queue-hard/hello")
+    assert gated.status_code == 503
+    assert gated.json()["error"]["code"] == "PLUGIN_UNAVAILABLE"
+    assert client.get("/api/apps/no-redis/hello").status_code == 200
+    detailed = client.get("/health/detailed").json()
+    assert detailed["checks"]["redis"] == {"status": "down", "detail": "not answering"} | {
+        "latencyMs": detailed["checks"]["redis"]["latencyMs"]
+    }
+    assert "lumiku_redis_up 0.0" in client.get("/metrics").text
+    assert "❌ Redis is not answering" in caplog.text
+    assert "⚠️ Plugin queue_hard is now disabled (Redis" in caplog.text
+
+    server.start()
+    assert watch.check_now() is True
+    assert states(client) == {
+        "no_redis": ("running", "ok"),
+        "queue_hard": ("running", "ok"),
+        "queue_soft": ("running", "ok"),
+    }
+    assert client.get("/api/apps/queue-hard/hello").json()["redis"] is True
+    assert "lumiku_redis_up 1.0" in client.get("/metrics").text
+
+
+def test_a_running_watch_notices_changes_on_its_own(
+    make_app: Callable[..., Any], private_redis: Callable[..., Any]
+) -> None:
+    server = private_redis()
+    app = make_app(SPECS, REDIS_ENABLED="true", REDIS_URL=server.url)
+    runtime = app.state.runtime
+    with TestClient(app) as client:
+        # The lifespan's watch pings every 5 s; a second one with a short interval is quicker.
+        watch = RedisWatch(runtime, interval=0.05)
+        server.stop()
+        _wait_for(lambda: not runtime.redis_up, watch)
+        assert states(client)["queue_soft"] == ("degraded", "redis_unavailable")
+        server.start()
+        _wait_for(lambda: runtime.redis_up, watch)
+        assert states(client)["queue_soft"] == ("running", "ok")
+
+
+def _wait_for(condition: Callable[[], bool], watch: RedisWatch) -> None:
+    import asyncio
+
+    async def poll() -> None:
+        task = asyncio.create_task(watch.run())
+        try:
+            for _ in range(200):
+                if condition():
+                    return
+                await asyncio.sleep(0.05)
+            raise AssertionError("the watch did not notice the change in 10 s")
+        finally:
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+
+    asyncio.run(poll())
+
+
+def test_redis_configured_but_down_at_startup_degrades(
+    make_client: Callable[..., TestClient], private_redis: Callable[..., Any]
+) -> None:
+    server = private_redis()
+    server.stop()  # configured, but not answering when the app starts
+    client = make_client(SPECS, REDIS_ENABLED="true", REDIS_URL=server.url)
+    assert client.get("/health").status_code == 200
+    assert states(client) == {
+        "no_redis": ("running", "ok"),
+        "queue_hard": ("disabled", "redis_unavailable"),
+        "queue_soft": ("degraded", "redis_unavailable"),
+    }
+    detailed = client.get("/health/detailed")
+    assert detailed.status_code == 503
+    assert detailed.json()["checks"]["redis"]["status"] == "down"
+    server.start()
+    RedisWatch(client.app.state.runtime).check_now()  # type: ignore[attr-defined]
+    assert states(client)["queue_hard"] == ("running", "ok")
