@@ -15,10 +15,8 @@ import attrs
 import dramatiq
 import sqlalchemy as sa
 
-from lumiku.auth.passwords import Argon2Hasher
 from lumiku.auth.service import AuthService
-from lumiku.auth.throttle import LoginThrottle
-from lumiku.auth.tokens import TokenService
+from lumiku.auth.wiring import build_auth
 from lumiku.db.engine import create_engine
 from lumiku.http.converter import make_json_converter, make_query_converter
 from lumiku.http.edge import Edge
@@ -73,24 +71,6 @@ def builtin_image_providers(settings: Settings) -> dict[str, ImageProvider]:
             )
         )
     return providers
-
-
-def build_auth(engine: sa.Engine, settings: Settings, ledger: Ledger) -> AuthService:
-    """Build the auth service; login failures are counted in Redis when it is on."""
-    from limits.storage import MemoryStorage
-
-    def grant_welcome(user_id: str, amount: int) -> None:
-        ledger.grant(user_id, amount, "welcome credits", f"welcome:{user_id}", kind="welcome")
-
-    throttle = LoginThrottle(settings.redis.url or MemoryStorage(), fallback=MemoryStorage())
-    return AuthService(
-        engine,
-        Argon2Hasher(),
-        TokenService(settings.jwt_secret, settings.jwt_expires_in),
-        throttle,
-        grant_welcome,
-        settings.welcome_credits,
-    )
 
 
 @attrs.define

@@ -10,7 +10,7 @@ import uuid
 
 import sqlalchemy as sa
 
-from lumiku.bootstrap import build_auth
+from lumiku.auth.wiring import build_auth
 from lumiku.cli.common import FAIL, OK, settings_or_exit
 from lumiku.db.engine import create_engine
 from lumiku.db.tables import users

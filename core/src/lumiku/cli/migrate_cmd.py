@@ -4,11 +4,24 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 from lumiku.cli.common import FAIL, OK, WARN, load_registry, print_json, settings_or_exit
 from lumiku.db import migrate
 from lumiku.db.engine import create_engine
 from lumiku.plugins.migrations import migration_sources
+
+
+def _guarded(step: Callable[[], None]) -> None:
+    """Run a migration step; on failure say which and exit 1 instead of a traceback."""
+    try:
+        step()
+    except Exception as exc:  # noqa: BLE001 - the CLI reports and exits
+        print(
+            f"{FAIL} migration failed and was rolled back: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
+        raise SystemExit(1) from None
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
             if not args.plugin:
                 print(f"{FAIL} downgrade needs --plugin ID", file=sys.stderr)
                 return 2
-            migrate.downgrade(engine, sources, args.plugin, args.to)
+            _guarded(lambda: migrate.downgrade(engine, sources, args.plugin, args.to))
             print(f"{OK} {args.plugin} downgraded to {args.to}")
             return 0
         with engine.connect() as conn:
@@ -54,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{WARN} revision {revision} in the database belongs to no installed plugin; "
                 "left as is"
             )
-        migrate.upgrade(engine, sources, args.plugin)
+        _guarded(lambda: migrate.upgrade(engine, sources, args.plugin))
         applied = sorted({args.plugin} if args.plugin else branches)
         print(f"{OK} migrations applied: {', '.join(applied)}")
         return 0
@@ -81,7 +94,9 @@ def _status(
     else:
         marks = {"up_to_date": OK, "behind": WARN, "not_applied": WARN, "orphaned": WARN}
         for row in rows:
-            note = " (plugin not installed)" if row.state == "orphaned" else ""
+            note = (
+                " (its plugin is not installed or not enabled)" if row.state == "orphaned" else ""
+            )
             print(
                 f"{marks[row.state]} {row.branch}: {row.current or '-'} / head {row.head or '-'} "
                 f"[{row.state}]{note}"
