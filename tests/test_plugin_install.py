@@ -295,6 +295,7 @@ def test_a_plugin_installed_with_pip_is_discovered_and_can_be_uninstalled(
     assert after["openapi"] is False
 
     orphaned = venv.lumiku("migrate", "status")
-    assert "unknown:vp0001_items: vp0001_items / head - [orphaned] (plugin not installed)" in (
-        orphaned.stdout
+    assert (
+        "unknown:vp0001_items: vp0001_items / head - [orphaned] (its plugin is not installed or not enabled)"
+        in (orphaned.stdout)
     )
