@@ -296,6 +296,6 @@ def test_a_plugin_installed_with_pip_is_discovered_and_can_be_uninstalled(
 
     orphaned = venv.lumiku("migrate", "status")
     assert (
-        "unknown:vp0001_items: vp0001_items / head - [orphaned] (its plugin is not installed or not enabled)"
-        in (orphaned.stdout)
+        "unknown:vp0001_items: vp0001_items / head - [orphaned] "
+        "(its plugin is not installed or not enabled)" in (orphaned.stdout)
     )
