@@ -1,7 +1,9 @@
-"""``Idempotency-Key`` for charged POST routes: the same key and body returns the first
-response; the same key with another body is 422; a key whose first request is still
-running is 409. Stored in ``idempotent_requests`` so that retries survive restarts and work
-across instances.
+"""``Idempotency-Key`` for charged POST routes.
+
+The same key and body returns the first response; the same key with another body is 422;
+a key whose first request is still running is 409, until the reservation is older than
+its lease (the request died), when a retry takes it over. Stored in
+``idempotent_requests`` so that retries survive restarts and work across instances.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from lumiku import errors
 from lumiku.db.tables import idempotent_requests
 
 MAX_KEY_LENGTH = 255
+DEFAULT_LEASE = dt.timedelta(seconds=120)
+"""How long a reservation without an answer blocks retries before one may take it over."""
 
 
 @attrs.frozen
@@ -41,9 +45,16 @@ def request_fingerprint(method: str, path: str, body: bytes) -> str:
 class IdempotencyStore:
     """Reserve keys, record responses, and answer replays."""
 
-    def __init__(self, engine: sa.Engine, clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        clock: Callable[[], dt.datetime] | None = None,
+        *,
+        lease: dt.timedelta = DEFAULT_LEASE,
+    ) -> None:
         self._engine = engine
         self._clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.lease = lease
 
     def begin(self, user_id: str, key: str, route: str, fingerprint: str) -> StoredResponse | None:
         """Reserve ``key``; return the stored response if this is a completed replay."""
@@ -80,10 +91,33 @@ class IdempotencyStore:
                 details={"fields": {"Idempotency-Key": "reused with another body"}},
             )
         if row.status_code is None:
+            if self._take_over(user_id, key, fingerprint):
+                return None
             raise errors.Conflict(
                 "A request with this Idempotency-Key is still being processed; retry shortly."
             )
         return StoredResponse(row.status_code, row.response_body or b"")
+
+    def _take_over(self, user_id: str, key: str, fingerprint: str) -> bool:
+        """Claim a reservation whose request died without an answer (older than the lease).
+
+        The retry runs the handler again; handlers of charged routes derive their ledger keys
+        from the Idempotency-Key, so work the dead request finished is not paid twice.
+        """
+        now = self._clock()
+        with self._engine.begin() as conn:
+            claimed = conn.execute(
+                idempotent_requests.update()
+                .where(
+                    idempotent_requests.c.user_id == user_id,
+                    idempotent_requests.c.key == key,
+                    idempotent_requests.c.request_hash == fingerprint,
+                    idempotent_requests.c.status_code.is_(None),
+                    idempotent_requests.c.created_at < now - self.lease,
+                )
+                .values(created_at=now)
+            )
+        return claimed.rowcount == 1
 
     def finish(self, user_id: str, key: str, status_code: int, body: bytes) -> None:
         """Record the response of a reserved key."""

@@ -40,6 +40,9 @@ def _strict_float(value: Any, _: type) -> float:
 def _strict_str(value: Any, _: type) -> str:
     if not isinstance(value, str):
         raise TypeError(f"expected a string, got {type(value).__name__}")
+    if "\x00" in value:
+        # PostgreSQL refuses NUL in text; refuse it here so both databases behave alike.
+        raise ValueError("must not contain NUL characters")
     return value
 
 

@@ -19,6 +19,8 @@ import attrs
 import cattrs
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -122,6 +124,33 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return body
 
 
+def _check_path(request: Request) -> None:
+    for name, value in request.path_params.items():
+        if isinstance(value, str) and "\x00" in value:
+            raise errors.BadRequest(f"The path parameter {name!r} contains a NUL character.")
+
+
+async def _parse_form(request: Request) -> FormData:
+    try:
+        form = await request.form(max_files=4, max_fields=64)
+    except (HTTPException, MultiPartException) as exc:
+        detail = getattr(exc, "detail", None) or getattr(exc, "message", None) or str(exc)
+        raise errors.BadRequest(
+            f"The multipart form cannot be read: {detail}", code="INVALID_MULTIPART"
+        ) from None
+    bad = {
+        name: "must not contain NUL characters"
+        for name, value in form.multi_items()
+        if isinstance(value, str) and "\x00" in value
+    }
+    if bad:
+        await form.close()
+        raise errors.ValidationFailed(
+            "The form has NUL characters in text fields.", details={"fields": bad}
+        )
+    return form
+
+
 async def _form_fingerprint(form: FormData) -> bytes:
     """Return a digest of the form's fields and file contents, independent of the boundary.
 
@@ -148,7 +177,7 @@ def _parse_json(edge: Edge, raw: bytes) -> Any:
         )
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         edge.metrics.json_parse_errors.inc()
         raise errors.BadRequest(
             f"The request body is not valid JSON: {exc}", code="INVALID_JSON"
@@ -194,9 +223,10 @@ class _Wrapper:
         try:
             raw = b""
             data: Any = None
+            _check_path(request)
             if endpoint.form:
                 await _read_body(request, endpoint.max_body)
-                form = await request.form(max_files=4, max_fields=64)
+                form = await _parse_form(request)
                 raw = await _form_fingerprint(form)
             elif endpoint.body is not None:
                 raw = await _read_body(request, endpoint.max_body)

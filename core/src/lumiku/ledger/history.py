@@ -20,7 +20,12 @@ def parse_cursor(cursor: str | None) -> int | None:
     """Return the entry id a cursor points below, or ``None`` for the first page."""
     if cursor is None:
         return None
-    if not isinstance(cursor, str) or not cursor.isascii() or not cursor.isdigit():
+    if (
+        not isinstance(cursor, str)
+        or not cursor.isascii()
+        or not cursor.isdigit()
+        or len(cursor) > 18  # beyond a BIGINT: forged, never issued
+    ):
         raise InvalidLedgerRequest(
             "cursor", "cursor must be a next_cursor value returned by an earlier page"
         )

@@ -1,0 +1,134 @@
+"""Hostile and broken input gets a 4xx in the common shape, on SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from starlette.routing import BaseRoute
+
+from lumiku import Call, PluginContext, PluginSpec, get, hookimpl, post
+from lumiku.db import create_engine
+from lumiku.db import migrate as migrations
+from lumiku.db.tables import users
+from lumiku.errors import Conflict
+from lumiku.idempotency import IdempotencyStore
+
+PASSWORD = "amber-violin-7-quartz"
+
+
+class FormHooks:
+    """A plugin with a form route and a path parameter."""
+
+    @hookimpl
+    def register_routes(self, ctx: PluginContext) -> list[BaseRoute]:
+        def upload(call: Call[None, None]) -> dict[str, Any]:
+            assert call.form is not None
+            return {"fields": sorted(call.form.keys())}
+
+        def item(call: Call[None, None]) -> dict[str, Any]:
+            return {"id": call.path["item_id"]}
+
+        return [
+            post("/upload", upload, form=True),
+            get("/items/{item_id}", item),
+        ]
+
+
+FORMS = PluginSpec(id="forms", hooks=FormHooks())  # type: ignore[arg-type]
+
+
+def error_code(response: Any) -> str:
+    return str(response.json()["error"]["code"])
+
+
+def test_malformed_multipart_is_400(make_client: Any) -> None:
+    client = make_client([FORMS])
+    missing_boundary = client.post(
+        "/api/apps/forms/upload",
+        content=b"--x\r\n",
+        headers={"Content-Type": "multipart/form-data"},
+    )
+    assert missing_boundary.status_code == 400
+    assert error_code(missing_boundary) == "INVALID_MULTIPART"
+    truncated = client.post(
+        "/api/apps/forms/upload",
+        content=b'--abc\r\nContent-Disposition: form-data; name="a"\r\n\r\nvalue',
+        headers={"Content-Type": "multipart/form-data; boundary=abc"},
+    )
+    assert truncated.status_code < 500  # Starlette's parser tolerates a missing final boundary
+    files = {f"f{i}": (f"{i}.png", b"x", "image/png") for i in range(6)}
+    too_many = client.post("/api/apps/forms/upload", files=files)
+    assert too_many.status_code == 400
+    assert error_code(too_many) == "INVALID_MULTIPART"
+    fine = client.post("/api/apps/forms/upload", data={"a": "1"}, files={"f": ("f", b"x")})
+    assert fine.status_code == 200
+
+
+def test_nul_characters_are_refused_before_the_database(make_client: Any) -> None:
+    client = make_client([FORMS])
+    login = client.post("/api/auth/login", json={"email": "a\u0000@x.com", "password": "x"})
+    assert login.status_code == 422
+    assert client.get("/api/apps/forms/items/a%00b").status_code == 400
+    form = client.post("/api/apps/forms/upload", data={"name": "a\u0000b"})
+    assert form.status_code == 422
+    assert form.json()["error"]["details"]["fields"] == {"name": "must not contain NUL characters"}
+
+
+def test_deeply_nested_json_is_400(make_client: Any) -> None:
+    client = make_client([])
+    response = client.post(
+        "/api/auth/login", content=b"[" * 50_000, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert error_code(response) == "INVALID_JSON"
+
+
+def test_forged_history_cursor_is_422(make_client: Any) -> None:
+    client = make_client([])
+    token = client.post(
+        "/api/auth/register", json={"email": "c@example.com", "password": PASSWORD}
+    ).json()["token"]
+    response = client.get(
+        "/api/credits/history",
+        params={"cursor": "9" * 30},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert response.status_code == 422
+
+
+def test_an_abandoned_idempotency_reservation_is_taken_over_after_its_lease(
+    database_url: str,
+) -> None:
+    engine = create_engine(database_url)
+    migrations.upgrade(engine, [migrations.core_source()])
+    now = [dt.datetime(2026, 1, 1, tzinfo=dt.UTC)]
+    store = IdempotencyStore(engine, clock=lambda: now[0], lease=dt.timedelta(seconds=120))
+    user = str(uuid.uuid4())
+    with engine.begin() as conn:
+        conn.execute(
+            users.insert().values(
+                id=user,
+                email="i@example.com",
+                password_hash="x",
+                role="user",
+                tokens_valid_after=now[0],
+                created_at=now[0],
+                updated_at=now[0],
+            )
+        )
+    assert store.begin(user, "k", "/route", "hash-1") is None  # the request that dies
+    with pytest.raises(Conflict):  # a live reservation blocks a retry
+        store.begin(user, "k", "/route", "hash-1")
+    now[0] += dt.timedelta(seconds=121)
+    assert store.begin(user, "k", "/route", "hash-1") is None  # taken over
+    store.finish(user, "k", 200, b"{}")
+    replay = store.begin(user, "k", "/route", "hash-1")
+    assert replay is not None
+    assert replay.status_code == 200
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*) FROM idempotent_requests")).scalar() == 1
+    engine.dispose()
