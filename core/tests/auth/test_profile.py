@@ -161,3 +161,32 @@ def test_a_change_checked_against_a_replaced_password_does_not_land(
     with engine.connect() as connection:
         stored = connection.execute(sa.select(users.c.password_hash)).scalar_one()
     assert stored == "replaced"
+
+
+def test_a_login_racing_a_password_change_gets_no_usable_token(
+    service: AuthService,
+    hasher: CountingHasher,
+    clock: FakeClock,
+    ada: tuple[User, IssuedToken],
+) -> None:
+    user, first = ada
+    changed: list[IssuedToken | None] = []
+
+    def change_password_meanwhile() -> None:
+        hasher.during_verify = None
+        changed.append(
+            service.update_profile(user.id, current_password=PASSWORD, new_password=NEW_PASSWORD)[1]
+        )
+        clock.advance(seconds=1)  # the login's token is issued after the change
+
+    hasher.during_verify = change_password_meanwhile
+    _, racing = service.login("ada@example.com", PASSWORD, "203.0.113.9")
+    assert changed
+    assert changed[0] is not None
+    with pytest.raises(Unauthorized):
+        service.authenticate(racing.token)  # verified the old password: refused
+    with pytest.raises(Unauthorized):
+        service.authenticate(first.token)
+    assert service.authenticate(changed[0].token).id == user.id
+    _, fresh = service.login("ada@example.com", NEW_PASSWORD, "203.0.113.9")
+    assert service.authenticate(fresh.token).id == user.id

@@ -77,7 +77,7 @@ def test_header_and_claims_are_the_documented_ones(tokens: TokenService) -> None
     issued = tokens.issue(USER_ID, "user")
     assert jwt.get_unverified_header(issued.token) == {"alg": "HS256", "typ": "JWT"}
     payload = jwt.decode(issued.token, options={"verify_signature": False})
-    assert set(payload) == {"sub", "role", "iat", "exp", "jti"}
+    assert set(payload) == {"sub", "role", "iat", "exp", "jti", "cv"}
     assert isinstance(payload["exp"], int)
 
 

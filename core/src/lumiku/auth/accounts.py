@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from lumiku.auth.clock import as_utc
 from lumiku.auth.models import User
 from lumiku.auth.roles import Role, is_role
+from lumiku.auth.tokens import credential_version
 from lumiku.db.tables import revoked_tokens, users
 
 _USER_COLUMNS = (
@@ -48,6 +49,7 @@ class TokenOwner:
     user: User
     tokens_valid_after: datetime
     revoked: bool
+    credential: str
 
 
 def _role(value: object, user_id: str) -> Role:
@@ -130,6 +132,7 @@ class AccountStore:
             sa.select(
                 *_USER_COLUMNS,
                 users.c.tokens_valid_after,
+                users.c.password_hash,
                 revoked_tokens.c.jti.label("revoked_jti"),
             )
             .select_from(users.outerjoin(revoked_tokens, revoked_tokens.c.jti == jti))
@@ -143,6 +146,7 @@ class AccountStore:
             user=_user(found),
             tokens_valid_after=as_utc(found["tokens_valid_after"]),
             revoked=found["revoked_jti"] is not None,
+            credential=credential_version(found["password_hash"]),
         )
 
     def update(

@@ -9,6 +9,7 @@ these methods in a worker thread.
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 import uuid
@@ -26,7 +27,13 @@ from lumiku.auth.names import clean_name
 from lumiku.auth.passwords import PasswordHasher, PasswordPolicy
 from lumiku.auth.roles import Role, is_role
 from lumiku.auth.throttle import LoginThrottle
-from lumiku.auth.tokens import INVALID_TOKEN_MESSAGE, Claims, IssuedToken, TokenService
+from lumiku.auth.tokens import (
+    INVALID_TOKEN_MESSAGE,
+    Claims,
+    IssuedToken,
+    TokenService,
+    credential_version,
+)
 from lumiku.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 
 GrantWelcome = Callable[[str, int], None]
@@ -83,9 +90,8 @@ class AuthService:
         Raises ``ValidationFailed`` for a bad email, name or password and ``Conflict`` when
         the email is taken (also when two registrations race: the unique index decides).
         """
-        user_id = str(uuid.uuid4())
-        token = self._tokens.issue(user_id, "user")
-        user = self._create(user_id, email, password, "user", name, first_token=token)
+        user, token = self._create(str(uuid.uuid4()), email, password, "user", name, sign_in=True)
+        assert token is not None
         return user, token
 
     def create_user(
@@ -97,7 +103,8 @@ class AuthService:
         """
         if not is_role(role):
             raise ValueError(f"unknown role {role!r}; use 'user' or 'admin'")
-        return self._create(str(uuid.uuid4()), email, password, role, name, first_token=None)
+        user, _ = self._create(str(uuid.uuid4()), email, password, role, name, sign_in=False)
+        return user
 
     def _create(
         self,
@@ -107,8 +114,8 @@ class AuthService:
         role: Role,
         name: str | None,
         *,
-        first_token: IssuedToken | None,
-    ) -> User:
+        sign_in: bool,
+    ) -> tuple[User, IssuedToken | None]:
         address = validate_email(email)
         display_name = clean_name(name)
         self._policy.check(password, email=address)
@@ -119,13 +126,18 @@ class AuthService:
         )
         # No token of a new account predates its first one; bounding by that token's own
         # iat keeps it valid even if the clocks of the two services disagree a little.
+        first_token = (
+            self._tokens.issue(user_id, role, credential=credential_version(password_hash))
+            if sign_in
+            else None
+        )
         valid_after = min(now, first_token.issued_at) if first_token else now
         try:
             self._accounts.insert(user, password_hash, valid_after)
         except EmailTakenError:
             raise _email_conflict() from None
         self._grant_welcome_credits(user_id)
-        return user
+        return user, first_token
 
     def _grant_welcome_credits(self, user_id: str) -> None:
         if self._welcome_credits <= 0:
@@ -163,24 +175,34 @@ class AuthService:
             self._throttle.record_failure(ip)
             raise Unauthorized(WRONG_CREDENTIALS)
         self._throttle.record_success(address)
-        if self._hasher.needs_rehash(account.password_hash):
-            self._accounts.update(
-                account.user.id,
-                {"password_hash": self._hasher.hash(password)},
-                expected_hash=account.password_hash,
-            )
-        return account.user, self._tokens.issue(account.user.id, account.user.role)
+        current_hash = account.password_hash
+        if self._hasher.needs_rehash(current_hash):
+            rehashed = self._hasher.hash(password)
+            if self._accounts.update(
+                account.user.id, {"password_hash": rehashed}, expected_hash=current_hash
+            ):
+                current_hash = rehashed
+        token = self._tokens.issue(
+            account.user.id, account.user.role, credential=credential_version(current_hash)
+        )
+        return account.user, token
 
     def authenticate(self, token: str) -> CurrentUser:
         """Return the caller behind ``token``; raise ``Unauthorized`` if it may not be used.
 
         Refused: anything ``TokenService.decode`` refuses, a revoked token, a token issued
-        before the account's last password change, and a token whose account is gone.
+        before the account's last password change or for another password than the current
+        one (a login racing a password change), and a token whose account is gone.
         The role is the account's current one, not the one in the token.
         """
         claims = self._tokens.decode(token)
         owner = self._accounts.token_owner(claims.user_id, claims.jti)
-        if owner is None or owner.revoked or claims.issued_at < owner.tokens_valid_after:
+        if (
+            owner is None
+            or owner.revoked
+            or claims.issued_at < owner.tokens_valid_after
+            or not hmac.compare_digest(claims.credential, owner.credential)
+        ):
             raise Unauthorized(INVALID_TOKEN_MESSAGE)
         user = owner.user
         return CurrentUser(
@@ -238,8 +260,10 @@ class AuthService:
             self._confirm_password(account, current_password)
         token: IssuedToken | None = None
         if new_password is not None:
-            changes["password_hash"] = self._hasher.hash(new_password)
-            token = self._tokens.issue(user_id, account.user.role)
+            changes["password_hash"] = new_hash = self._hasher.hash(new_password)
+            token = self._tokens.issue(
+                user_id, account.user.role, credential=credential_version(new_hash)
+            )
             changes["tokens_valid_after"] = token.issued_at
         changes["updated_at"] = self._now()
         self._apply(account, changes, guarded=sensitive)

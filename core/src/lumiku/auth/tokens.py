@@ -15,6 +15,7 @@ clock tests move is the clock that decides.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import threading
 import uuid
@@ -60,6 +61,18 @@ class Claims:
     jti: str
     issued_at: datetime
     expires_at: datetime
+    credential: str = ""
+    """The credential version the token was issued for (see ``credential_version``)."""
+
+
+def credential_version(password_hash: str) -> str:
+    """Return a short fingerprint of a password hash, carried in tokens as ``cv``.
+
+    A token whose ``cv`` no longer matches the account's hash was issued for an old
+    password (e.g. a login that verified the old password while it was being changed)
+    and is refused. The fingerprint reveals nothing useful about the hash.
+    """
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
 def _to_microseconds(moment: datetime) -> int:
@@ -112,8 +125,11 @@ class TokenService:
             self._last_issued = micros
         return micros
 
-    def issue(self, user_id: str, role: Role) -> IssuedToken:
-        """Sign a token for ``user_id`` with ``role``, issued now (and after any earlier one)."""
+    def issue(self, user_id: str, role: Role, *, credential: str = "") -> IssuedToken:
+        """Sign a token for ``user_id`` with ``role``, issued now (and after any earlier one).
+
+        ``credential`` is the ``credential_version`` of the password the caller proved.
+        """
         micros = self._next_issued_microseconds()
         issued_at = _from_microseconds(micros)
         exp = micros // 1_000_000 + self._expires_in
@@ -124,6 +140,7 @@ class TokenService:
             "iat": micros / 1_000_000,
             "exp": exp,
             "jti": jti,
+            "cv": credential,
         }
         token = jwt.encode(payload, self._secret, algorithm=ALGORITHM)
         return IssuedToken(
@@ -170,6 +187,9 @@ class TokenService:
             raise _invalid()
         if not is_role(role):
             raise _invalid()
+        credential = payload.get("cv", "")
+        if not (isinstance(credential, str) and len(credential) <= 64):
+            raise _invalid()
         try:
             issued_at = _from_microseconds(_numeric_date_microseconds(payload["iat"]))
             expires_at = _from_microseconds(_numeric_date_microseconds(payload["exp"]))
@@ -179,5 +199,10 @@ class TokenService:
         if expires_at <= now or issued_at > now + CLOCK_SKEW or expires_at <= issued_at:
             raise _invalid()
         return Claims(
-            user_id=user_id, role=role, jti=jti, issued_at=issued_at, expires_at=expires_at
+            user_id=user_id,
+            role=role,
+            jti=jti,
+            issued_at=issued_at,
+            expires_at=expires_at,
+            credential=credential,
         )
