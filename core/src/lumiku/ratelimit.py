@@ -1,20 +1,87 @@
 """Rate limits on top of the ``limits`` library: Redis-backed, in-memory when Redis is off.
 
-When Redis fails at runtime the limiter falls back to per-instance memory instead of
-failing requests, and goes back to Redis once it answers again.
+``FallbackLimiter`` is the shared mechanism: a moving-window limiter on a primary storage
+that counts in a fallback storage (this process's memory) while the primary fails, says so
+once in the log, and goes back when the primary answers again. ``RateLimiter`` (route
+limits) and the login throttle are both built on it.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import attrs
 from limits import RateLimitItem, parse
+from limits.errors import StorageError
 from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from lumiku.errors import ServiceUnavailable
+
 logger = logging.getLogger("lumiku.ratelimit")
+T = TypeVar("T")
+
+
+def open_storage(storage: Storage | str, **options: float | str | bool) -> Storage:
+    """Return ``storage``, or build one from a URI such as ``memory://`` or ``redis://...``."""
+    if isinstance(storage, Storage):
+        return storage
+    built = storage_from_string(storage, wrap_exceptions=True, **options)
+    if not isinstance(built, Storage):
+        raise ValueError(f"{storage!r} is an async storage; a sync one is needed")
+    return built
+
+
+def _storage_errors(storage: Storage) -> tuple[type[BaseException], ...]:
+    base = storage.base_exceptions
+    return (StorageError, *(base if isinstance(base, tuple) else (base,)))
+
+
+class FallbackLimiter:
+    """Run limiter actions on ``primary``, on ``fallback`` while ``primary`` fails.
+
+    Without a fallback a failing primary raises ``ServiceUnavailable`` with
+    ``unavailable_message``, for limits that must not be lifted (the login throttle).
+    """
+
+    def __init__(
+        self,
+        primary: Storage,
+        *,
+        fallback: Storage | None,
+        name: str,
+        unavailable_message: str = "",
+    ) -> None:
+        self._primary = MovingWindowRateLimiter(primary)
+        self._fallback = None if fallback is None else MovingWindowRateLimiter(fallback)
+        self._errors = _storage_errors(primary)
+        self._name = name
+        self._unavailable_message = unavailable_message or f"The {name} storage is unreachable."
+        self._degraded = False
+
+    def run(self, action: Callable[[MovingWindowRateLimiter], T]) -> T:
+        """Return ``action(limiter)`` on the storage that works right now."""
+        try:
+            result = action(self._primary)
+        except self._errors as exc:
+            if self._fallback is None:
+                raise ServiceUnavailable(self._unavailable_message) from exc
+            if not self._degraded:
+                self._degraded = True
+                logger.warning(
+                    "⚠️ %s storage unavailable (%s); counting attempts in this process only "
+                    "until it is back",
+                    self._name,
+                    type(exc).__name__,
+                )
+            return action(self._fallback)
+        if self._degraded:
+            self._degraded = False
+            logger.info("✅ %s storage is back; counting there again", self._name)
+        return result
 
 
 @attrs.frozen
@@ -41,27 +108,22 @@ class RateStatus:
 
 
 class RateLimiter:
-    """Count hits per key in moving windows."""
+    """Count hits per key in moving windows (route limits)."""
 
     def __init__(self, redis_url: str | None = None, *, namespace: str = "lumiku") -> None:
-        self._memory = MovingWindowRateLimiter(MemoryStorage())
-        self._redis: MovingWindowRateLimiter | None = None
-        self._namespace = namespace
         if redis_url:
-            storage = storage_from_string(
+            primary = open_storage(
                 redis_url,
                 key_prefix=f"{namespace}:rl",
                 socket_timeout=0.5,
                 socket_connect_timeout=0.5,
             )
-            assert isinstance(storage, Storage)
-            self._redis = MovingWindowRateLimiter(storage)
+            self._limiter = FallbackLimiter(primary, fallback=MemoryStorage(), name="rate limit")
+        else:
+            self._limiter = FallbackLimiter(MemoryStorage(), fallback=None, name="rate limit")
+        self.distributed = bool(redis_url)
+        """Whether limits are shared through Redis."""
         self._parsed: dict[str, RateLimitItem] = {}
-
-    @property
-    def distributed(self) -> bool:
-        """Return whether limits are shared through Redis."""
-        return self._redis is not None
 
     def _item(self, limit: str) -> RateLimitItem:
         item = self._parsed.get(limit)
@@ -69,40 +131,25 @@ class RateLimiter:
             item = self._parsed[limit] = parse(limit)
         return item
 
+    def _status(self, limit: str, keys: tuple[str, ...], *, record: bool) -> RateStatus:
+        item = self._item(limit)
+
+        def act(limiter: MovingWindowRateLimiter) -> RateStatus:
+            allowed = limiter.hit(item, *keys) if record else limiter.test(item, *keys)
+            stats = limiter.get_window_stats(item, *keys)
+            return RateStatus(allowed, item.amount, max(0, stats.remaining), int(stats.reset_time))
+
+        return self._limiter.run(act)
+
     def hit(self, limit: str, *keys: str) -> RateStatus:
         """Record one hit of ``keys`` against ``limit`` (e.g. ``"5/minute"``)."""
-        item = self._item(limit)
-        limiter = self._redis or self._memory
-        try:
-            allowed = limiter.hit(item, *keys)
-            stats = limiter.get_window_stats(item, *keys)
-        except Exception as exc:  # noqa: BLE001 - Redis down: fall back to this instance's memory
-            logger.warning("⚠️ rate limits fall back to memory: %s", type(exc).__name__)
-            limiter = self._memory
-            allowed = limiter.hit(item, *keys)
-            stats = limiter.get_window_stats(item, *keys)
-        return RateStatus(allowed, item.amount, max(0, stats.remaining), int(stats.reset_time))
-
-    def clear(self, limit: str, *keys: str) -> None:
-        """Forget the hits of ``keys`` (a successful login resets its failures)."""
-        item = self._item(limit)
-        for limiter in (self._memory, self._redis):
-            if limiter is None:
-                continue
-            try:
-                limiter.clear(item, *keys)
-            except Exception:  # noqa: BLE001, S112 - best effort on a store that is down
-                continue
+        return self._status(limit, keys, record=True)
 
     def test(self, limit: str, *keys: str) -> RateStatus:
         """Return the status without recording a hit."""
+        return self._status(limit, keys, record=False)
+
+    def clear(self, limit: str, *keys: str) -> None:
+        """Forget the hits of ``keys``."""
         item = self._item(limit)
-        limiter = self._redis or self._memory
-        try:
-            allowed = limiter.test(item, *keys)
-            stats = limiter.get_window_stats(item, *keys)
-        except Exception:  # noqa: BLE001 - Redis down: fall back to this instance's memory
-            limiter = self._memory
-            allowed = limiter.test(item, *keys)
-            stats = limiter.get_window_stats(item, *keys)
-        return RateStatus(allowed, item.amount, max(0, stats.remaining), int(stats.reset_time))
+        self._limiter.run(lambda limiter: limiter.clear(item, *keys))

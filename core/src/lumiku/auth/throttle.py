@@ -22,34 +22,21 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import logging
 import math
 import time
 from collections.abc import Callable
 from typing import Final, TypeVar
 
 from limits import RateLimitItem, RateLimitItemPerSecond
-from limits.errors import StorageError
-from limits.storage import Storage, storage_from_string
+from limits.storage import Storage
 from limits.strategies import MovingWindowRateLimiter
 
-from lumiku.errors import RateLimited, ServiceUnavailable
+from lumiku.errors import RateLimited
+from lumiku.ratelimit import FallbackLimiter, open_storage
 
 MAX_FAILURES: Final = 5
 WINDOW_SECONDS: Final = 15 * 60
 T = TypeVar("T")
-
-logger = logging.getLogger(__name__)
-
-
-def open_storage(storage: Storage | str) -> Storage:
-    """Return ``storage``, or build one from a URI such as ``memory://`` or ``redis://...``."""
-    if isinstance(storage, Storage):
-        return storage
-    built = storage_from_string(storage, wrap_exceptions=True)
-    if not isinstance(built, Storage):
-        raise ValueError(f"{storage!r} is an async storage; the login throttle needs a sync one")
-    return built
 
 
 def email_key(email: str) -> str:
@@ -70,11 +57,6 @@ def ip_key(ip: str) -> str:
     return str(address)
 
 
-def _storage_errors(storage: Storage) -> tuple[type[BaseException], ...]:
-    base = storage.base_exceptions
-    return (StorageError, *(base if isinstance(base, tuple) else (base,)))
-
-
 class LoginThrottle:
     """Count failed logins per email and per IP and refuse attempts past the limit."""
 
@@ -90,14 +72,18 @@ class LoginThrottle:
         """Count in ``storage`` (a storage or its URI); ``namespace`` prefixes every key."""
         if max_failures < 1 or window_seconds < 1:
             raise ValueError("max_failures and window_seconds must be at least 1")
-        self._storage = open_storage(storage)
-        self._limiter = MovingWindowRateLimiter(self._storage)
-        self._fallback = None if fallback is None else MovingWindowRateLimiter(fallback)
-        self._errors = _storage_errors(self._storage)
+        self._limiter = FallbackLimiter(
+            open_storage(storage),
+            fallback=fallback,
+            name="Login throttle",
+            unavailable_message=(
+                "Sign-in is unavailable because the login throttle's storage cannot be "
+                "reached; check Redis and try again."
+            ),
+        )
         self._item: RateLimitItem = RateLimitItemPerSecond(
             max_failures, window_seconds, namespace=namespace
         )
-        self._degraded = False
         self.max_failures = max_failures
         self.window_seconds = window_seconds
 
@@ -139,23 +125,4 @@ class LoginThrottle:
         )
 
     def _run(self, action: Callable[[MovingWindowRateLimiter], T]) -> T:
-        try:
-            result = action(self._limiter)
-        except self._errors as exc:
-            if self._fallback is None:
-                raise ServiceUnavailable(
-                    "Sign-in is unavailable because the login throttle's storage cannot be "
-                    "reached; check Redis and try again."
-                ) from exc
-            if not self._degraded:
-                self._degraded = True
-                logger.warning(
-                    "⚠️ Login throttle storage unavailable (%s); counting attempts in this "
-                    "process only until it is back",
-                    exc,
-                )
-            return action(self._fallback)
-        if self._degraded:
-            self._degraded = False
-            logger.info("✅ Login throttle storage is back; counting attempts there again")
-        return result
+        return self._limiter.run(action)
