@@ -266,3 +266,26 @@ def test_reference_must_be_a_reference(
         ledger.spend(funded, 1, "x", key("k"), reference=("a", "b"))  # type: ignore[arg-type]
 
     assert raised.value.field == "reference"
+
+
+def test_find_entry_returns_what_was_recorded_under_a_key_and_writes_nothing(
+    ledger: Ledger, funded: str, check: Check, key: Callable[[str], str]
+) -> None:
+    spent = ledger.spend(funded, 5, "upload", key("spend"), reference=Reference("avatar", "a1"))
+    refund = ledger.grant(funded, 5, "refund", key("spend-refund"))
+
+    assert ledger.find_entry(key("spend")) == spent
+    assert ledger.find_entry(key("spend-refund")) == refund
+    assert ledger.find_entry(key("never-used")) is None
+    assert check(funded) == (100, 0)  # reading changed nothing
+    assert len(ledger.history(funded, limit=100).entries) == 3
+
+
+def test_find_entry_does_not_see_hold_keys_and_checks_the_key(
+    ledger: Ledger, funded: str, key: Callable[[str], str]
+) -> None:
+    ledger.hold(funded, 5, Reference("job", "j1"), key("hold"), timedelta(minutes=5))
+
+    assert ledger.find_entry(key("hold")) is None  # holds have their own key space
+    with pytest.raises(InvalidLedgerRequest):
+        ledger.find_entry("")

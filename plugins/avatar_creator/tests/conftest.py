@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -151,6 +152,34 @@ class Kit:
         from lumiku_avatar_creator.services import services_for
 
         return services_for(runtime_of(client).contexts["avatar_creator"])
+
+
+@pytest.fixture(scope="module")
+def shared_app(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, Kit]]:
+    """One migrated app (and its kit) for a whole test module, on the backend under test.
+
+    Setting up an app (a new database, the migrations, the lifespan) is most of a test's
+    time; modules whose tests each work with fresh users share one by overriding
+    ``client`` and ``kit`` with it. Keep them under the 20 sign-ups an hour per IP, and
+    let no test rely on the database holding only its own rows.
+    """
+    from lumiku.testing import databases
+    from lumiku.testing.app import build_test_app, test_environment
+    from lumiku.testing.pytest_plugin import test_backend
+
+    workdir = tmp_path_factory.mktemp("shared-app")
+    with contextlib.ExitStack() as stack:
+        if test_backend() == "postgresql":
+            request.getfixturevalue("postgres_server")
+            url = stack.enter_context(databases.temporary_postgres_database())
+        else:
+            url = databases.temporary_sqlite_url(workdir)
+        env = test_environment(url, workdir)
+        client = TestClient(build_test_app(env, plugins=[spec]), raise_server_exceptions=False)
+        stack.enter_context(client)
+        yield client, Kit(Path(env["LUMIKU_STORAGE_DIR"]))
 
 
 @pytest.fixture

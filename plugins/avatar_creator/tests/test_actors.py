@@ -64,7 +64,7 @@ def test_a_crash_between_the_avatar_and_the_capture_is_settled_by_a_redelivery(
     with pytest.raises(RuntimeError):
         services.job.run(generation_id, attempt=0)
     crashed = row(client, kit, generation_id)
-    assert crashed["status"] == "pending"  # not completed before it is charged
+    assert crashed["status"] == "completed"  # completed (with its avatar) before the charge
     assert crashed["avatar_id"] is not None
     assert api.balance()["held"] == 10
     monkeypatch.undo()
@@ -120,7 +120,7 @@ def test_the_hold_outlives_every_attempt_of_the_job(client: TestClient, kit: Any
 
     attempts = (timing.max_retries + 1) * timing.time_limit
     assert timing.job_lifetime >= timing.max_queue_age + attempts
-    assert timing.hold_ttl > timing.job_lifetime
+    assert timing.hold_ttl > timing.job_lifetime + timing.time_limit  # the last attempt too
     assert timing.lease > timing.time_limit
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,6 +13,7 @@ from starlette.testclient import TestClient
 from lumiku import GeneratedImage, ImageProvider, ImageRequest, PluginSpec, hookimpl
 from lumiku.images.errors import ProviderRejected, ProviderUnavailable
 from lumiku.images.local import LocalImageProvider
+from lumiku_avatar_creator.actors import ClaimBusy
 
 
 class ScriptedProvider(ImageProvider):
@@ -157,20 +159,38 @@ def test_a_transient_failure_is_retried_and_then_charged_once(
     assert len(api.get("/avatars").json()["avatars"]) == 1
 
 
-def test_a_duplicate_delivered_while_the_first_runs_does_nothing(
-    failing_client: TestClient, kit: Any, provider: ScriptedProvider
+def test_a_duplicate_delivered_while_the_first_runs_retries_after_the_claim(
+    failing_client: TestClient, kit: Any, provider: ScriptedProvider, monkeypatch: Any
 ) -> None:
+    services = kit.services(failing_client)
+    job = services.job
+    busy = threading.Event()
+    delays: list[int] = []
+    real_run = job.run
+
+    def spy(generation_id: str, *, attempt: int | None) -> None:
+        try:
+            real_run(generation_id, attempt=attempt)
+        except ClaimBusy as exc:  # Dramatiq would retry it after exc.delay ms
+            delays.append(exc.delay or 0)
+            busy.set()
+
+    monkeypatch.setattr(job, "run", spy)
     provider.proceed.clear()
     api = kit.sign_up(failing_client)
     generation_id = api.generate(api.project()).json()["generation"]["id"]
     assert provider.entered.wait(10)
 
     deliver(failing_client, kit, generation_id, times=1)  # runs on the second worker thread
+    assert busy.wait(10)  # not acked as done: Dramatiq retries it once the claim lapsed
+    assert delays[0] > (services.timing.lease - timedelta(seconds=30)).total_seconds() * 1000
     provider.proceed.set()
     failed = api.wait_for(generation_id)
-    kit.drain(failing_client)
 
     assert failed["status"] == "failed"
+    assert provider.calls == 1
+    assert api.balance() == {"balance": 100, "held": 0, "available": 100}
+    real_run(generation_id, attempt=1)  # that retry, run now: it only settles
     assert provider.calls == 1
     assert api.balance() == {"balance": 100, "held": 0, "available": 100}
 

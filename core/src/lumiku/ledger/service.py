@@ -14,7 +14,8 @@ parameters is a retry, also when it runs concurrently with the first call: it wr
 nothing and returns the recorded result (a spend returns its entry as first written, a
 hold returns the hold as it is now). The same key with any different parameter raises
 ``IdempotencyKeyReused`` (409). A retry is recognised even when the account could no
-longer afford the operation.
+longer afford the operation. ``find_entry(key)`` reads the entry recorded under a key
+without writing anything.
 
 Holds resolve exactly once. ``capture``, ``release`` and the sweeper (``expire_holds``)
 each change the status with ``UPDATE ... WHERE status = 'held'``; the first one wins and
@@ -73,7 +74,7 @@ from lumiku.ledger.records import (
     Reference,
 )
 from lumiku.ledger.requests import EntryRequest, HoldRequest
-from lumiku.ledger.rows import find_hold, finding_from, read_balance
+from lumiku.ledger.rows import find_entry, find_hold, finding_from, read_balance
 from lumiku.ledger.settlement import Settlement
 from lumiku.ledger.store import Clock, Store, as_utc, utc_now
 from lumiku.ledger.tables import reconciliation_findings
@@ -280,6 +281,18 @@ class Ledger:
         if hold is None:
             raise HoldNotFound(hold_id)
         return hold
+
+    def find_entry(self, key: str) -> Entry | None:
+        """Return the entry recorded under idempotency ``key``, or ``None`` when there is none.
+
+        Read-only: it writes nothing and reports no metric. It lets a caller learn whether
+        an operation it keyed has happened before it keys the next one; for instance a
+        plugin that refunds a failed spend with a grant under a key derived from the
+        spend's can tell, on a retry, that the spend was refunded and must be charged again
+        under a new key (a repeated ``spend`` would only return the refunded entry).
+        """
+        with self._store.statements() as connection:
+            return find_entry(connection, check_key(key))
 
     def balance(self, user_id: str) -> Balance:
         """Return the user's balance, held and available credits (zeros before any credit)."""

@@ -2,7 +2,10 @@
 
 Editing the name, persona or attributes costs ``editPersona`` credits (0 unless the
 deployer sets a price; then it is spent before the change and refunded if the avatar was
-deleted meanwhile). Deleting removes the avatar's usage history and both files.
+deleted meanwhile; a retry with the same ``Idempotency-Key`` after such a refund is charged
+under the next round's key, see ``charges.py``). Deleting removes the avatar's usage
+history and both files; a finished generation that made the avatar loses its link to it,
+a generation still open keeps it (so the job can still complete and settle it).
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from lumiku import PluginContext, Reference
+from lumiku_avatar_creator.charges import ChargeKeys
 from lumiku_avatar_creator.errors import AvatarNotFound
 from lumiku_avatar_creator.files import FileCleanup
 from lumiku_avatar_creator.identity import request_token
@@ -20,6 +24,7 @@ from lumiku_avatar_creator.models import Record, avatar_generations, avatar_usag
 from lumiku_avatar_creator.pagination import PageQuery, newest_first, split_page
 from lumiku_avatar_creator.projects import find_project
 from lumiku_avatar_creator.traits import TraitFields, trait_values
+from lumiku_avatar_creator.transitions import TERMINAL_STATUSES
 from lumiku_avatar_creator.usage import AvatarUsage, usage_page, usage_summary
 
 
@@ -86,12 +91,15 @@ class Avatars:
         self.get(user_id, avatar_id)
         cost = self._ctx.cost("editPersona")
         token, _ = request_token(idempotency_key)
-        if cost > 0 and changes:
+        charged = cost > 0 and bool(changes)
+        keys = ChargeKeys.of("edit", user_id, token)
+        if charged:
+            keys = ChargeKeys.current(self._ctx.ledger, "edit", user_id, token)
             self._ctx.ledger.spend(
                 user_id,
                 cost,
                 "avatar persona edit",
-                f"avatar_creator:edit:{user_id}:{token}",
+                keys.spend,
                 plugin=self._ctx.id,
                 reference=Reference("avatar", avatar_id),
             )
@@ -105,12 +113,12 @@ class Avatars:
             row = connection.execute(sa.select(avatars).where(avatars.c.id == avatar_id))
             current = row.mappings().first()
         if updated != 1 or current is None:
-            if cost > 0 and len(changes) > 1:
+            if charged:
                 self._ctx.ledger.grant(
                     user_id,
                     cost,
                     "refund: the avatar was deleted before the edit",
-                    f"avatar_creator:edit-refund:{user_id}:{token}",
+                    keys.refund,
                     plugin=self._ctx.id,
                     reference=Reference("avatar", avatar_id),
                 )
@@ -124,9 +132,14 @@ class Avatars:
             connection.execute(
                 sa.delete(avatar_usage_history).where(avatar_usage_history.c.avatar_id == avatar_id)
             )
+            # Only finished generations let go of the avatar: an open one that already has
+            # it (a job that crashed before completing) must keep it to complete and settle.
             connection.execute(
                 sa.update(avatar_generations)
-                .where(avatar_generations.c.avatar_id == avatar_id)
+                .where(
+                    avatar_generations.c.avatar_id == avatar_id,
+                    avatar_generations.c.status.in_(TERMINAL_STATUSES),
+                )
                 .values(avatar_id=None)
             )
             connection.execute(sa.delete(avatars).where(avatars.c.id == avatar_id))

@@ -13,12 +13,23 @@ The hold comes first so that a crash between 1 and 2 leaves only a hold without 
 generation, which the core's sweeper releases when it expires (``JobTiming.hold_ttl``,
 after no attempt of the job could run any more). The worker captures the hold when the
 avatar exists and releases it when the generation fails for good (``actors.py``).
+
+Retries. A retry with the same ``Idempotency-Key`` derives the same generation id and
+hold key: it returns the generation if there is one, and otherwise reuses the hold the
+first attempt placed if it is still open (a crash between 1 and 2). A hold that is no
+longer open (the first attempt released it when 2 or 3 failed, or it expired) cannot pay
+for a new job, so the retry places a new hold under the next round's key
+(``...:retry-1``, and so on).
+
+A project deleted meanwhile makes 2 fail on its foreign key (``Projects.delete`` locks the
+project row first, so the insert waits for the delete and then fails): the hold is
+released and the answer is 404.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 import sqlalchemy as sa
@@ -26,17 +37,29 @@ import sqlalchemy as sa
 from lumiku import PluginContext, Reference
 from lumiku_avatar_creator.errors import (
     GenerationNotFound,
+    ProjectNotFound,
     ProviderNotConfigured,
     QueueUnavailable,
 )
 from lumiku_avatar_creator.identity import derived_id, new_id, request_token
-from lumiku_avatar_creator.models import Record, avatar_generations, avatar_presets, avatars
+from lumiku_avatar_creator.models import (
+    Record,
+    avatar_generations,
+    avatar_presets,
+    avatar_projects,
+    avatars,
+)
 from lumiku_avatar_creator.pagination import PageQuery, as_utc, newest_first, split_page
 from lumiku_avatar_creator.projects import find_project
 from lumiku_avatar_creator.settlement import Settlement
 from lumiku_avatar_creator.timing import JobTiming
 from lumiku_avatar_creator.transitions import OPEN_STATUSES, fail, find_generation
 
+if TYPE_CHECKING:
+    from lumiku.ledger import Hold
+    from lumiku_avatar_creator.recovery import Expiry
+
+QUEUE = "avatar_creator"
 GENERATE_ACTOR = "avatar_creator.generate"
 Kind = Literal["prompt", "preset"]
 
@@ -68,11 +91,14 @@ class Queued:
 class Generations:
     """Queue generations with their credit holds; report their status."""
 
-    def __init__(self, ctx: PluginContext, settlement: Settlement, timing: JobTiming) -> None:
+    def __init__(
+        self, ctx: PluginContext, settlement: Settlement, timing: JobTiming, expiry: Expiry
+    ) -> None:
         self._ctx = ctx
         self._engine = ctx.engine
         self._settlement = settlement
         self._timing = timing
+        self._expiry = expiry
 
     def submit(
         self, user_id: str, project_id: str, spec: GenerationSpec, idempotency_key: str | None
@@ -92,14 +118,7 @@ class Generations:
                 return self._queued(user_id, existing)
         hold_id = None
         if cost > 0:
-            hold_id = self._ctx.ledger.hold(
-                user_id,
-                cost,
-                Reference("avatar_generation", generation_id),
-                f"avatar_creator:generation:{user_id}:{token}",
-                self._timing.hold_ttl,
-                plugin=self._ctx.id,
-            ).id
+            hold_id = self._hold(user_id, cost, generation_id, token).id
         try:
             row = self._insert(user_id, project_id, generation_id, spec, cost, hold_id)
         except BaseException:
@@ -108,6 +127,8 @@ class Generations:
                 return self._queued(user_id, existing)
             if hold_id is not None:
                 self._settlement.release(hold_id, reason="generation could not be recorded")
+            if not self._project_exists(user_id, project_id):
+                raise ProjectNotFound(project_id) from None  # deleted meanwhile
             raise
         try:
             self._ctx.jobs.enqueue(GENERATE_ACTOR, generation_id=generation_id)
@@ -128,6 +149,34 @@ class Generations:
                 self._settlement.release(outcome.hold_id, reason="generation not queued")
             raise QueueUnavailable(generation_id) from exc
         return Queued(row, cost, self._ctx.ledger.balance(user_id).available)
+
+    def _hold(self, user_id: str, cost: int, generation_id: str, token: str) -> Hold:
+        """Hold the cost under the request's key, or the next round's once that hold closed."""
+        base = f"avatar_creator:generation:{user_id}:{token}"
+        round_ = 0
+        while True:
+            hold = self._ctx.ledger.hold(
+                user_id,
+                cost,
+                Reference("avatar_generation", generation_id),
+                f"{base}:retry-{round_}" if round_ else base,
+                self._timing.hold_ttl,
+                plugin=self._ctx.id,
+            )
+            if hold.is_open:
+                return hold
+            round_ += 1
+
+    def _project_exists(self, user_id: str, project_id: str) -> bool:
+        query = sa.select(avatar_projects.c.id).where(
+            avatar_projects.c.id == project_id, avatar_projects.c.user_id == user_id
+        )
+        try:
+            with self._engine.connect() as connection:
+                return connection.execute(query).first() is not None
+        except Exception:
+            self._ctx.logger.exception("⚠️ project %s: lookup failed", project_id)
+            return True  # unknown: report the original error
 
     def _insert(
         self,
@@ -196,8 +245,8 @@ class Generations:
         row = self._find(user_id, generation_id)
         if row is None:
             raise GenerationNotFound(generation_id)
-        if self._abandoned(row):
-            row = self._expire(user_id, row)
+        if self._abandoned(row) and self._expiry.expire(generation_id):
+            row = self._find(user_id, generation_id) or row
         avatar = None
         if row["status"] == "completed" and row["avatar_id"]:
             with self._engine.connect() as connection:
@@ -223,20 +272,11 @@ class Generations:
         return split_page(rows, page, "created_at")
 
     def _abandoned(self, row: Record) -> bool:
-        """Return whether an open generation outlived every attempt its job could make."""
-        if row["status"] not in OPEN_STATUSES:
+        """Return whether an open generation may have outlived every attempt of its job.
+
+        The expiry itself re-checks (atomically) that nobody runs it; see ``recovery.py``.
+        """
+        if row["status"] not in OPEN_STATUSES or row["avatar_id"] is not None:
             return False
         age = datetime.now(UTC) - as_utc(row["created_at"])
-        return age > self._timing.hold_ttl
-
-    def _expire(self, user_id: str, row: Record) -> Record:
-        """Fail a generation whose job was lost (dropped as too old, or a crashed worker)."""
-        outcome = fail(
-            self._engine,
-            row["id"],
-            "EXPIRED",
-            "The generation did not finish in time; its credits were given back.",
-        )
-        if outcome.changed and outcome.hold_id:
-            self._settlement.release(outcome.hold_id, reason="generation expired")
-        return self._find(user_id, row["id"]) or row
+        return age > self._timing.job_lifetime

@@ -21,6 +21,8 @@ from lumiku import ValidationFailed, field
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
+MAX_CURSOR_KEY = 2**63 - 1
+"""Integer sort keys fit a signed 64-bit column; a cursor beyond that was forged."""
 
 
 @attrs.frozen
@@ -52,18 +54,27 @@ def _bad_cursor() -> ValidationFailed:
 
 
 def decode_cursor(cursor: str, *, timestamp: bool) -> tuple[Any, str]:
-    """Return ``(sort_key, id)`` from a cursor; the key is a datetime when ``timestamp``."""
+    """Return ``(sort_key, id)`` from a cursor; the key is a datetime when ``timestamp``.
+
+    Anything this API did not hand out is a 422: malformed, a timestamp that cannot be
+    moved to UTC (year 1 or 9999 with an offset), an integer outside 64 bits, an id with
+    a NUL character (PostgreSQL refuses those in text).
+    """
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         key, item_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(item_id, str):
+        if not isinstance(item_id, str) or "\x00" in item_id:
             raise TypeError("id")
         if timestamp:
+            if not isinstance(key, str):
+                raise TypeError("key")
             return as_utc(datetime.fromisoformat(key)), item_id
         if isinstance(key, bool) or not isinstance(key, int):
             raise TypeError("key")
+        if not -MAX_CURSOR_KEY <= key <= MAX_CURSOR_KEY:
+            raise ValueError("key")
         return key, item_id
-    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+    except (ValueError, TypeError, OverflowError, RecursionError, binascii.Error):
         raise _bad_cursor() from None
 
 

@@ -1,8 +1,13 @@
 """Projects: a user's folders of avatars. Another user's project is always "not found".
 
 Deleting a project removes its avatars, generations, usage history and files. Generations
-still queued are failed first (so a worker finishing one cannot attach an avatar to a
-deleted project) and their credit holds are released.
+still queued are failed first (so a worker finishing one cannot complete it in a deleted
+project) and their credit holds are released. The delete locks the project row before
+anything else (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
+serializes writers anyway): a generation or upload inserted concurrently checks its
+foreign key against that row, so it waits for the delete and then fails (404, its hold
+released or its spend refunded) instead of landing between "fail the open generations"
+and "delete the generations" with a hold nobody releases.
 """
 
 from __future__ import annotations
@@ -33,17 +38,20 @@ AVATARS_PER_PROJECT = 12
 _OPEN = ("pending", "processing")
 
 
-def find_project(connection: sa.Connection, user_id: str, project_id: str) -> Record:
-    """Return the caller's project row, or raise ``ProjectNotFound``."""
-    row = (
-        connection.execute(
-            sa.select(avatar_projects).where(
-                avatar_projects.c.id == project_id, avatar_projects.c.user_id == user_id
-            )
-        )
-        .mappings()
-        .first()
+def find_project(
+    connection: sa.Connection, user_id: str, project_id: str, *, lock: bool = False
+) -> Record:
+    """Return the caller's project row, or raise ``ProjectNotFound``.
+
+    With ``lock`` the row is locked until the transaction ends (``FOR UPDATE``; a no-op on
+    SQLite, whose write transactions are serialized already).
+    """
+    query = sa.select(avatar_projects).where(
+        avatar_projects.c.id == project_id, avatar_projects.c.user_id == user_id
     )
+    if lock:
+        query = query.with_for_update()
+    row = connection.execute(query).mappings().first()
     if row is None:
         raise ProjectNotFound(project_id)
     return row
@@ -141,52 +149,63 @@ class Projects:
 
     def delete(self, user_id: str, project_id: str) -> None:
         """Delete the project with its avatars, generations, usage history and files."""
-        generations = avatar_generations.c
-        now = datetime.now(UTC)
         with self._engine.begin() as connection:
-            find_project(connection, user_id, project_id)
-            # Failing open generations first makes a worker's completion (conditional on
-            # "processing") lose the race, so it deletes its own files and charges nothing.
-            open_holds = (
-                connection.execute(
-                    sa.update(avatar_generations)
-                    .where(generations.project_id == project_id, generations.status.in_(_OPEN))
-                    .values(
-                        status="failed",
-                        error_code="PROJECT_DELETED",
-                        error_message="The project was deleted before the generation finished.",
-                        claim_id=None,
-                        claimed_until=None,
-                        updated_at=now,
-                        completed_at=now,
-                    )
-                    .returning(generations.hold_id)
-                )
-                .scalars()
-                .all()
-            )
-            project_avatars = sa.select(avatars.c.id).where(avatars.c.project_id == project_id)
-            keys = [
-                key
-                for row in connection.execute(
-                    sa.select(avatars.c.image_key, avatars.c.thumbnail_key).where(
-                        avatars.c.project_id == project_id
-                    )
-                )
-                for key in row
-                if key
-            ]
-            connection.execute(
-                sa.delete(avatar_usage_history).where(
-                    avatar_usage_history.c.avatar_id.in_(project_avatars)
-                )
-            )
-            connection.execute(sa.delete(avatars).where(avatars.c.project_id == project_id))
-            connection.execute(
-                sa.delete(avatar_generations).where(generations.project_id == project_id)
-            )
-            connection.execute(sa.delete(avatar_projects).where(avatar_projects.c.id == project_id))
+            find_project(connection, user_id, project_id, lock=True)
+            open_holds = self._fail_open_generations(connection, project_id)
+            keys = self._delete_rows(connection, project_id)
         for hold_id in open_holds:
             if hold_id:
                 self._settlement.release(hold_id, reason="project deleted")
         self._files.delete(keys)
+
+    @staticmethod
+    def _fail_open_generations(connection: sa.Connection, project_id: str) -> list[str | None]:
+        """Fail the project's open generations; return their hold ids.
+
+        Done first so that a worker's completion (conditional on "processing") loses the
+        race: it deletes its own files and charges nothing.
+        """
+        generations = avatar_generations.c
+        now = datetime.now(UTC)
+        return list(
+            connection.execute(
+                sa.update(avatar_generations)
+                .where(generations.project_id == project_id, generations.status.in_(_OPEN))
+                .values(
+                    status="failed",
+                    error_code="PROJECT_DELETED",
+                    error_message="The project was deleted before the generation finished.",
+                    claim_id=None,
+                    claimed_until=None,
+                    updated_at=now,
+                    completed_at=now,
+                )
+                .returning(generations.hold_id)
+            ).scalars()
+        )
+
+    @staticmethod
+    def _delete_rows(connection: sa.Connection, project_id: str) -> list[str]:
+        """Delete the project's rows; return the keys of its avatars' files."""
+        project_avatars = sa.select(avatars.c.id).where(avatars.c.project_id == project_id)
+        keys = [
+            key
+            for row in connection.execute(
+                sa.select(avatars.c.image_key, avatars.c.thumbnail_key).where(
+                    avatars.c.project_id == project_id
+                )
+            )
+            for key in row
+            if key
+        ]
+        connection.execute(
+            sa.delete(avatar_usage_history).where(
+                avatar_usage_history.c.avatar_id.in_(project_avatars)
+            )
+        )
+        connection.execute(sa.delete(avatars).where(avatars.c.project_id == project_id))
+        connection.execute(
+            sa.delete(avatar_generations).where(avatar_generations.c.project_id == project_id)
+        )
+        connection.execute(sa.delete(avatar_projects).where(avatar_projects.c.id == project_id))
+        return keys

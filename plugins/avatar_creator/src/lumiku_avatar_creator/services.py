@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import attrs
 
 from lumiku import PluginContext
@@ -11,6 +13,7 @@ from lumiku_avatar_creator.catalog import Catalog
 from lumiku_avatar_creator.files import FileCleanup
 from lumiku_avatar_creator.generations import Generations
 from lumiku_avatar_creator.projects import Projects
+from lumiku_avatar_creator.recovery import Expiry, Recovery
 from lumiku_avatar_creator.settlement import Settlement
 from lumiku_avatar_creator.stats import Stats
 from lumiku_avatar_creator.timing import JobTiming
@@ -32,6 +35,7 @@ class Services:
     uploads: Uploads
     generations: Generations
     job: GenerationJob
+    recovery: Recovery
     catalog: Catalog
     stats: Stats
 
@@ -42,6 +46,8 @@ def build_services(ctx: PluginContext) -> Services:
     timing = JobTiming.from_settings(ctx.settings)
     settlement = Settlement(ctx)
     files = FileCleanup(ctx)
+    expiry = Expiry(ctx, settlement, timing)
+    interval = timedelta(seconds=ctx.settings.recovery_interval)
     return Services(
         ctx=ctx,
         renderer=renderer,
@@ -49,8 +55,9 @@ def build_services(ctx: PluginContext) -> Services:
         projects=Projects(ctx, settlement, files),
         avatars=Avatars(ctx, files),
         uploads=Uploads(ctx, files),
-        generations=Generations(ctx, settlement, timing),
-        job=GenerationJob(ctx, settlement, files, timing),
+        generations=Generations(ctx, settlement, timing, expiry),
+        job=GenerationJob(ctx, settlement, files, timing, expiry),
+        recovery=Recovery(ctx, expiry, timing, interval),
         catalog=Catalog(ctx),
         stats=Stats(ctx, renderer),
     )

@@ -8,7 +8,14 @@ failed releases); this module adds the log lines that say which generation it wa
 
 from __future__ import annotations
 
+from typing import Literal
+
 from lumiku import Conflict, PluginContext
+
+GivenBack = Literal["released", "charged", "pending"]
+"""What became of a hold's credits after a release: back with the user (released or
+expired), charged (the hold had been captured), or still held (the release failed; the
+sweeper gives them back when the hold expires)."""
 
 
 class Settlement:
@@ -53,3 +60,16 @@ class Settlement:
             return False
         self._logger.info("released hold %s of %d credits (%s)", hold.id, hold.amount, reason)
         return True
+
+    def give_back(self, hold_id: str, *, reason: str) -> GivenBack:
+        """Release the hold and report what became of its credits (never raises)."""
+        if self.release(hold_id, reason=reason):
+            return "released"
+        try:
+            status = self._ledger.get_hold(hold_id).status
+        except Exception:
+            self._logger.exception("❌ hold %s could not be read after its release", hold_id)
+            return "pending"
+        if status in ("released", "expired"):
+            return "released"
+        return "charged" if status == "captured" else "pending"

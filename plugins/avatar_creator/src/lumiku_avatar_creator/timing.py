@@ -1,11 +1,15 @@
 """How long a generation job may take, and so how long its credit hold must last.
 
 A job waits in the queue at most ``max_queue_age``, then runs up to ``max_retries + 1``
-attempts of at most ``time_limit`` each, with backoffs between them. Dramatiq drops a
-message older than ``job_lifetime`` (its AgeLimit), and the hold outlives that by a
-margin: a hold can only expire (and be released by the core's sweeper) once no attempt
-of its job can run any more. A crash between placing the hold and recording the
-generation therefore costs the user nothing after ``hold_ttl``.
+attempts of at most ``time_limit`` each, with backoffs between them. No attempt starts
+once the generation is older than ``job_lifetime``: Dramatiq drops a message that old
+(its AgeLimit), and the job itself fails a generation that old instead of claiming it
+(a message the recovery enqueued is younger than its generation). An attempt that
+started just before ``job_lifetime`` may run ``time_limit`` more, so the hold lasts
+``job_lifetime + time_limit`` and a margin: a hold can only expire (and be released by
+the core's sweeper) once no attempt of its job can run any more. A crash between placing
+the hold and recording the generation therefore costs the user nothing after
+``hold_ttl``.
 """
 
 from __future__ import annotations
@@ -58,5 +62,19 @@ class JobTiming:
 
     @property
     def hold_ttl(self) -> timedelta:
-        """Return how long a generation's credit hold lasts before the sweeper may release it."""
-        return self.job_lifetime + HOLD_MARGIN
+        """Return how long a generation's credit hold lasts before the sweeper may release it.
+
+        It covers the last attempt: one may start just before ``job_lifetime`` and run for
+        ``time_limit``.
+        """
+        return self.job_lifetime + self.time_limit + HOLD_MARGIN
+
+    @property
+    def stall_after(self) -> timedelta:
+        """Return how long a pending generation may go untouched before it is requeued.
+
+        Longer than any wait its own message has between attempts (a backoff, or a
+        redelivery waiting out another delivery's lease), so a requeue mostly finds a job
+        whose message was lost; a duplicate it sends is harmless.
+        """
+        return self.lease + self.max_backoff

@@ -124,7 +124,10 @@ def _personality_from_form(values: list[str]) -> tuple[str, ...] | None:
     if len(values) == 1:
         text = values[0].strip()
         if text.startswith("["):
-            parsed = json.loads(text)
+            try:
+                parsed = json.loads(text)
+            except RecursionError:  # "[[[[..." nested past the interpreter's limit
+                raise ValueError("must be a JSON array of strings") from None
             if not isinstance(parsed, list):
                 raise ValueError("must be a JSON array of strings")
             return tuple(str(item) for item in parsed)

@@ -1,11 +1,12 @@
 """The states of a generation, each change a conditional update.
 
 ``pending -> processing`` (a claim with a lease), ``processing -> pending`` (an attempt
-that will be retried gives the claim back), ``pending|processing -> failed``, the avatar
-attached to a ``processing`` generation (with the avatar row, in one transaction), and
-``processing -> completed`` once its hold is captured. Each update names
+that will be retried gives the claim back, or the recovery requeues a generation whose
+claim lapsed), ``pending|processing -> failed``, and ``processing -> completed`` together
+with the avatar row (one transaction; the hold is captured after that). Each update names
 the state it expects, and work done under a claim only lands if the claim still holds,
-so concurrent or repeated deliveries of one job cannot both finish it.
+so concurrent or repeated deliveries of one job cannot both finish it, and a generation
+failed meanwhile (its project deleted, expired) cannot complete.
 """
 
 from __future__ import annotations
@@ -116,18 +117,33 @@ def fail(
     return Failed(row is not None, None if row is None else row.hold_id)
 
 
-def attach_avatar(engine: sa.Engine, generation_id: str, claim_id: str, avatar: Record) -> bool:
-    """Record the generated avatar on a generation, if the claim still holds.
+def _completion(now: datetime) -> dict[str, object]:
+    return {
+        "status": "completed",
+        "claim_id": None,
+        "claimed_until": None,
+        "error_code": None,
+        "error_message": None,
+        "updated_at": now,
+        "completed_at": now,
+    }
 
-    The avatar row and the generation's ``avatar_id`` are written in one transaction; the
-    generation stays ``processing`` until its hold is captured (``complete``). Return False
-    (and write nothing) when another delivery took the generation over, or it was failed
-    meanwhile (say, its project was deleted).
+
+def complete_with_avatar(
+    engine: sa.Engine, generation_id: str, claim_id: str, avatar: Record
+) -> bool:
+    """Insert the generated avatar and mark its generation ``completed``, if the claim holds.
+
+    One transaction: the generation is never ``completed`` without its avatar, nor the
+    avatar visible while its generation can still fail. The hold is captured afterwards
+    (a crash in between is settled by the redelivery). Return False (and write nothing)
+    when another delivery took the generation over, or it was failed meanwhile (say, its
+    project was deleted, which then releases the hold).
     """
     statement = (
         sa.update(avatar_generations)
         .where(_g.id == generation_id, _g.status == "processing", _g.claim_id == claim_id)
-        .values(avatar_id=avatar["id"], updated_at=datetime.now(UTC))
+        .values(avatar_id=avatar["id"], **_completion(datetime.now(UTC)))
     )
     with engine.connect() as connection, connection.begin() as transaction:
         if connection.execute(statement).rowcount != 1:
@@ -138,8 +154,11 @@ def attach_avatar(engine: sa.Engine, generation_id: str, claim_id: str, avatar: 
 
 
 def complete(engine: sa.Engine, generation_id: str, claim_id: str) -> bool:
-    """Mark a generation with an avatar ``completed``, if the claim still holds."""
-    now = datetime.now(UTC)
+    """Mark a generation that already has its avatar ``completed``, if the claim holds.
+
+    Only generations left by older versions (avatar attached, crashed before completing)
+    need this; ``complete_with_avatar`` does both at once.
+    """
     statement = (
         sa.update(avatar_generations)
         .where(
@@ -148,15 +167,79 @@ def complete(engine: sa.Engine, generation_id: str, claim_id: str) -> bool:
             _g.claim_id == claim_id,
             _g.avatar_id.is_not(None),
         )
-        .values(
-            status="completed",
-            claim_id=None,
-            claimed_until=None,
-            error_code=None,
-            error_message=None,
-            updated_at=now,
-            completed_at=now,
-        )
+        .values(_completion(datetime.now(UTC)))
     )
     with engine.begin() as connection:
         return connection.execute(statement).rowcount == 1
+
+
+def _unclaimed(now: datetime) -> sa.ColumnElement[bool]:
+    """Open and run by nobody: pending, or processing under a lapsed claim."""
+    return sa.or_(
+        _g.status == "pending",
+        sa.and_(_g.status == "processing", _g.claimed_until < now),
+    )
+
+
+def expire_stalled(
+    engine: sa.Engine,
+    now: datetime,
+    created_before: datetime,
+    message: str,
+    *,
+    generation_id: str | None = None,
+) -> list[tuple[str, str | None]]:
+    """Fail (``EXPIRED``) every unclaimed generation without avatar created before a time.
+
+    Only ``generation_id`` when given. Return ``(id, hold_id)`` of each generation failed
+    here, for its hold to be released.
+    """
+    statement = sa.update(avatar_generations).where(
+        _unclaimed(now), _g.avatar_id.is_(None), _g.created_at < created_before
+    )
+    if generation_id is not None:
+        statement = statement.where(_g.id == generation_id)
+    statement = statement.values(
+        status="failed",
+        error_code="EXPIRED",
+        error_message=message[:MAX_ERROR_MESSAGE],
+        claim_id=None,
+        claimed_until=None,
+        updated_at=now,
+        completed_at=now,
+    ).returning(_g.id, _g.hold_id)
+    with engine.begin() as connection:
+        return [(row.id, row.hold_id) for row in connection.execute(statement)]
+
+
+def requeue_stalled(engine: sa.Engine, now: datetime, untouched_since: datetime) -> list[str]:
+    """Hand back every generation whose claim lapsed or that waited since a time; return ids.
+
+    A lapsed claim is cleared (the generation goes back to ``pending``, so the message the
+    caller enqueues can claim it, and the stale attempt cannot finish). ``updated_at`` is
+    set to ``now``, so a generation is requeued once per period, also by concurrent callers.
+    """
+    statement = (
+        sa.update(avatar_generations)
+        .where(
+            sa.or_(
+                sa.and_(_g.status == "processing", _g.claimed_until < now),
+                sa.and_(_g.status == "pending", _g.updated_at < untouched_since),
+            )
+        )
+        .values(status="pending", claim_id=None, claimed_until=None, updated_at=now)
+        .returning(_g.id)
+    )
+    with engine.begin() as connection:
+        return list(connection.execute(statement).scalars())
+
+
+def set_error_message(engine: sa.Engine, generation_id: str, code: str, message: str) -> None:
+    """Reword the error of a failed generation (once what happened to its hold is known)."""
+    statement = (
+        sa.update(avatar_generations)
+        .where(_g.id == generation_id, _g.status == "failed", _g.error_code == code)
+        .values(error_message=message[:MAX_ERROR_MESSAGE])
+    )
+    with engine.begin() as connection:
+        connection.execute(statement)

@@ -11,8 +11,15 @@ size and pixel limits, thumbnail), so a bad upload costs nothing and stores noth
 
 Storing before spending means a crash between 1 and 2 leaves orphaned files but never
 credits taken for nothing; spending before the row means the only compensation needed is
-for a database failure in 3. A retry with the same ``Idempotency-Key`` derives the same
-avatar id and ledger key, so it returns the first avatar instead of charging twice.
+for a database failure in 3.
+
+Retries. A retry with the same ``Idempotency-Key`` derives the same avatar id and ledger
+keys (``charges.py``). If the first attempt made the avatar, the retry returns it. If the
+first attempt died between 2 and 3 (the core takes its abandoned key reservation over
+after a lease), the retry spends under the same key -- the ledger replays the recorded
+spend, so the upload completes without a second charge. If the first attempt refunded
+its spend (3 failed and it answered 500), the retry is charged under the next round's key
+(``...:retry-1``): the one avatar it makes is paid for once.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from lumiku import (
     check_image,
     make_thumbnail,
 )
+from lumiku_avatar_creator.charges import ChargeKeys
 from lumiku_avatar_creator.errors import ProjectNotFound
 from lumiku_avatar_creator.files import THUMBNAIL_SIDE, FileCleanup, StoredImage
 from lumiku_avatar_creator.identity import derived_id, new_id, request_token
@@ -110,14 +118,15 @@ class Uploads:
             height=checked.height,
             thumbnail=thumbnail,
         )
-        spend_key = f"avatar_creator:upload:{user_id}:{token}"
+        keys = ChargeKeys.of("upload", user_id, token)
         try:
             if cost > 0:
+                keys = ChargeKeys.current(self._ledger, "upload", user_id, token)
                 self._ledger.spend(
                     user_id,
                     cost,
                     "avatar upload",
-                    spend_key,
+                    keys.spend,
                     plugin=self._ctx.id,
                     reference=Reference("avatar", avatar_id),
                 )
@@ -132,7 +141,7 @@ class Uploads:
             if existing is not None:  # a concurrent retry with the same key won
                 return self._result(user_id, existing, cost)
             if cost > 0:
-                self._refund(user_id, cost, avatar_id, token)
+                self._refund(user_id, cost, avatar_id, keys)
             if not self._project_exists(user_id, project_id):
                 raise ProjectNotFound(project_id) from None
             raise
@@ -172,13 +181,13 @@ class Uploads:
             connection.execute(sa.insert(avatars).values(values))
         return values
 
-    def _refund(self, user_id: str, cost: int, avatar_id: str, token: str) -> None:
+    def _refund(self, user_id: str, cost: int, avatar_id: str, keys: ChargeKeys) -> None:
         try:
             self._ledger.grant(
                 user_id,
                 cost,
                 "refund: the uploaded avatar could not be saved",
-                f"avatar_creator:upload-refund:{user_id}:{token}",
+                keys.refund,
                 plugin=self._ctx.id,
                 reference=Reference("avatar", avatar_id),
             )
