@@ -33,7 +33,8 @@ if TYPE_CHECKING:
     from lumiku.images.errors import ProviderError
     from lumiku.images.provider import GeneratedImage, ImageProvider, ImageRequest
     from lumiku.jobs.broker import declare_actor
-    from lumiku.ledger.records import Reference
+    from lumiku.ledger.records import Hold, Reference
+    from lumiku.ledger.service import Ledger
     from lumiku.plugins.context import PluginContext
     from lumiku.realtime.namespace import AuthenticatedNamespace
     from lumiku.storage.images import CheckedImage, check_image, make_thumbnail
@@ -57,6 +58,8 @@ _LAZY = {
     "ProviderError": "lumiku.images.errors",
     "declare_actor": "lumiku.jobs.broker",
     "Reference": "lumiku.ledger.records",
+    "Hold": "lumiku.ledger.records",
+    "Ledger": "lumiku.ledger.service",
     "CheckedImage": "lumiku.storage.images",
     "check_image": "lumiku.storage.images",
     "make_thumbnail": "lumiku.storage.images",
@@ -89,9 +92,11 @@ __all__ = [
     "Forbidden",
     "GeneratedImage",
     "HealthCheck",
+    "Hold",
     "ImageProvider",
     "ImageRequest",
     "InsufficientCredits",
+    "Ledger",
     "LumikuError",
     "NotFound",
     "PayloadTooLarge",

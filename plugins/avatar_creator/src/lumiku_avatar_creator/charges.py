@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 if TYPE_CHECKING:
-    from lumiku.ledger import Ledger
+    from lumiku import Ledger
 
 
 @attrs.frozen

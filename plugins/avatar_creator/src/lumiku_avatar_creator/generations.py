@@ -56,7 +56,7 @@ from lumiku_avatar_creator.timing import JobTiming
 from lumiku_avatar_creator.transitions import OPEN_STATUSES, fail, find_generation
 
 if TYPE_CHECKING:
-    from lumiku.ledger import Hold
+    from lumiku import Hold
     from lumiku_avatar_creator.recovery import Expiry
 
 QUEUE = "avatar_creator"
