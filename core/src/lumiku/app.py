@@ -34,6 +34,7 @@ from lumiku.plugins.migrations import migration_sources
 from lumiku.plugins.registry import HookFailed, PluginSource
 from lumiku.plugins.state import ReasonCode
 from lumiku.realtime.server import close_realtime
+from lumiku.realtime_setup import attach_realtime
 from lumiku.redis_watch import RedisWatch
 from lumiku.schedule import run_schedule
 from lumiku.settings import Settings, load_settings
@@ -171,19 +172,21 @@ def create_app(
         logger.info("✅ Environment variables validated successfully")
         runtime = build_runtime(settings, plugins=plugins)
     settings = runtime.settings
-    routes: list[BaseRoute] = [*_plugin_routes(runtime)]
-    core = _core_routes(runtime)
-    # Health and introspection go after plugin mounts except the generic plugin health,
-    # which must not shadow a mounted plugin's own /health.
-    routes = [*core, *routes]
     app_routes: list[BaseRoute] = []
 
     def openapi() -> dict[str, Any]:
         return build_openapi(app_routes, title="Lumiku API", version=VERSION)
 
-    app_routes.extend([*introspection_routes(runtime, openapi), *routes, *health_routes(runtime)])
-    from lumiku.realtime_setup import attach_realtime
-
+    # Health routes come last: the generic /api/apps/{plugin}/health must not shadow a
+    # mounted plugin's own /health.
+    app_routes.extend(
+        [
+            *introspection_routes(runtime, openapi),
+            *_core_routes(runtime),
+            *_plugin_routes(runtime),
+            *health_routes(runtime),
+        ]
+    )
     attach = attach_realtime(runtime)
     app = Starlette(
         routes=app_routes,

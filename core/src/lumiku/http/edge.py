@@ -7,11 +7,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import cattrs
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from lumiku import errors
 from lumiku.auth.roles import require_role
+from lumiku.http.errors import error_response, status_for
 from lumiku.idempotency import IdempotencyStore, request_fingerprint
 from lumiku.metrics import Metrics
 from lumiku.ratelimit import RateLimiter
@@ -115,8 +117,6 @@ class Edge:
         try:
             result = run()
         except errors.LumikuError as exc:
-            from lumiku.http.errors import error_response, status_for
-
             if status_for(exc) >= 500 or isinstance(exc, errors.RateLimited | errors.Conflict):
                 self.idempotency.abandon(call.user_id, key)
                 raise
@@ -132,8 +132,6 @@ class Edge:
         self, call: Call[Any, Any], endpoint: Endpoint, run: Callable[[], Awaitable[Any]]
     ) -> Any:
         """Async twin of ``idempotent_sync``."""
-        from starlette.concurrency import run_in_threadpool
-
         key, replay = await run_in_threadpool(self._begin, call, endpoint)
         if replay is not None:
             return replay

@@ -12,9 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from lumiku.bootstrap import STORAGE_FOLDERS
 from lumiku.health import CheckResult, HealthCheck, overall, run_check, run_checks
 from lumiku.http.errors import error_body
 from lumiku.plugins.state import PluginRecord
+from lumiku.storage.health import check_storage
 
 if TYPE_CHECKING:
     from lumiku.bootstrap import Runtime
@@ -69,8 +71,6 @@ def plugin_health(runtime: Runtime, record: PluginRecord) -> dict[str, Any]:
 
 def core_checks(runtime: Runtime) -> dict[str, HealthCheck]:
     """Return the core's checks: database, redis, storage, queues."""
-    from lumiku.bootstrap import STORAGE_FOLDERS
-    from lumiku.storage.health import check_storage
 
     def redis() -> CheckResult:
         if not runtime.settings.redis.enabled:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -83,8 +84,6 @@ class PluginGate:
 def mount_plugin(record: PluginRecord, routes: list[BaseRoute], metrics: Metrics) -> Mount:
     """Return the mount of ``record``'s routes under its prefix, behind a ``PluginGate``."""
     assert record.spec is not None
-    from starlette.middleware import Middleware
-
     return Mount(
         record.spec.prefix,
         routes=routes,
