@@ -99,6 +99,27 @@ class Edge:
         self.idempotency.finish(call.user_id, key, response.status_code, bytes(response.body))
         return response
 
+    def _record_failure(
+        self, call: Call[Any, Any], key: str, endpoint: Endpoint, exc: BaseException
+    ) -> Response:
+        """Store a 4xx domain error as the key's answer; free the key for anything else.
+
+        Rate limits and conflicts are not answers to the request (a retry may succeed), and
+        a 5xx or an unexpected exception must let the retry run again: those re-raise.
+        """
+        assert self.idempotency is not None
+        final = (
+            isinstance(exc, errors.LumikuError)
+            and status_for(exc) < 500
+            and not isinstance(exc, errors.RateLimited | errors.Conflict)
+        )
+        if not final:
+            self.idempotency.abandon(call.user_id, key)
+            raise exc
+        assert isinstance(exc, errors.LumikuError)
+        response: Response = self._finish(call, key, endpoint, error_response(exc))
+        return response
+
     def idempotent_sync(
         self, call: Call[Any, Any], endpoint: Endpoint, run: Callable[[], Any]
     ) -> Any:
@@ -108,24 +129,10 @@ class Edge:
             return replay
         if not key:
             return run()
-        return self._guarded(call, key, endpoint, run)
-
-    def _guarded(
-        self, call: Call[Any, Any], key: str, endpoint: Endpoint, run: Callable[[], Any]
-    ) -> Any:
-        assert self.idempotency is not None
         try:
             result = run()
-        except errors.LumikuError as exc:
-            if status_for(exc) >= 500 or isinstance(exc, errors.RateLimited | errors.Conflict):
-                self.idempotency.abandon(call.user_id, key)
-                raise
-            response = error_response(exc)
-            self.idempotency.finish(call.user_id, key, response.status_code, bytes(response.body))
-            return response
-        except BaseException:
-            self.idempotency.abandon(call.user_id, key)
-            raise
+        except BaseException as exc:  # noqa: BLE001 - stored or re-raised by _record_failure
+            return self._record_failure(call, key, endpoint, exc)
         return self._finish(call, key, endpoint, result)
 
     async def idempotent_async(
@@ -137,10 +144,8 @@ class Edge:
             return replay
         if not key:
             return await run()
-        assert self.idempotency is not None
         try:
             result = await run()
-        except BaseException:
-            await run_in_threadpool(self.idempotency.abandon, call.user_id, key)
-            raise
+        except BaseException as exc:  # noqa: BLE001 - stored or re-raised by _record_failure
+            return await run_in_threadpool(self._record_failure, call, key, endpoint, exc)
         return await run_in_threadpool(self._finish, call, key, endpoint, result)
