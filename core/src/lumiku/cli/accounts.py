@@ -11,8 +11,7 @@ import uuid
 import sqlalchemy as sa
 
 from lumiku.auth.wiring import build_auth
-from lumiku.cli.common import FAIL, OK, settings_or_exit
-from lumiku.db.engine import create_engine
+from lumiku.cli.common import FAIL, OK, database, settings_or_exit
 from lumiku.db.tables import users
 from lumiku.ledger.service import Ledger
 
@@ -74,36 +73,29 @@ def create_user(args: argparse.Namespace) -> int:
     """Create an account, reading the password from the environment or the terminal."""
     settings = settings_or_exit()
     password = os.environ.get(args.password_env) or getpass.getpass("Password: ")
-    engine = create_engine(settings.database_url)
-    try:
+    with database(settings) as engine:
         auth = build_auth(engine, settings, Ledger(engine))
         user = auth.create_user(args.email, password, "admin" if args.admin else "user", args.name)
         print(f"{OK} created {user.role} {user.email} ({user.id})")
         return 0
-    finally:
-        engine.dispose()
 
 
 def grant_credits(args: argparse.Namespace) -> int:
     """Grant credits to an account."""
     settings = settings_or_exit()
-    engine = create_engine(settings.database_url)
-    try:
+    with database(settings) as engine:
         ledger = Ledger(engine)
         user_id = _user_id(engine, args.email)
         key = args.key or f"cli-grant:{uuid.uuid4().hex}"
         entry = ledger.grant(user_id, args.amount, args.reason, key)
         print(f"{OK} granted {args.amount} credits to {args.email}; balance {entry.balance_after}")
         return 0
-    finally:
-        engine.dispose()
 
 
 def reconcile_credits(_args: argparse.Namespace) -> int:
     """Run a reconciliation; exit 1 when anything is found."""
     settings = settings_or_exit()
-    engine = create_engine(settings.database_url)
-    try:
+    with database(settings) as engine:
         findings = Ledger(engine).reconcile()
         for finding in findings:
             print(
@@ -114,8 +106,6 @@ def reconcile_credits(_args: argparse.Namespace) -> int:
         if not findings:
             print(f"{OK} every balance matches its entries and holds")
         return 1 if findings else 0
-    finally:
-        engine.dispose()
 
 
 def adjust_credits(args: argparse.Namespace) -> int:
@@ -124,8 +114,7 @@ def adjust_credits(args: argparse.Namespace) -> int:
         print(f"{FAIL} give either --finding ID or EMAIL AMOUNT", file=sys.stderr)
         return 2
     settings = settings_or_exit()
-    engine = create_engine(settings.database_url)
-    try:
+    with database(settings) as engine:
         ledger = Ledger(engine)
         if args.finding is not None:
             finding = ledger.get_finding(args.finding)
@@ -139,5 +128,3 @@ def adjust_credits(args: argparse.Namespace) -> int:
         entry = ledger.adjust(user_id, args.amount, args.reason, args.key)
         print(f"{OK} adjusted {args.email} by {entry.amount:+d}; balance {entry.balance_after}")
         return 0
-    finally:
-        engine.dispose()

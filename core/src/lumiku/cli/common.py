@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import sqlalchemy as sa
+
+from lumiku.db.engine import create_engine
 from lumiku.errors import ConfigurationError
 from lumiku.plugins.discovery import discover
 from lumiku.plugins.registry import PluginRegistry
@@ -30,6 +35,16 @@ def settings_or_exit() -> Settings:
     except ConfigurationError as exc:
         print(f"{FAIL} {exc.message}", file=sys.stderr)
         raise SystemExit(2) from None
+
+
+@contextmanager
+def database(settings: Settings) -> Iterator[sa.Engine]:
+    """Yield an engine on the configured database, disposed when the command ends."""
+    engine = create_engine(settings.database_url)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def load_registry(settings: Settings) -> PluginRegistry:

@@ -6,9 +6,18 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from lumiku.cli.common import FAIL, OK, WARN, load_registry, print_json, settings_or_exit
+import sqlalchemy as sa
+
+from lumiku.cli.common import (
+    FAIL,
+    OK,
+    WARN,
+    database,
+    load_registry,
+    print_json,
+    settings_or_exit,
+)
 from lumiku.db import migrate
-from lumiku.db.engine import create_engine
 from lumiku.plugins.migrations import migration_sources
 
 
@@ -49,8 +58,7 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    engine = create_engine(settings.database_url)
-    try:
+    with database(settings) as engine:
         if args.action == "status":
             return _status(engine, sources, args)
         if args.action == "downgrade":
@@ -71,16 +79,11 @@ def run(args: argparse.Namespace) -> int:
         applied = sorted({args.plugin} if args.plugin else branches)
         print(f"{OK} migrations applied: {', '.join(applied)}")
         return 0
-    finally:
-        engine.dispose()
 
 
 def _status(
-    engine: object, sources: list[migrate.MigrationSource], args: argparse.Namespace
+    engine: sa.Engine, sources: list[migrate.MigrationSource], args: argparse.Namespace
 ) -> int:
-    import sqlalchemy as sa
-
-    assert isinstance(engine, sa.Engine)
     rows = migrate.status(engine, sources)
     if args.plugin:
         rows = [row for row in rows if row.branch == args.plugin]
