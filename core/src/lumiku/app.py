@@ -19,7 +19,7 @@ from starlette.types import ASGIApp
 
 from lumiku import errors
 from lumiku.bootstrap import STORAGE_FOLDERS, Runtime, build_runtime
-from lumiku.db import migrate
+from lumiku.db import migrate, ping
 from lumiku.http.errors import (
     http_exception_handler,
     lumiku_error_handler,
@@ -103,8 +103,7 @@ async def _call_lifecycle(runtime: Runtime, hook: str) -> None:
 
 def _check_database(runtime: Runtime) -> None:
     try:
-        with runtime.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        ping(runtime.engine)
         logger.info("✅ Database connected successfully")
         at_head = migrate.at_head(runtime.engine, migration_sources(runtime.registry))
     except sa.exc.SQLAlchemyError as exc:

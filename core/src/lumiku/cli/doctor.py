@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from lumiku.bootstrap import STORAGE_FOLDERS
 from lumiku.cli.common import FAIL, OK, WARN, load_registry
-from lumiku.db import migrate
+from lumiku.db import migrate, ping
 from lumiku.db.engine import create_engine
 from lumiku.errors import ConfigurationError
 from lumiku.plugins.migrations import migration_sources
@@ -46,8 +46,7 @@ def run(_args: argparse.Namespace) -> int:
     registry = load_registry(settings)
     try:
         try:
-            with engine.connect() as conn:
-                conn.execute(sa.text("SELECT 1"))
+            ping(engine)
             line(OK, f"database reachable ({engine.url.get_backend_name()})")
             rows = migrate.status(engine, migration_sources(registry))
             for row in rows:

@@ -39,6 +39,12 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def ping(engine: Engine) -> None:
+    """Run ``SELECT 1``; raise ``SQLAlchemyError`` when the database does not answer."""
+    with engine.connect() as conn:
+        conn.execute(sa.text("SELECT 1"))
+
+
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
     """Create an engine for ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``)."""
     parsed = make_url(url)

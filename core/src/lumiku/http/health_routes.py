@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lumiku.bootstrap import STORAGE_FOLDERS
+from lumiku.db import ping
 from lumiku.health import CheckResult, HealthCheck, overall, run_check, run_checks
 from lumiku.http.errors import error_body
 from lumiku.plugins.state import PluginRecord
@@ -28,8 +29,7 @@ def database_check(engine: sa.Engine) -> HealthCheck:
     """Return a check that runs ``SELECT 1``."""
 
     def check() -> CheckResult:
-        with engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
+        ping(engine)
         return CheckResult("ok", engine.url.get_backend_name())
 
     return check
