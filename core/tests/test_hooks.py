@@ -9,6 +9,7 @@ import asyncio
 import threading
 import types
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from lumiku import (
     post,
 )
 from lumiku.hookspecs import HOOK_NAMES
+from lumiku.jobs.schedule import Schedule, Scheduler
 from lumiku.plugins.discovery import discover
 from lumiku.testing.app import join_jobs
 
@@ -152,6 +154,48 @@ def test_hook_register_actors_with_a_wrong_name_fails_only_its_plugin(
     assert "'<plugin id>.<job>'" in bad["reason"]
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     assert "lkt_bad_actor" not in runtime.actors
+
+
+# -- register_schedules ----------------------------------------------------------------
+
+
+def test_hook_register_schedules_declares_actors_the_scheduler_enqueues(
+    make_app: Callable[..., Any],
+) -> None:
+    runs: list[str] = []
+
+    def register_schedules(ctx: PluginContext) -> list[Schedule]:
+        return [Schedule("tidy", timedelta(seconds=30), lambda: runs.append(ctx.id))]
+
+    app = make_app([spec("lkt_tidy", register_schedules=register_schedules)])
+    runtime = app.state.runtime
+    assert "lkt_tidy.tidy" in runtime.actors["lkt_tidy"]
+    entries = {item.actor_name: item.every for item in runtime.schedules}
+    assert entries["lkt_tidy.tidy"] == timedelta(seconds=30)
+    assert entries["core.sweep_holds"] == timedelta(minutes=1)  # the core uses the same kind
+
+    now = [0.0]
+    scheduler = Scheduler(runtime.jobs, runtime.schedules, clock=lambda: now[0])
+    with TestClient(app):
+        assert scheduler.enqueue_due() == []  # nothing is due before its first period
+        now[0] = 31.0
+        assert scheduler.enqueue_due() == ["lkt_tidy.tidy"]
+        assert scheduler.enqueue_due() == []  # once per period
+        join_jobs(app)
+    assert runs == ["lkt_tidy"]
+
+
+def test_hook_register_schedules_with_a_bad_name_fails_only_its_plugin(
+    make_client: Callable[..., TestClient],
+) -> None:
+    def register_schedules() -> list[Any]:
+        return [Schedule("Bad Name", timedelta(minutes=1), lambda: None)]
+
+    client = make_client([spec("lkt_badsched", register_schedules=register_schedules)])
+    plugins = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}
+    bad = plugins["lkt_badsched"]
+    assert (bad["state"], bad["reasonCode"]) == ("failed", "hook_error")
+    assert "snake_case" in bad["reason"]
 
 
 # -- register_health_checks --------------------------------------------------------------
@@ -364,6 +408,7 @@ def test_the_hook_names_are_the_ones_the_design_fixes() -> None:
         "register_realtime",
         "register_commands",
         "register_image_providers",
+        "register_schedules",
         "startup",
         "shutdown",
     }

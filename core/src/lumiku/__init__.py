@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from lumiku.images.errors import ProviderError
     from lumiku.images.provider import GeneratedImage, ImageProvider, ImageRequest
     from lumiku.jobs.broker import declare_actor
+    from lumiku.jobs.schedule import Schedule
     from lumiku.ledger.records import Hold, Reference
     from lumiku.ledger.service import Ledger
     from lumiku.plugins.context import PluginContext
@@ -57,6 +58,7 @@ _LAZY = {
     "GeneratedImage": "lumiku.images.provider",
     "ProviderError": "lumiku.images.errors",
     "declare_actor": "lumiku.jobs.broker",
+    "Schedule": "lumiku.jobs.schedule",
     "Reference": "lumiku.ledger.records",
     "Hold": "lumiku.ledger.records",
     "Ledger": "lumiku.ledger.service",
@@ -107,6 +109,7 @@ __all__ = [
     "RateLimited",
     "Reference",
     "Requirement",
+    "Schedule",
     "ServiceUnavailable",
     "Unauthorized",
     "UnsupportedMedia",

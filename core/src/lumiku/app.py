@@ -29,14 +29,14 @@ from lumiku.http.health_routes import health_routes, plugin_health_route
 from lumiku.http.introspection import introspection_routes
 from lumiku.http.openapi import build_openapi, walk_routes
 from lumiku.http.plugin_mount import mount_plugin
-from lumiku.http.timing import RequestMetrics
+from lumiku.http.request_metrics import RequestMetrics
+from lumiku.jobs.schedule import Scheduler
 from lumiku.plugins.migrations import migration_sources
 from lumiku.plugins.registry import HookFailed, PluginSource
 from lumiku.plugins.state import ReasonCode
+from lumiku.realtime.attachment import attach_realtime
 from lumiku.realtime.server import close_realtime
-from lumiku.realtime_setup import attach_realtime
 from lumiku.redis_watch import RedisWatch
-from lumiku.schedule import run_schedule
 from lumiku.settings import Settings, load_settings
 
 logger = logging.getLogger("lumiku")
@@ -130,7 +130,7 @@ def _lifespan(runtime: Runtime, attach: Any, realtime_server: Any) -> Any:
             worker.start()
             logger.warning("⚠️ Redis is disabled: background jobs run in this process")
         await _call_lifecycle(runtime, "startup")
-        tasks = [asyncio.create_task(run_schedule(runtime.jobs))]
+        tasks = [asyncio.create_task(Scheduler(runtime.jobs, runtime.schedules).run())]
         if runtime.settings.redis.enabled:
             tasks.append(asyncio.create_task(watch.run()))
         for record in runtime.registry.sorted_records():
@@ -212,7 +212,7 @@ def create_app(
         },
         lifespan=_lifespan(runtime, attach.bind, attach.sio),
     )
-    app.state.edge = runtime.edge
+    app.state.endpoint_services = runtime.endpoints
     app.state.runtime = runtime
     app.state.realtime = attach
     return app

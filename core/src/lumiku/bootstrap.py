@@ -19,13 +19,14 @@ from lumiku.auth.service import AuthService
 from lumiku.auth.wiring import build_auth
 from lumiku.db.engine import create_engine
 from lumiku.http.converter import make_json_converter, make_query_converter
-from lumiku.http.edge import Edge
+from lumiku.http.services import EndpointServices
 from lumiku.idempotency import IdempotencyStore
 from lumiku.images.huggingface import HuggingFaceConfig, HuggingFaceProvider
 from lumiku.images.local import LocalImageProvider
 from lumiku.images.provider import ImageProvider
 from lumiku.jobs.broker import build_broker, job_stats
 from lumiku.jobs.enqueue import JobQueue
+from lumiku.jobs.schedule import ScheduledActor, declare_schedules
 from lumiku.ledger.service import Ledger
 from lumiku.metrics import Metrics
 from lumiku.plugins.context import Capabilities, PluginContext
@@ -81,7 +82,7 @@ class Runtime:
     engine: sa.Engine
     metrics: Metrics
     registry: PluginRegistry
-    edge: Edge
+    endpoints: EndpointServices
     limiter: RateLimiter
     ledger: Ledger
     storage: LocalStorage
@@ -93,6 +94,7 @@ class Runtime:
     image_providers: dict[str, ImageProvider]
     contexts: dict[str, PluginContext] = attrs.field(factory=dict)
     actors: dict[str, list[str]] = attrs.field(factory=dict)
+    schedules: list[ScheduledActor] = attrs.field(factory=list)
     redis_up: bool = False
 
     def context(self, record: PluginRecord) -> PluginContext:
@@ -140,7 +142,7 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
     )
     storage = LocalStorage(settings.storage_dir)
     auth = build_auth(engine, settings, ledger)
-    edge = Edge(
+    endpoints = EndpointServices(
         json=make_json_converter(),
         query=make_query_converter(),
         metrics=metrics,
@@ -155,7 +157,7 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
         engine=engine,
         metrics=metrics,
         registry=registry,
-        edge=edge,
+        endpoints=endpoints,
         limiter=limiter,
         ledger=ledger,
         storage=storage,
@@ -181,14 +183,14 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
 
 
 def _declare_actors(runtime: Runtime) -> None:
-    from lumiku.auth.actors import declare_auth_actors
-    from lumiku.ledger.actors import declare_ledger_actors
+    from lumiku.auth.schedules import auth_schedules
+    from lumiku.ledger.schedules import ledger_schedules
 
-    core = [
-        *declare_ledger_actors(runtime.broker, runtime.ledger),
-        *declare_auth_actors(runtime.broker, runtime.auth),
-    ]
-    runtime.actors["core"] = [actor.actor_name for actor in core]
+    core = declare_schedules(
+        runtime.broker, "core", [*ledger_schedules(runtime.ledger), *auth_schedules(runtime.auth)]
+    )
+    runtime.schedules.extend(core)
+    runtime.actors["core"] = [item.actor_name for item in core]
     for record in runtime.registry.loaded():
         if "register_actors" not in record.hooks:
             continue
@@ -202,3 +204,17 @@ def _declare_actors(runtime: Runtime) -> None:
             runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
             continue
         runtime.actors[record.id] = [actor.actor_name for actor in actors or []]
+    for record in runtime.registry.loaded():
+        if "register_schedules" not in record.hooks:
+            continue
+        try:
+            schedules = runtime.registry.call(
+                "register_schedules", record.id, ctx=runtime.context(record)
+            )
+            declared = declare_schedules(runtime.broker, record.id, list(schedules or []))
+        except (HookFailed, ValueError) as exc:
+            logger.error("❌ plugin %s: its schedules cannot be declared: %s", record.id, exc)
+            runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
+            continue
+        runtime.schedules.extend(declared)
+        runtime.actors.setdefault(record.id, []).extend(item.actor_name for item in declared)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from lumiku.health import HealthCheck
     from lumiku.images.provider import ImageProvider
+    from lumiku.jobs.schedule import Schedule
     from lumiku.plugins.context import PluginContext
 
 
@@ -44,6 +45,14 @@ class LumikuHooks:
         """Declare Dramatiq actors on ``broker``.
 
         Actor names are ``<plugin_id>.<name>`` and the queue is ``<plugin_id>``.
+        """
+
+    @hookspec
+    def register_schedules(self, ctx: PluginContext) -> list[Schedule]:  # type: ignore[empty-body]
+        """Return periodic jobs: each runs on a worker every ``Schedule.every``.
+
+        Each becomes actor ``<plugin_id>.<name>`` on queue ``<plugin_id>``; the web process
+        enqueues it when due. A plugin never runs its own timer from ``startup``.
         """
 
     @hookspec

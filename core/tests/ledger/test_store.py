@@ -7,10 +7,11 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from lumiku.clock import utc_now
 from lumiku.db import create_engine, migrate
 from lumiku.errors import InsufficientCredits
 from lumiku.ledger import Ledger
-from lumiku.ledger.store import Store, utc_now
+from lumiku.ledger.store import Store
 
 from .conftest import audit, insert_user
 

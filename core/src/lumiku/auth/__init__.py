@@ -8,7 +8,6 @@ Build the pieces in the bootstrap and hand them to ``AuthService``::
                        settings.welcome_credits)
 """
 
-from lumiku.auth.clock import Clock, utc_now
 from lumiku.auth.emails import normalize_email, validate_email
 from lumiku.auth.models import CurrentUser, User
 from lumiku.auth.passwords import Argon2Hasher, PasswordHasher, PasswordPolicy
@@ -17,6 +16,7 @@ from lumiku.auth.roles import ROLES, Role, require_role
 from lumiku.auth.service import AuthService, GrantWelcome
 from lumiku.auth.throttle import LoginThrottle
 from lumiku.auth.tokens import Claims, IssuedToken, TokenService
+from lumiku.clock import Clock, utc_now
 
 __all__ = [
     "ROLES",

@@ -7,7 +7,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from lumiku.auth.clock import as_utc
 from lumiku.auth.tokens import Claims
 from lumiku.db.tables import revoked_tokens
 
@@ -20,7 +19,7 @@ def revoke(engine: sa.Engine, claims: Claims) -> None:
                 revoked_tokens.insert().values(
                     jti=claims.jti,
                     user_id=claims.user_id,
-                    expires_at=as_utc(claims.expires_at),
+                    expires_at=claims.expires_at,
                 )
             )
     except IntegrityError:
@@ -36,6 +35,6 @@ def delete_expired_revocations(engine: sa.Engine, *, now: datetime) -> int:
     """
     with engine.begin() as connection:
         result = connection.execute(
-            revoked_tokens.delete().where(revoked_tokens.c.expires_at <= as_utc(now))
+            revoked_tokens.delete().where(revoked_tokens.c.expires_at <= now)
         )
     return int(result.rowcount)

@@ -19,8 +19,6 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from lumiku.auth import revocations
-from lumiku.auth.accounts import AccountStore, EmailTakenError, StoredAccount
-from lumiku.auth.clock import Clock, as_utc, utc_now
 from lumiku.auth.emails import normalize_email, validate_email
 from lumiku.auth.models import CurrentUser, User
 from lumiku.auth.names import clean_name
@@ -34,6 +32,8 @@ from lumiku.auth.tokens import (
     TokenService,
     credential_version,
 )
+from lumiku.auth.users import EmailTakenError, StoredUser, UserStore
+from lumiku.clock import Clock, require_aware, utc_now
 from lumiku.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 
 GrantWelcome = Callable[[str, int], None]
@@ -66,7 +66,7 @@ class AuthService:
     ) -> None:
         """Wire the service; ``grant_welcome(user_id, amount)`` must be idempotent."""
         self._engine = engine
-        self._accounts = AccountStore(engine)
+        self._users = UserStore(engine)
         self._hasher = hasher
         self._tokens = tokens
         self._throttle = throttle
@@ -78,7 +78,7 @@ class AuthService:
         self._dummy_hash = hasher.hash(secrets.token_urlsafe(24))
 
     def _now(self) -> datetime:
-        return as_utc(self._clock())
+        return require_aware(self._clock(), what="the auth clock's time")
 
     # --- accounts -------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ class AuthService:
         )
         valid_after = min(now, first_token.issued_at) if first_token else now
         try:
-            self._accounts.insert(user, password_hash, valid_after)
+            self._users.insert(user, password_hash, valid_after)
         except EmailTakenError:
             raise _email_conflict() from None
         self._grant_welcome_credits(user_id)
@@ -166,7 +166,7 @@ class AuthService:
         """
         address = normalize_email(email)
         self._throttle.begin_attempt(address, ip)
-        account = self._accounts.find_stored(email=address)
+        account = self._users.find_stored(email=address)
         if account is None:
             self._hasher.verify(self._dummy_hash, password)
             self._throttle.record_failure(ip)
@@ -178,7 +178,7 @@ class AuthService:
         current_hash = account.password_hash
         if self._hasher.needs_rehash(current_hash):
             rehashed = self._hasher.hash(password)
-            if self._accounts.update(
+            if self._users.update(
                 account.user.id, {"password_hash": rehashed}, expected_hash=current_hash
             ):
                 current_hash = rehashed
@@ -196,7 +196,7 @@ class AuthService:
         The role is the account's current one, not the one in the token.
         """
         claims = self._tokens.decode(token)
-        owner = self._accounts.token_owner(claims.user_id, claims.jti)
+        owner = self._users.token_owner(claims.user_id, claims.jti)
         if (
             owner is None
             or owner.revoked
@@ -221,7 +221,7 @@ class AuthService:
 
     def get_profile(self, user_id: str) -> User:
         """Return the account ``user_id``; raise ``NotFound`` if it is gone."""
-        user = self._accounts.find(user_id)
+        user = self._users.find(user_id)
         if user is None:
             raise NotFound(ACCOUNT_GONE)
         return user
@@ -242,7 +242,7 @@ class AuthService:
         the email's login lockout). A new password ends every token issued before it; the
         returned token (``None`` unless the password changed) replaces the caller's.
         """
-        account = self._accounts.find_stored(user_id=user_id)
+        account = self._users.find_stored(user_id=user_id)
         if account is None:
             raise NotFound(ACCOUNT_GONE)
         changes, fields = self._validated_changes(account.user, name, email, new_password)
@@ -292,7 +292,7 @@ class AuthService:
                 fields["newPassword"] = problem
         return changes, fields
 
-    def _confirm_password(self, account: StoredAccount, password: str) -> None:
+    def _confirm_password(self, account: StoredUser, password: str) -> None:
         self._throttle.begin_attempt(account.user.email, None)
         if not self._hasher.verify(account.password_hash, password):
             raise ValidationFailed(
@@ -301,10 +301,10 @@ class AuthService:
             )
         self._throttle.record_success(account.user.email)
 
-    def _apply(self, account: StoredAccount, changes: dict[str, object], *, guarded: bool) -> None:
+    def _apply(self, account: StoredUser, changes: dict[str, object], *, guarded: bool) -> None:
         expected = account.password_hash if guarded else None
         try:
-            updated = self._accounts.update(account.user.id, changes, expected_hash=expected)
+            updated = self._users.update(account.user.id, changes, expected_hash=expected)
         except EmailTakenError:
             raise _email_conflict() from None
         if not updated:

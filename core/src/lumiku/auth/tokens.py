@@ -26,8 +26,8 @@ from typing import Any, Final
 import attrs
 import jwt
 
-from lumiku.auth.clock import Clock, utc_now
 from lumiku.auth.roles import Role, is_role
+from lumiku.clock import Clock, utc_now
 from lumiku.errors import Unauthorized
 
 ALGORITHM: Final = "HS256"

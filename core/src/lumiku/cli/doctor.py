@@ -8,7 +8,8 @@ import redis
 import sqlalchemy as sa
 
 from lumiku.bootstrap import STORAGE_FOLDERS
-from lumiku.cli.common import FAIL, OK, WARN, load_registry
+from lumiku.cli.console import FAIL, OK, WARN
+from lumiku.cli.environment import load_registry
 from lumiku.db import migrate, ping
 from lumiku.db.engine import create_engine
 from lumiku.errors import ConfigurationError

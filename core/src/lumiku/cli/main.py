@@ -6,8 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from lumiku.cli import accounts, doctor, migrate_cmd, plugins_cmd, serve
-from lumiku.cli.common import FAIL, configure_logging
+from lumiku.cli import credits_cmd, doctor, migrate_cmd, plugins_cmd, serve, users_cmd
+from lumiku.cli.console import FAIL, configure_logging
 from lumiku.errors import LumikuError
 
 
@@ -19,7 +19,8 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
     migrate_cmd.add_parser(commands)
     plugins_cmd.add_parser(commands)
     doctor.add_parser(commands)
-    accounts.add_parsers(commands)
+    users_cmd.add_parser(commands)
+    credits_cmd.add_parser(commands)
     if with_plugins:
         _plugin_commands(commands)
     return parser

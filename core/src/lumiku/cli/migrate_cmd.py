@@ -8,15 +8,8 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
-from lumiku.cli.common import (
-    FAIL,
-    OK,
-    WARN,
-    database,
-    load_registry,
-    print_json,
-    settings_or_exit,
-)
+from lumiku.cli.console import FAIL, OK, WARN, print_json
+from lumiku.cli.environment import database, load_registry, settings_or_exit
 from lumiku.db import migrate
 from lumiku.plugins.migrations import migration_sources
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lumiku.cli.common import FAIL, load_registry, print_json, settings_or_exit
+from lumiku.cli.console import FAIL, print_json
+from lumiku.cli.environment import load_registry, settings_or_exit
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

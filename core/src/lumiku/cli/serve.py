@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lumiku.cli.common import FAIL, settings_or_exit
+from lumiku.cli.console import FAIL
+from lumiku.cli.environment import settings_or_exit
 
 
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

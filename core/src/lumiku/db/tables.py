@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from lumiku.db.metadata import metadata
+from lumiku.db.types import UTCDateTime
 
 users = sa.Table(
     "users",
@@ -18,9 +19,9 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("name", sa.String(100), nullable=True),
     sa.Column("role", sa.String(16), nullable=False, server_default="user"),
-    sa.Column("tokens_valid_after", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("tokens_valid_after", UTCDateTime(), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
 )
 
 revoked_tokens = sa.Table(
@@ -28,7 +29,7 @@ revoked_tokens = sa.Table(
     metadata,
     sa.Column("jti", sa.String(64), primary_key=True),
     sa.Column("user_id", sa.String(36), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("expires_at", UTCDateTime(), nullable=False, index=True),
 )
 
 idempotent_requests = sa.Table(
@@ -40,5 +41,5 @@ idempotent_requests = sa.Table(
     sa.Column("request_hash", sa.String(64), nullable=False),
     sa.Column("status_code", sa.Integer, nullable=True),
     sa.Column("response_body", sa.LargeBinary, nullable=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
 )

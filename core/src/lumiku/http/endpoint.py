@@ -30,7 +30,7 @@ from lumiku.http.converter import describe_errors
 from lumiku.http.errors import error_response, internal_error_response
 
 if TYPE_CHECKING:
-    from lumiku.http.edge import Edge
+    from lumiku.http.services import EndpointServices
 
 B = TypeVar("B")
 Q = TypeVar("Q")
@@ -103,9 +103,9 @@ class Call(Generic[B, Q]):
         return self.request.client.host if self.request.client else "unknown"
 
 
-def _edge(request: Request) -> Edge:
-    edge: Edge = request.app.state.edge
-    return edge
+def _services(request: Request) -> EndpointServices:
+    services: EndpointServices = request.app.state.endpoint_services
+    return services
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -170,7 +170,7 @@ async def _form_fingerprint(form: FormData) -> bytes:
     return digest.hexdigest().encode()
 
 
-def _parse_json(edge: Edge, raw: bytes) -> Any:
+def _parse_json(services: EndpointServices, raw: bytes) -> Any:
     if not raw.strip():
         raise errors.BadRequest(
             "The request body is empty; send a JSON object.", code="INVALID_JSON"
@@ -178,7 +178,7 @@ def _parse_json(edge: Edge, raw: bytes) -> Any:
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        edge.metrics.json_parse_errors.inc()
+        services.metrics.json_parse_errors.inc()
         raise errors.BadRequest(
             f"The request body is not valid JSON: {exc}", code="INVALID_JSON"
         ) from None
@@ -200,12 +200,12 @@ def structure(converter: cattrs.Converter, data: Any, cls: type[B], *, where: st
         ) from None
 
 
-def _render(edge: Edge, endpoint: Endpoint, result: Any) -> Response:
+def _render(services: EndpointServices, endpoint: Endpoint, result: Any) -> Response:
     if isinstance(result, Response):
         return result
     if result is None:
         return Response(status_code=204 if endpoint.status == 200 else endpoint.status)
-    return JSONResponse(edge.json.unstructure(result), status_code=endpoint.status)
+    return JSONResponse(services.json.unstructure(result), status_code=endpoint.status)
 
 
 class _Wrapper:
@@ -217,7 +217,7 @@ class _Wrapper:
         self.is_async = inspect.iscoroutinefunction(endpoint.handler)
 
     async def __call__(self, request: Request) -> Response:
-        edge = _edge(request)
+        services = _services(request)
         endpoint = self.endpoint
         form: FormData | None = None
         try:
@@ -230,45 +230,45 @@ class _Wrapper:
                 raw = await _form_fingerprint(form)
             elif endpoint.body is not None:
                 raw = await _read_body(request, endpoint.max_body)
-                data = _parse_json(edge, raw)
+                data = _parse_json(services, raw)
             query: Any = None
             if endpoint.query is not None:
                 query = structure(
-                    edge.query, dict(request.query_params), endpoint.query, where="query string"
+                    services.query, dict(request.query_params), endpoint.query, where="query string"
                 )
             body: Any = None
             if endpoint.body is not None:
-                body = structure(edge.json, data, endpoint.body, where="request body")
+                body = structure(services.json, data, endpoint.body, where="request body")
             token = _bearer(request) if endpoint.auth else None
             if self.is_async:
-                user = await run_in_threadpool(self._admit, edge, request, token)
+                user = await run_in_threadpool(self._admit, services, request, token)
                 call: Call[Any, Any] = Call(request, body, query, user, form, raw)
-                result = await self._idempotent(edge, call, self._run_async)
+                result = await self._idempotent(services, call, self._run_async)
             else:
                 result = await run_in_threadpool(
-                    self._run_sync, edge, request, token, body, query, form, raw
+                    self._run_sync, services, request, token, body, query, form, raw
                 )
-            return _render(edge, endpoint, result)
+            return _render(services, endpoint, result)
         except errors.LumikuError as exc:
             return error_response(exc)
         except Exception as exc:  # noqa: BLE001 - the boundary: any error becomes a 500 in the common shape
             plugin_id = self.plugin_id or request.scope.get("lumiku.plugin")
             where = f"plugin {plugin_id}" if plugin_id else "core"
-            edge.metrics.record_route_error(plugin_id)
+            services.metrics.record_route_error(plugin_id)
             return internal_error_response(exc, where=f"{where} {endpoint.method} {endpoint.path}")
         finally:
             if form is not None:
                 await form.close()
 
-    def _admit(self, edge: Edge, request: Request, token: str | None) -> Any:
-        user = edge.authenticate(token, self.endpoint.auth) if self.endpoint.auth else None
+    def _admit(self, services: EndpointServices, request: Request, token: str | None) -> Any:
+        user = services.authenticate(token, self.endpoint.auth) if self.endpoint.auth else None
         for limit in self.endpoint.rate_limits:
-            edge.check_rate_limit(limit, request, user, self.endpoint)
+            services.check_rate_limit(limit, request, user, self.endpoint)
         return user
 
     def _run_sync(
         self,
-        edge: Edge,
+        services: EndpointServices,
         request: Request,
         token: str | None,
         body: Any,
@@ -276,10 +276,12 @@ class _Wrapper:
         form: FormData | None,
         raw: bytes,
     ) -> Any:
-        user = self._admit(edge, request, token)
+        user = self._admit(services, request, token)
         call: Call[Any, Any] = Call(request, body, query, user, form, raw)
         if self.endpoint.idempotent and user is not None:
-            return edge.idempotent_sync(call, self.endpoint, lambda: self.endpoint.handler(call))
+            return services.idempotent_sync(
+                call, self.endpoint, lambda: self.endpoint.handler(call)
+            )
         return self.endpoint.handler(call)
 
     async def _run_async(self, call: Call[Any, Any]) -> Any:
@@ -287,11 +289,14 @@ class _Wrapper:
         return await result if inspect.isawaitable(result) else result
 
     async def _idempotent(
-        self, edge: Edge, call: Call[Any, Any], run: Callable[[Call[Any, Any]], Awaitable[Any]]
+        self,
+        services: EndpointServices,
+        call: Call[Any, Any],
+        run: Callable[[Call[Any, Any]], Awaitable[Any]],
     ) -> Any:
         if not (self.endpoint.idempotent and call.user is not None):
             return await run(call)
-        return await edge.idempotent_async(call, self.endpoint, lambda: run(call))
+        return await services.idempotent_async(call, self.endpoint, lambda: run(call))
 
 
 def _bearer(request: Request) -> str:

@@ -8,6 +8,7 @@ from lumiku.jobs.broker import boot_process, build_broker, declare_actor, job_st
 from lumiku.jobs.enqueue import JobQueue, UnknownActorError
 from lumiku.jobs.events import JobEvents
 from lumiku.jobs.policy import JobPolicy
+from lumiku.jobs.schedule import Schedule, ScheduledActor, Scheduler, declare_schedules
 from lumiku.jobs.stats import JobState, JobStats
 from lumiku.jobs.supervisor import EXIT_BOOT_FAILED, run_workers
 from lumiku.jobs.worker import InProcessWorker
@@ -20,10 +21,14 @@ __all__ = [
     "JobQueue",
     "JobState",
     "JobStats",
+    "Schedule",
+    "ScheduledActor",
+    "Scheduler",
     "UnknownActorError",
     "boot_process",
     "build_broker",
     "declare_actor",
+    "declare_schedules",
     "job_stats",
     "run_workers",
 ]

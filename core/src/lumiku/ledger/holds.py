@@ -12,6 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from lumiku.db.types import UTCDateTime
 from lumiku.errors import InsufficientCredits
 from lumiku.ledger.records import Hold
 from lumiku.ledger.requests import HoldRequest
@@ -46,7 +47,7 @@ def reserve_account() -> sa.UpdateBase:
         sa.update(credit_accounts)
         .where(account.user_id == _param("user", sa.String()))
         .where(account.balance - account.held >= required)
-        .values(held=account.held + required, updated_at=_param("now", sa.DateTime(True)))
+        .values(held=account.held + required, updated_at=_param("now", UTCDateTime()))
         .returning(account.user_id)
     )
 
@@ -58,12 +59,12 @@ def _hold_values(user_id: sa.ColumnElement[Any]) -> list[sa.ColumnElement[Any]]:
         _param("amount", sa.BigInteger()),
         sa.literal_column("0", sa.BigInteger()),
         sa.literal_column("'held'", sa.String()),
-        _param("expires_at", sa.DateTime(True)),
+        _param("expires_at", UTCDateTime()),
         _param("reference_type", sa.String()),
         _param("reference_id", sa.String()),
         _param("plugin", sa.String()),
         _param("key", sa.String()),
-        _param("now", sa.DateTime(True)),
+        _param("now", UTCDateTime()),
     ]
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from lumiku.db.types import UTCDateTime
 from lumiku.errors import InsufficientCredits
 from lumiku.ledger.errors import UnknownAccount
 from lumiku.ledger.records import Entry
@@ -51,7 +52,7 @@ def _param(name: str, type_: sa.types.TypeEngine[Any]) -> sa.BindParameter[Any]:
 
 
 def _now() -> sa.BindParameter[Any]:
-    return _param("now", sa.DateTime(timezone=True))
+    return _param("now", UTCDateTime())
 
 
 def debit_account() -> sa.UpdateBase:

@@ -17,7 +17,6 @@ from lumiku.ledger.records import (
     HoldStatus,
     Reference,
 )
-from lumiku.ledger.store import as_utc
 from lumiku.ledger.tables import credit_accounts, credit_entries, credit_holds
 
 Row = Mapping[Any, Any]
@@ -40,7 +39,7 @@ def entry_from(row: Row) -> Entry:
         balance_after=int(row["balance_after"]),
         reason=row["reason"],
         idempotency_key=row["idempotency_key"],
-        created_at=as_utc(row["created_at"]),
+        created_at=row["created_at"],
         reference=reference_of(row),
         plugin=row["plugin"],
     )
@@ -55,12 +54,12 @@ def hold_from(row: Row) -> Hold:
         amount=int(row["amount"]),
         captured=int(row["captured"]),
         status=cast(HoldStatus, row["status"]),
-        expires_at=as_utc(row["expires_at"]),
+        expires_at=row["expires_at"],
         reference=Reference(row["reference_type"], row["reference_id"]),
         idempotency_key=row["idempotency_key"],
-        created_at=as_utc(row["created_at"]),
+        created_at=row["created_at"],
         plugin=row["plugin"],
-        resolved_at=None if resolved_at is None else as_utc(resolved_at),
+        resolved_at=resolved_at,
     )
 
 
@@ -75,7 +74,7 @@ def finding_from(row: Row) -> Finding:
         actual=int(row["actual"]),
         difference=int(row["difference"]),
         detail=row["detail"],
-        created_at=as_utc(row["created_at"]),
+        created_at=row["created_at"],
     )
 
 

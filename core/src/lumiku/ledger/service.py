@@ -57,6 +57,7 @@ from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 
+from lumiku.clock import Clock, require_aware, utc_now
 from lumiku.errors import InsufficientCredits, LumikuError, NotFound
 from lumiku.ledger.errors import HoldNotFound, InvalidLedgerRequest
 from lumiku.ledger.history import read_page
@@ -76,7 +77,7 @@ from lumiku.ledger.records import (
 from lumiku.ledger.requests import EntryRequest, HoldRequest
 from lumiku.ledger.rows import find_entry, find_hold, finding_from, read_balance
 from lumiku.ledger.settlement import Settlement
-from lumiku.ledger.store import Clock, Store, as_utc, utc_now
+from lumiku.ledger.store import Store
 from lumiku.ledger.tables import reconciliation_findings
 from lumiku.ledger.validation import (
     check_amount,
@@ -272,7 +273,7 @@ class Ledger:
         This is the sweeper's body: run it periodically. Each hold expires once, even with
         several sweepers running.
         """
-        return self._settlement.expire(self._store.now() if now is None else as_utc(now))
+        return self._settlement.expire(self._store.now() if now is None else require_aware(now))
 
     def get_hold(self, hold_id: str) -> Hold:
         """Return the hold with ``hold_id`` as it is now."""

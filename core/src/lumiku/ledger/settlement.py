@@ -15,6 +15,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from lumiku.db.types import UTCDateTime
 from lumiku.ledger.errors import CaptureExceedsHold, HoldAlreadyResolved, HoldNotFound
 from lumiku.ledger.movements import insert_entry
 from lumiku.ledger.records import Capture, Hold
@@ -54,7 +55,7 @@ class Settlement:
             .where(account.user_id == sa.bindparam("account", type_=sa.String()))
             .values(
                 held=account.held - sa.bindparam("released", type_=sa.BigInteger()),
-                updated_at=sa.bindparam("now", type_=sa.DateTime(True)),
+                updated_at=sa.bindparam("now", type_=UTCDateTime()),
             )
         )
 

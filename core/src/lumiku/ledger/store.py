@@ -12,34 +12,21 @@ every transaction with ``BEGIN IMMEDIATE``, so both kinds of work run in one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, cast
 
 import attrs
 import psycopg
 import sqlalchemy as sa
 
+from lumiku.clock import Clock, require_aware
 from lumiku.db.engine import is_sqlite
-
-Clock = Callable[[], datetime]
 
 # SQLSTATE codes on PostgreSQL; extended result code names on SQLite.
 _UNIQUE = frozenset({"23505", "SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
 _FOREIGN_KEY = frozenset({"23503", "SQLITE_CONSTRAINT_FOREIGNKEY"})
-
-
-def utc_now() -> datetime:
-    """Return the current time in UTC."""
-    return datetime.now(UTC)
-
-
-def as_utc(value: datetime) -> datetime:
-    """Return ``value`` as an aware UTC datetime; naive values (SQLite's) are taken as UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def _error_code(error: sa.exc.DBAPIError) -> str | None:
@@ -85,7 +72,7 @@ class Store:
 
     def now(self) -> datetime:
         """Return the clock's time in UTC."""
-        return as_utc(self.clock())
+        return require_aware(self.clock(), what="the ledger clock's time")
 
     @contextmanager
     def transaction(self) -> Iterator[sa.Connection]:

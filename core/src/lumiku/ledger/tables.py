@@ -9,6 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from lumiku.db.metadata import metadata
+from lumiku.db.types import UTCDateTime
 
 # BIGINT keys on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-numbered rowid.
 _SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -27,7 +28,7 @@ credit_accounts = sa.Table(
     sa.Column("user_id", sa.String(36), sa.ForeignKey("users.id"), primary_key=True),
     sa.Column("balance", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("held", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.CheckConstraint("held >= 0 AND balance >= held", name="funds"),
 )
 
@@ -44,7 +45,7 @@ credit_entries = sa.Table(
     sa.Column("plugin", sa.String(64), nullable=True),
     sa.Column("reason", sa.String(500), nullable=False),
     sa.Column("idempotency_key", sa.String(255), nullable=False, unique=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.CheckConstraint(_one_of("kind", ENTRY_KINDS), name="kind"),
     sa.CheckConstraint("amount <> 0", name="amount"),
     # History pages walk one user's entries newest first; a B-tree scans either way.
@@ -59,13 +60,13 @@ credit_holds = sa.Table(
     sa.Column("amount", sa.BigInteger, nullable=False),
     sa.Column("captured", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", UTCDateTime(), nullable=False),
     sa.Column("reference_type", sa.String(64), nullable=False),
     sa.Column("reference_id", sa.String(255), nullable=False),
     sa.Column("plugin", sa.String(64), nullable=True),
     sa.Column("idempotency_key", sa.String(255), nullable=False, unique=True),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
+    sa.Column("resolved_at", UTCDateTime(), nullable=True),
     sa.CheckConstraint(_one_of("status", HOLD_STATUSES), name="status"),
     sa.CheckConstraint("amount > 0 AND captured >= 0 AND captured <= amount", name="amounts"),
     sa.Index("ix_credit_holds_user_status", "user_id", "status"),
@@ -84,5 +85,5 @@ reconciliation_findings = sa.Table(
     sa.Column("actual", sa.BigInteger, nullable=False),
     sa.Column("difference", sa.BigInteger, nullable=False),
     sa.Column("detail", sa.String(1000), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("created_at", UTCDateTime(), nullable=False),
 )

@@ -1,31 +1,19 @@
-"""What every subcommand needs: settings, the plugin registry, logging, output marks."""
+"""What subcommands open: the settings, the database and the plugin registry."""
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import sqlalchemy as sa
 
+from lumiku.cli.console import FAIL
 from lumiku.db.engine import create_engine
 from lumiku.errors import ConfigurationError
 from lumiku.plugins.discovery import discover
 from lumiku.plugins.registry import PluginRegistry
 from lumiku.settings import Settings, load_settings
-
-OK, WARN, FAIL = "✅", "⚠️", "❌"
-
-
-def configure_logging(level: str = "INFO") -> None:
-    """Send log lines to stderr in the operators' format."""
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def settings_or_exit() -> Settings:
@@ -52,10 +40,3 @@ def load_registry(settings: Settings) -> PluginRegistry:
     registry = PluginRegistry(settings, redis_available=settings.redis.enabled)
     registry.load(discover())
     return registry
-
-
-def print_json(data: Any) -> None:
-    """Print ``data`` as indented JSON."""
-    import json
-
-    print(json.dumps(data, indent=2, sort_keys=True))

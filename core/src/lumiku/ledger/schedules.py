@@ -1,25 +1,21 @@
-"""Core actors of the ledger: the hold sweeper and the periodic reconciliation."""
+"""Periodic jobs of the ledger: the hold sweeper and the reconciliation."""
 
 from __future__ import annotations
 
 import logging
 from datetime import timedelta
 
-import dramatiq
-
-from lumiku.jobs.broker import declare_actor
+from lumiku.jobs.schedule import Schedule
 from lumiku.ledger.service import Ledger
 
 logger = logging.getLogger("lumiku.ledger")
 
-SWEEP_ACTOR = "core.sweep_holds"
-RECONCILE_ACTOR = "core.reconcile"
+SWEEP_EVERY = timedelta(minutes=1)
+RECONCILE_EVERY = timedelta(hours=1)
 
 
-def declare_ledger_actors(
-    broker: dramatiq.Broker, ledger: Ledger
-) -> list[dramatiq.Actor[..., None]]:
-    """Declare the sweeper and the reconciliation on ``broker`` (queue ``core``)."""
+def ledger_schedules(ledger: Ledger) -> list[Schedule]:
+    """Return the sweeper (``core.sweep_holds``) and reconciliation (``core.reconcile``)."""
 
     def sweep_holds() -> None:
         released = ledger.expire_holds()
@@ -39,6 +35,6 @@ def declare_ledger_actors(
             )
 
     return [
-        declare_actor(broker, sweep_holds, name=SWEEP_ACTOR, queue="core", max_retries=3),
-        declare_actor(broker, reconcile, name=RECONCILE_ACTOR, queue="core", max_retries=1),
+        Schedule("sweep_holds", SWEEP_EVERY, sweep_holds),
+        Schedule("reconcile", RECONCILE_EVERY, reconcile, time_limit=timedelta(minutes=30)),
     ]

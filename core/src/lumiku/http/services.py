@@ -1,4 +1,7 @@
-"""``Edge``: the services the endpoint wrapper needs, built once per app by bootstrap."""
+"""``EndpointServices``: what the endpoint wrapper needs (converters, auth, limits, idempotency).
+
+Built once per app by the composition root (``lumiku.bootstrap``).
+"""
 
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ class _NoAuth:
 
 
 @attrs.define
-class Edge:
+class EndpointServices:
     """Converters, auth, rate limits, idempotency and metrics for declared endpoints."""
 
     json: cattrs.Converter

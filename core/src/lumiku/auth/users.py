@@ -1,6 +1,6 @@
-"""SQL for accounts: the ``users`` rows the auth service reads and writes, and nothing else.
+"""SQL for users: the ``users`` rows the auth service reads and writes, and nothing else.
 
-Rows come back as ``User`` (public) or ``StoredAccount`` (the user plus the password hash,
+Rows come back as ``User`` (public) or ``StoredUser`` (the user plus the password hash,
 which never leaves the auth package). Times are written in UTC and read back aware; SQLite
 drops the zone, so naive values are taken as UTC.
 """
@@ -14,7 +14,6 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from lumiku.auth.clock import as_utc
 from lumiku.auth.models import User
 from lumiku.auth.roles import Role, is_role
 from lumiku.auth.tokens import credential_version
@@ -35,7 +34,7 @@ class EmailTakenError(Exception):
 
 
 @attrs.frozen
-class StoredAccount:
+class StoredUser:
     """An account with its password hash, for verification inside the auth package."""
 
     user: User
@@ -64,12 +63,12 @@ def _user(row: sa.RowMapping) -> User:
         email=row["email"],
         name=row["name"],
         role=_role(row["role"], row["id"]),
-        created_at=as_utc(row["created_at"]),
-        updated_at=as_utc(row["updated_at"]),
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
     )
 
 
-class AccountStore:
+class UserStore:
     """Read and write ``users`` rows through one engine."""
 
     def __init__(self, engine: sa.Engine) -> None:
@@ -84,9 +83,9 @@ class AccountStore:
             "password_hash": password_hash,
             "name": user.name,
             "role": user.role,
-            "tokens_valid_after": as_utc(tokens_valid_after),
-            "created_at": as_utc(user.created_at),
-            "updated_at": as_utc(user.updated_at),
+            "tokens_valid_after": tokens_valid_after,
+            "created_at": user.created_at,
+            "updated_at": user.updated_at,
         }
         try:
             with self._engine.begin() as connection:
@@ -113,7 +112,7 @@ class AccountStore:
 
     def find_stored(
         self, *, user_id: str | None = None, email: str | None = None
-    ) -> StoredAccount | None:
+    ) -> StoredUser | None:
         """Return the account with its hash, by ``user_id`` or by ``email``."""
         column, value = (users.c.id, user_id) if user_id is not None else (users.c.email, email)
         query = sa.select(*_USER_COLUMNS, users.c.password_hash).where(column == value)
@@ -121,7 +120,7 @@ class AccountStore:
             found = connection.execute(query).mappings().first()
         if found is None:
             return None
-        return StoredAccount(user=_user(found), password_hash=found["password_hash"])
+        return StoredUser(user=_user(found), password_hash=found["password_hash"])
 
     def token_owner(self, user_id: str, jti: str) -> TokenOwner | None:
         """Return the account behind a token and whether ``jti`` is revoked (one query).
@@ -144,7 +143,7 @@ class AccountStore:
             return None
         return TokenOwner(
             user=_user(found),
-            tokens_valid_after=as_utc(found["tokens_valid_after"]),
+            tokens_valid_after=found["tokens_valid_after"],
             revoked=found["revoked_jti"] is not None,
             credential=credential_version(found["password_hash"]),
         )
