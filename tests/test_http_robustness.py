@@ -15,7 +15,7 @@ from lumiku.db import create_engine
 from lumiku.db import migrate as migrations
 from lumiku.db.tables import users
 from lumiku.errors import Conflict
-from lumiku.idempotency import IdempotencyStore
+from lumiku.idempotency import IdempotencyStore, RequestKey, StoredResponse
 
 PASSWORD = "amber-violin-7-quartz"
 
@@ -120,14 +120,18 @@ def test_an_abandoned_idempotency_reservation_is_taken_over_after_its_lease(
                 updated_at=now[0],
             )
         )
-    assert store.begin(user, "k", "/route", "hash-1") is None  # the request that dies
+    first = store.begin(user, "k", "/route", "hash-1")  # the request that dies
+    assert isinstance(first, RequestKey)
+    assert first.attempt == 0
     with pytest.raises(Conflict):  # a live reservation blocks a retry
         store.begin(user, "k", "/route", "hash-1")
     now[0] += dt.timedelta(seconds=121)
-    assert store.begin(user, "k", "/route", "hash-1") is None  # taken over
-    store.finish(user, "k", 200, b"{}")
+    taken = store.begin(user, "k", "/route", "hash-1")  # taken over
+    assert isinstance(taken, RequestKey)
+    assert taken.attempt == 0  # the same attempt: what the dead request charged replays
+    store.finish(taken, 200, b"{}")
     replay = store.begin(user, "k", "/route", "hash-1")
-    assert replay is not None
+    assert isinstance(replay, StoredResponse)
     assert replay.status_code == 200
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM idempotent_requests")).scalar() == 1

@@ -42,4 +42,8 @@ idempotent_requests = sa.Table(
     sa.Column("status_code", sa.Integer, nullable=True),
     sa.Column("response_body", sa.LargeBinary, nullable=True),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # The attempt that runs under the key (see lumiku.idempotency), and until when the
+    # request running it holds the key (NULL: free for a retry to take at once).
+    sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("lease_expires_at", UTCDateTime(), nullable=True),
 )

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
@@ -28,6 +28,7 @@ from starlette.routing import Route
 from lumiku import errors
 from lumiku.http.converter import describe_errors
 from lumiku.http.errors import error_response, internal_error_response
+from lumiku.idempotency import RequestKey
 
 if TYPE_CHECKING:
     from lumiku.http.services import EndpointServices
@@ -75,7 +76,8 @@ class Call(Generic[B, Q]):
     """What a handler receives: the request, its checked body and query, and the user.
 
     ``raw_body`` is the JSON body as sent, or for a form a digest of its fields and files
-    (what ``Idempotency-Key`` compares).
+    (what ``Idempotency-Key`` compares). ``request_key`` is the request's idempotency key
+    and attempt (see ``lumiku.idempotency``).
     """
 
     request: Request
@@ -84,6 +86,16 @@ class Call(Generic[B, Q]):
     user: Any
     form: FormData | None
     raw_body: bytes = b""
+    request_key: RequestKey = attrs.field(factory=lambda: RequestKey.fresh(""))
+
+    @property
+    def idempotency_key(self) -> str | None:
+        """Return the client's ``Idempotency-Key`` on an ``idempotent`` route, else ``None``.
+
+        Handlers rarely need it: the charging primitives (``ctx.charges``, held jobs) derive
+        their ledger keys and ids from ``request_key``, which also knows the attempt.
+        """
+        return self.request_key.header
 
     @property
     def path(self) -> Mapping[str, Any]:
@@ -241,9 +253,7 @@ class _Wrapper:
                 body = structure(services.json, data, endpoint.body, where="request body")
             token = _bearer(request) if endpoint.auth else None
             if self.is_async:
-                user = await run_in_threadpool(self._admit, services, request, token)
-                call: Call[Any, Any] = Call(request, body, query, user, form, raw)
-                result = await self._idempotent(services, call, self._run_async)
+                result = await self._run_async(services, request, token, body, query, form, raw)
             else:
                 result = await run_in_threadpool(
                     self._run_sync, services, request, token, body, query, form, raw
@@ -260,11 +270,17 @@ class _Wrapper:
             if form is not None:
                 await form.close()
 
-    def _admit(self, services: EndpointServices, request: Request, token: str | None) -> Any:
+    def _admit(
+        self, services: EndpointServices, request: Request, token: str | None, raw: bytes
+    ) -> tuple[Any, RequestKey | Response]:
+        """Authenticate, then reserve the Idempotency-Key (a replay is answered here)."""
         user = services.authenticate(token, self.endpoint.auth) if self.endpoint.auth else None
+        return user, services.begin(request, user, self.endpoint, raw)
+
+    def _limit(self, services: EndpointServices, request: Request, user: Any) -> None:
+        """Count the request against its rate limits (after a replay would have answered)."""
         for limit in self.endpoint.rate_limits:
             services.check_rate_limit(limit, request, user, self.endpoint)
-        return user
 
     def _run_sync(
         self,
@@ -276,27 +292,42 @@ class _Wrapper:
         form: FormData | None,
         raw: bytes,
     ) -> Any:
-        user = self._admit(services, request, token)
-        call: Call[Any, Any] = Call(request, body, query, user, form, raw)
-        if self.endpoint.idempotent and user is not None:
-            return services.idempotent_sync(
-                call, self.endpoint, lambda: self.endpoint.handler(call)
-            )
-        return self.endpoint.handler(call)
+        user, key = self._admit(services, request, token, raw)
+        if isinstance(key, Response):
+            return key
+        call: Call[Any, Any] = Call(request, body, query, user, form, raw, key)
+        try:
+            self._limit(services, request, user)
+            result = self.endpoint.handler(call)
+        except BaseException as exc:  # noqa: BLE001 - stored or re-raised by fail()
+            return services.fail(key, self.endpoint, exc)
+        return services.finish(key, self.endpoint, result)
 
-    async def _run_async(self, call: Call[Any, Any]) -> Any:
-        result = self.endpoint.handler(call)
-        return await result if inspect.isawaitable(result) else result
-
-    async def _idempotent(
+    async def _run_async(
         self,
         services: EndpointServices,
-        call: Call[Any, Any],
-        run: Callable[[Call[Any, Any]], Awaitable[Any]],
+        request: Request,
+        token: str | None,
+        body: Any,
+        query: Any,
+        form: FormData | None,
+        raw: bytes,
     ) -> Any:
-        if not (self.endpoint.idempotent and call.user is not None):
-            return await run(call)
-        return await services.idempotent_async(call, self.endpoint, lambda: run(call))
+        user, key = await run_in_threadpool(self._admit, services, request, token, raw)
+        if isinstance(key, Response):
+            return key
+        call: Call[Any, Any] = Call(request, body, query, user, form, raw, key)
+        try:
+            if self.endpoint.rate_limits:
+                await run_in_threadpool(self._limit, services, request, user)
+            result = self.endpoint.handler(call)
+            if inspect.isawaitable(result):
+                result = await result
+        except BaseException as exc:  # noqa: BLE001 - stored or re-raised by fail()
+            return await run_in_threadpool(services.fail, key, self.endpoint, exc)
+        if not key.from_client:
+            return result
+        return await run_in_threadpool(services.finish, key, self.endpoint, result)
 
 
 def _bearer(request: Request) -> str:

@@ -5,25 +5,23 @@ Built once per app by the composition root (``lumiku.bootstrap``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import cattrs
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from lumiku import errors
 from lumiku.auth.roles import require_role
 from lumiku.http.errors import error_response, status_for
-from lumiku.idempotency import IdempotencyStore, request_fingerprint
+from lumiku.idempotency import IdempotencyStore, RequestKey, request_fingerprint
 from lumiku.metrics import Metrics
 from lumiku.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from lumiku.auth.roles import Role
-    from lumiku.http.endpoint import Call, Endpoint, RateLimit
+    from lumiku.http.endpoint import Endpoint, RateLimit
 
 
 class Authenticator(Protocol):
@@ -77,78 +75,58 @@ class EndpointServices:
                 details={"limit": status.limit, "remaining": 0, "reset": status.reset_at},
             )
 
-    def _begin(self, call: Call[Any, Any], endpoint: Endpoint) -> tuple[str, Response | None]:
-        key = call.request.headers.get("idempotency-key")
-        if key is None or self.idempotency is None:
-            return "", None
-        fingerprint = request_fingerprint(endpoint.method, call.request.url.path, call.raw_body)
-        stored = self.idempotency.begin(call.user_id, key, endpoint.path, fingerprint)
-        if stored is None:
-            return key, None
-        return key, Response(
-            stored.body,
-            status_code=stored.status_code,
+    def begin(
+        self, request: Request, user: Any, endpoint: Endpoint, raw_body: bytes
+    ) -> RequestKey | Response:
+        """Return the request's key and attempt, or the stored response of a replay.
+
+        Routes not declared ``idempotent``, anonymous calls and requests without an
+        ``Idempotency-Key`` get a fresh server token: nothing is reserved.
+        """
+        user_id = str(user.id) if user is not None else ""
+        header = request.headers.get("idempotency-key")
+        if not endpoint.idempotent or user is None or header is None or self.idempotency is None:
+            return RequestKey.fresh(user_id)
+        fingerprint = request_fingerprint(endpoint.method, request.url.path, raw_body)
+        begun = self.idempotency.begin(user_id, header, endpoint.path, fingerprint)
+        if isinstance(begun, RequestKey):
+            return begun
+        return Response(
+            begun.body,
+            status_code=begun.status_code,
             media_type="application/json",
             headers={"Idempotent-Replayed": "true"},
         )
 
-    def _finish(self, call: Call[Any, Any], key: str, endpoint: Endpoint, result: Any) -> Any:
-        assert self.idempotency is not None
+    def finish(self, key: RequestKey, endpoint: Endpoint, result: Any) -> Any:
+        """Record the answer of a reserved key (a no-op for unreserved requests)."""
+        if not key.from_client or self.idempotency is None:
+            return result
         if isinstance(result, Response):
             body = bytes(result.body) if isinstance(result, JSONResponse) else b""
-            self.idempotency.finish(call.user_id, key, result.status_code, body)
+            self.idempotency.finish(key, result.status_code, body)
             return result
         response = JSONResponse(self.json.unstructure(result), status_code=endpoint.status)
-        self.idempotency.finish(call.user_id, key, response.status_code, bytes(response.body))
+        self.idempotency.finish(key, response.status_code, bytes(response.body))
         return response
 
-    def _record_failure(
-        self, call: Call[Any, Any], key: str, endpoint: Endpoint, exc: BaseException
-    ) -> Response:
+    def fail(self, key: RequestKey, endpoint: Endpoint, exc: BaseException) -> Response:
         """Store a 4xx domain error as the key's answer; free the key for anything else.
 
         Rate limits and conflicts are not answers to the request (a retry may succeed), and
-        a 5xx or an unexpected exception must let the retry run again: those re-raise.
+        a 5xx or an unexpected exception must let the retry run again: those free the
+        reservation (moving the attempt on when no charge is left standing) and re-raise.
         """
-        assert self.idempotency is not None
+        if not key.from_client or self.idempotency is None:
+            raise exc
         final = (
             isinstance(exc, errors.LumikuError)
             and status_for(exc) < 500
             and not isinstance(exc, errors.RateLimited | errors.Conflict)
         )
         if not final:
-            self.idempotency.abandon(call.user_id, key)
+            self.idempotency.release(key)
             raise exc
         assert isinstance(exc, errors.LumikuError)
-        response: Response = self._finish(call, key, endpoint, error_response(exc))
+        response: Response = self.finish(key, endpoint, error_response(exc))
         return response
-
-    def idempotent_sync(
-        self, call: Call[Any, Any], endpoint: Endpoint, run: Callable[[], Any]
-    ) -> Any:
-        """Run ``run`` once per ``Idempotency-Key``; replays get the first response."""
-        key, replay = self._begin(call, endpoint)
-        if replay is not None:
-            return replay
-        if not key:
-            return run()
-        try:
-            result = run()
-        except BaseException as exc:  # noqa: BLE001 - stored or re-raised by _record_failure
-            return self._record_failure(call, key, endpoint, exc)
-        return self._finish(call, key, endpoint, result)
-
-    async def idempotent_async(
-        self, call: Call[Any, Any], endpoint: Endpoint, run: Callable[[], Awaitable[Any]]
-    ) -> Any:
-        """Async twin of ``idempotent_sync``."""
-        key, replay = await run_in_threadpool(self._begin, call, endpoint)
-        if replay is not None:
-            return replay
-        if not key:
-            return await run()
-        try:
-            result = await run()
-        except BaseException as exc:  # noqa: BLE001 - stored or re-raised by _record_failure
-            return await run_in_threadpool(self._record_failure, call, key, endpoint, exc)
-        return await run_in_threadpool(self._finish, call, key, endpoint, result)

@@ -41,6 +41,17 @@ class UnknownAccount(NotFound):
         self.user_id = user_id
 
 
+class EntryNotFound(NotFound):
+    """No entry of the expected kind is recorded under an idempotency key."""
+
+    def __init__(self, key: str, kind: str) -> None:
+        super().__init__(
+            f"No {kind} is recorded under key {key!r}; pass the key the {kind} was made with.",
+            details={"idempotencyKey": key},
+        )
+        self.key = key
+
+
 class HoldNotFound(NotFound):
     """No hold has this id."""
 

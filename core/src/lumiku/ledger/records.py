@@ -10,7 +10,7 @@ from typing import Literal
 
 import attrs
 
-EntryKind = Literal["welcome", "purchase", "grant", "spend", "capture", "adjustment"]
+EntryKind = Literal["welcome", "purchase", "grant", "spend", "capture", "refund", "adjustment"]
 GrantKind = Literal["grant", "welcome", "purchase"]
 HoldStatus = Literal["held", "captured", "released", "expired"]
 FindingKind = Literal["balance_mismatch", "held_mismatch", "expired_hold", "duplicate_purchase"]

@@ -8,6 +8,7 @@ operation and ``IdempotencyKeyReused`` is raised.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,17 @@ import attrs
 
 from lumiku.ledger.errors import IdempotencyKeyReused
 from lumiku.ledger.records import Entry, EntryKind, Hold, Reference
+from lumiku.ledger.validation import MAX_REASON_LENGTH, RESERVED_KEY_PREFIX
+
+
+def refund_key(spend_key: str) -> str:
+    """Return the ledger's own key of the refund of the spend under ``spend_key``."""
+    return f"{RESERVED_KEY_PREFIX}refund:{hashlib.sha256(spend_key.encode()).hexdigest()}"
+
+
+def refund_reason(spend_reason: str) -> str:
+    """Return the history line of a refund: ``Refund: <the spend's reason>``."""
+    return f"Refund: {spend_reason}"[:MAX_REASON_LENGTH]
 
 
 def _reference_params(reference: Reference | None) -> dict[str, str | None]:

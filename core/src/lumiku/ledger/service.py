@@ -59,7 +59,7 @@ import sqlalchemy as sa
 
 from lumiku.clock import Clock, require_aware, utc_now
 from lumiku.errors import InsufficientCredits, LumikuError, NotFound
-from lumiku.ledger.errors import HoldNotFound, InvalidLedgerRequest
+from lumiku.ledger.errors import EntryNotFound, HoldNotFound, InvalidLedgerRequest
 from lumiku.ledger.history import read_page
 from lumiku.ledger.holds import Holds
 from lumiku.ledger.movements import Movements
@@ -74,7 +74,7 @@ from lumiku.ledger.records import (
     Hold,
     Reference,
 )
-from lumiku.ledger.requests import EntryRequest, HoldRequest
+from lumiku.ledger.requests import EntryRequest, HoldRequest, refund_key, refund_reason
 from lumiku.ledger.rows import find_entry, find_hold, finding_from, read_balance
 from lumiku.ledger.settlement import Settlement
 from lumiku.ledger.store import Store
@@ -223,6 +223,29 @@ class Ledger:
         if request.amount > 0:
             return self._movements.credit(request)
         return self._movements.debit(request)
+
+    @_observed("refund")
+    def refund(self, spend_key: str) -> Entry:
+        """Give back the credits of the spend recorded under ``spend_key``; return the entry.
+
+        The amount, account, plugin and reference are the spend's own, read from its entry,
+        so a refund can never be of the wrong amount; the refund is keyed on the spend, so
+        it happens at most once however often it is called (a retry returns the recorded
+        refund). Raise ``EntryNotFound`` when no spend is recorded under the key.
+        """
+        spend = self.find_entry(spend_key)
+        if spend is None or spend.kind != "spend":
+            raise EntryNotFound(spend_key, "spend")
+        request = EntryRequest(
+            user_id=spend.user_id,
+            amount=-spend.amount,
+            kind="refund",
+            reason=refund_reason(spend.reason),
+            key=refund_key(spend_key),
+            plugin=spend.plugin,
+            reference=spend.reference,
+        )
+        return self._movements.credit(request)
 
     @_observed("hold")
     def hold(

@@ -14,7 +14,7 @@ from lumiku.db.types import UTCDateTime
 # BIGINT keys on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-numbered rowid.
 _SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
-ENTRY_KINDS = ("welcome", "purchase", "grant", "spend", "capture", "adjustment")
+ENTRY_KINDS = ("welcome", "purchase", "grant", "spend", "capture", "refund", "adjustment")
 HOLD_STATUSES = ("held", "captured", "released", "expired")
 
 
