@@ -17,7 +17,10 @@ import sqlalchemy as sa
 
 from lumiku.auth.service import AuthService
 from lumiku.auth.wiring import build_auth
+from lumiku.charges import Charges
+from lumiku.clock import utc_now
 from lumiku.db.engine import create_engine
+from lumiku.heldjobs import HeldJobKinds, JobServices, QueuedMarkers, markers_for
 from lumiku.http.converter import make_json_converter, make_query_converter
 from lumiku.http.services import EndpointServices
 from lumiku.idempotency import IdempotencyStore
@@ -92,6 +95,9 @@ class Runtime:
     jobs: JobQueue
     publisher: SwitchablePublisher
     image_providers: dict[str, ImageProvider]
+    idempotency: IdempotencyStore
+    markers: QueuedMarkers
+    held_job_kinds: HeldJobKinds = attrs.field(factory=HeldJobKinds)
     contexts: dict[str, PluginContext] = attrs.field(factory=dict)
     actors: dict[str, list[str]] = attrs.field(factory=dict)
     schedules: list[ScheduledActor] = attrs.field(factory=list)
@@ -102,6 +108,8 @@ class Runtime:
         ctx = self.contexts.get(record.id)
         if ctx is None:
             assert record.spec is not None
+            logger = logging.getLogger(f"lumiku.plugins.{record.id}")
+            charges = Charges(self.ledger, record.id, record.credits, self.idempotency)
             ctx = PluginContext(
                 id=record.id,
                 spec=record.spec,
@@ -119,7 +127,19 @@ class Runtime:
                 metrics=self.metrics,
                 capabilities=Capabilities(redis=lambda: self.redis_up),
                 image_providers=self.image_providers,
-                logger=logging.getLogger(f"lumiku.plugins.{record.id}"),
+                logger=logger,
+                charges=charges,
+                job_services=JobServices(
+                    engine=self.engine,
+                    ledger=self.ledger,
+                    charges=charges,
+                    queue=self.jobs,
+                    markers=self.markers,
+                    publisher=self.publisher,
+                    clock=utc_now,
+                    logger=logger,
+                ),
+                held_job_kinds=self.held_job_kinds,
             )
             self.contexts[record.id] = ctx
         return ctx
@@ -142,13 +162,14 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
     )
     storage = LocalStorage(settings.storage_dir)
     auth = build_auth(engine, settings, ledger)
+    idempotency = IdempotencyStore(engine)
     endpoints = EndpointServices(
         json=make_json_converter(),
         query=make_query_converter(),
         metrics=metrics,
         limiter=limiter,
         authenticator=auth,
-        idempotency=IdempotencyStore(engine),
+        idempotency=idempotency,
     )
     broker = build_broker(settings.redis.url)
     image_providers = builtin_image_providers(settings)
@@ -167,6 +188,8 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
         jobs=JobQueue(broker),
         publisher=SwitchablePublisher(),
         image_providers=image_providers,
+        idempotency=idempotency,
+        markers=markers_for(broker),
         redis_up=settings.redis.enabled,
     )
     for record, provided in registry.call_each(
@@ -187,7 +210,13 @@ def _declare_actors(runtime: Runtime) -> None:
     from lumiku.ledger.schedules import ledger_schedules
 
     core = declare_schedules(
-        runtime.broker, "core", [*ledger_schedules(runtime.ledger), *auth_schedules(runtime.auth)]
+        runtime.broker,
+        "core",
+        [
+            *ledger_schedules(runtime.ledger),
+            *auth_schedules(runtime.auth),
+            runtime.held_job_kinds.schedule(),
+        ],
     )
     runtime.schedules.extend(core)
     runtime.actors["core"] = [item.actor_name for item in core]

@@ -214,6 +214,26 @@ class IdempotencyStore:
                 .values(status_code=status_code, response_body=body, lease_expires_at=None)
             )
 
+    def advance(self, request_key: RequestKey) -> None:
+        """Move a reserved key to its next attempt now (what it charged cannot be reused).
+
+        Used when a retry finds the charge of its attempt already resolved (a hold that
+        expired before the retry came): the new attempt places a new one.
+        """
+        table = idempotent_requests.c
+        with self._engine.begin() as conn:
+            conn.execute(
+                idempotent_requests.update()
+                .where(
+                    table.user_id == request_key.user_id,
+                    table.key == request_key.header,
+                    table.status_code.is_(None),
+                    table.attempt == request_key.attempt,
+                )
+                .values(attempt=table.attempt + 1)
+            )
+        request_key.attempt += 1
+
     def release(self, request_key: RequestKey) -> bool:
         """Free a reservation whose request failed without an answer to keep.
 

@@ -20,6 +20,17 @@ from lumiku.ratelimit import RateLimiter
 from lumiku.settings import Settings
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+    from lumiku.charges import Charges
+    from lumiku.heldjobs import (
+        HeldJobKinds,
+        HeldJobs,
+        JobLimits,
+        JobServices,
+        JobWork,
+        ProgressEvents,
+    )
     from lumiku.images.provider import ImageProvider
     from lumiku.jobs.enqueue import JobQueue
     from lumiku.ledger.service import Ledger
@@ -61,6 +72,10 @@ class PluginContext:
     capabilities: Capabilities = attrs.field(repr=False)
     image_providers: Mapping[str, ImageProvider] = attrs.field(repr=False)
     logger: logging.Logger = attrs.field(repr=False)
+    charges: Charges = attrs.field(repr=False)
+    """Charged work: spends undone on failure, holds for queued work (``lumiku.charges``)."""
+    job_services: JobServices = attrs.field(repr=False)
+    held_job_kinds: HeldJobKinds = attrs.field(repr=False)
     state: dict[str, Any] = attrs.field(factory=dict, repr=False)
     """The plugin's own runtime state (clients, caches); the core never reads it."""
 
@@ -70,6 +85,38 @@ class PluginContext:
             return self.credits[action]
         except KeyError:
             raise KeyError(f"plugin {self.id!r} declares no credit cost for {action!r}") from None
+
+    def held_jobs(
+        self,
+        name: str,
+        *,
+        table: sa.Table,
+        work: JobWork[Any],
+        action: str,
+        reference_type: str | None = None,
+        limits: JobLimits | None = None,
+        events: ProgressEvents | None = None,
+    ) -> HeldJobs:
+        """Return the held jobs ``<plugin>.<name>`` working on rows of ``table``.
+
+        ``action`` is the credit action one item costs; ``reference_type`` names the work
+        in credit history (default: the table's name). The core's recovery covers them
+        from now on. Declare the actor with ``.declare(broker)`` in ``register_actors``.
+        """
+        from lumiku.heldjobs import HeldJobs, JobKind, JobLimits
+
+        kind = JobKind(
+            plugin=self.id,
+            name=name,
+            table=table,
+            work=work,
+            action=action,
+            reference_type=reference_type or table.name,
+            limits=limits or JobLimits(),
+            events=events,
+        )
+        self.held_job_kinds.add(kind, self.job_services)
+        return HeldJobs(kind, self.job_services)
 
     def image_provider(self, name: str) -> ImageProvider:
         """Return the image provider called ``name``."""

@@ -1,0 +1,89 @@
+"""Which held jobs have a message in the broker: how a lost message is noticed.
+
+When a job is queued, its id goes into a set kept next to the messages: in Redis for the
+Redis broker (``<namespace>:held-jobs:<actor>``), in memory for the in-process one. The
+set and the messages live and die together: Redis restarted empty (it persists nothing
+here) loses both, and an in-process queue dies with its process along with its set. So a
+job that is ``pending`` while its id is missing from the set has lost its message, and the
+recovery queues it again. Ids leave the set when the job finishes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+
+class QueuedMarkers(Protocol):
+    """A set of job ids per actor whose message is queued."""
+
+    def add(self, actor: str, job_id: str) -> None:
+        """Mark ``job_id`` as having a message for ``actor``."""
+
+    def discard(self, actor: str, job_id: str) -> None:
+        """Forget ``job_id`` (its job finished)."""
+
+    def missing(self, actor: str, job_ids: Iterable[str]) -> set[str]:
+        """Return which of ``job_ids`` have no message marked."""
+
+
+class MemoryMarkers:
+    """Markers of an in-process broker: they die with the process, as its messages do."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._ids: defaultdict[str, set[str]] = defaultdict(set)
+
+    def add(self, actor: str, job_id: str) -> None:
+        """Mark ``job_id``."""
+        with self._lock:
+            self._ids[actor].add(job_id)
+
+    def discard(self, actor: str, job_id: str) -> None:
+        """Forget ``job_id``."""
+        with self._lock:
+            self._ids[actor].discard(job_id)
+
+    def missing(self, actor: str, job_ids: Iterable[str]) -> set[str]:
+        """Return the ids not marked."""
+        with self._lock:
+            return {job_id for job_id in job_ids if job_id not in self._ids[actor]}
+
+
+class RedisMarkers:
+    """Markers in the broker's Redis, under the broker's namespace."""
+
+    def __init__(self, client: Any, namespace: str) -> None:
+        self._client = client
+        self._namespace = namespace
+
+    def _key(self, actor: str) -> str:
+        return f"{self._namespace}:held-jobs:{actor}"
+
+    def add(self, actor: str, job_id: str) -> None:
+        """Mark ``job_id``."""
+        self._client.sadd(self._key(actor), job_id)
+
+    def discard(self, actor: str, job_id: str) -> None:
+        """Forget ``job_id``."""
+        self._client.srem(self._key(actor), job_id)
+
+    def missing(self, actor: str, job_ids: Iterable[str]) -> set[str]:
+        """Return the ids not marked (one round trip)."""
+        wanted = list(job_ids)
+        if not wanted:
+            return set()
+        present = self._client.smismember(self._key(actor), wanted)
+        return {job_id for job_id, here in zip(wanted, present, strict=True) if not here}
+
+
+def markers_for(broker: dramatiq.Broker) -> QueuedMarkers:
+    """Return the markers that live and die with ``broker``'s messages."""
+    if isinstance(broker, RedisBroker):
+        return RedisMarkers(broker.client, broker.namespace)
+    return MemoryMarkers()

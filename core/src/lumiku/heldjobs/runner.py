@@ -1,0 +1,349 @@
+"""One delivery of a held job's message: claim, work through the items, finish, settle.
+
+1. A job already finished is only settled again (capture or release its hold if still
+   open: both are no-ops once done), so a redelivered message changes nothing.
+2. A job older than ``JobLimits.job_lifetime`` gets no new attempt: it is finished with
+   what it did (``EXPIRED``).
+3. Claim it under a lease, renewed by a heartbeat while this worker lives. If another
+   delivery holds a live claim, raise ``dramatiq.Retry`` with a delay outlasting that
+   lease: this message may be a redelivery after its worker died, and the retry either
+   finds the job finished or takes the lapsed claim over.
+4. If the hold was given back meanwhile (it expired), fail the job without working.
+5. For each item not finished yet: ``produce`` it, then in one transaction count it on the
+   job (only while the claim holds), insert its item row and let the plugin ``record`` the
+   result. Publish progress. An item that fails for good is recorded as failed and the job
+   goes on; a retryable failure before the last attempt gives the claim back and raises,
+   so Dramatiq retries with backoff (finished items are skipped then).
+6. Finish: ``completed``, ``partial`` or ``failed`` from the counters; capture ``unit_cost``
+   x items completed from the hold and release the rest; publish the end.
+
+Finishing before capturing means a charge is never taken for work that did not land; a
+crash between the two leaves a finished job with an open hold, which the next delivery or
+the recovery settles (step 1).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import dramatiq
+from dramatiq.middleware import CurrentMessage
+from dramatiq.middleware.time_limit import TimeLimitExceeded
+
+from lumiku.heldjobs import claims
+from lumiku.heldjobs.columns import FINISHED_STATUSES
+from lumiku.heldjobs.heartbeat import Heartbeat
+from lumiku.heldjobs.items import finished_keys, job_items, read_items
+from lumiku.heldjobs.kind import JobKind, JobServices
+from lumiku.heldjobs.settle import conclude, settle_row
+from lumiku.heldjobs.work import Problem, problem_of
+
+CLAIM_RETRY_MARGIN = timedelta(seconds=5)
+"""How long after another delivery's lease runs out a redelivery that found it busy retries."""
+
+
+class ClaimBusy(dramatiq.Retry):
+    """Another delivery holds a live claim on the job: retry once its lease has run out."""
+
+    def __init__(self, job_id: str, delay: timedelta) -> None:
+        super().__init__(
+            f"job {job_id} is claimed by another delivery; retrying in "
+            f"{int(delay.total_seconds())} s",
+            delay=max(1, int(delay.total_seconds() * 1000)),
+        )
+        self.job_id = job_id
+
+
+class _ClaimLost(Exception):
+    """This delivery's claim was taken over or the job failed meanwhile: stop quietly."""
+
+
+def current_retries() -> int | None:
+    """Return how many times Dramatiq already retried the running message (None outside)."""
+    message = CurrentMessage.get_current_message()
+    if message is None:
+        return None
+    return int(message.options.get("retries", 0))
+
+
+class Runner:
+    """Run deliveries of one kind of held job; see the module docstring."""
+
+    def __init__(self, kind: JobKind, services: JobServices) -> None:
+        self._kind = kind
+        self._services = services
+
+    def run(self, job_id: str, *, retries: int | None) -> None:
+        """Run one delivery; ``retries`` is Dramatiq's retry count (None: the last attempt)."""
+        kind, services = self._kind, self._services
+        row = self._read(job_id)
+        if row is None:
+            services.logger.warning("%s: job %s no longer exists", kind.actor_name, job_id)
+            return
+        if row["status"] in FINISHED_STATUSES:
+            settle_row(kind, services, row)
+            services.markers.discard(kind.actor_name, job_id)
+            return
+        now = services.clock()
+        if now - row["created_at"] > kind.limits.job_lifetime and self._finish_unclaimed(
+            job_id, "EXPIRED", "The job did not finish in time."
+        ):
+            return
+        claim_id = uuid.uuid4().hex
+        with services.engine.begin() as connection:
+            claimed = claims.claim(
+                connection, kind.table, job_id, claim_id, now=now, lease=kind.limits.lease
+            )
+        if not claimed:
+            self._busy(job_id)
+            return
+        row = self._read(job_id)
+        if row is None:
+            return
+        if kind.events is not None and row["attempts"] == 1:
+            kind.events.started(services.publisher, row["user_id"], job_id, row["items_total"])
+        last = retries is None or retries >= kind.limits.max_retries
+        try:
+            with Heartbeat(
+                lambda: self._renew(job_id, claim_id), kind.limits.heartbeat, name=job_id
+            ) as heartbeat:
+                worked = self._work(row, claim_id, last, heartbeat)
+        except _ClaimLost:
+            services.logger.info("%s: job %s was taken over meanwhile", kind.actor_name, job_id)
+            return
+        if worked:
+            self._finish(job_id, claim_id)
+
+    # -- steps ----------------------------------------------------------------------------
+
+    def _read(self, job_id: str) -> Any:
+        with self._services.engine.connect() as connection:
+            return claims.read_job(connection, self._kind.table, job_id)
+
+    def _renew(self, job_id: str, claim_id: str) -> bool:
+        services, kind = self._services, self._kind
+        with services.engine.begin() as connection:
+            return claims.renew(
+                connection,
+                kind.table,
+                job_id,
+                claim_id,
+                now=services.clock(),
+                lease=kind.limits.lease,
+            )
+
+    def _busy(self, job_id: str) -> None:
+        """Settle a job finished meanwhile; retry later if another delivery runs it."""
+        row = self._read(job_id)
+        if row is None:
+            return
+        if row["status"] in FINISHED_STATUSES:
+            settle_row(self._kind, self._services, row)
+            return
+        delay = self._kind.limits.min_backoff
+        lease_end = row["lease_expires_at"]
+        if row["status"] == "processing" and lease_end is not None:
+            delay = max(delay, lease_end - self._services.clock() + CLAIM_RETRY_MARGIN)
+        raise ClaimBusy(job_id, delay)
+
+    def _finish_unclaimed(self, job_id: str, code: str, message: str) -> bool:
+        services = self._services
+        with services.engine.begin() as connection:
+            finished = claims.finish(
+                connection,
+                self._kind.table,
+                job_id,
+                now=services.clock(),
+                code=code,
+                message=message,
+            )
+        if finished is None:
+            return False
+        conclude(self._kind, services, finished)
+        return True
+
+    def _work(self, row: Any, claim_id: str, last: bool, heartbeat: Heartbeat) -> bool:
+        """Work through the items not finished yet; return False when the job was given up."""
+        kind, services = self._kind, self._services
+        keys = list(kind.work.items(row))
+        if len(keys) != row["items_total"]:
+            raise RuntimeError(
+                f"{kind.actor_name}: job {row['id']} lists {len(keys)} items, "
+                f"but {row['items_total']} were held for"
+            )
+        if row["hold_id"] and not services.ledger.get_hold(row["hold_id"]).is_open:
+            self._give_up(
+                row,
+                claim_id,
+                "HOLD_EXPIRED",
+                "The credits reserved for this job were given back before it ran; submit it again.",
+            )
+            return False
+        with services.engine.connect() as connection:
+            done = finished_keys(connection, kind.table_name, row["id"])
+        for position, item in enumerate(keys):
+            if item in done:
+                continue
+            if heartbeat.lost:
+                raise _ClaimLost
+            self._item(row, claim_id, position, item, last)
+        return True
+
+    def _item(self, row: Any, claim_id: str, position: int, item: str, last: bool) -> None:
+        kind, services = self._kind, self._services
+        started = services.clock()
+        try:
+            result = kind.work.produce(row, item)
+        except BaseException as exc:  # noqa: BLE001 - every outcome is recorded; see _failed
+            self._failed(row, claim_id, position, item, started, exc, last)
+            return
+        try:
+            with services.engine.begin() as connection:
+                if not self._count(connection, row, claim_id, position, item, started, None):
+                    connection.rollback()
+                    kind.work.discard(result)
+                    raise _ClaimLost
+                kind.work.record(connection, row, item, result)
+        except _ClaimLost:
+            raise
+        except BaseException as exc:  # noqa: BLE001 - every outcome is recorded; see _failed
+            kind.work.discard(result)
+            self._failed(row, claim_id, position, item, started, exc, last)
+            return
+        self._progress(row)
+
+    def _count(
+        self,
+        connection: Any,
+        row: Any,
+        claim_id: str,
+        position: int,
+        item: str,
+        started: Any,
+        problem: Problem | None,
+    ) -> bool:
+        kind, services = self._kind, self._services
+        now = services.clock()
+        counted = claims.count_item(
+            connection,
+            kind.table,
+            row["id"],
+            claim_id,
+            now=now,
+            lease=kind.limits.lease,
+            completed=problem is None,
+        )
+        if not counted:
+            return False
+        connection.execute(
+            job_items.insert().values(
+                job_table=kind.table_name,
+                job_id=row["id"],
+                item=item,
+                position=position,
+                status="completed" if problem is None else "failed",
+                error_code=None if problem is None else problem.code,
+                error_message=None if problem is None else problem.message[:500],
+                started_at=started,
+                finished_at=now,
+            )
+        )
+        return True
+
+    def _failed(
+        self,
+        row: Any,
+        claim_id: str,
+        position: int,
+        item: str,
+        started: Any,
+        exc: BaseException,
+        last: bool,
+    ) -> None:
+        """Record an item failed for good, or give the claim back and raise for a retry."""
+        kind, services = self._kind, self._services
+        seconds = int(kind.limits.time_limit.total_seconds())
+        problem = problem_of(exc, time_limit_seconds=seconds)
+        final = last or not problem.retryable
+        services.logger.warning(
+            "%s: job %s item %s failed (%s%s): %s",
+            kind.actor_name,
+            row["id"],
+            item,
+            problem.code,
+            "" if final else ", will retry",
+            problem.message,
+        )
+        interrupted = not isinstance(exc, Exception | TimeLimitExceeded)
+        if not final or interrupted:
+            # A retry (or a worker shutting down) runs the item again later.
+            with services.engine.begin() as connection:
+                claims.give_back(
+                    connection,
+                    kind.table,
+                    row["id"],
+                    claim_id,
+                    now=services.clock(),
+                    code=problem.code,
+                    message=problem.message,
+                )
+            raise exc
+        with services.engine.begin() as connection:
+            if not self._count(connection, row, claim_id, position, item, started, problem):
+                raise _ClaimLost
+        self._progress(row)
+
+    def _progress(self, row: Any) -> None:
+        events = self._kind.events
+        if events is None:
+            return
+        current = self._read(row["id"])
+        if current is None:
+            return
+        events.progress(
+            self._services.publisher,
+            row["user_id"],
+            row["id"],
+            int(current["items_completed"]),
+            int(current["items_failed"]),
+            int(current["items_total"]),
+        )
+
+    def _give_up(self, row: Any, claim_id: str, code: str, message: str) -> None:
+        services = self._services
+        with services.engine.begin() as connection:
+            finished = claims.finish(
+                connection,
+                self._kind.table,
+                row["id"],
+                now=services.clock(),
+                claim_id=claim_id,
+                code=code,
+                message=message,
+                charge=False,
+            )
+        if finished is not None:
+            conclude(self._kind, services, finished)
+
+    def _finish(self, job_id: str, claim_id: str) -> None:
+        services, kind = self._services, self._kind
+        with services.engine.begin() as connection:
+            failures = [
+                item
+                for item in read_items(connection, kind.table_name, job_id)
+                if item.status == "failed"
+            ]
+            last_failure = failures[-1] if failures else None
+            finished = claims.finish(
+                connection,
+                kind.table,
+                job_id,
+                now=services.clock(),
+                claim_id=claim_id,
+                code=last_failure.error_code if last_failure else None,
+                message=last_failure.error_message if last_failure else None,
+            )
+        if finished is not None:
+            conclude(self._kind, services, finished)
