@@ -32,7 +32,8 @@ LEASE_SECONDS = 2.0
 
 def _worker_module() -> Any:
     spec = importlib.util.spec_from_file_location("lkt_worker_process", HERE / "worker_process.py")
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -25,7 +25,8 @@ def test_a_job_holds_runs_every_item_once_and_captures_exactly(
     job = world.job(submitted.job["id"])
     assert (job["status"], job["items_completed"], job["items_failed"]) == ("completed", 3, 0)
     assert job["credits_charged"] == 30
-    assert job["started_at"] is not None and job["finished_at"] >= job["started_at"]
+    assert job["started_at"] is not None
+    assert job["finished_at"] >= job["started_at"]
     assert world.balance(user) == (70, 0)
     assert world.results(job["id"]) == {f"item-{i}": f"a:item-{i}" for i in range(3)}
     assert dict(world.work.produced) == {"item-0": 1, "item-1": 1, "item-2": 1}
@@ -139,7 +140,8 @@ def test_a_retried_submit_with_the_same_key_and_attempt_makes_one_job(
         again = kit.held.submit(world.key(user, "k-1"), values={"label": "i"}, items=2)
         other = kit.held.submit(world.key(user, "k-2"), values={"label": "i"}, items=1)
         kit.drain()
-    assert again.replayed and again.job["id"] == first.job["id"]
+    assert again.replayed
+    assert again.job["id"] == first.job["id"]
     assert other.job["id"] != first.job["id"]
     assert world.balance(user) == (70, 0)
 

@@ -67,7 +67,8 @@ def held_jobs(sample: object, database_url: str, redis_url: str, lease: float) -
 def _sample() -> object:
     path = Path(__file__).with_name("sample.py")
     spec = importlib.util.spec_from_file_location("lkt_heldjobs_sample", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
