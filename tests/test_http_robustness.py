@@ -87,7 +87,7 @@ def test_deeply_nested_json_is_400(make_client: Any) -> None:
     assert error_code(response) == "INVALID_JSON"
 
 
-def test_forged_history_cursor_is_422(make_client: Any) -> None:
+def test_forged_history_cursor_is_400(make_client: Any) -> None:
     client = make_client([])
     token = client.post(
         "/api/auth/register", json={"email": "c@example.com", "password": PASSWORD}
@@ -97,7 +97,8 @@ def test_forged_history_cursor_is_422(make_client: Any) -> None:
         params={"cursor": "9" * 30},
         headers={"Authorization": f"Bearer {token}"},
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
+    assert error_code(response) == "INVALID_CURSOR"
 
 
 def test_an_abandoned_idempotency_reservation_is_taken_over_after_its_lease(

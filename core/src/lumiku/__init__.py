@@ -13,6 +13,8 @@ from lumiku.hookspecs import hookimpl
 from lumiku.plugins.spec import PluginSpec, Requirement, hard, soft
 
 if TYPE_CHECKING:
+    from lumiku.charges import Charge, Charges
+    from lumiku.db.types import UTCDateTime
     from lumiku.errors import (
         BadRequest,
         Conflict,
@@ -28,6 +30,18 @@ if TYPE_CHECKING:
         ValidationFailed,
     )
     from lumiku.health import CheckResult, HealthCheck
+    from lumiku.heldjobs import (
+        HeldJobs,
+        ItemFailed,
+        Job,
+        JobItem,
+        JobLimits,
+        JobWork,
+        ProgressEvents,
+        Submitted,
+        job_columns,
+        job_constraints,
+    )
     from lumiku.http.endpoint import Call, RateLimit, delete, get, post, put, route
     from lumiku.http.fields import field
     from lumiku.images.errors import ProviderError
@@ -36,11 +50,33 @@ if TYPE_CHECKING:
     from lumiku.jobs.schedule import Schedule
     from lumiku.ledger.records import Hold, Reference
     from lumiku.ledger.service import Ledger
+    from lumiku.pages import Page, PageQuery, fetch_page, in_order, newest_first
     from lumiku.plugins.context import PluginContext
     from lumiku.realtime.namespace import AuthenticatedNamespace
     from lumiku.storage.images import CheckedImage, check_image, make_thumbnail
 
 _LAZY = {
+    "Charge": "lumiku.charges",
+    "Charges": "lumiku.charges",
+    "UTCDateTime": "lumiku.db.types",
+    **dict.fromkeys(
+        (
+            "HeldJobs",
+            "ItemFailed",
+            "Job",
+            "JobItem",
+            "JobLimits",
+            "JobWork",
+            "ProgressEvents",
+            "Submitted",
+            "job_columns",
+            "job_constraints",
+        ),
+        "lumiku.heldjobs",
+    ),
+    **dict.fromkeys(
+        ("Page", "PageQuery", "fetch_page", "in_order", "newest_first"), "lumiku.pages"
+    ),
     "PluginContext": "lumiku.plugins.context",
     "AuthenticatedNamespace": "lumiku.realtime.namespace",
     "CheckResult": "lumiku.health",
@@ -88,22 +124,33 @@ __all__ = [
     "AuthenticatedNamespace",
     "BadRequest",
     "Call",
+    "Charge",
+    "Charges",
     "CheckResult",
     "CheckedImage",
     "Conflict",
     "Forbidden",
     "GeneratedImage",
     "HealthCheck",
+    "HeldJobs",
     "Hold",
     "ImageProvider",
     "ImageRequest",
     "InsufficientCredits",
+    "ItemFailed",
+    "Job",
+    "JobItem",
+    "JobLimits",
+    "JobWork",
     "Ledger",
     "LumikuError",
     "NotFound",
+    "Page",
+    "PageQuery",
     "PayloadTooLarge",
     "PluginContext",
     "PluginSpec",
+    "ProgressEvents",
     "ProviderError",
     "RateLimit",
     "RateLimited",
@@ -111,17 +158,24 @@ __all__ = [
     "Requirement",
     "Schedule",
     "ServiceUnavailable",
+    "Submitted",
+    "UTCDateTime",
     "Unauthorized",
     "UnsupportedMedia",
     "ValidationFailed",
     "check_image",
     "declare_actor",
     "delete",
+    "fetch_page",
     "field",
     "get",
     "hard",
     "hookimpl",
+    "in_order",
+    "job_columns",
+    "job_constraints",
     "make_thumbnail",
+    "newest_first",
     "post",
     "put",
     "route",

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from lumiku.ledger import InvalidLedgerRequest, Ledger
+from lumiku.pages import InvalidCursor
 
 
 def test_history_pages_newest_first(ledger: Ledger, funded: str, key: Callable[[str], str]) -> None:
@@ -49,12 +50,12 @@ def test_history_is_per_user(ledger: Ledger, funded: str, new_user: Callable[[],
     assert len(ledger.history(funded).entries) == 1
 
 
-@pytest.mark.parametrize("cursor", ["abc", "-1", "1.5", ""])
+@pytest.mark.parametrize("cursor", ["abc", "-1", "1.5", "", "eyJ2IjoxLCJrIjpbIngiXX0"])
 def test_history_rejects_a_forged_cursor(ledger: Ledger, funded: str, cursor: str) -> None:
-    with pytest.raises(InvalidLedgerRequest) as raised:
+    with pytest.raises(InvalidCursor) as raised:
         ledger.history(funded, cursor=cursor)
 
-    assert raised.value.field == "cursor"
+    assert raised.value.details["fields"] == {"cursor": "is not a nextCursor value of this list"}
 
 
 @pytest.mark.parametrize("limit", [0, 101, True])

@@ -1,4 +1,4 @@
-"""Pages of one account's entries, newest first, by an opaque cursor.
+"""Pages of one account's entries, newest first (``lumiku.pages``' cursor and contract).
 
 Entries are ordered by id, which grows with every insert, so a page boundary is stable
 while new entries arrive: they only ever appear before the first page.
@@ -12,24 +12,9 @@ from lumiku.ledger.errors import InvalidLedgerRequest
 from lumiku.ledger.records import HistoryPage
 from lumiku.ledger.rows import entry_from
 from lumiku.ledger.tables import credit_entries
+from lumiku.pages import MAX_LIMIT, InvalidCursor, PageQuery, fetch_page, newest_first
 
-MAX_PAGE = 100
-
-
-def parse_cursor(cursor: str | None) -> int | None:
-    """Return the entry id a cursor points below, or ``None`` for the first page."""
-    if cursor is None:
-        return None
-    if (
-        not isinstance(cursor, str)
-        or not cursor.isascii()
-        or not cursor.isdigit()
-        or len(cursor) > 18  # beyond a BIGINT: forged, never issued
-    ):
-        raise InvalidLedgerRequest(
-            "cursor", "cursor must be a next_cursor value returned by an earlier page"
-        )
-    return int(cursor)
+MAX_PAGE = MAX_LIMIT
 
 
 def check_limit(limit: object) -> int:
@@ -42,18 +27,16 @@ def check_limit(limit: object) -> int:
 def read_page(
     connection: sa.Connection, user_id: str, cursor: str | None, limit: int
 ) -> HistoryPage:
-    """Return up to ``limit`` entries of ``user_id`` older than ``cursor``, newest first."""
-    before = parse_cursor(cursor)
-    entries = credit_entries.c
-    query = (
-        sa.select(credit_entries)
-        .where(entries.user_id == user_id)
-        .order_by(entries.id.desc())
-        .limit(check_limit(limit) + 1)
+    """Return up to ``limit`` entries of ``user_id`` older than ``cursor``, newest first.
+
+    Raise ``InvalidCursor`` (400) for a cursor that no page of this list returned.
+    """
+    if cursor == "":
+        raise InvalidCursor
+    page = fetch_page(
+        connection,
+        sa.select(credit_entries).where(credit_entries.c.user_id == user_id),
+        PageQuery(limit=check_limit(limit), cursor=cursor),
+        newest_first(credit_entries.c.id),
     )
-    if before is not None:
-        query = query.where(entries.id < before)
-    rows = connection.execute(query).mappings().all()
-    page = tuple(entry_from(row) for row in rows[:limit])
-    next_cursor = str(page[-1].id) if len(rows) > limit else None
-    return HistoryPage(page, next_cursor)
+    return HistoryPage(tuple(entry_from(row) for row in page.rows), page.next_cursor)

@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute
 from lumiku.http.endpoint import Call, get, post
 from lumiku.http.fields import field
 from lumiku.ledger.records import Entry
+from lumiku.pages import PageQuery
 
 if TYPE_CHECKING:
     from lumiku.bootstrap import Runtime
@@ -24,14 +25,6 @@ class BalanceView:
     balance: int
     held: int
     available: int
-
-
-@attrs.frozen
-class HistoryQuery:
-    """Paging of the history."""
-
-    cursor: str | None = field(default=None, max_length=200)
-    limit: int = field(default=20, ge=1, le=100)
 
 
 @attrs.frozen
@@ -99,7 +92,7 @@ def credit_routes(runtime: Runtime) -> list[BaseRoute]:
         b = ledger.balance(call.user_id)
         return BalanceView(b.balance, b.held, b.available)
 
-    def history(call: Call[None, HistoryQuery]) -> HistoryView:
+    def history(call: Call[None, PageQuery]) -> HistoryView:
         """Return the caller's credit history, newest first, paginated."""
         page = ledger.history(call.user_id, call.query.cursor, call.query.limit)
         return HistoryView([entry_view(e) for e in page.entries], page.next_cursor)
@@ -124,7 +117,7 @@ def credit_routes(runtime: Runtime) -> list[BaseRoute]:
             "/api/credits/history",
             history,
             auth="user",
-            query=HistoryQuery,
+            query=PageQuery,
             response=HistoryView,
             tags=tags,
         ),
