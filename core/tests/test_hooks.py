@@ -179,8 +179,8 @@ def test_hook_register_schedules_declares_actors_the_scheduler_enqueues(
     with TestClient(app):
         assert scheduler.enqueue_due() == []  # nothing is due before its first period
         now[0] = 31.0
-        assert scheduler.enqueue_due() == ["lkt_tidy.tidy"]
-        assert scheduler.enqueue_due() == []  # once per period
+        assert "lkt_tidy.tidy" in scheduler.enqueue_due()
+        assert "lkt_tidy.tidy" not in scheduler.enqueue_due()  # once per period
         join_jobs(app)
     assert runs == ["lkt_tidy"]
 

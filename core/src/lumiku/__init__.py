@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     )
     from lumiku.health import CheckResult, HealthCheck
     from lumiku.heldjobs import (
+        JOB_STATUSES,
+        OPEN_JOB_STATUSES,
         HeldJobs,
         ItemFailed,
         Job,
@@ -61,6 +63,8 @@ _LAZY = {
     "UTCDateTime": "lumiku.db.types",
     **dict.fromkeys(
         (
+            "JOB_STATUSES",
+            "OPEN_JOB_STATUSES",
             "HeldJobs",
             "ItemFailed",
             "Job",
@@ -121,6 +125,8 @@ _LAZY = {
 }
 
 __all__ = [
+    "JOB_STATUSES",
+    "OPEN_JOB_STATUSES",
     "AuthenticatedNamespace",
     "BadRequest",
     "Call",

@@ -151,16 +151,20 @@ def test_a_crash_between_hold_and_insert_is_retried_on_the_same_hold(
 ) -> None:
     user = world.user(100)
     with running() as kit:
-        real = kit.held._row
+        services = kit.held._services
+        real_row = kit.held._row
 
         def crash(*args: Any, **kwargs: Any) -> Any:
-            raise SystemExit("the process died")
+            raise RuntimeError("SIGKILL stand-in: the process dies here")
 
         monkeypatch.setattr(kit.held, "_row", crash)
-        with pytest.raises(SystemExit):
-            kit.held.submit(world.key(user, "k"), values={"label": "c"}, items=2)
+        monkeypatch.setattr(services.charges, "release", lambda *a: False)  # nothing runs after
+        key = world.key(user, "k")
+        with pytest.raises(RuntimeError):
+            kit.held.submit(key, values={"label": "c"}, items=2)
         assert world.balance(user) == (100, 20)  # the hold of the dead request stands
-        monkeypatch.setattr(kit.held, "_row", real)
+        assert key.open_charges == 1
+        monkeypatch.setattr(kit.held, "_row", real_row)
         retried = kit.held.submit(world.key(user, "k"), values={"label": "c"}, items=2)
         kit.drain()
     assert world.job(retried.job["id"])["status"] == "completed"

@@ -1,7 +1,12 @@
-"""The generation job's guarantees, exercised on the app's own services and database."""
+"""The generation job's guarantees, exercised on the app's own services and database.
+
+The job runs on the core's held-jobs kit; these tests check what the plugin's part of it
+(the avatar made, recorded and charged once) looks like through the kit.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,8 +14,11 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from lumiku.heldjobs import claims
 from lumiku_avatar_creator.models import avatar_generations
-from lumiku_avatar_creator.transitions import claim, find_generation
+
+FULL = {"balance": 100, "held": 0, "available": 100}
+CHARGED = {"balance": 90, "held": 0, "available": 90}
 
 
 @pytest.fixture
@@ -19,7 +27,7 @@ def held(client: TestClient, kit: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
     sent: list[str] = []
 
     def keep(actor: str, /, **kwargs: Any) -> str:
-        sent.append(kwargs["generation_id"])
+        sent.append(kwargs["job_id"])
         return "kept"
 
     monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", keep)
@@ -30,8 +38,7 @@ def held(client: TestClient, kit: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def row(client: TestClient, kit: Any, generation_id: str) -> Any:
-    with kit.runtime(client).engine.connect() as connection:
-        return find_generation(connection, generation_id)
+    return kit.services(client).jobs.get(generation_id)
 
 
 def test_a_generation_whose_hold_was_released_fails_without_calling_the_provider(
@@ -42,12 +49,12 @@ def test_a_generation_whose_hold_was_released_fails_without_calling_the_provider
     services.ctx.ledger.release(row(client, kit, generation_id)["hold_id"])
     monkeypatch.setitem(services.ctx.image_providers, "local", None)  # would raise if called
 
-    services.job.run(generation_id, attempt=0)
+    services.jobs.run(generation_id, retries=0)
 
     failed = row(client, kit, generation_id)
     assert failed["status"] == "failed"
     assert failed["error_code"] == "HOLD_EXPIRED"
-    assert api.balance() == {"balance": 100, "held": 0, "available": 100}
+    assert api.balance() == FULL
 
 
 def test_a_crash_between_the_avatar_and_the_capture_is_settled_by_a_redelivery(
@@ -55,14 +62,13 @@ def test_a_crash_between_the_avatar_and_the_capture_is_settled_by_a_redelivery(
 ) -> None:
     api, generation_id = held
     services = kit.services(client)
-    settlement = services.job._settlement
 
-    def crash(hold_id: str, amount: int) -> bool:
+    def crash(hold_id: str, amount: int) -> Any:
         raise RuntimeError("worker died")
 
-    monkeypatch.setattr(settlement, "capture", crash)
+    monkeypatch.setattr(services.ctx.ledger, "capture", crash)
     with pytest.raises(RuntimeError):
-        services.job.run(generation_id, attempt=0)
+        services.jobs.run(generation_id, retries=0)
     crashed = row(client, kit, generation_id)
     assert crashed["status"] == "completed"  # completed (with its avatar) before the charge
     assert crashed["avatar_id"] is not None
@@ -71,11 +77,11 @@ def test_a_crash_between_the_avatar_and_the_capture_is_settled_by_a_redelivery(
     providers = services.ctx.image_providers
     monkeypatch.setitem(providers, "local", None)  # the retry must not generate again
 
-    services.job.run(generation_id, attempt=1)  # the retry
-    services.job.run(generation_id, attempt=1)  # and a duplicate of it
+    services.jobs.run(generation_id, retries=1)  # the retry
+    services.jobs.run(generation_id, retries=1)  # and a duplicate of it
 
     assert row(client, kit, generation_id)["status"] == "completed"
-    assert api.balance() == {"balance": 90, "held": 0, "available": 90}
+    assert api.balance() == CHARGED
     assert len(api.get("/avatars").json()["avatars"]) == 1
 
 
@@ -85,18 +91,36 @@ def test_a_lapsed_claim_is_taken_over_and_the_stale_attempt_cannot_finish(
     api, generation_id = held
     services = kit.services(client)
     engine = kit.runtime(client).engine
-    assert claim(engine, generation_id, "stale", timedelta(seconds=-1))  # crashed worker
+    now = datetime.now(UTC)
+    with engine.begin() as connection:  # a worker that crashed holding the claim
+        assert claims.claim(
+            connection,
+            avatar_generations,
+            generation_id,
+            "stale",
+            now=now,
+            lease=timedelta(seconds=-1),
+        )
 
-    services.job.run(generation_id, attempt=0)
+    services.jobs.run(generation_id, retries=0)
 
     done = row(client, kit, generation_id)
     assert done["status"] == "completed"
     assert done["attempts"] == 2
-    assert api.balance() == {"balance": 90, "held": 0, "available": 90}
-    assert not claim(engine, generation_id, "late", timedelta(minutes=5))
+    assert api.balance() == CHARGED
+    with engine.begin() as connection:
+        assert not claims.count_item(
+            connection,
+            avatar_generations,
+            generation_id,
+            "stale",
+            now=now,
+            lease=timedelta(minutes=1),
+            completed=True,
+        )
 
 
-def test_a_generation_past_its_lifetime_is_failed_when_read_and_its_hold_released(
+def test_a_generation_past_its_lifetime_is_failed_by_the_recovery_and_its_hold_released(
     client: TestClient, kit: Any, held: Any
 ) -> None:
     api, generation_id = held
@@ -108,21 +132,31 @@ def test_a_generation_past_its_lifetime_is_failed_when_read_and_its_hold_release
             .values(created_at=long_ago)
         )
 
-    response = api.get(f"/generations/{generation_id}").json()
+    kit.runtime(client).held_job_kinds.recover()
 
+    response = api.get(f"/generations/{generation_id}").json()
     assert response["status"] == "failed"
     assert response["error"]["code"] == "EXPIRED"
-    assert api.balance() == {"balance": 100, "held": 0, "available": 100}
+    assert api.balance() == FULL
 
 
 def test_the_hold_outlives_every_attempt_of_the_job(client: TestClient, kit: Any) -> None:
-    timing = kit.services(client).timing
+    limits = kit.services(client).jobs.kind.limits
 
-    attempts = (timing.max_retries + 1) * timing.time_limit
-    assert timing.job_lifetime >= timing.max_queue_age + attempts
-    assert timing.hold_ttl > timing.job_lifetime + timing.time_limit  # the last attempt too
-    assert timing.lease > timing.time_limit
+    attempts = (limits.max_retries + 1) * limits.time_limit
+    assert limits.job_lifetime >= limits.max_queue_age + attempts
+    assert limits.hold_ttl > limits.job_lifetime + limits.time_limit  # the last attempt too
+    assert limits.heartbeat < limits.lease  # a live worker renews its claim in time
 
 
-def test_a_generation_that_no_longer_exists_is_skipped(client: TestClient, kit: Any) -> None:
-    kit.services(client).job.run("00000000-0000-0000-0000-000000000000", attempt=0)
+def test_a_generation_that_no_longer_exists_is_skipped(
+    client: TestClient, kit: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    missing = "00000000-0000-0000-0000-000000000000"
+    before = {table: kit.count_rows(client, table) for table in ("avatars", "job_items")}
+
+    with caplog.at_level(logging.WARNING):
+        kit.services(client).jobs.run(missing, retries=0)
+
+    assert f"job {missing} no longer exists" in caplog.text
+    assert {table: kit.count_rows(client, table) for table in before} == before

@@ -11,9 +11,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from lumiku import GeneratedImage, ImageProvider, ImageRequest, PluginSpec, hookimpl
+from lumiku.heldjobs import ClaimBusy
 from lumiku.images.errors import ProviderRejected, ProviderUnavailable
 from lumiku.images.local import LocalImageProvider
-from lumiku_avatar_creator.actors import ClaimBusy
 
 
 class ScriptedProvider(ImageProvider):
@@ -69,10 +69,7 @@ def failing_client(app_client: Any, provider: ScriptedProvider) -> TestClient:
 
 def hold_of(client: TestClient, kit: Any, generation_id: str) -> Any:
     services = kit.services(client)
-    with kit.runtime(client).engine.connect() as connection:
-        from lumiku_avatar_creator.transitions import find_generation
-
-        row = find_generation(connection, generation_id)
+    row = services.jobs.get(generation_id)
     assert row is not None
     return services.ctx.ledger.get_hold(row["hold_id"])
 
@@ -80,7 +77,7 @@ def hold_of(client: TestClient, kit: Any, generation_id: str) -> Any:
 def deliver(client: TestClient, kit: Any, generation_id: str, times: int = 2) -> None:
     """Send the same message ``times`` times, as a broker may redeliver it."""
     broker = kit.runtime(client).broker
-    message = broker.get_actor("avatar_creator.generate").message(generation_id=generation_id)
+    message = broker.get_actor("avatar_creator.generate").message(job_id=generation_id)
     for _ in range(times):
         broker.enqueue(message)
 
@@ -163,14 +160,14 @@ def test_a_duplicate_delivered_while_the_first_runs_retries_after_the_claim(
     failing_client: TestClient, kit: Any, provider: ScriptedProvider, monkeypatch: Any
 ) -> None:
     services = kit.services(failing_client)
-    job = services.job
+    job = services.jobs
     busy = threading.Event()
     delays: list[int] = []
     real_run = job.run
 
-    def spy(generation_id: str, *, attempt: int | None) -> None:
+    def spy(generation_id: str, *, retries: int | None = None) -> None:
         try:
-            real_run(generation_id, attempt=attempt)
+            real_run(generation_id, retries=retries)
         except ClaimBusy as exc:  # Dramatiq would retry it after exc.delay ms
             delays.append(exc.delay or 0)
             busy.set()
@@ -183,14 +180,15 @@ def test_a_duplicate_delivered_while_the_first_runs_retries_after_the_claim(
 
     deliver(failing_client, kit, generation_id, times=1)  # runs on the second worker thread
     assert busy.wait(10)  # not acked as done: Dramatiq retries it once the claim lapsed
-    assert delays[0] > (services.timing.lease - timedelta(seconds=30)).total_seconds() * 1000
+    lease = services.jobs.kind.limits.lease
+    assert delays[0] > (lease - timedelta(seconds=30)).total_seconds() * 1000
     provider.proceed.set()
     failed = api.wait_for(generation_id)
 
     assert failed["status"] == "failed"
     assert provider.calls == 1
     assert api.balance() == {"balance": 100, "held": 0, "available": 100}
-    real_run(generation_id, attempt=1)  # that retry, run now: it only settles
+    real_run(generation_id, retries=1)  # that retry, run now: it only settles
     assert provider.calls == 1
     assert api.balance() == {"balance": 100, "held": 0, "available": 100}
 
@@ -212,7 +210,7 @@ def test_a_generation_the_queue_refuses_is_failed_and_its_hold_released(
     assert response.status_code == 503
     error = response.json()["error"]
     assert error["code"] == "QUEUE_UNAVAILABLE"
-    generation = api.get(f"/generations/{error['details']['generationId']}").json()
+    generation = api.get(f"/generations/{error['details']['jobId']}").json()
     assert generation["status"] == "failed"
     assert generation["error"]["code"] == "QUEUE_UNAVAILABLE"
     assert api.balance() == {"balance": 100, "held": 0, "available": 100}

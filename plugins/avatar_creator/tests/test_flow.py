@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+from types import SimpleNamespace
 from typing import Any
 
 from PIL import Image
 from starlette.testclient import TestClient
+
+from lumiku.idempotency import RequestKey
 
 
 def test_register_project_upload_generate_poll_and_fetch_the_image(
@@ -171,11 +174,17 @@ def test_the_generation_service_finds_the_first_generation_on_a_retry(
         action="generateAvatar",
     )
 
-    first = generations.submit(api.user_id, project_id, spec, "key-1")
-    again = generations.submit(api.user_id, project_id, spec, "key-1")
+    def call() -> Any:  # what the route hands the service: the user and the request's key
+        return SimpleNamespace(
+            user_id=api.user_id, request_key=RequestKey.from_header(api.user_id, "key-1")
+        )
+
+    first = generations.submit(call(), project_id, spec)
+    again = generations.submit(call(), project_id, spec)
     kit.drain(client)
 
-    assert first.generation["id"] == again.generation["id"]
-    assert again.credit_used == 10
+    assert first.job["id"] == again.job["id"]
+    assert again.replayed
+    assert again.credits_held == 10
     assert api.balance() == {"balance": 90, "held": 0, "available": 90}
     assert kit.count_rows(client, "avatar_generations") == 1

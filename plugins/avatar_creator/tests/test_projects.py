@@ -55,7 +55,7 @@ def test_projects_are_created_listed_renamed_and_paged(client: TestClient, kit: 
     names = [p["name"] for page in (first, second, third) for p in page["projects"]]
     assert names == ["Project 4", "Project 3", "Project 2", "Project 1", "First"]
     assert third["nextCursor"] is None
-    assert api.get("/projects?cursor=not-a-cursor").status_code == 422
+    assert api.get("/projects?cursor=not-a-cursor").status_code == 400
     assert api.get("/projects?limit=500").status_code == 422
     assert api.post("/projects", json={"name": ""}).status_code == 422
     assert api.post("/projects", json={"name": "x" * 101}).status_code == 422
@@ -131,7 +131,7 @@ def test_deleting_a_project_releases_the_holds_of_queued_generations(
     assert api.balance()["held"] == 10
 
     assert api.delete(f"/projects/{project_id}").status_code == 204
-    kit.services(client).job.run(generation_id, attempt=0)  # the job arrives late
+    kit.services(client).jobs.run(generation_id, retries=0)  # the job arrives late
 
     assert api.balance() == {"balance": 100, "held": 0, "available": 100}
     assert kit.files() == []

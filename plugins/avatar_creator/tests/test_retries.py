@@ -13,8 +13,6 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from lumiku_avatar_creator.charges import ChargeKeys
-from lumiku_avatar_creator.identity import request_token
 from lumiku_avatar_creator.models import avatar_generations
 
 
@@ -77,7 +75,7 @@ def test_upload_retries_are_charged_once(
     uploads = kit.services(client).uploads
 
     # 1. Two attempts fail cleanly (row insert fails, spend refunded, 500); the third,
-    #    with the same key, makes the avatar and is charged once (rounds 0, 1, 2).
+    #    with the same key, makes the avatar and is charged once (attempts 0, 1, 2).
     api = kit.sign_up(client)
     project_id = api.project()
     failing_first(monkeypatch, uploads, "_insert", times=2)
@@ -90,9 +88,9 @@ def test_upload_retries_are_charged_once(
     assert api.balance() == {"balance": 98, "held": 0, "available": 98}
     assert kinds(api) == [
         ("spend", -2),
-        ("grant", 2),
+        ("refund", 2),
         ("spend", -2),
-        ("grant", 2),
+        ("refund", 2),
         ("spend", -2),
         ("welcome", 100),
     ]
@@ -109,7 +107,12 @@ def test_upload_retries_are_charged_once(
     project_id = api.project()
 
     failing_first(monkeypatch, uploads, "_insert", times=1, error=crash)
-    monkeypatch.setattr(uploads, "_refund", lambda *args: None)  # a dead process refunds nothing
+    ledger = kit.services(client).ctx.ledger
+
+    def refund_nothing(key: str) -> Any:  # a dead process refunds nothing
+        raise crash()
+
+    monkeypatch.setattr(ledger, "refund", refund_nothing)
     assert upload(api, kit, project_id, "crash-key").status_code == 500
     assert api.balance()["balance"] == 98  # spent, no avatar yet
     monkeypatch.undo()  # the retry runs on a healthy process
@@ -120,24 +123,6 @@ def test_upload_retries_are_charged_once(
     assert [a["id"] for a in api.get("/avatars").json()["avatars"]] == [
         retried.json()["avatar"]["id"]
     ]
-
-
-def test_charge_keys_move_to_a_new_round_only_after_a_refund(client: TestClient, kit: Any) -> None:
-    ledger = kit.services(client).ctx.ledger
-    api = kit.sign_up(client)
-    token, _ = request_token("edit-key")
-
-    first = ChargeKeys.current(ledger, "edit", api.user_id, token)
-    assert first == ChargeKeys.of("edit", api.user_id, token)
-    assert first.spend == f"avatar_creator:edit:{api.user_id}:{token}"  # as before the fix
-    ledger.spend(api.user_id, 3, "avatar persona edit", first.spend)
-    assert ChargeKeys.current(ledger, "edit", api.user_id, token) == first  # replay, no refund
-
-    ledger.grant(api.user_id, 3, "refund", first.refund)
-    second = ChargeKeys.current(ledger, "edit", api.user_id, token)
-    assert second.round == 1
-    assert second.spend.endswith(":retry-1")
-    assert len({first.spend, first.refund, second.spend, second.refund}) == 4
 
 
 def test_a_priced_edit_is_charged_once_and_refunded_when_the_avatar_vanished(
@@ -171,7 +156,7 @@ def test_a_priced_edit_is_charged_once_and_refunded_when_the_avatar_vanished(
         f"/avatars/{avatar_id}", json={"name": "C"}, headers={"Idempotency-Key": "e2"}
     ).status_code in (404,)
     assert api.balance()["balance"] == 95
-    assert [k for k, _ in kinds(api)][:2] == ["grant", "spend"]
+    assert [k for k, _ in kinds(api)][:2] == ["refund", "spend"]
 
 
 def test_generate_retries_hold_once_for_a_job_that_can_run(
@@ -179,17 +164,16 @@ def test_generate_retries_hold_once_for_a_job_that_can_run(
 ) -> None:
     sent: list[str] = []
     monkeypatch.setattr(
-        kit.runtime(client).jobs, "enqueue", lambda actor, /, **kw: sent.append(kw["generation_id"])
+        kit.runtime(client).jobs, "enqueue", lambda actor, /, **kw: sent.append(kw["job_id"])
     )
     services = kit.services(client)
-    generations = services.generations
     body = {"name": "g", "prompt": "a friendly person", "width": 512, "height": 512}
 
     # 1. The row insert fails: the hold is released and the answer is 500. The retry
     #    with the same key gets a new, open hold (not the released one) and a job.
     api = kit.sign_up(client)
     project_id = api.project()
-    failing_first(monkeypatch, generations, "_insert", times=1)
+    failing_first(monkeypatch, services.jobs, "_row", times=1)
     url = f"/projects/{project_id}/avatars/generate"
     headers = {"Idempotency-Key": "gen-1"}
     assert api.post(url, json=body, headers=headers).status_code == 500
@@ -198,7 +182,7 @@ def test_generate_retries_hold_once_for_a_job_that_can_run(
     assert retried.status_code == 200, retried.text
     generation_id = retried.json()["generation"]["id"]
     assert api.balance() == {"balance": 100, "held": 10, "available": 90}
-    services.job.run(generation_id, attempt=0)
+    services.jobs.run(generation_id, retries=0)
     assert api.get(f"/generations/{generation_id}").json()["status"] == "completed"
     assert api.balance() == {"balance": 90, "held": 0, "available": 90}
     assert kinds(api) == [("capture", -10), ("welcome", 100)]
@@ -207,13 +191,13 @@ def test_generate_retries_hold_once_for_a_job_that_can_run(
     # 2. The process dies between the hold and the row: the retry reuses the open hold.
     api = kit.sign_up(client)
     project_id = api.project()
-    failing_first(monkeypatch, generations, "_insert", times=1, error=crash)
-    settlement = generations._settlement
-    monkeypatch.setattr(settlement, "release", lambda *a, **k: False)  # nobody releases
+    failing_first(monkeypatch, services.jobs, "_row", times=1, error=crash)
+    charges = services.ctx.charges
+    monkeypatch.setattr(charges, "release", lambda *a, **k: False)  # nobody releases
     url = f"/projects/{project_id}/avatars/generate"
     assert api.post(url, json=body, headers=headers).status_code == 500
     assert api.balance()["held"] == 10
-    monkeypatch.delattr(settlement, "release")  # the retry runs on a healthy process
+    monkeypatch.delattr(charges, "release")  # the retry runs on a healthy process
     monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", lambda actor, /, **kw: "sent")
     retried = api.post(url, json=body, headers=headers)
     assert retried.status_code == 200, retried.text

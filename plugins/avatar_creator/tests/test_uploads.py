@@ -6,12 +6,15 @@ import io
 import threading
 import zipfile
 from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from PIL import Image
 from starlette.testclient import TestClient
+
+from lumiku.idempotency import RequestKey
 
 HTML = b"<html><script>alert(document.cookie)</script></html>"
 
@@ -215,8 +218,12 @@ def test_the_upload_service_finds_the_first_avatar_on_a_retry(client: TestClient
         upload = UploadFile(io.BytesIO(kit.image()), filename="a.png")
         return FormData([("name", "A"), ("image", upload)])
 
-    first = uploads.upload(api.user_id, project_id, form(), "key-1")
-    again = uploads.upload(api.user_id, project_id, form(), "key-1")
+    def call() -> Any:  # what the route hands the service: the user and the request's key
+        key = RequestKey.from_header(api.user_id, "key-1")
+        return SimpleNamespace(user_id=api.user_id, request_key=key)
+
+    first = uploads.upload(call(), project_id, form())
+    again = uploads.upload(call(), project_id, form())
 
     assert first.avatar["id"] == again.avatar["id"]
     assert again.credit_used == 2
@@ -256,5 +263,5 @@ def test_an_upload_whose_row_cannot_be_saved_is_refunded_and_its_files_removed(
     assert response.status_code == 404, response.text
     assert response.json()["error"]["code"] == "PROJECT_NOT_FOUND"
     assert api.balance() == {"balance": 100, "held": 0, "available": 100}
-    assert sorted(e["kind"] for e in api.history()) == ["grant", "spend", "welcome"]
+    assert sorted(e["kind"] for e in api.history()) == ["refund", "spend", "welcome"]
     assert kit.files() == []

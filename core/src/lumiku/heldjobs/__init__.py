@@ -9,9 +9,9 @@ writes the work of one item (``JobWork``) and gives its table ``*job_columns()``
 """
 
 from lumiku.heldjobs.columns import (
-    FINISHED_STATUSES,
+    FINISHED_JOB_STATUSES,
     JOB_STATUSES,
-    OPEN_STATUSES,
+    OPEN_JOB_STATUSES,
     JobStatus,
     job_columns,
     job_constraints,
@@ -27,9 +27,9 @@ from lumiku.heldjobs.runner import ClaimBusy
 from lumiku.heldjobs.work import ItemFailed, Job, JobWork, Problem, problem_of
 
 __all__ = [
-    "FINISHED_STATUSES",
+    "FINISHED_JOB_STATUSES",
     "JOB_STATUSES",
-    "OPEN_STATUSES",
+    "OPEN_JOB_STATUSES",
     "RECOVERY_EVERY",
     "ClaimBusy",
     "HeldJobKinds",

@@ -18,7 +18,7 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
-from lumiku.heldjobs.columns import MAX_ERROR_MESSAGE, OPEN_STATUSES
+from lumiku.heldjobs.columns import MAX_ERROR_MESSAGE, OPEN_JOB_STATUSES
 
 
 @attrs.frozen
@@ -309,6 +309,15 @@ def too_old(
     )
 
 
+@attrs.frozen
+class Failed:
+    """A job failed by a delete: its hold and what it earned before (to capture)."""
+
+    job_id: str
+    hold_id: str | None
+    credits_charged: int
+
+
 def fail_open(
     connection: sa.Connection,
     table: sa.Table,
@@ -317,7 +326,7 @@ def fail_open(
     now: datetime,
     code: str,
     message: str,
-) -> list[tuple[str, str | None]]:
+) -> list[Failed]:
     """Fail every open job matching ``condition`` at once, finished items kept.
 
     For a plugin deleting what the jobs work on (a project): run it first in the delete's
@@ -327,7 +336,7 @@ def fail_open(
     c = table.c
     statement = (
         sa.update(table)
-        .where(condition, c.status.in_(OPEN_STATUSES))
+        .where(condition, c.status.in_(OPEN_JOB_STATUSES))
         .values(
             status=sa.case((c.items_completed > 0, "partial"), else_="failed"),
             credits_charged=c.unit_cost * c.items_completed,
@@ -338,9 +347,12 @@ def fail_open(
             updated_at=now,
             finished_at=now,
         )
-        .returning(c.id, c.hold_id)
+        .returning(c.id, c.hold_id, c.credits_charged)
     )
-    return [(row.id, row.hold_id) for row in connection.execute(statement)]
+    return [
+        Failed(row.id, row.hold_id, int(row.credits_charged))
+        for row in connection.execute(statement)
+    ]
 
 
 def read_job(connection: sa.Connection, table: sa.Table, job_id: str) -> Any:

@@ -29,8 +29,8 @@ from lumiku.db.types import UTCDateTime
 
 JobStatus = Literal["pending", "processing", "completed", "partial", "failed"]
 JOB_STATUSES: tuple[JobStatus, ...] = ("pending", "processing", "completed", "partial", "failed")
-OPEN_STATUSES: tuple[JobStatus, ...] = ("pending", "processing")
-FINISHED_STATUSES: tuple[JobStatus, ...] = ("completed", "partial", "failed")
+OPEN_JOB_STATUSES: tuple[JobStatus, ...] = ("pending", "processing")
+FINISHED_JOB_STATUSES: tuple[JobStatus, ...] = ("completed", "partial", "failed")
 MAX_ERROR_MESSAGE = 500
 
 

@@ -110,8 +110,8 @@ class HeldJobs:
                 expires_in=kind.limits.hold_ttl,
             )
         job_id = key.stable_id(kind.actor_name)
-        row = self._row(values, key.user_id, job_id, hold, unit, items)
         try:
+            row = self._row(values, key.user_id, job_id, hold, unit, items)
             with services.engine.begin() as connection:
                 connection.execute(sa.insert(kind.table).values(row))
         except BaseException:
@@ -204,7 +204,7 @@ class HeldJobs:
         *,
         code: str,
         message: str,
-    ) -> list[tuple[str, str | None]]:
+    ) -> list[claims.Failed]:
         """In the caller's transaction, fail the open jobs matching ``condition``.
 
         Call it first when deleting what the jobs work on; after the commit pass the result
@@ -219,21 +219,23 @@ class HeldJobs:
             message=message,
         )
 
-    def settle_failed(self, failed: list[tuple[str, str | None]]) -> None:
-        """Settle the holds of jobs failed by :meth:`fail_open` (never raises)."""
-        for job_id, hold_id in failed:
-            row = self.get(job_id)
-            charged = int(row["credits_charged"]) if row is not None else 0
+    def settle_failed(self, failed: list[claims.Failed]) -> None:
+        """Settle the holds of jobs failed by :meth:`fail_open` (never raises).
+
+        What they did before is captured, the rest released; it works after the rows are
+        deleted, from what :meth:`fail_open` returned.
+        """
+        for job in failed:
             try:
-                settle(self.kind, self._services, hold_id, charged)
+                settle(self.kind, self._services, job.hold_id, job.credits_charged)
             except Exception:
                 self._services.logger.exception(
                     "❌ %s: hold %s of job %s was not settled; the sweeper releases it",
                     self.kind.actor_name,
-                    hold_id,
-                    job_id,
+                    job.hold_id,
+                    job.job_id,
                 )
-            self._services.markers.discard(self.kind.actor_name, job_id)
+            self._services.markers.discard(self.kind.actor_name, job.job_id)
 
     def fail(self, job_ids: list[str], *, code: str, message: str) -> bool:
         """Fail the open jobs ``job_ids`` now (keeping finished items), settle, announce."""
@@ -242,8 +244,8 @@ class HeldJobs:
                 connection, self.kind.table.c.id.in_(job_ids), code=code, message=message
             )
         self.settle_failed(failed)
-        for job_id, _hold in failed:
-            row = self.get(job_id)
+        for job in failed:
+            row = self.get(job.job_id)
             if row is not None:
                 announce(self.kind, self._services, claims.finished_from(row))
         return bool(failed)

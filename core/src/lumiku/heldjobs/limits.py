@@ -20,6 +20,9 @@ from datetime import timedelta
 import attrs
 
 HOLD_MARGIN = timedelta(minutes=15)
+EXPIRED_MESSAGE = (
+    "The job did not finish in time; the credits held for what it did not make were given back."
+)
 
 
 def _positive(_instance: object, attribute: attrs.Attribute[timedelta], value: timedelta) -> None:

@@ -26,12 +26,17 @@ import attrs
 
 from lumiku.heldjobs import claims
 from lumiku.heldjobs.kind import JobKind, JobServices
+from lumiku.heldjobs.limits import EXPIRED_MESSAGE
 from lumiku.heldjobs.settle import conclude
 from lumiku.jobs.schedule import Schedule
 
 logger = logging.getLogger("lumiku.heldjobs")
 
 RECOVERY_EVERY = timedelta(seconds=15)
+STALLED_MESSAGE = (
+    "The job's worker stopped too many times; what it made is kept, and the credits held "
+    "for the rest were given back."
+)
 
 
 @attrs.frozen
@@ -70,7 +75,7 @@ def _expire(kind: JobKind, services: JobServices) -> Recovered:
         )
     expired = 0
     for job_id in old:
-        if _finish(kind, services, job_id, "EXPIRED", "The job did not finish in time."):
+        if _finish(kind, services, job_id, "EXPIRED", EXPIRED_MESSAGE):
             expired += 1
     return Recovered(expired=expired)
 
@@ -82,8 +87,7 @@ def _take_over(kind: JobKind, services: JobServices) -> Recovered:
     requeued = stalled = 0
     for job_id, requeues in lapsed:
         if requeues >= kind.limits.max_requeues:
-            message = "The job stalled too many times; what was done is kept."
-            if _finish(kind, services, job_id, "STALLED", message):
+            if _finish(kind, services, job_id, "STALLED", STALLED_MESSAGE):
                 stalled += 1
             continue
         with services.engine.begin() as connection:

@@ -33,10 +33,11 @@ from dramatiq.middleware import CurrentMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from lumiku.heldjobs import claims
-from lumiku.heldjobs.columns import FINISHED_STATUSES
+from lumiku.heldjobs.columns import FINISHED_JOB_STATUSES
 from lumiku.heldjobs.heartbeat import Heartbeat
 from lumiku.heldjobs.items import finished_keys, job_items, read_items
 from lumiku.heldjobs.kind import JobKind, JobServices
+from lumiku.heldjobs.limits import EXPIRED_MESSAGE
 from lumiku.heldjobs.settle import conclude, settle_row
 from lumiku.heldjobs.work import Problem, problem_of
 
@@ -82,13 +83,13 @@ class Runner:
         if row is None:
             services.logger.warning("%s: job %s no longer exists", kind.actor_name, job_id)
             return
-        if row["status"] in FINISHED_STATUSES:
+        if row["status"] in FINISHED_JOB_STATUSES:
             settle_row(kind, services, row)
             services.markers.discard(kind.actor_name, job_id)
             return
         now = services.clock()
         if now - row["created_at"] > kind.limits.job_lifetime and self._finish_unclaimed(
-            job_id, "EXPIRED", "The job did not finish in time."
+            job_id, "EXPIRED", EXPIRED_MESSAGE
         ):
             return
         claim_id = uuid.uuid4().hex
@@ -139,7 +140,7 @@ class Runner:
         row = self._read(job_id)
         if row is None:
             return
-        if row["status"] in FINISHED_STATUSES:
+        if row["status"] in FINISHED_JOB_STATUSES:
             settle_row(self._kind, self._services, row)
             return
         delay = self._kind.limits.min_backoff

@@ -1,9 +1,8 @@
 """A user's avatars: list (all, or one project's), read, edit, delete.
 
 Editing the name, persona or attributes costs ``editPersona`` credits (0 unless the
-deployer sets a price; then it is spent before the change and refunded if the avatar was
-deleted meanwhile; a retry with the same ``Idempotency-Key`` after such a refund is charged
-under the next round's key, see ``charges.py``). Deleting removes the avatar's usage
+deployer sets a price; then it is charged for the change and refunded if the avatar was
+deleted meanwhile, through ``ctx.charges``). Deleting removes the avatar's usage
 history and both files; a finished generation that made the avatar loses its link to it,
 a generation still open keeps it (so the job can still complete and settle it).
 """
@@ -15,16 +14,21 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from lumiku import PluginContext, Reference
-from lumiku_avatar_creator.charges import ChargeKeys
+from lumiku import (
+    OPEN_JOB_STATUSES,
+    Call,
+    Page,
+    PageQuery,
+    PluginContext,
+    Reference,
+    fetch_page,
+    newest_first,
+)
 from lumiku_avatar_creator.errors import AvatarNotFound
 from lumiku_avatar_creator.files import FileCleanup
-from lumiku_avatar_creator.identity import request_token
 from lumiku_avatar_creator.models import Record, avatar_generations, avatar_usage_history, avatars
-from lumiku_avatar_creator.pagination import PageQuery, newest_first, split_page
 from lumiku_avatar_creator.projects import find_project
 from lumiku_avatar_creator.traits import TraitFields, trait_values
-from lumiku_avatar_creator.transitions import TERMINAL_STATUSES
 from lumiku_avatar_creator.usage import AvatarUsage, usage_page, usage_summary
 
 
@@ -50,18 +54,16 @@ class Avatars:
         self._engine = ctx.engine
         self._files = files
 
-    def page(
-        self, user_id: str, page: PageQuery, project_id: str | None
-    ) -> tuple[list[Record], str | None]:
+    def page(self, user_id: str, page: PageQuery, project_id: str | None) -> Page[Record]:
         """Return a page of the caller's avatars, newest first (optionally one project's)."""
         query = sa.select(avatars).where(avatars.c.user_id == user_id)
         with self._engine.connect() as connection:
             if project_id is not None:
                 find_project(connection, user_id, project_id)
                 query = query.where(avatars.c.project_id == project_id)
-            query = newest_first(query, avatars.c.created_at, avatars.c.id, page)
-            rows = connection.execute(query).mappings().all()
-        return split_page(rows, page, "created_at")
+            return fetch_page(
+                connection, query, page, newest_first(avatars.c.created_at, avatars.c.id)
+            )
 
     def get(self, user_id: str, avatar_id: str) -> Record:
         """Return the caller's avatar, or raise ``AvatarNotFound``."""
@@ -70,60 +72,40 @@ class Avatars:
 
     def usage(
         self, user_id: str, avatar_id: str, page: PageQuery
-    ) -> tuple[list[Record], str | None, list[AvatarUsage]]:
-        """Return a page of the avatar's usage records, the next cursor and a summary per app."""
+    ) -> tuple[Page[Record], list[AvatarUsage]]:
+        """Return a page of the avatar's usage records and a summary per app."""
         self.get(user_id, avatar_id)
-        rows, cursor = usage_page(self._engine, avatar_id, page)
-        return rows, cursor, usage_summary(self._engine, avatar_id)
+        return usage_page(self._engine, avatar_id, page), usage_summary(self._engine, avatar_id)
 
     def update(
-        self,
-        user_id: str,
-        avatar_id: str,
-        name: str | None,
-        traits: TraitFields,
-        idempotency_key: str | None,
+        self, call: Call[Any, Any], avatar_id: str, name: str | None, traits: TraitFields
     ) -> Record:
         """Apply the fields given (``""`` clears a text field; left out: unchanged)."""
+        user_id = call.user_id
         changes: dict[str, Any] = trait_values(traits, keep_missing=False)
         if name is not None:
             changes["name"] = name.strip()
-        self.get(user_id, avatar_id)
-        cost = self._ctx.cost("editPersona")
-        token, _ = request_token(idempotency_key)
-        charged = cost > 0 and bool(changes)
-        keys = ChargeKeys.of("edit", user_id, token)
-        if charged:
-            keys = ChargeKeys.current(self._ctx.ledger, "edit", user_id, token)
-            self._ctx.ledger.spend(
-                user_id,
-                cost,
-                "avatar persona edit",
-                keys.spend,
-                plugin=self._ctx.id,
-                reference=Reference("avatar", avatar_id),
-            )
-        changes["updated_at"] = datetime.now(UTC)
-        with self._engine.begin() as connection:
-            updated = connection.execute(
-                sa.update(avatars)
-                .where(avatars.c.id == avatar_id, avatars.c.user_id == user_id)
-                .values(changes)
-            ).rowcount
-            row = connection.execute(sa.select(avatars).where(avatars.c.id == avatar_id))
-            current = row.mappings().first()
-        if updated != 1 or current is None:
-            if charged:
-                self._ctx.ledger.grant(
-                    user_id,
-                    cost,
-                    "refund: the avatar was deleted before the edit",
-                    keys.refund,
-                    plugin=self._ctx.id,
-                    reference=Reference("avatar", avatar_id),
-                )
-            raise AvatarNotFound(avatar_id)
-        return current
+        current = self.get(user_id, avatar_id)
+        cost = self._ctx.cost("editPersona") if changes else 0
+        with self._ctx.charges.spend(
+            call,
+            "editPersona",
+            amount=cost,
+            reason=f"Avatar edit {current['name']!r}",
+            reference=Reference("avatar", avatar_id),
+        ):
+            changes["updated_at"] = datetime.now(UTC)
+            with self._engine.begin() as connection:
+                updated = connection.execute(
+                    sa.update(avatars)
+                    .where(avatars.c.id == avatar_id, avatars.c.user_id == user_id)
+                    .values(changes)
+                ).rowcount
+                row = connection.execute(sa.select(avatars).where(avatars.c.id == avatar_id))
+                edited = row.mappings().first()
+            if updated != 1 or edited is None:
+                raise AvatarNotFound(avatar_id)  # deleted meanwhile: the charge is refunded
+        return edited
 
     def delete(self, user_id: str, avatar_id: str) -> None:
         """Delete the caller's avatar, its usage history and its files."""
@@ -138,7 +120,7 @@ class Avatars:
                 sa.update(avatar_generations)
                 .where(
                     avatar_generations.c.avatar_id == avatar_id,
-                    avatar_generations.c.status.in_(TERMINAL_STATUSES),
+                    avatar_generations.c.status.not_in(OPEN_JOB_STATUSES),
                 )
                 .values(avatar_id=None)
             )

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import attrs
 
-from lumiku import field
+from lumiku import PageQuery, field
 from lumiku_avatar_creator.models import GENERATION_STATUSES, PRESET_CATEGORIES
-from lumiku_avatar_creator.pagination import MAX_LIMIT, PageQuery
 from lumiku_avatar_creator.prompts import MAX_SEED
 from lumiku_avatar_creator.traits import TraitFields
 
@@ -78,5 +77,5 @@ class GenerationQuery(PageQuery):
 class CatalogQuery(PageQuery):
     """Paging (50 by default, so the whole catalog fits one page) and an optional category."""
 
-    limit: int = field(default=50, ge=1, le=MAX_LIMIT)
+    limit: int = field(default=50, ge=1, le=100)
     category: str | None = field(default=None, choices=PRESET_CATEGORIES)

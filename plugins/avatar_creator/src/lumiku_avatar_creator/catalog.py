@@ -13,10 +13,9 @@ import hashlib
 
 import sqlalchemy as sa
 
-from lumiku import PluginContext
+from lumiku import Page, PageQuery, PluginContext, fetch_page, in_order
 from lumiku_avatar_creator.errors import PresetNotFound
 from lumiku_avatar_creator.models import Record, avatar_presets, persona_examples
-from lumiku_avatar_creator.pagination import PageQuery, in_order, split_page
 from lumiku_avatar_creator.prompts import image_request
 
 PREVIEW_PROVIDER = "local"
@@ -36,16 +35,15 @@ class Catalog:
         self._storage = ctx.storage
         self._size = int(ctx.settings.preview_size)
 
-    def presets(self, page: PageQuery, category: str | None) -> tuple[list[Record], str | None]:
+    def presets(self, page: PageQuery, category: str | None) -> Page[Record]:
         """Return a page of presets in catalog order (optionally one category)."""
         table = avatar_presets.c
         query = sa.select(avatar_presets)
         if category is not None:
             query = query.where(table.category == category)
         with self._engine.connect() as connection:
-            rows = connection.execute(in_order(query, table.sort_order, table.id, page)).mappings()
-            items, cursor = split_page(list(rows), page, "sort_order")
-        return [self._with_preview(row) for row in items], cursor
+            found = fetch_page(connection, query, page, in_order(table.sort_order, table.id))
+        return found.map(self._with_preview)
 
     def preset(self, preset_id: str) -> Record:
         """Return one preset (with its preview), or raise ``PresetNotFound``."""
@@ -65,17 +63,14 @@ class Catalog:
             raise PresetNotFound(preset_id)
         return row
 
-    def persona_examples(
-        self, page: PageQuery, category: str | None
-    ) -> tuple[list[Record], str | None]:
+    def persona_examples(self, page: PageQuery, category: str | None) -> Page[Record]:
         """Return a page of persona examples in catalog order (optionally one category)."""
         table = persona_examples.c
         query = sa.select(persona_examples)
         if category is not None:
             query = query.where(table.category == category)
         with self._engine.connect() as connection:
-            rows = connection.execute(in_order(query, table.sort_order, table.id, page)).mappings()
-            return split_page(list(rows), page, "sort_order")
+            return fetch_page(connection, query, page, in_order(table.sort_order, table.id))
 
     def _with_preview(self, row: Record) -> Record:
         key = row["preview_key"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from typing import Any
 
 import dramatiq
@@ -27,21 +26,8 @@ def register_migrations() -> str:
 
 @hookimpl
 def register_actors(ctx: PluginContext, broker: dramatiq.Broker) -> list[dramatiq.Actor[Any, Any]]:
-    """Declare the generation job and the recovery of stalled generations."""
-    services = services_for(ctx)
-    return [services.job.declare(broker), services.recovery.declare(broker)]
-
-
-@hookimpl
-def startup(ctx: PluginContext) -> Awaitable[None]:
-    """Start enqueueing the recovery of stalled generations periodically (web process)."""
-    return services_for(ctx).recovery.start()
-
-
-@hookimpl
-def shutdown(ctx: PluginContext) -> Awaitable[None]:
-    """Stop the periodic recovery task."""
-    return services_for(ctx).recovery.stop()
+    """Declare the generation job (its recovery is the core's)."""
+    return [services_for(ctx).jobs.declare(broker)]
 
 
 @hookimpl

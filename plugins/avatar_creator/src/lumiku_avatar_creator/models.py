@@ -11,12 +11,14 @@ from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 
+from lumiku import JOB_STATUSES, UTCDateTime, job_columns, job_constraints
+
 metadata = sa.MetaData()
 
 Record: TypeAlias = Mapping[Any, Any]
 """A row as the services pass it around: a result mapping, or the dict that was inserted."""
 
-GENERATION_STATUSES = ("pending", "processing", "completed", "failed")
+GENERATION_STATUSES = JOB_STATUSES
 AVATAR_SOURCES = ("upload", "generated", "preset")
 GENERATION_KINDS = ("prompt", "preset")
 PRESET_CATEGORIES = ("professional", "casual", "sports", "fashion", "traditional")
@@ -36,7 +38,7 @@ ATTRIBUTE_COLUMNS = (
 
 
 def _when(name: str, *, nullable: bool = False) -> sa.Column[Any]:
-    return sa.Column(name, sa.DateTime(timezone=True), nullable=nullable)
+    return sa.Column(name, UTCDateTime(), nullable=nullable)
 
 
 def trait_columns() -> list[sa.Column[Any]]:
@@ -146,24 +148,11 @@ avatar_generations = sa.Table(
     sa.Column("width", sa.Integer, nullable=False),
     sa.Column("height", sa.Integer, nullable=False),
     sa.Column("seed", sa.BigInteger, nullable=False),
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("cost", sa.Integer, nullable=False),
-    sa.Column("hold_id", sa.String(36), nullable=True),
     sa.Column("avatar_id", sa.String(36), nullable=True),
-    sa.Column("error_code", sa.String(64), nullable=True),
-    sa.Column("error_message", sa.String(500), nullable=True),
-    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("claim_id", sa.String(32), nullable=True),
-    _when("claimed_until", nullable=True),
-    _when("created_at"),
-    _when("updated_at"),
-    _when("started_at", nullable=True),
-    _when("completed_at", nullable=True),
-    sa.CheckConstraint(
-        "status IN ('pending', 'processing', 'completed', 'failed')",
-        name="ck_avatar_generations_status",
-    ),
+    *job_columns(),
+    *job_constraints("avatar_generations"),
     sa.CheckConstraint("kind IN ('prompt', 'preset')", name="ck_avatar_generations_kind"),
     sa.Index("ix_avatar_generations_user_created", "user_id", "created_at"),
     sa.Index("ix_avatar_generations_project", "project_id"),
 )
+"""A generation is a held job (``lumiku.heldjobs``) of one item: the avatar."""

@@ -20,9 +20,8 @@ class AvatarCreatorSettings:
     runs at most ``time_limit`` seconds per attempt and is retried ``max_retries`` times,
     waiting at least ``retry_backoff_ms`` between attempts; a job still queued after
     ``max_queue_age`` seconds is dropped and its credits come back. Signed file URLs last
-    ``url_expires_in`` seconds; preset previews are ``preview_size`` pixels square. Every
-    ``recovery_interval`` seconds the web process enqueues the recovery of generations
-    whose job stalled (``recovery.py``).
+    ``url_expires_in`` seconds; preset previews are ``preview_size`` pixels square. Jobs
+    whose worker or message was lost are recovered by the core (``lumiku.heldjobs``).
     """
 
     provider: str = "local"
@@ -34,7 +33,6 @@ class AvatarCreatorSettings:
         default=3600, validator=attrs.validators.in_(range(60, 86401))
     )
     preview_size: int = attrs.field(default=384, validator=attrs.validators.in_(range(64, 1025)))
-    recovery_interval: int = attrs.field(default=60, validator=_positive)
 
 
 spec = PluginSpec(

@@ -1,27 +1,27 @@
 """Projects: a user's folders of avatars. Another user's project is always "not found".
 
 Deleting a project removes its avatars, generations, usage history and files. Generations
-still queued are failed first (so a worker finishing one cannot complete it in a deleted
-project) and their credit holds are released. The delete locks the project row before
-anything else (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN IMMEDIATE``
-serializes writers anyway): a generation or upload inserted concurrently checks its
-foreign key against that row, so it waits for the delete and then fails (404, its hold
-released or its spend refunded) instead of landing between "fail the open generations"
-and "delete the generations" with a hold nobody releases.
+still open are failed first through the held-jobs kit (so a worker finishing one cannot
+complete it in a deleted project) and their credit holds are released. The delete locks
+the project row before anything else (``SELECT ... FOR UPDATE`` on PostgreSQL; SQLite's
+``BEGIN IMMEDIATE`` serializes writers anyway): a generation or upload inserted
+concurrently checks its foreign key against that row, so it waits for the delete and then
+fails (404, its hold released or its charge refunded) instead of landing with a hold
+nobody releases.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 
-from lumiku import PluginContext
+from lumiku import HeldJobs, Page, PageQuery, PluginContext, fetch_page, newest_first
 from lumiku_avatar_creator.errors import ProjectNotFound
 from lumiku_avatar_creator.files import FileCleanup
-from lumiku_avatar_creator.identity import new_id
 from lumiku_avatar_creator.models import (
     Record,
     avatar_generations,
@@ -29,13 +29,9 @@ from lumiku_avatar_creator.models import (
     avatar_usage_history,
     avatars,
 )
-from lumiku_avatar_creator.pagination import PageQuery, newest_first, split_page
-from lumiku_avatar_creator.settlement import Settlement
 
 AVATARS_PER_PROJECT = 12
 """How many of its newest avatars a project carries in lists; GET /avatars pages the rest."""
-
-_OPEN = ("pending", "processing")
 
 
 def find_project(
@@ -60,16 +56,16 @@ def find_project(
 class Projects:
     """Create, list, read, rename and delete a user's projects."""
 
-    def __init__(self, ctx: PluginContext, settlement: Settlement, files: FileCleanup) -> None:
+    def __init__(self, ctx: PluginContext, jobs: HeldJobs, files: FileCleanup) -> None:
         self._engine = ctx.engine
-        self._settlement = settlement
+        self._jobs = jobs
         self._files = files
 
     def create(self, user_id: str, name: str, description: str | None) -> Record:
         """Create a project and return its row."""
         now = datetime.now(UTC)
         values = {
-            "id": new_id(),
+            "id": str(uuid.uuid4()),
             "user_id": user_id,
             "name": name.strip(),
             "description": description,
@@ -85,18 +81,12 @@ class Projects:
         with self._engine.connect() as connection:
             return find_project(connection, user_id, project_id)
 
-    def page(self, user_id: str, page: PageQuery) -> tuple[list[Record], str | None]:
-        """Return a page of the caller's projects, newest first, and the next cursor."""
+    def page(self, user_id: str, page: PageQuery) -> Page[Record]:
+        """Return a page of the caller's projects, newest first."""
         table = avatar_projects.c
-        query = newest_first(
-            sa.select(avatar_projects).where(table.user_id == user_id),
-            table.created_at,
-            table.id,
-            page,
-        )
+        query = sa.select(avatar_projects).where(table.user_id == user_id)
         with self._engine.connect() as connection:
-            rows = connection.execute(query).mappings().all()
-        return split_page(rows, page, "created_at")
+            return fetch_page(connection, query, page, newest_first(table.created_at, table.id))
 
     def newest_avatars(
         self, project_ids: Sequence[str], per_project: int = AVATARS_PER_PROJECT
@@ -151,41 +141,17 @@ class Projects:
         """Delete the project with its avatars, generations, usage history and files."""
         with self._engine.begin() as connection:
             find_project(connection, user_id, project_id, lock=True)
-            open_holds = self._fail_open_generations(connection, project_id)
+            failed = self._jobs.fail_open(
+                connection,
+                avatar_generations.c.project_id == project_id,
+                code="PROJECT_DELETED",
+                message="The project was deleted before the generation finished.",
+            )
             keys = self._delete_rows(connection, project_id)
-        for hold_id in open_holds:
-            if hold_id:
-                self._settlement.release(hold_id, reason="project deleted")
+        self._jobs.settle_failed(failed)
         self._files.delete(keys)
 
-    @staticmethod
-    def _fail_open_generations(connection: sa.Connection, project_id: str) -> list[str | None]:
-        """Fail the project's open generations; return their hold ids.
-
-        Done first so that a worker's completion (conditional on "processing") loses the
-        race: it deletes its own files and charges nothing.
-        """
-        generations = avatar_generations.c
-        now = datetime.now(UTC)
-        return list(
-            connection.execute(
-                sa.update(avatar_generations)
-                .where(generations.project_id == project_id, generations.status.in_(_OPEN))
-                .values(
-                    status="failed",
-                    error_code="PROJECT_DELETED",
-                    error_message="The project was deleted before the generation finished.",
-                    claim_id=None,
-                    claimed_until=None,
-                    updated_at=now,
-                    completed_at=now,
-                )
-                .returning(generations.hold_id)
-            ).scalars()
-        )
-
-    @staticmethod
-    def _delete_rows(connection: sa.Connection, project_id: str) -> list[str]:
+    def _delete_rows(self, connection: sa.Connection, project_id: str) -> list[str]:
         """Delete the project's rows; return the keys of its avatars' files."""
         project_avatars = sa.select(avatars.c.id).where(avatars.c.project_id == project_id)
         keys = [
@@ -204,6 +170,10 @@ class Projects:
             )
         )
         connection.execute(sa.delete(avatars).where(avatars.c.project_id == project_id))
+        generations = sa.select(avatar_generations.c.id).where(
+            avatar_generations.c.project_id == project_id
+        )
+        self._jobs.delete_items(connection, list(connection.execute(generations).scalars()))
         connection.execute(
             sa.delete(avatar_generations).where(avatar_generations.c.project_id == project_id)
         )

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import attrs
 
-from lumiku import PluginContext
-from lumiku_avatar_creator.actors import GenerationJob
+from lumiku import HeldJobs, PluginContext
 from lumiku_avatar_creator.avatars import Avatars
 from lumiku_avatar_creator.catalog import Catalog
 from lumiku_avatar_creator.files import FileCleanup
 from lumiku_avatar_creator.generations import Generations
+from lumiku_avatar_creator.jobs import JOB_NAME, AvatarWork, job_limits
+from lumiku_avatar_creator.models import avatar_generations
 from lumiku_avatar_creator.projects import Projects
-from lumiku_avatar_creator.recovery import Expiry, Recovery
-from lumiku_avatar_creator.settlement import Settlement
 from lumiku_avatar_creator.stats import Stats
-from lumiku_avatar_creator.timing import JobTiming
 from lumiku_avatar_creator.uploads import Uploads
 from lumiku_avatar_creator.views import Renderer
 
@@ -29,13 +25,11 @@ class Services:
 
     ctx: PluginContext
     renderer: Renderer
-    timing: JobTiming
+    jobs: HeldJobs
     projects: Projects
     avatars: Avatars
     uploads: Uploads
     generations: Generations
-    job: GenerationJob
-    recovery: Recovery
     catalog: Catalog
     stats: Stats
 
@@ -43,21 +37,23 @@ class Services:
 def build_services(ctx: PluginContext) -> Services:
     """Build the services on ``ctx``'s core services."""
     renderer = Renderer(ctx)
-    timing = JobTiming.from_settings(ctx.settings)
-    settlement = Settlement(ctx)
     files = FileCleanup(ctx)
-    expiry = Expiry(ctx, settlement, timing)
-    interval = timedelta(seconds=ctx.settings.recovery_interval)
+    jobs = ctx.held_jobs(
+        JOB_NAME,
+        table=avatar_generations,
+        work=AvatarWork(ctx, files),
+        action="generateAvatar",
+        reference_type="avatar_generation",
+        limits=job_limits(ctx.settings),
+    )
     return Services(
         ctx=ctx,
         renderer=renderer,
-        timing=timing,
-        projects=Projects(ctx, settlement, files),
+        jobs=jobs,
+        projects=Projects(ctx, jobs, files),
         avatars=Avatars(ctx, files),
         uploads=Uploads(ctx, files),
-        generations=Generations(ctx, settlement, timing, expiry),
-        job=GenerationJob(ctx, settlement, files, timing, expiry),
-        recovery=Recovery(ctx, expiry, timing, interval),
+        generations=Generations(ctx, jobs),
         catalog=Catalog(ctx),
         stats=Stats(ctx, renderer),
     )

@@ -15,7 +15,6 @@ from lumiku_avatar_creator.models import (
     avatar_usage_history,
     avatars,
 )
-from lumiku_avatar_creator.pagination import as_utc
 from lumiku_avatar_creator.views import AppUsageView, AvatarView, Renderer
 
 RECENT = 5
@@ -125,10 +124,7 @@ class Stats:
                 failed=statuses.get("failed", 0),
             ),
             recent_uploads=[self._renderer.avatar(row) for row in recent],
-            usage=[
-                AppUsageView(app, int(count), None if last is None else as_utc(last))
-                for app, count, last in usage
-            ],
+            usage=[AppUsageView(app, int(count), last) for app, count, last in usage],
             top_avatars=[self._renderer.avatar(row) for row in top],
             credits=AvatarCreditsView(balance.balance, balance.held, balance.available),
             costs=dict(self._ctx.credits),

@@ -1,25 +1,15 @@
 """Uploading a photo as an avatar: checked, stored, charged, recorded.
 
 Money order. The request is checked completely first (project, fields, image content,
-size and pixel limits, thumbnail), so a bad upload costs nothing and stores nothing. Then:
+size and pixel limits, thumbnail), so a bad upload costs nothing and stores nothing. Then
+the image and its thumbnail are stored, and the avatar row is inserted inside a charge of
+``uploadAvatar`` (``ctx.charges.spend``): if the insert fails (say the project was deleted
+meanwhile), the charge is refunded exactly once and the files are deleted. Storing before
+charging means a crash leaves at most orphaned files, never credits taken for nothing.
 
-1. store the re-encoded image and its thumbnail;
-2. spend the upload cost (one conditional ledger update; 402 when short) -- if that fails
-   for any reason, the two files are deleted again;
-3. insert the avatar row -- if that fails (say the project was deleted meanwhile), the
-   spend is refunded by an idempotent grant keyed on the spend, and the files are deleted.
-
-Storing before spending means a crash between 1 and 2 leaves orphaned files but never
-credits taken for nothing; spending before the row means the only compensation needed is
-for a database failure in 3.
-
-Retries. A retry with the same ``Idempotency-Key`` derives the same avatar id and ledger
-keys (``charges.py``). If the first attempt made the avatar, the retry returns it. If the
-first attempt died between 2 and 3 (the core takes its abandoned key reservation over
-after a lease), the retry spends under the same key -- the ledger replays the recorded
-spend, so the upload completes without a second charge. If the first attempt refunded
-its spend (3 failed and it answered 500), the retry is charged under the next round's key
-(``...:retry-1``): the one avatar it makes is paid for once.
+Retries. The avatar's id derives from the request's ``Idempotency-Key`` and attempt: a
+retry after a crash finds the avatar the first try made and returns it; a retry after a
+refunded failure is a new attempt, charged once for the avatar it then makes.
 """
 
 from __future__ import annotations
@@ -32,16 +22,15 @@ import sqlalchemy as sa
 from starlette.datastructures import FormData, UploadFile
 
 from lumiku import (
+    Call,
     PluginContext,
     Reference,
     ValidationFailed,
     check_image,
     make_thumbnail,
 )
-from lumiku_avatar_creator.charges import ChargeKeys
 from lumiku_avatar_creator.errors import ProjectNotFound
 from lumiku_avatar_creator.files import THUMBNAIL_SIDE, FileCleanup, StoredImage
-from lumiku_avatar_creator.identity import derived_id, new_id, request_token
 from lumiku_avatar_creator.models import Record, avatar_projects, avatars
 from lumiku_avatar_creator.projects import find_project
 from lumiku_avatar_creator.traits import TraitFields, trait_values, traits_from_form
@@ -89,13 +78,11 @@ class Uploads:
     def __init__(self, ctx: PluginContext, files: FileCleanup) -> None:
         self._ctx = ctx
         self._engine = ctx.engine
-        self._ledger = ctx.ledger
         self._files = files
 
-    def upload(
-        self, user_id: str, project_id: str, form: FormData, idempotency_key: str | None
-    ) -> Charged:
+    def upload(self, call: Call[Any, Any], project_id: str, form: FormData) -> Charged:
         """Check, store and charge an upload; see the module docstring for the order."""
+        user_id = call.user_id
         with self._engine.connect() as connection:
             find_project(connection, user_id, project_id)
         name = _name(form)
@@ -104,13 +91,10 @@ class Uploads:
             _image_bytes(form), max_bytes=MAX_UPLOAD_BYTES, min_side=MIN_SIDE, max_side=MAX_SIDE
         )
         thumbnail = make_thumbnail(checked, max_side=THUMBNAIL_SIDE)
-        cost = self._ctx.cost("uploadAvatar")
-        token, from_client = request_token(idempotency_key)
-        avatar_id = derived_id("upload", user_id, token) if from_client else new_id()
-        if from_client:
-            existing = self._find(user_id, avatar_id)
-            if existing is not None:
-                return self._result(user_id, existing, cost)
+        avatar_id = call.request_key.stable_id("avatar")
+        existing = self._find(user_id, avatar_id) if call.request_key.from_client else None
+        if existing is not None:  # a retry of a request whose answer was lost
+            return self._result(user_id, existing, self._ctx.cost("uploadAvatar"))
         stored = self._files.store(
             checked.data,
             suffix=checked.suffix,
@@ -118,34 +102,20 @@ class Uploads:
             height=checked.height,
             thumbnail=thumbnail,
         )
-        keys = ChargeKeys.of("upload", user_id, token)
         try:
-            if cost > 0:
-                keys = ChargeKeys.current(self._ledger, "upload", user_id, token)
-                self._ledger.spend(
-                    user_id,
-                    cost,
-                    "avatar upload",
-                    keys.spend,
-                    plugin=self._ctx.id,
-                    reference=Reference("avatar", avatar_id),
-                )
+            with self._ctx.charges.spend(
+                call,
+                "uploadAvatar",
+                reason=f"Avatar upload {name!r}",
+                reference=Reference("avatar", avatar_id),
+            ) as charge:
+                row = self._insert(user_id, project_id, avatar_id, name, traits, stored)
         except BaseException:
             self._files.delete(stored.keys)
-            raise
-        try:
-            row = self._insert(user_id, project_id, avatar_id, name, traits, stored)
-        except BaseException:
-            self._files.delete(stored.keys)
-            existing = self._find_quietly(user_id, avatar_id)
-            if existing is not None:  # a concurrent retry with the same key won
-                return self._result(user_id, existing, cost)
-            if cost > 0:
-                self._refund(user_id, cost, avatar_id, keys)
             if not self._project_exists(user_id, project_id):
                 raise ProjectNotFound(project_id) from None
             raise
-        return self._result(user_id, row, cost)
+        return self._result(user_id, row, charge.amount)
 
     def _insert(
         self,
@@ -181,22 +151,6 @@ class Uploads:
             connection.execute(sa.insert(avatars).values(values))
         return values
 
-    def _refund(self, user_id: str, cost: int, avatar_id: str, keys: ChargeKeys) -> None:
-        try:
-            self._ledger.grant(
-                user_id,
-                cost,
-                "refund: the uploaded avatar could not be saved",
-                keys.refund,
-                plugin=self._ctx.id,
-                reference=Reference("avatar", avatar_id),
-            )
-        except Exception:
-            self._ctx.logger.exception(
-                "❌ upload %s: the spend of %d credits could not be refunded", avatar_id, cost
-            )
-            raise
-
     def _find(self, user_id: str, avatar_id: str) -> Record | None:
         with self._engine.connect() as connection:
             return (
@@ -209,20 +163,16 @@ class Uploads:
                 .first()
             )
 
-    def _find_quietly(self, user_id: str, avatar_id: str) -> Record | None:
-        # While compensating, a failing lookup must not stop the refund that follows.
-        try:
-            return self._find(user_id, avatar_id)
-        except Exception:
-            self._ctx.logger.exception("⚠️ upload %s: lookup failed while compensating", avatar_id)
-            return None
-
     def _project_exists(self, user_id: str, project_id: str) -> bool:
         query = sa.select(avatar_projects.c.id).where(
             avatar_projects.c.id == project_id, avatar_projects.c.user_id == user_id
         )
-        with self._engine.connect() as connection:
-            return connection.execute(query).first() is not None
+        try:
+            with self._engine.connect() as connection:
+                return connection.execute(query).first() is not None
+        except Exception:
+            self._ctx.logger.exception("⚠️ project %s: lookup failed", project_id)
+            return True  # unknown: report the original error
 
     def _result(self, user_id: str, row: Record, cost: int) -> Charged:
-        return Charged(row, cost, self._ledger.balance(user_id).available)
+        return Charged(row, cost, self._ctx.charges.available(user_id))

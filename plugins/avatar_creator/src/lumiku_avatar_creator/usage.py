@@ -16,15 +16,15 @@ Recording is idempotent per ``(avatar, app, action, reference_id)`` when a
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 
 import attrs
 import sqlalchemy as sa
 
+from lumiku import Page, PageQuery, fetch_page, newest_first
 from lumiku_avatar_creator.errors import AvatarNotFound
-from lumiku_avatar_creator.identity import new_id
 from lumiku_avatar_creator.models import Record, avatar_usage_history, avatars
-from lumiku_avatar_creator.pagination import PageQuery, as_utc, newest_first, split_page
 from lumiku_avatar_creator.traits import TRAIT_COLUMNS
 
 __all__ = ["AvatarRecord", "AvatarUsage", "find_avatar", "record_avatar_usage"]
@@ -117,7 +117,7 @@ def record_avatar_usage(
                 raise AvatarNotFound(avatar_id)
             connection.execute(
                 sa.insert(avatar_usage_history).values(
-                    id=new_id(),
+                    id=str(uuid.uuid4()),
                     avatar_id=avatar_id,
                     user_id=user_id,
                     app_id=app_id,
@@ -140,20 +140,12 @@ def record_avatar_usage(
     return True
 
 
-def usage_page(
-    engine: sa.Engine, avatar_id: str, page: PageQuery
-) -> tuple[list[Record], str | None]:
-    """Return a page of an avatar's usage records, newest first, and the next cursor."""
+def usage_page(engine: sa.Engine, avatar_id: str, page: PageQuery) -> Page[Record]:
+    """Return a page of an avatar's usage records, newest first."""
     table = avatar_usage_history.c
-    query = newest_first(
-        sa.select(avatar_usage_history).where(table.avatar_id == avatar_id),
-        table.created_at,
-        table.id,
-        page,
-    )
+    query = sa.select(avatar_usage_history).where(table.avatar_id == avatar_id)
     with engine.connect() as connection:
-        rows = connection.execute(query).mappings().all()
-    return split_page(rows, page, "created_at")
+        return fetch_page(connection, query, page, newest_first(table.created_at, table.id))
 
 
 def usage_summary(engine: sa.Engine, avatar_id: str) -> list[AvatarUsage]:
@@ -167,7 +159,4 @@ def usage_summary(engine: sa.Engine, avatar_id: str) -> list[AvatarUsage]:
     )
     with engine.connect() as connection:
         rows = connection.execute(query).all()
-    return [
-        AvatarUsage(app_id, int(count), None if last is None else as_utc(last))
-        for app_id, count, last in rows
-    ]
+    return [AvatarUsage(app_id, int(count), last) for app_id, count, last in rows]

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 
 import attrs
 
-from lumiku_avatar_creator.pagination import as_utc
 from lumiku_avatar_creator.traits import TraitsView, traits_view_values
 
 if TYPE_CHECKING:
@@ -198,10 +197,6 @@ class UsageHistoryView:
     next_cursor: str | None
 
 
-def _when(value: datetime | None) -> datetime | None:
-    return None if value is None else as_utc(value)
-
-
 class Renderer:
     """Turn rows into views, signing file URLs with the plugin's URL signer."""
 
@@ -230,9 +225,9 @@ class Renderer:
             preset_id=row["preset_id"],
             generation_id=row["generation_id"],
             usage_count=row["usage_count"],
-            last_used_at=_when(row["last_used_at"]),
-            created_at=as_utc(row["created_at"]),
-            updated_at=as_utc(row["updated_at"]),
+            last_used_at=row["last_used_at"],
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
         )
 
     def project(
@@ -245,8 +240,8 @@ class Renderer:
             description=row["description"],
             avatar_count=avatar_count,
             avatars=avatars,
-            created_at=as_utc(row["created_at"]),
-            updated_at=as_utc(row["updated_at"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
         )
 
     def generation(self, row: Record, avatar: Record | None = None) -> AvatarGenerationView:
@@ -266,15 +261,15 @@ class Renderer:
             height=row["height"],
             seed=row["seed"],
             status=row["status"],
-            credit_cost=row["cost"],
+            credit_cost=row["unit_cost"],
             avatar_id=row["avatar_id"],
             avatar=None if avatar is None else self.avatar(avatar),
             error=error,
             attempts=row["attempts"],
-            created_at=as_utc(row["created_at"]),
-            updated_at=as_utc(row["updated_at"]),
-            started_at=_when(row["started_at"]),
-            completed_at=_when(row["completed_at"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+            started_at=row["started_at"],
+            completed_at=row["finished_at"],
         )
 
     def preset(self, row: Record, cost: int) -> PresetView:
@@ -295,7 +290,7 @@ class Renderer:
     def usage_record(row: Record) -> UsageRecordView:
         """Return the view of an ``avatar_usage_history`` row."""
         return UsageRecordView(
-            row["id"], row["app_id"], row["action"], row["reference_id"], as_utc(row["created_at"])
+            row["id"], row["app_id"], row["action"], row["reference_id"], row["created_at"]
         )
 
     @staticmethod

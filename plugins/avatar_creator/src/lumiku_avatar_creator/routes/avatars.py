@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from lumiku import Call, RateLimit, ValidationFailed, delete, get, post, put
+from lumiku import Call, PageQuery, RateLimit, ValidationFailed, delete, get, post, put
 from lumiku_avatar_creator.bodies import AvatarQuery, AvatarUpdateBody
-from lumiku_avatar_creator.pagination import PageQuery
 from lumiku_avatar_creator.services import Services
 from lumiku_avatar_creator.uploads import MAX_UPLOAD_BYTES
 from lumiku_avatar_creator.views import (
@@ -30,20 +29,15 @@ def avatar_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]:
         """Upload a photo (multipart ``image`` + ``name`` + persona/attributes) as an avatar."""
         if call.form is None:
             raise ValidationFailed("Send the upload as multipart/form-data.")
-        charged = uploads.upload(
-            call.user_id,
-            call.path["project_id"],
-            call.form,
-            call.request.headers.get("idempotency-key"),
-        )
+        charged = uploads.upload(call, call.path["project_id"], call.form)
         return AvatarUploadResult(
             renderer.avatar(charged.avatar), charged.credit_used, charged.credit_balance
         )
 
     def list_avatars(call: Call[None, AvatarQuery]) -> AvatarPage:
         """List all of the caller's avatars (or one project's), newest first."""
-        rows, cursor = avatars.page(call.user_id, call.query, call.query.project_id)
-        return AvatarPage([renderer.avatar(row) for row in rows], cursor)
+        page = avatars.page(call.user_id, call.query, call.query.project_id)
+        return AvatarPage(page.map(renderer.avatar).rows, page.next_cursor)
 
     def get_avatar(call: Call[None, None]) -> AvatarView:
         """Return one of the caller's avatars."""
@@ -51,13 +45,7 @@ def avatar_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]:
 
     def update_avatar(call: Call[AvatarUpdateBody, None]) -> AvatarView:
         """Change an avatar's name, persona or attributes (free unless priced)."""
-        row = avatars.update(
-            call.user_id,
-            call.path["avatar_id"],
-            call.body.name,
-            call.body,
-            call.request.headers.get("idempotency-key"),
-        )
+        row = avatars.update(call, call.path["avatar_id"], call.body.name, call.body)
         return renderer.avatar(row)
 
     def delete_avatar(call: Call[None, None]) -> None:
@@ -66,11 +54,11 @@ def avatar_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]:
 
     def usage_history(call: Call[None, PageQuery]) -> UsageHistoryView:
         """Return how apps used the avatar, newest first, with a summary per app."""
-        rows, cursor, summary = avatars.usage(call.user_id, call.path["avatar_id"], call.query)
+        page, summary = avatars.usage(call.user_id, call.path["avatar_id"], call.query)
         return UsageHistoryView(
-            [renderer.usage_record(row) for row in rows],
+            page.map(renderer.usage_record).rows,
             [AppUsageView(item.app_id, item.count, item.last_used_at) for item in summary],
-            cursor,
+            page.next_cursor,
         )
 
     one = "/avatars/{avatar_id}"

@@ -21,8 +21,9 @@ def catalog_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]
 
     def list_presets(call: Call[None, CatalogQuery]) -> PresetPage:
         """List the presets in catalog order, optionally of one category."""
-        rows, cursor = catalog.presets(call.query, call.query.category)
-        return PresetPage([renderer.preset(row, cost()) for row in rows], cursor)
+        page = catalog.presets(call.query, call.query.category)
+        price = cost()
+        return PresetPage([renderer.preset(row, price) for row in page.rows], page.next_cursor)
 
     def get_preset(call: Call[None, None]) -> PresetView:
         """Return one preset with its preview."""
@@ -30,8 +31,8 @@ def catalog_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]
 
     def list_persona_examples(call: Call[None, CatalogQuery]) -> PersonaExamplePage:
         """List sample personas in catalog order, optionally of one category."""
-        rows, cursor = catalog.persona_examples(call.query, call.query.category)
-        return PersonaExamplePage([renderer.persona_example(row) for row in rows], cursor)
+        page = catalog.persona_examples(call.query, call.query.category)
+        return PersonaExamplePage(page.map(renderer.persona_example).rows, page.next_cursor)
 
     return [
         get("/presets", list_presets, query=CatalogQuery, response=PresetPage, tags=tags),

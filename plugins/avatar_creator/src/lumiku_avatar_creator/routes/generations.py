@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from lumiku import Call, RateLimit, get, post
+from lumiku import Call, RateLimit, Submitted, get, post
 from lumiku_avatar_creator.bodies import (
     DEFAULT_GENERATED_SIDE,
     AvatarFromPresetBody,
     AvatarGenerateBody,
     GenerationQuery,
 )
-from lumiku_avatar_creator.generations import GenerationSpec, Queued
+from lumiku_avatar_creator.generations import GenerationSpec
 from lumiku_avatar_creator.prompts import new_seed
 from lumiku_avatar_creator.services import Services
 from lumiku_avatar_creator.traits import TRAIT_COLUMNS, trait_values
@@ -26,10 +26,12 @@ def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRou
     """Return the generation routes."""
     generations, catalog, renderer = services.generations, services.catalog, services.renderer
 
-    def result(queued: Queued) -> AvatarGenerationResult:
+    def result(submitted: Submitted) -> AvatarGenerationResult:
         """Return the wire form of a queued generation."""
         return AvatarGenerationResult(
-            renderer.generation(queued.generation), queued.credit_used, queued.credit_balance
+            renderer.generation(submitted.job),
+            submitted.credits_held,
+            submitted.credits_available,
         )
 
     def generate(call: Call[AvatarGenerateBody, None]) -> AvatarGenerationResult:
@@ -45,14 +47,7 @@ def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRou
             seed=new_seed() if body.seed is None else body.seed,
             action="generateAvatar",
         )
-        return result(
-            generations.submit(
-                call.user_id,
-                call.path["project_id"],
-                spec,
-                call.request.headers.get("idempotency-key"),
-            )
-        )
+        return result(generations.submit(call, call.path["project_id"], spec))
 
     def from_preset(call: Call[AvatarFromPresetBody, None]) -> AvatarGenerationResult:
         """Queue an avatar generated from a preset (credits held)."""
@@ -68,14 +63,7 @@ def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRou
             action="fromPreset",
             preset_id=preset["id"],
         )
-        return result(
-            generations.submit(
-                call.user_id,
-                call.path["project_id"],
-                spec,
-                call.request.headers.get("idempotency-key"),
-            )
-        )
+        return result(generations.submit(call, call.path["project_id"], spec))
 
     def get_generation(call: Call[None, None]) -> AvatarGenerationView:
         """Return a generation's status, and its avatar once completed."""
@@ -85,10 +73,10 @@ def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRou
     def list_generations(call: Call[None, GenerationQuery]) -> AvatarGenerationPage:
         """List the caller's generations, newest first (optionally by project or status)."""
         query = call.query
-        rows, cursor = generations.page(
+        page = generations.page(
             call.user_id, query, project_id=query.project_id, status=query.status
         )
-        return AvatarGenerationPage([renderer.generation(row) for row in rows], cursor)
+        return AvatarGenerationPage(page.map(renderer.generation).rows, page.next_cursor)
 
     return [
         post(

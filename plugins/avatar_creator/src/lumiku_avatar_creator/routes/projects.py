@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from lumiku import Call, RateLimit, delete, get, post, put
+from lumiku import Call, PageQuery, RateLimit, delete, get, post, put
 from lumiku_avatar_creator.bodies import AvatarProjectBody, AvatarProjectUpdateBody
 from lumiku_avatar_creator.models import Record
-from lumiku_avatar_creator.pagination import PageQuery
 from lumiku_avatar_creator.services import Services
 from lumiku_avatar_creator.views import AvatarProjectPage, AvatarProjectView
 
@@ -28,8 +27,8 @@ def project_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]
 
     def list_projects(call: Call[None, PageQuery]) -> AvatarProjectPage:
         """List the caller's projects, newest first, each with its newest avatars."""
-        rows, cursor = projects.page(call.user_id, call.query)
-        return AvatarProjectPage(views(rows), cursor)
+        page = projects.page(call.user_id, call.query)
+        return AvatarProjectPage(views(page.rows), page.next_cursor)
 
     def create_project(call: Call[AvatarProjectBody, None]) -> AvatarProjectView:
         """Create a project."""
