@@ -16,7 +16,7 @@ import pytest
 
 from lumiku import PluginSpec, hard, hookimpl, soft
 from lumiku.plugins.discovery import Candidate
-from lumiku.plugins.registry import HookFailed, PluginRegistry
+from lumiku.plugins.registry import PluginRegistry
 from lumiku.plugins.state import PluginState, ReasonCode
 from lumiku.settings import Settings, load_settings
 
@@ -41,10 +41,8 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     return make
 
 
-def load(
-    settings: Settings, *sources: Any, redis: bool = False, on_hook_error: Any = None
-) -> PluginRegistry:
-    registry = PluginRegistry(settings, redis_available=redis, on_hook_error=on_hook_error)
+def load(settings: Settings, *sources: Any, redis: bool = False) -> PluginRegistry:
+    registry = PluginRegistry(settings, redis_available=redis)
     registry.load(sources)
     return registry
 
@@ -232,42 +230,6 @@ def test_a_hookimpl_for_an_unknown_hook_is_failed_naming_plugin_and_hook(
     assert "register_route" in record.reason
     assert registry.records["fine"].state is PluginState.RUNNING
     assert registry.records["fine"].hooks == ["startup"]
-
-
-def test_an_implementation_receives_only_the_arguments_it_declares(
-    make_settings: Callable[..., Settings],
-) -> None:
-    seen: list[object] = []
-    registry = load(
-        make_settings(),
-        PluginSpec(id="lean", hooks=hooks(register_actors=lambda broker: seen.append(broker))),  # type: ignore[arg-type]
-    )
-    registry.call("register_actors", "lean", ctx="the context", broker="the broker")
-    assert seen == ["the broker"]
-
-
-def test_a_raising_hook_is_skipped_and_reported_and_the_others_are_called(
-    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
-) -> None:
-    errors: list[tuple[str, str, str]] = []
-
-    def boom() -> dict[str, Any]:
-        raise RuntimeError("provider table is broken")
-
-    registry = load(
-        make_settings(),
-        PluginSpec(id="aaa", hooks=hooks(register_image_providers=boom)),  # type: ignore[arg-type]
-        PluginSpec(id="bbb", hooks=hooks(register_image_providers=lambda: {"b": 1})),  # type: ignore[arg-type]
-        on_hook_error=lambda plugin, hook, exc: errors.append((plugin, hook, str(exc))),
-    )
-    results = list(registry.call_each("register_image_providers"))
-    assert [(record.id, result) for record, result in results] == [("bbb", {"b": 1})]
-    assert errors == [("aaa", "register_image_providers", "provider table is broken")]
-    assert "plugin 'aaa', hook 'register_image_providers'" in caplog.text
-    with pytest.raises(HookFailed, match="plugin 'aaa', hook 'register_image_providers'") as info:
-        registry.call("register_image_providers", "aaa")
-    assert (info.value.plugin_id, info.value.hook) == ("aaa", "register_image_providers")
-    assert isinstance(info.value.__cause__, RuntimeError)
 
 
 # -- requirements ------------------------------------------------------------------------

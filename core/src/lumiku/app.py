@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
@@ -31,9 +30,9 @@ from lumiku.http.openapi import build_openapi, walk_routes
 from lumiku.http.plugin_mount import mount_plugin
 from lumiku.http.request_metrics import RequestMetrics
 from lumiku.jobs.schedule import Scheduler
+from lumiku.plugins.dispatch import FAIL_PLUGIN, FAIL_STARTUP, LOG_AND_GO_ON, HookFailed
 from lumiku.plugins.migrations import migration_sources
-from lumiku.plugins.registry import HookFailed, PluginSource
-from lumiku.plugins.state import ReasonCode
+from lumiku.plugins.registry import PluginSource
 from lumiku.realtime.attachment import attach_realtime
 from lumiku.realtime.server import close_realtime
 from lumiku.redis_watch import RedisWatch
@@ -58,17 +57,15 @@ def _core_routes(runtime: Runtime) -> list[BaseRoute]:
 def _plugin_routes(runtime: Runtime) -> list[BaseRoute]:
     mounts: list[BaseRoute] = []
     for record in runtime.registry.loaded():
-        routes: list[BaseRoute] = []
-        if "register_routes" in record.hooks:
-            try:
-                routes = list(
-                    runtime.registry.call("register_routes", record.id, ctx=runtime.context(record))
-                    or []
-                )
-            except HookFailed as exc:
-                logger.error("❌ %s", exc, exc_info=exc.__cause__)
-                runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
-                continue
+        routes = runtime.hooks.call(
+            "register_routes",
+            record,
+            {"ctx": runtime.context(record)},
+            on_failure=FAIL_PLUGIN,
+            accept=lambda provided: list(provided or []),
+        )
+        if isinstance(routes, HookFailed):
+            continue  # the plugin is failed and not mounted
         routes.append(plugin_health_route(runtime, record))
         assert record.spec is not None
         record.routes = sorted(
@@ -82,30 +79,20 @@ def _plugin_routes(runtime: Runtime) -> list[BaseRoute]:
 
 
 async def _call_lifecycle(runtime: Runtime, hook: str) -> None:
+    policy = FAIL_STARTUP if hook == "startup" else LOG_AND_GO_ON
     for record in list(runtime.registry.serving()):
-        if hook not in record.hooks:
-            continue
-        try:
-            result = runtime.registry.call(hook, record.id, ctx=runtime.context(record))
-            if inspect.isawaitable(result):
-                await result
-        except HookFailed as exc:
-            logger.error("❌ %s", exc, exc_info=exc.__cause__)
-            if hook == "startup":
-                runtime.registry.fail(record.id, ReasonCode.STARTUP_ERROR, str(exc))
-        except Exception as exc:  # an awaited coroutine raised
-            logger.error("❌ plugin %r, hook %r: %s", record.id, hook, exc, exc_info=exc)
-            if hook == "startup":
-                runtime.registry.fail(
-                    record.id, ReasonCode.STARTUP_ERROR, f"{type(exc).__name__}: {exc}"
-                )
+        await runtime.hooks.call_async(
+            hook, record, {"ctx": runtime.context(record)}, on_failure=policy
+        )
 
 
 def _check_database(runtime: Runtime) -> None:
     try:
         ping(runtime.engine)
         logger.info("✅ Database connected successfully")
-        at_head = migrate.at_head(runtime.engine, migration_sources(runtime.registry))
+        at_head = migrate.at_head(
+            runtime.engine, migration_sources(runtime.registry, runtime.hooks)
+        )
     except sa.exc.SQLAlchemyError as exc:
         logger.error("❌ Database connection failed: %s", type(exc).__name__)
         return

@@ -7,6 +7,7 @@ connect, start and stop them.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -26,13 +27,14 @@ from lumiku.images.local import LocalImageProvider
 from lumiku.images.provider import ImageProvider
 from lumiku.jobs.broker import build_broker, job_stats
 from lumiku.jobs.enqueue import JobQueue
-from lumiku.jobs.schedule import ScheduledActor, declare_schedules
+from lumiku.jobs.schedule import Schedule, ScheduledActor, declare_schedules
 from lumiku.ledger.service import Ledger
 from lumiku.metrics import Metrics
 from lumiku.plugins.context import Capabilities, PluginContext
 from lumiku.plugins.discovery import discover
-from lumiku.plugins.registry import HookFailed, PluginRegistry, PluginSource
-from lumiku.plugins.state import PluginRecord, ReasonCode
+from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookDispatcher, HookFailed
+from lumiku.plugins.registry import PluginRegistry, PluginSource
+from lumiku.plugins.state import PluginRecord
 from lumiku.ratelimit import RateLimiter
 from lumiku.realtime.publisher import Publisher
 from lumiku.settings import Settings
@@ -82,6 +84,7 @@ class Runtime:
     engine: sa.Engine
     metrics: Metrics
     registry: PluginRegistry
+    hooks: HookDispatcher
     endpoints: EndpointServices
     limiter: RateLimiter
     ledger: Ledger
@@ -129,10 +132,9 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
     """Build the services and load the plugins (``plugins=None`` discovers entry points)."""
     engine = create_engine(settings.database_url)
     metrics = Metrics()
-    registry = PluginRegistry(
-        settings, redis_available=settings.redis.enabled, on_hook_error=metrics.record_hook_error
-    )
+    registry = PluginRegistry(settings, redis_available=settings.redis.enabled)
     registry.load(discover() if plugins is None else plugins)
+    hooks = HookDispatcher(registry, on_error=metrics.record_hook_error)
     limiter = RateLimiter(settings.redis.url)
     ledger = Ledger(
         engine,
@@ -157,6 +159,7 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
         engine=engine,
         metrics=metrics,
         registry=registry,
+        hooks=hooks,
         endpoints=endpoints,
         limiter=limiter,
         ledger=ledger,
@@ -169,10 +172,10 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
         image_providers=image_providers,
         redis_up=settings.redis.enabled,
     )
-    for record, provided in registry.call_each(
-        "register_image_providers", records=registry.loaded()
+    for record, provided in hooks.each(
+        "register_image_providers", registry.loaded(), on_failure=LOG_AND_GO_ON, accept=dict
     ):
-        for name, provider in (provided or {}).items():
+        for name, provider in provided.items():
             if name in image_providers:
                 logger.warning("⚠️ plugin %s: image provider %r already exists", record.id, name)
                 continue
@@ -180,6 +183,12 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
     runtime.metrics.live.jobs = job_stats(broker)
     _declare_actors(runtime)
     return runtime
+
+
+def _declare_schedules(
+    broker: dramatiq.Broker, owner: str, schedules: Iterable[Schedule] | None
+) -> list[ScheduledActor]:
+    return declare_schedules(broker, owner, list(schedules or []))
 
 
 def _declare_actors(runtime: Runtime) -> None:
@@ -191,30 +200,23 @@ def _declare_actors(runtime: Runtime) -> None:
     )
     runtime.schedules.extend(core)
     runtime.actors["core"] = [item.actor_name for item in core]
+    for record, names in runtime.hooks.each(
+        "register_actors",
+        runtime.registry.loaded(),
+        # Without its actors the plugin would take work it can never run: fail it.
+        on_failure=FAIL_PLUGIN,
+        kwargs_for=lambda record: {"ctx": runtime.context(record), "broker": runtime.broker},
+        accept=lambda actors: [actor.actor_name for actor in actors or []],
+    ):
+        runtime.actors[record.id] = names
     for record in runtime.registry.loaded():
-        if "register_actors" not in record.hooks:
-            continue
-        try:
-            actors = runtime.registry.call(
-                "register_actors", record.id, ctx=runtime.context(record), broker=runtime.broker
-            )
-        except HookFailed as exc:
-            # Without its actors the plugin would take work it can never run: fail it.
-            logger.error("❌ %s", exc, exc_info=exc.__cause__)
-            runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
-            continue
-        runtime.actors[record.id] = [actor.actor_name for actor in actors or []]
-    for record in runtime.registry.loaded():
-        if "register_schedules" not in record.hooks:
-            continue
-        try:
-            schedules = runtime.registry.call(
-                "register_schedules", record.id, ctx=runtime.context(record)
-            )
-            declared = declare_schedules(runtime.broker, record.id, list(schedules or []))
-        except (HookFailed, ValueError) as exc:
-            logger.error("❌ plugin %s: its schedules cannot be declared: %s", record.id, exc)
-            runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
-            continue
-        runtime.schedules.extend(declared)
-        runtime.actors.setdefault(record.id, []).extend(item.actor_name for item in declared)
+        declared = runtime.hooks.call(
+            "register_schedules",
+            record,
+            {"ctx": runtime.context(record)},
+            on_failure=FAIL_PLUGIN,
+            accept=functools.partial(_declare_schedules, runtime.broker, record.id),
+        )
+        if not isinstance(declared, HookFailed) and declared:
+            runtime.schedules.extend(declared)
+            runtime.actors.setdefault(record.id, []).extend(item.actor_name for item in declared)

@@ -16,6 +16,7 @@ from lumiku.bootstrap import STORAGE_FOLDERS
 from lumiku.db import ping
 from lumiku.health import CheckResult, HealthCheck, overall, run_check, run_checks
 from lumiku.http.errors import error_body
+from lumiku.plugins.dispatch import LOG_AND_GO_ON, HookFailed
 from lumiku.plugins.state import PluginRecord
 from lumiku.storage.health import check_storage
 
@@ -35,22 +36,29 @@ def database_check(engine: sa.Engine) -> HealthCheck:
     return check
 
 
+def _named_checks(result: Any) -> dict[str, HealthCheck]:
+    return dict(result or {})
+
+
 def plugin_checks(runtime: Runtime, record: PluginRecord) -> dict[str, HealthCheck]:
     """Return the plugin's registered checks (none unless it implements the hook)."""
     if not record.loaded or "register_health_checks" not in record.hooks:
         return {}
-    ctx = runtime.context(record)
-    try:
-        checks = runtime.registry.call("register_health_checks", record.id, ctx=ctx)
-    except Exception as exc:  # noqa: BLE001 - a broken hook is reported as a failing check
-        cause = exc.__cause__ or exc  # the registry wraps it in HookFailed
-        message = f"register_health_checks raised {type(cause).__name__}"
+    checks = runtime.hooks.call(
+        "register_health_checks",
+        record,
+        {"ctx": runtime.context(record)},
+        on_failure=LOG_AND_GO_ON,
+        accept=_named_checks,
+    )
+    if not isinstance(checks, HookFailed):
+        return checks
+    message = f"register_health_checks raised {type(checks.cause).__name__}"
 
-        def broken() -> CheckResult:
-            return CheckResult("down", message)
+    def broken() -> CheckResult:
+        return CheckResult("down", message)
 
-        return {"hook": broken}
-    return dict(checks or {})
+    return {"hook": broken}
 
 
 def plugin_health(runtime: Runtime, record: PluginRecord) -> dict[str, Any]:

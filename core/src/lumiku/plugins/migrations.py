@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import logging
-
 from lumiku.db import migrate
-from lumiku.plugins.registry import HookFailed, PluginRegistry
+from lumiku.plugins.dispatch import LOG_AND_GO_ON, HookDispatcher
+from lumiku.plugins.registry import PluginRegistry
 
-logger = logging.getLogger("lumiku.plugins")
 
+def migration_sources(
+    registry: PluginRegistry, hooks: HookDispatcher | None = None
+) -> list[migrate.MigrationSource]:
+    """Return the core's source and those of the enabled plugins that have migrations.
 
-def migration_sources(registry: PluginRegistry) -> list[migrate.MigrationSource]:
-    """Return the core's source and those of the enabled plugins that have migrations."""
+    A plugin whose ``register_migrations`` raises is logged and left out.
+    """
+    dispatcher = hooks or HookDispatcher(registry)
     sources = [migrate.core_source()]
-    for record in registry.serving():
-        if "register_migrations" not in record.hooks:
-            continue
-        try:
-            location = registry.call("register_migrations", record.id)
-        except HookFailed as exc:
-            logger.error("❌ %s", exc)
-            continue
+    for record, location in dispatcher.each(
+        "register_migrations", registry.serving(), on_failure=LOG_AND_GO_ON
+    ):
         if location:
             sources.append(migrate.MigrationSource(record.id, migrate.resolve_location(location)))
     return sources

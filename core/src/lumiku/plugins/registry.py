@@ -1,8 +1,9 @@
-"""The plugin registry: load specs, decide each plugin's state, register hooks, call them.
+"""The plugin registry: load specs, decide each plugin's state, register its hooks.
 
-Every failure is contained to its plugin: an import error, a bad spec, an invalid hook or
-a raising hook marks that plugin ``failed`` (or logs, after startup) and the host goes on.
-Each registry owns its own ``pluggy.PluginManager``; there is no global one.
+Every failure is contained to its plugin: an import error, a bad spec or an invalid hook
+marks that plugin ``failed`` and the host goes on. Hooks are called through
+``lumiku.plugins.dispatch.HookDispatcher``. Each registry owns its own
+``pluggy.PluginManager``; there is no global one.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pluggy
@@ -25,16 +26,6 @@ from lumiku.settings import Settings, credit_overrides, read_plugin_settings
 logger = logging.getLogger("lumiku.plugins")
 
 PluginSource = Candidate | PluginSpec
-HookErrorListener = Callable[[str, str, BaseException], None]
-
-
-class HookFailed(Exception):
-    """A plugin's hook implementation raised; the cause is chained."""
-
-    def __init__(self, plugin_id: str, hook: str, cause: BaseException) -> None:
-        super().__init__(f"plugin {plugin_id!r}, hook {hook!r}: {type(cause).__name__}: {cause}")
-        self.plugin_id = plugin_id
-        self.hook = hook
 
 
 def _invalid_hook_reason(plugin_id: str, exc: pluggy.PluginValidationError) -> str:
@@ -62,14 +53,12 @@ class PluginRegistry:
         settings: Settings,
         *,
         redis_available: bool,
-        on_hook_error: HookErrorListener | None = None,
     ) -> None:
         self.settings = settings
         self.redis_available = redis_available
         self.records: dict[str, PluginRecord] = {}
         self._manager = pluggy.PluginManager(PROJECT)
         self._manager.add_hookspecs(LumikuHooks)
-        self._on_hook_error = on_hook_error
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -267,44 +256,17 @@ class PluginRegistry:
         record = self.records.get(plugin_id)
         return record is not None and hook in record.hooks
 
-    def call(self, hook: str, plugin_id: str, **kwargs: Any) -> Any:
-        """Call one plugin's implementation of ``hook``; raise ``HookFailed`` if it raises.
+    def invoke(self, hook: str, plugin_id: str, kwargs: Mapping[str, Any]) -> Any:
+        """Call one plugin's implementation of ``hook`` and return what it returns.
 
-        The implementation receives only the arguments it declares.
+        The implementation receives only the arguments it declares; what it raises
+        propagates. Call hooks through ``HookDispatcher``, which applies a failure policy.
         """
         caller: pluggy.HookCaller = getattr(self._manager.hook, hook)
         for impl in caller.get_hookimpls():
-            if impl.plugin_name != plugin_id:
-                continue
-            try:
+            if impl.plugin_name == plugin_id:
                 return impl.function(**{name: kwargs[name] for name in impl.argnames})
-            except Exception as exc:
-                if self._on_hook_error is not None:
-                    self._on_hook_error(plugin_id, hook, exc)
-                raise HookFailed(plugin_id, hook, exc) from exc
         return None
-
-    def call_each(
-        self,
-        hook: str,
-        kwargs_for: Callable[[PluginRecord], dict[str, Any]] | None = None,
-        *,
-        records: Sequence[PluginRecord] | None = None,
-    ) -> Iterator[tuple[PluginRecord, Any]]:
-        """Call ``hook`` on each serving plugin (or each of ``records``) that implements it.
-
-        A raising implementation is logged and skipped; yields ``(record, result)`` for the
-        ones that returned.
-        """
-        for record in self.serving() if records is None else records:
-            if hook not in record.hooks:
-                continue
-            try:
-                result = self.call(hook, record.id, **(kwargs_for(record) if kwargs_for else {}))
-            except HookFailed as exc:
-                logger.error("❌ %s", exc, exc_info=exc.__cause__)
-                continue
-            yield record, result
 
     def fail(self, plugin_id: str, code: ReasonCode, reason: str) -> None:
         """Mark a plugin ``failed`` (a hook raised while the app was being built or started)."""

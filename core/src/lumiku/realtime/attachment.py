@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING, Any
 import socketio
 from starlette.types import ASGIApp
 
-from lumiku.plugins.registry import HookFailed
-from lumiku.plugins.state import ReasonCode
+from lumiku.plugins.dispatch import FAIL_PLUGIN, HookFailed, UnusableResult
 from lumiku.realtime.connections import ConnectionGauge
 from lumiku.realtime.namespace import AuthenticatedNamespace
 from lumiku.realtime.publisher import ServerPublisher
@@ -55,26 +54,25 @@ def _plugin_namespaces(runtime: Runtime) -> list[Any]:
     namespaces: list[Any] = []
     owners: dict[str, str] = {}
     for record in runtime.registry.loaded():
-        if "register_realtime" not in record.hooks:
-            continue
-        try:
-            provided = list(
-                runtime.registry.call("register_realtime", record.id, ctx=runtime.context(record))
-                or []
-            )
-        except HookFailed as exc:
-            logger.error("❌ %s", exc, exc_info=exc.__cause__)
-            runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
-            continue
-        problem = _namespace_problem(provided, owners)
-        if problem is not None:
-            reason = f"plugin {record.id!r}, hook 'register_realtime': {problem}"
-            logger.error("❌ %s", reason)
-            runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, reason)
-            continue
-        owners.update((namespace.namespace, record.id) for namespace in provided)
-        namespaces.extend(provided)
+        provided = runtime.hooks.call(
+            "register_realtime",
+            record,
+            {"ctx": runtime.context(record)},
+            on_failure=FAIL_PLUGIN,
+            accept=lambda result: _checked_namespaces(result, owners),
+        )
+        if not isinstance(provided, HookFailed):
+            owners.update((namespace.namespace, record.id) for namespace in provided)
+            namespaces.extend(provided)
     return namespaces
+
+
+def _checked_namespaces(result: Any, owners: dict[str, str]) -> list[Any]:
+    provided = list(result or [])
+    problem = _namespace_problem(provided, owners)
+    if problem is not None:
+        raise UnusableResult(problem)
+    return provided
 
 
 def _namespace_problem(provided: list[Any], owners: dict[str, str]) -> str | None:
