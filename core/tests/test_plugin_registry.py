@@ -303,6 +303,54 @@ def test_redis_going_away_and_coming_back_flips_only_the_plugins_that_need_it(
     assert registry.records["twice_soft"].state is PluginState.DEGRADED
 
 
+def views(registry: PluginRegistry) -> dict[str, tuple[str, str, str]]:
+    return {r.id: (str(r.state), str(r.reason_code), r.reason) for r in registry.sorted_records()}
+
+
+def test_after_a_redis_flap_states_are_those_of_a_boot_in_the_same_conditions(
+    make_settings: Callable[..., Settings],
+) -> None:
+    specs = (
+        PluginSpec(id="studio", requires=(soft("redis"), soft("config:STUDIO_API_KEY"))),
+        PluginSpec(id="keyed_first", requires=(soft("config:STUDIO_API_KEY"), soft("redis"))),
+        PluginSpec(id="queue", requires=(hard("redis"), soft("config:STUDIO_API_KEY"))),
+        PluginSpec(id="plain", requires=(soft("redis"),)),
+    )
+    settings = make_settings()
+    booted_up, booted_down = load(settings, *specs, redis=True), load(settings, *specs)
+    assert views(booted_up) == {
+        "keyed_first": ("degraded", "missing_config", "STUDIO_API_KEY is not set"),
+        "plain": ("running", "ok", ""),
+        "queue": ("degraded", "missing_config", "STUDIO_API_KEY is not set"),
+        "studio": ("degraded", "missing_config", "STUDIO_API_KEY is not set"),
+    }
+    assert views(booted_down) == {
+        "keyed_first": (
+            "degraded",
+            "missing_config",
+            "STUDIO_API_KEY is not set; Redis is off (not configured or disabled)",
+        ),
+        "plain": ("degraded", "redis_unavailable", "Redis is off (not configured or disabled)"),
+        "queue": ("disabled", "redis_unavailable", "Redis is off (not configured or disabled)"),
+        "studio": (
+            "degraded",
+            "redis_unavailable",
+            "Redis is off (not configured or disabled); STUDIO_API_KEY is not set",
+        ),
+    }
+    registry = load(settings, *specs, redis=True)
+    for _ in range(2):
+        assert sorted(registry.set_redis_available(False)) == ["plain", "queue"]
+        assert views(registry) == views(booted_down)
+        assert registry.records["studio"].missing_soft == ["redis", "config:STUDIO_API_KEY"]
+        assert sorted(registry.set_redis_available(True)) == ["plain", "queue"]
+        assert views(registry) == views(booted_up)
+        assert registry.records["studio"].missing_soft == ["config:STUDIO_API_KEY"]
+    with_key = load(make_settings(STUDIO_API_KEY="k"), *specs)
+    with_key.set_redis_available(True)
+    assert {state for state, _, _ in views(with_key).values()} == {"running"}
+
+
 def test_a_plugin_disabled_for_want_of_redis_keeps_its_hooks(
     make_settings: Callable[..., Settings],
 ) -> None:

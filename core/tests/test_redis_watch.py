@@ -160,3 +160,32 @@ def test_redis_configured_but_down_at_startup_degrades(
     server.start()
     RedisWatch(client.app.state.runtime).check_now()  # type: ignore[attr-defined]
     assert states(client)["queue_hard"] == ("running", "ok")
+
+
+def test_a_flap_leaves_a_plugin_missing_soft_config_as_a_boot_would(
+    make_client: Callable[..., TestClient], private_redis: Callable[..., Any]
+) -> None:
+    specs = [spec("keyed", soft("redis"), soft("config:LKT_FLAP_KEY"))]
+    server = private_redis()
+    client = make_client(specs, REDIS_ENABLED="true", REDIS_URL=server.url)
+    watch = RedisWatch(client.app.state.runtime)  # type: ignore[attr-defined]
+
+    def view(of: TestClient) -> tuple[str, str, str]:
+        found = of.get("/api/plugins").json()["plugins"][0]
+        return found["state"], found["reasonCode"], found["reason"]
+
+    booted_up = view(client)
+    assert booted_up == ("degraded", "missing_config", "LKT_FLAP_KEY is not set")
+    server.stop()
+    booted_down = view(make_client(specs, REDIS_ENABLED="true", REDIS_URL=server.url))
+    assert booted_down == (
+        "degraded",
+        "redis_unavailable",
+        "Redis is not answering; LKT_FLAP_KEY is not set",
+    )
+    assert watch.check_now() is False
+    assert view(client) == booted_down
+    server.start()
+    assert watch.check_now() is True
+    assert view(client) == booted_up
+    assert client.get("/api/apps/keyed/hello").json() == {"plugin": "keyed", "redis": True}

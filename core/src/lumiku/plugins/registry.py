@@ -153,6 +153,14 @@ class PluginRegistry:
         return None
 
     def _evaluate(self, record: PluginRecord) -> None:
+        """Decide the state of a plugin whose spec loaded, from the settings and capabilities.
+
+        The same evaluation runs at boot and whenever a capability changes at runtime, so a
+        plugin's state, reason and reason code never depend on the order things happened.
+        The first missing hard requirement disables the plugin. Missing soft ones degrade
+        it: the first one (in ``requires`` order) gives the reason code, the reason names
+        them all.
+        """
         spec = record.spec
         assert spec is not None
         toggled = self._toggle_reason(record.id)
@@ -161,22 +169,28 @@ class PluginRegistry:
             return
         try:
             if spec.settings is not None:
-                record.settings = read_plugin_settings(self.settings, spec.id, spec.settings)
+                settings: Any = read_plugin_settings(self.settings, spec.id, spec.settings)
+                if settings != record.settings:  # keep the instance contexts already hold
+                    record.settings = settings
             record.credits = credit_overrides(self.settings, spec.id, spec.credits)
         except ConfigurationError as exc:
             record.set(PluginState.DISABLED, ReasonCode.MISSING_CONFIG, exc.message)
             return
         record.missing_soft = []
+        soft: list[tuple[ReasonCode, str]] = []
         for requirement in spec.requires:
             missing = self._missing(requirement.capability)
             if missing is None:
                 continue
-            code, reason = missing
             if requirement.level == "hard":
-                record.set(PluginState.DISABLED, code, reason)
+                record.set(PluginState.DISABLED, *missing)
                 return
             record.missing_soft.append(requirement.capability)
-            record.set(PluginState.DEGRADED, code, reason)
+            soft.append(missing)
+        if soft:
+            record.set(PluginState.DEGRADED, soft[0][0], "; ".join(reason for _, reason in soft))
+        else:
+            record.set(PluginState.RUNNING, ReasonCode.OK)
 
     def _missing(self, capability: str) -> tuple[ReasonCode, str] | None:
         if capability == "redis":
@@ -274,45 +288,27 @@ class PluginRegistry:
         record.set(PluginState.FAILED, code, reason)
 
     def set_redis_available(self, available: bool) -> list[str]:
-        """Re-evaluate plugins that need Redis after it went away or came back.
+        """Record that Redis went away or came back and re-evaluate the plugins.
 
-        Returns the ids whose state changed. Plugins that failed or were disabled for other
-        reasons are left alone.
+        Returns the ids whose state changed.
         """
         if available == self.redis_available:
             return []
         self.redis_available = available
+        return self._reevaluate()
+
+    def _reevaluate(self) -> list[str]:
+        """Run the boot evaluation again for the loaded plugins that did not fail.
+
+        Plugins turned off by a toggle or by their configuration are not loaded and stay as
+        they are; failed plugins stay failed. Returns the ids whose state changed.
+        """
         changed = []
-        for record in self.records.values():
-            needs = [
-                r for r in (record.spec.requires if record.spec else ()) if r.capability == "redis"
-            ]
-            if not needs or not record.loaded or record.state is PluginState.FAILED:
-                continue
-            if (
-                record.state is PluginState.DISABLED
-                and record.reason_code is not ReasonCode.REDIS_UNAVAILABLE
-            ):
+        for record in self._dependency_order():
+            if not record.loaded or record.state is PluginState.FAILED:
                 continue
             before = record.state
-            if available:
-                record.set(PluginState.RUNNING, ReasonCode.OK)
-                record.missing_soft = [c for c in record.missing_soft if c != "redis"]
-                if record.missing_soft:
-                    record.set(
-                        PluginState.DEGRADED,
-                        ReasonCode.DEPENDENCY_UNAVAILABLE,
-                        "soft requirement missing",
-                    )
-            elif needs[0].level == "hard":
-                record.set(
-                    PluginState.DISABLED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not answering"
-                )
-            else:
-                record.missing_soft.append("redis")
-                record.set(
-                    PluginState.DEGRADED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not answering"
-                )
+            self._evaluate(record)
             if record.state is not before:
                 changed.append(record.id)
         return changed
