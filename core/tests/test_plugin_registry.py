@@ -138,6 +138,19 @@ def test_a_plugin_turned_off_by_the_deployer_is_never_imported(
     assert registry.records["by_env"].describe() == "disabled (by env)"
 
 
+def test_the_version_comes_from_the_spec_else_from_the_distribution(
+    make_settings: Callable[..., Settings],
+) -> None:
+    registry = load(
+        make_settings(),
+        Candidate("unversioned", "unversioned-dist", lambda: PluginSpec(id="unversioned"), "2.5.0"),
+        Candidate("pinned", "pinned-dist", lambda: PluginSpec(id="pinned", version="9.9"), "1.0"),
+        PluginSpec(id="in_memory"),
+    )
+    versions = {record.id: record.to_json()["version"] for record in registry.sorted_records()}
+    assert versions == {"in_memory": "?", "pinned": "9.9", "unversioned": "2.5.0"}
+
+
 def test_an_entry_point_must_point_at_a_plugin_spec(make_settings: Callable[..., Settings]) -> None:
     registry = load(make_settings(), Candidate("odd", "odd-dist", lambda: {"id": "odd"}))
     record = registry.records["odd"]

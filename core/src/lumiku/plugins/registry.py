@@ -89,9 +89,7 @@ class PluginRegistry:
         if toggled is not None:
             # Turned off by the deployer: the package is never imported, so a broken or
             # misbehaving plugin can be kept out (what safe mode is for).
-            record = PluginRecord(
-                candidate.name, None, candidate.distribution, dist_version=candidate.version
-            )
+            record = self._record(candidate, candidate.name, None)
             record.set(PluginState.DISABLED, *toggled)
             return record
         try:
@@ -100,18 +98,18 @@ class PluginRegistry:
             logger.error(
                 "❌ Plugin %s failed to import: %s: %s", candidate.name, type(exc).__name__, exc
             )
-            record = PluginRecord(candidate.name, None, candidate.distribution)
+            record = self._record(candidate, candidate.name, None)
             record.set(PluginState.FAILED, ReasonCode.IMPORT_ERROR, f"{type(exc).__name__}: {exc}")
             return record
         if not isinstance(spec, PluginSpec):
-            record = PluginRecord(candidate.name, None, candidate.distribution)
+            record = self._record(candidate, candidate.name, None)
             record.set(
                 PluginState.FAILED,
                 ReasonCode.INVALID_SPEC,
                 f"entry point must point at a lumiku.PluginSpec, got {type(spec).__name__}",
             )
             return record
-        record = PluginRecord(spec.id, spec, candidate.distribution)
+        record = self._record(candidate, spec.id, spec)
         if candidate.distribution is not None and spec.id != candidate.name:
             record.set(
                 PluginState.FAILED,
@@ -119,6 +117,12 @@ class PluginRegistry:
                 f"entry point name {candidate.name!r} differs from the spec id {spec.id!r}",
             )
         return record
+
+    @staticmethod
+    def _record(candidate: Candidate, plugin_id: str, spec: PluginSpec | None) -> PluginRecord:
+        return PluginRecord(
+            plugin_id, spec, candidate.distribution, dist_version=candidate.version
+        )
 
     def _dependency_order(self) -> list[PluginRecord]:
         ordered: list[PluginRecord] = []

@@ -61,13 +61,14 @@ class PluginRecord:
     loaded: bool = False
     # Soft requirements missing right now; recomputed when capabilities change.
     missing_soft: list[str] = attrs.field(factory=list)
-    # The installed distribution's version, shown when the spec was not imported.
+    # The installed distribution's version (from its metadata), used when the spec gives
+    # none or was not imported.
     dist_version: str | None = None
 
     @property
     def version(self) -> str:
-        """Return the plugin's version, or ``?`` when neither spec nor distribution tell."""
-        if self.spec is not None:
+        """Return the spec's version, else the distribution's, else ``?``."""
+        if self.spec is not None and self.spec.version:
             return self.spec.version
         return self.dist_version or "?"
 
