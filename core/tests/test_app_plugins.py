@@ -224,21 +224,26 @@ def test_a_plugin_disabled_by_env_is_not_started_and_its_routes_are_404(
 
 
 def test_the_allowlist_and_safe_mode(make_client: MakeClient) -> None:
-    specs = [plugin("avatar_creator"), plugin("lkt_extra"), plugin("lkt_other")]
+    shipped = plugin("lkt_shipped")  # its distribution declares it bundled with Lumiku
+    specs = [
+        Candidate("lkt_shipped", "lkt-shipped", lambda: shipped, bundled=True),
+        plugin("lkt_extra"),
+        plugin("lkt_other"),
+    ]
     allow = make_client(specs, LUMIKU_PLUGINS="lkt_extra")
     assert {k: v["reasonCode"] for k, v in plugins_by_id(allow).items()} == {
-        "avatar_creator": "not_in_allowlist",
+        "lkt_shipped": "not_in_allowlist",
         "lkt_extra": "ok",
         "lkt_other": "not_in_allowlist",
     }
     assert allow.get("/api/apps/lkt-other/hello").status_code == 404
     safe = make_client(specs, LUMIKU_SAFE_MODE="1")
     assert {k: v["state"] for k, v in plugins_by_id(safe).items()} == {
-        "avatar_creator": "running",
         "lkt_extra": "disabled",
         "lkt_other": "disabled",
+        "lkt_shipped": "running",
     }
-    assert safe.get("/api/apps/avatar-creator/hello").status_code == 200
+    assert safe.get("/api/apps/lkt-shipped/hello").status_code == 200
     assert safe.get("/api/apps/lkt-extra/hello").status_code == 404
 
 

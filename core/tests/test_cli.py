@@ -81,6 +81,20 @@ def test_doctor_reports_each_plugin_and_fails_on_a_failed_one(
     assert states[broken.id] == states[good.id] == "safe_mode"
 
 
+def test_safe_mode_keeps_the_plugins_whose_distribution_declares_them_bundled(
+    run_cli: Callable[..., Any], lumiku_env: dict[str, str], install_plugin: Callable[..., Any]
+) -> None:
+    shipped = install_plugin(bundled=True, migrations=False)
+    extra = install_plugin(migrations=False)
+    safe = run_cli({**lumiku_env, "LUMIKU_SAFE_MODE": "1"}, "plugins", "list", "--json")
+    states = {item["id"]: item["reasonCode"] for item in json.loads(safe.out)}
+    assert (states[shipped.id], states[extra.id]) == ("ok", "safe_mode")
+    # The three plugins of this repository declare themselves bundled too.
+    assert {"avatar_creator", "pose_generator"} <= {
+        k for k, v in states.items() if v != "safe_mode"
+    }
+
+
 def test_doctor_fails_when_redis_or_storage_do_not_work(
     run_cli: Callable[..., Any], lumiku_env: dict[str, str], tmp_path: Path
 ) -> None:

@@ -126,12 +126,12 @@ def test_a_plugin_turned_off_by_the_deployer_is_never_imported(
         make_settings(LUMIKU_DISABLE_PLUGINS="by_env", LUMIKU_SAFE_MODE="1"),
         Candidate("by_env", "by-env-dist", load_spec("by_env"), "3.1.4"),
         Candidate("third_party", "third-party-dist", load_spec("third_party"), "1.0"),
-        Candidate("pose_generator", "lumiku-pose-generator", load_spec("pose_generator"), "0.1"),
+        Candidate("shipped", "shipped-dist", load_spec("shipped"), "0.1", bundled=True),
     )
-    assert imported == ["pose_generator"]
+    assert imported == ["shipped"]
     assert states(registry) == {
         "by_env": ("disabled", "disabled_by_env"),
-        "pose_generator": ("failed", "import_error"),
+        "shipped": ("failed", "import_error"),
         "third_party": ("disabled", "safe_mode"),
     }
     assert registry.records["by_env"].version == "3.1.4"
@@ -391,7 +391,9 @@ def test_a_plugin_disabled_for_want_of_redis_keeps_its_hooks(
 
 # -- toggles -----------------------------------------------------------------------------
 
-SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSpec(id="other"))
+# "shipped" comes from a distribution that lists it in the ``lumiku.bundled`` group.
+SHIPPED = Candidate("shipped", "shipped-dist", lambda: PluginSpec(id="shipped"), bundled=True)
+SPECS = (SHIPPED, PluginSpec(id="third_party"), PluginSpec(id="other"))
 
 
 @pytest.mark.parametrize(
@@ -401,7 +403,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {"LUMIKU_DISABLE_PLUGINS": "third_party, other"},
             "",
             {
-                "avatar_creator": ("running", "ok"),
+                "shipped": ("running", "ok"),
                 "other": ("disabled", "disabled_by_env"),
                 "third_party": ("disabled", "disabled_by_env"),
             },
@@ -410,7 +412,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {},
             '[plugins]\ndisabled = ["other"]\n',
             {
-                "avatar_creator": ("running", "ok"),
+                "shipped": ("running", "ok"),
                 "other": ("disabled", "disabled_by_config"),
                 "third_party": ("running", "ok"),
             },
@@ -419,7 +421,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {"LUMIKU_PLUGINS": "other"},
             '[plugins]\nenabled = ["third_party"]\n',
             {
-                "avatar_creator": ("disabled", "not_in_allowlist"),
+                "shipped": ("disabled", "not_in_allowlist"),
                 "other": ("running", "ok"),
                 "third_party": ("disabled", "not_in_allowlist"),
             },
@@ -428,7 +430,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {},
             '[plugins]\nenabled = ["third_party"]\n',
             {
-                "avatar_creator": ("disabled", "not_in_allowlist"),
+                "shipped": ("disabled", "not_in_allowlist"),
                 "other": ("disabled", "not_in_allowlist"),
                 "third_party": ("running", "ok"),
             },
@@ -437,7 +439,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {"LUMIKU_PLUGINS": ""},
             "",
             {
-                "avatar_creator": ("disabled", "not_in_allowlist"),
+                "shipped": ("disabled", "not_in_allowlist"),
                 "other": ("disabled", "not_in_allowlist"),
                 "third_party": ("disabled", "not_in_allowlist"),
             },
@@ -446,7 +448,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {"LUMIKU_SAFE_MODE": "1"},
             "",
             {
-                "avatar_creator": ("running", "ok"),
+                "shipped": ("running", "ok"),
                 "other": ("disabled", "safe_mode"),
                 "third_party": ("disabled", "safe_mode"),
             },
@@ -455,7 +457,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {},
             "[plugins]\nsafe_mode = true\n",
             {
-                "avatar_creator": ("running", "ok"),
+                "shipped": ("running", "ok"),
                 "other": ("disabled", "safe_mode"),
                 "third_party": ("disabled", "safe_mode"),
             },
@@ -464,7 +466,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {"LUMIKU_SAFE_MODE": "false"},
             "[plugins]\nsafe_mode = true\n",
             {
-                "avatar_creator": ("running", "ok"),
+                "shipped": ("running", "ok"),
                 "other": ("running", "ok"),
                 "third_party": ("running", "ok"),
             },
@@ -473,7 +475,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {"LUMIKU_DISABLE_PLUGINS": "other"},
             '[plugins]\ndisabled = ["other", "third_party"]\n',
             {
-                "avatar_creator": ("running", "ok"),
+                "shipped": ("running", "ok"),
                 "other": ("disabled", "disabled_by_env"),
                 "third_party": ("disabled", "disabled_by_config"),
             },

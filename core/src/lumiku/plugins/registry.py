@@ -18,7 +18,7 @@ import pluggy
 
 from lumiku.errors import ConfigurationError
 from lumiku.hookspecs import HOOK_NAMES, PROJECT, LumikuHooks
-from lumiku.plugins.discovery import BUILTIN_PLUGINS, Candidate
+from lumiku.plugins.discovery import Candidate
 from lumiku.plugins.spec import PluginSpec
 from lumiku.plugins.state import PluginRecord, PluginState, ReasonCode
 from lumiku.settings import Settings, credit_overrides, read_plugin_settings
@@ -85,7 +85,11 @@ class PluginRegistry:
         logger.debug("plugins loaded: %s", {r.id: r.describe() for r in self.records.values()})
 
     def _load_spec(self, candidate: Candidate) -> PluginRecord:
-        toggled = self._toggle_reason(candidate.name) if candidate.distribution else None
+        toggled = (
+            self._toggle_reason(candidate.name, bundled=candidate.bundled)
+            if candidate.distribution
+            else None
+        )
         if toggled is not None:
             # Turned off by the deployer: the package is never imported, so a broken or
             # misbehaving plugin can be kept out (what safe mode is for).
@@ -121,7 +125,11 @@ class PluginRegistry:
     @staticmethod
     def _record(candidate: Candidate, plugin_id: str, spec: PluginSpec | None) -> PluginRecord:
         return PluginRecord(
-            plugin_id, spec, candidate.distribution, dist_version=candidate.version
+            plugin_id,
+            spec,
+            candidate.distribution,
+            dist_version=candidate.version,
+            bundled=candidate.bundled,
         )
 
     def _dependency_order(self) -> list[PluginRecord]:
@@ -144,13 +152,13 @@ class PluginRegistry:
             visit(record)
         return ordered
 
-    def _toggle_reason(self, plugin_id: str) -> tuple[ReasonCode, str] | None:
+    def _toggle_reason(self, plugin_id: str, *, bundled: bool) -> tuple[ReasonCode, str] | None:
         toggles = self.settings.plugins
         if plugin_id in toggles.disable:
             source = toggles.disable_source.get(plugin_id, "env")
             code = ReasonCode.DISABLED_BY_ENV if source == "env" else ReasonCode.DISABLED_BY_CONFIG
             return code, f"by {source}"
-        if toggles.safe_mode and plugin_id not in BUILTIN_PLUGINS:
+        if toggles.safe_mode and not bundled:
             return ReasonCode.SAFE_MODE, "safe mode keeps only the plugins shipped with Lumiku"
         if toggles.allow is not None and plugin_id not in toggles.allow:
             return ReasonCode.NOT_ALLOWED, "not listed in LUMIKU_PLUGINS"
@@ -167,7 +175,7 @@ class PluginRegistry:
         """
         spec = record.spec
         assert spec is not None
-        toggled = self._toggle_reason(record.id)
+        toggled = self._toggle_reason(record.id, bundled=record.bundled)
         if toggled is not None:
             record.set(PluginState.DISABLED, *toggled)
             return

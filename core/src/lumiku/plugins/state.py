@@ -64,6 +64,8 @@ class PluginRecord:
     # The installed distribution's version (from its metadata), used when the spec gives
     # none or was not imported.
     dist_version: str | None = None
+    # Its distribution declares it shipped with Lumiku (kept by safe mode).
+    bundled: bool = False
 
     @property
     def version(self) -> str:
