@@ -7,8 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from lumiku.cli import credits_cmd, doctor, migrate_cmd, plugins_cmd, serve, users_cmd
-from lumiku.cli.console import FAIL, configure_logging
+from lumiku.cli.console import FAIL
 from lumiku.errors import LumikuError
+from lumiku.logs import configure_logging
 
 
 def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
