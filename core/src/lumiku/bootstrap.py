@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 import attrs
 import dramatiq
@@ -30,34 +29,18 @@ from lumiku.jobs.enqueue import JobQueue
 from lumiku.jobs.schedule import Schedule, ScheduledActor, declare_schedules
 from lumiku.ledger.service import Ledger
 from lumiku.metrics import Metrics
-from lumiku.plugins.context import Capabilities, PluginContext
+from lumiku.plugins.context import Capabilities, Host, PluginContext
 from lumiku.plugins.discovery import discover
 from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookDispatcher, HookFailed
 from lumiku.plugins.registry import PluginRegistry, PluginSource
 from lumiku.plugins.state import PluginRecord
 from lumiku.ratelimit import RateLimiter
-from lumiku.realtime.publisher import Publisher
+from lumiku.realtime.publisher import SwitchablePublisher
 from lumiku.settings import Settings
 from lumiku.storage.local import LocalStorage
 from lumiku.storage.signing import UrlSigner
 
 logger = logging.getLogger("lumiku")
-
-STORAGE_FOLDERS = ("avatar-creator", "pose-generator", "outputs")
-
-
-class SwitchablePublisher:
-    """The publisher plugins hold; bound to the live Socket.IO server once it runs."""
-
-    def __init__(self) -> None:
-        self.target: Publisher | None = None
-
-    def publish(self, user_id: str, event: str, data: Mapping[str, Any], *, namespace: str) -> None:
-        """Send ``event`` to the user's room, or drop it when no realtime server is bound."""
-        if self.target is None:
-            logger.debug("realtime event %s dropped: no server bound", event)
-            return
-        self.target.publish(user_id, event, data, namespace=namespace)
 
 
 def builtin_image_providers(settings: Settings) -> dict[str, ImageProvider]:
@@ -98,7 +81,11 @@ class Runtime:
     contexts: dict[str, PluginContext] = attrs.field(factory=dict)
     actors: dict[str, list[str]] = attrs.field(factory=dict)
     schedules: list[ScheduledActor] = attrs.field(factory=list)
-    redis_up: bool = False
+
+    @property
+    def redis_up(self) -> bool:
+        """Return whether Redis answered the last check (the registry's capability)."""
+        return self.registry.redis_available
 
     def context(self, record: PluginRecord) -> PluginContext:
         """Return (building once) the context of ``record``'s plugin."""
@@ -112,15 +99,16 @@ class Runtime:
                 settings=record.settings,
                 credits=record.credits,
                 core_settings=self.settings,
+                host=Host(environment=self.settings.env, public_url=self.settings.public_url),
                 engine=self.engine,
                 ledger=self.ledger,
-                storage=self.storage.scoped(record.spec.prefix.rsplit("/", 1)[-1]),
+                storage=self.storage.scoped(record.spec.storage_folder),
                 files=self.signer,
                 realtime=self.publisher,
                 jobs=self.jobs,
                 limiter=self.limiter,
                 metrics=self.metrics,
-                capabilities=Capabilities(redis=lambda: self.redis_up),
+                capabilities=Capabilities(redis=lambda: self.registry.redis_available),
                 image_providers=self.image_providers,
                 logger=logging.getLogger(f"lumiku.plugins.{record.id}"),
             )
@@ -170,7 +158,6 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
         jobs=JobQueue(broker),
         publisher=SwitchablePublisher(),
         image_providers=image_providers,
-        redis_up=settings.redis.enabled,
     )
     for record, provided in hooks.each(
         "register_image_providers", registry.loaded(), on_failure=LOG_AND_GO_ON, accept=dict

@@ -7,7 +7,6 @@ import argparse
 import redis
 import sqlalchemy as sa
 
-from lumiku.bootstrap import STORAGE_FOLDERS
 from lumiku.cli.console import FAIL, OK, WARN
 from lumiku.cli.environment import load_registry
 from lumiku.db import migrate, ping
@@ -77,12 +76,13 @@ def run(_args: argparse.Namespace) -> int:
     else:
         line(WARN, "Redis disabled: jobs run in the web process, realtime and limits on one node")
     storage = LocalStorage(settings.storage_dir)
+    folders = registry.storage_folders()
     try:
-        storage.ensure_layout(STORAGE_FOLDERS)
+        storage.ensure_layout(folders)
     except OSError as exc:
         line(FAIL, f"storage {settings.storage_dir} cannot be created: {exc.strerror}")
     else:
-        health = check_storage(storage, folders=STORAGE_FOLDERS)
+        health = check_storage(storage, folders=folders)
         mark = {"ok": OK, "degraded": WARN}.get(health.status, FAIL)
         line(mark, f"storage {settings.storage_dir}: {health.detail or 'writable'}")
     for record in registry.sorted_records():

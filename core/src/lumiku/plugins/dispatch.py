@@ -69,9 +69,10 @@ class HookDispatcher:
     """Call the hooks of a registry's plugins under a failure policy.
 
     A plugin that does not implement a hook is treated as one whose implementation returned
-    ``None``. ``accept`` turns a result into what the caller uses; an exception it raises
-    (``UnusableResult`` for a broken rule) counts as a failure of the hook. A failure is
-    returned as a ``HookFailed`` (never raised), after the policy was applied.
+    ``None``. ``accept`` turns a result into what the caller uses; what it raises means the
+    plugin returned something unusable, a failure of the hook whose reason is the message
+    (the rule broken). A failure is returned as a ``HookFailed`` (never raised), after the
+    policy was applied.
     """
 
     def __init__(self, registry: PluginRegistry, *, on_error: HookErrorListener | None = None):
@@ -105,9 +106,15 @@ class HookDispatcher:
     ) -> Any:
         """Call ``record``'s ``hook`` with ``kwargs``; return the accepted result or the failure."""
         try:
-            return accept(self._registry.invoke(hook, record.id, kwargs))
+            result = self._registry.invoke(hook, record.id, kwargs)
         except Exception as exc:  # noqa: BLE001 - isolation: the policy decides what follows
             return self._failed(hook, record, on_failure, exc)
+        try:
+            return accept(result)
+        except Exception as exc:  # noqa: BLE001 - what accept refuses is the plugin's fault
+            refused = exc if isinstance(exc, UnusableResult) else UnusableResult(str(exc))
+            refused.__cause__ = exc if refused is not exc else None
+            return self._failed(hook, record, on_failure, refused)
 
     async def call_async(
         self, hook: str, record: PluginRecord, kwargs: Mapping[str, Any], *, on_failure: Policy

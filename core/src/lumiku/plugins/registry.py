@@ -273,6 +273,10 @@ class PluginRegistry:
         """Return the plugins whose hooks are registered (serving, or waiting for Redis)."""
         return [record for record in self.records.values() if record.loaded]
 
+    def storage_folders(self) -> list[str]:
+        """Return the storage folder of each loaded plugin (created at startup)."""
+        return [record.spec.storage_folder for record in self.loaded() if record.spec]
+
     def get(self, plugin_id: str) -> PluginRecord | None:
         """Return the record of ``plugin_id``."""
         return self.records.get(plugin_id)

@@ -92,6 +92,11 @@ class PluginSpec:
         return self.title or self.id.replace("_", " ").title()
 
     @property
+    def storage_folder(self) -> str:
+        """Return the plugin's folder under the storage root: its id with dashes."""
+        return self.id.replace("_", "-")
+
+    @property
     def prefix(self) -> str:
         """Return the route prefix (default ``/api/apps/<id with dashes>``)."""
         return self.route_prefix or "/api/apps/" + self.id.replace("_", "-")
