@@ -165,6 +165,12 @@ def test_plugins_list_and_info(
     broken = install_plugin(spec_source=BROKEN_SPEC, migrations=False)
     env = {**lumiku_env, "LUMIKU_DISABLE_PLUGINS": "avatar_creator"}
 
+    before = run_cli(env, "plugins", "list", "--json")
+    pending = {item["id"]: item for item in json.loads(before.out)}[good.id]
+    assert (pending["state"], pending["reasonCode"]) == ("migrations_pending", "migrations_pending")
+    assert pending["reason"] == "its database migrations are not applied: run `lumiku migrate`"
+    assert run_cli(env, "migrate").code == 0
+
     listing = run_cli(env, "plugins", "list")
     assert listing.code == 0, listing.err
     rows = {line.split()[0]: line for line in listing.out.splitlines()}

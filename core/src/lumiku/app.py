@@ -20,7 +20,7 @@ from starlette.types import ASGIApp
 
 from lumiku import errors
 from lumiku.bootstrap import Runtime, build_runtime
-from lumiku.db import migrate, ping
+from lumiku.db import ping
 from lumiku.health import CheckResult, HealthCheck
 from lumiku.http.errors import (
     http_exception_handler,
@@ -40,7 +40,7 @@ from lumiku.http.request_metrics import RequestMetrics
 from lumiku.jobs.schedule import Scheduler
 from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookFailed, UnusableResult
 from lumiku.plugins.lifecycle import PluginLifecycle
-from lumiku.plugins.migrations import migration_sources
+from lumiku.plugins.migrations import MigrationWatch
 from lumiku.plugins.registry import PluginSource
 from lumiku.plugins.state import PluginRecord
 from lumiku.realtime.attachment import RealtimeAttachment, attach_realtime, claim_namespaces
@@ -165,36 +165,32 @@ def _claim(result: Any, *, owners: dict[str, str], owner: str) -> list[Authentic
     return claim_namespaces(result or [], owners, owner)
 
 
-def _check_database(runtime: Runtime) -> None:
+def _check_database(runtime: Runtime, migrations: MigrationWatch) -> None:
     try:
         ping(runtime.engine)
-        logger.info("✅ Database connected successfully")
-        at_head = migrate.at_head(
-            runtime.engine, migration_sources(runtime.registry, runtime.hooks)
-        )
     except sa.exc.SQLAlchemyError as exc:
         logger.error("❌ Database connection failed: %s", type(exc).__name__)
         return
-    runtime.metrics.migrations_pending.set(0 if at_head else 1)
-    if not at_head:
-        logger.warning("⚠️ Database migrations are not at head: run `lumiku migrate`")
+    logger.info("✅ Database connected successfully")
+    migrations.check_now()
 
 
-_ICONS = {"running": "✅", "degraded": "⚠️", "failed": "❌"}
+_ICONS = {"running": "✅", "degraded": "⚠️", "migrations_pending": "⚠️", "failed": "❌"}
 
 
 @attrs.frozen
 class Watches:
-    """What the lifespan re-checks while the app runs; each watch re-evaluates the plugins
-    and starts those that came up."""
+    """What the lifespan re-checks while the app runs (Redis, migrations); each watch
+    re-evaluates the plugins and starts those that came up."""
 
     redis: RedisWatch
+    migrations: MigrationWatch
 
 
 def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        await asyncio.to_thread(_check_database, runtime)
+        await asyncio.to_thread(_check_database, runtime, watches.migrations)
         await asyncio.to_thread(watches.redis.check_now)
         await asyncio.to_thread(runtime.storage.ensure_layout, runtime.registry.storage_folders())
         realtime.bind(asyncio.get_running_loop())
@@ -207,7 +203,10 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
             worker.start()
             logger.warning("⚠️ Redis is disabled: background jobs run in this process")
         await lifecycle.start_serving()
-        tasks = [asyncio.create_task(Scheduler(runtime.jobs, runtime.schedules).run())]
+        tasks = [
+            asyncio.create_task(Scheduler(runtime.jobs, runtime.schedules).run()),
+            asyncio.create_task(watches.migrations.run(on_change=lifecycle.start_serving)),
+        ]
         if runtime.settings.redis.enabled:
             tasks.append(asyncio.create_task(watches.redis.run(on_change=lifecycle.start_serving)))
         for record in runtime.registry.sorted_records():
@@ -263,7 +262,10 @@ def create_app(
         ]
     )
     realtime = _realtime(runtime)
-    watches = Watches(RedisWatch(settings.redis.url, runtime.registry, runtime.metrics))
+    watches = Watches(
+        RedisWatch(settings.redis.url, runtime.registry, runtime.metrics),
+        MigrationWatch(runtime.engine, runtime.registry, runtime.hooks, runtime.metrics),
+    )
     app = Starlette(
         routes=app_routes,
         middleware=[

@@ -12,7 +12,7 @@ from lumiku.cli.environment import load_registry
 from lumiku.db import migrate, ping
 from lumiku.db.engine import create_engine
 from lumiku.errors import ConfigurationError
-from lumiku.plugins.migrations import migration_sources
+from lumiku.plugins.migrations import mark_pending_migrations, migration_sources
 from lumiku.settings import load_settings
 from lumiku.storage.health import check_storage
 from lumiku.storage.local import LocalStorage
@@ -49,6 +49,7 @@ def run(_args: argparse.Namespace) -> int:
             ping(engine)
             line(OK, f"database reachable ({engine.url.get_backend_name()})")
             rows = migrate.status(engine, migration_sources(registry))
+            mark_pending_migrations(engine, registry)  # the plugin lines below show it
             for row in rows:
                 if row.state == "up_to_date":
                     line(OK, f"migrations of {row.branch} at head ({row.head})")

@@ -57,6 +57,9 @@ class PluginRegistry:
         self.settings = settings
         self.redis_available = redis_available
         self.records: dict[str, PluginRecord] = {}
+        # Plugin id -> reason, for plugins whose migrations are not at head (see
+        # ``set_migrations_pending``); unknown until the database was read.
+        self._pending_migrations: dict[str, str] = {}
         self._manager = pluggy.PluginManager(PROJECT)
         self._manager.add_hookspecs(LumikuHooks)
 
@@ -169,9 +172,10 @@ class PluginRegistry:
 
         The same evaluation runs at boot and whenever a capability changes at runtime, so a
         plugin's state, reason and reason code never depend on the order things happened.
-        The first missing hard requirement disables the plugin. Missing soft ones degrade
-        it: the first one (in ``requires`` order) gives the reason code, the reason names
-        them all.
+        The first missing hard requirement disables the plugin. Then migrations that are not
+        at head keep it from serving (``migrations_pending``). Missing soft requirements
+        degrade it: the first one (in ``requires`` order) gives the reason code, the reason
+        names them all.
         """
         spec = record.spec
         assert spec is not None
@@ -199,7 +203,10 @@ class PluginRegistry:
                 return
             record.missing_soft.append(requirement.capability)
             soft.append(missing)
-        if soft:
+        pending = self._pending_migrations.get(record.id)
+        if pending is not None:
+            record.set(PluginState.MIGRATIONS_PENDING, ReasonCode.MIGRATIONS_PENDING, pending)
+        elif soft:
             record.set(PluginState.DEGRADED, soft[0][0], "; ".join(reason for _, reason in soft))
         else:
             record.set(PluginState.RUNNING, ReasonCode.OK)
@@ -311,6 +318,16 @@ class PluginRegistry:
         if available == self.redis_available:
             return []
         self.redis_available = available
+        return self._reevaluate()
+
+    def set_migrations_pending(self, pending: Mapping[str, str]) -> list[str]:
+        """Record which plugins' migrations are not at head (id -> reason); re-evaluate.
+
+        Returns the ids whose state changed.
+        """
+        if dict(pending) == self._pending_migrations:
+            return []
+        self._pending_migrations = dict(pending)
         return self._reevaluate()
 
     def _reevaluate(self) -> list[str]:

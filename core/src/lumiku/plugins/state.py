@@ -15,6 +15,7 @@ class PluginState(enum.StrEnum):
 
     DISABLED = "disabled"
     FAILED = "failed"
+    MIGRATIONS_PENDING = "migrations_pending"
     DEGRADED = "degraded"
     RUNNING = "running"
 
@@ -42,6 +43,7 @@ class ReasonCode(enum.StrEnum):
     HOOK_ERROR = "hook_error"
     STARTUP_ERROR = "startup_error"
     DUPLICATE_ID = "duplicate_id"
+    MIGRATIONS_PENDING = "migrations_pending"
 
 
 @attrs.define
