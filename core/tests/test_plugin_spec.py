@@ -106,3 +106,18 @@ def test_importing_a_spec_stays_cheap() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
     )
     assert result.stdout.strip() == ""
+
+
+def test_importing_the_plugin_context_pulls_in_no_core_service_or_settings() -> None:
+    # Hooks modules import PluginContext for their annotations: the services are handed in.
+    code = (
+        "import sys\n"
+        "from lumiku import PluginContext\n"
+        "loaded = [m for m in ('lumiku.settings', 'lumiku.metrics', 'lumiku.ratelimit',"
+        " 'sqlalchemy', 'limits', 'prometheus_client') if m in sys.modules]\n"
+        "print(','.join(loaded))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == ""
