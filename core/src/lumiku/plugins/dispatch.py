@@ -27,7 +27,7 @@ KwargsFor = Callable[[PluginRecord], dict[str, Any]]
 
 
 class HookFailed(Exception):
-    """A plugin's hook raised or returned something unusable; the cause is chained."""
+    """A plugin's hook raised or returned something unusable (``cause`` says which)."""
 
     def __init__(self, plugin_id: str, hook: str, cause: BaseException) -> None:
         shown = cause if isinstance(cause, UnusableResult) else f"{type(cause).__name__}: {cause}"
@@ -46,11 +46,6 @@ class Policy:
     """What a failing hook does to its plugin: ``failed`` with ``reason_code``, or nothing."""
 
     reason_code: ReasonCode | None
-
-    @property
-    def fails_plugin(self) -> bool:
-        """Return whether the plugin is marked ``failed``."""
-        return self.reason_code is not None
 
 
 FAIL_PLUGIN = Policy(ReasonCode.HOOK_ERROR)
@@ -111,9 +106,11 @@ class HookDispatcher:
             return self._failed(hook, record, on_failure, exc)
         try:
             return accept(result)
+        except UnusableResult as exc:
+            return self._failed(hook, record, on_failure, exc)
         except Exception as exc:  # noqa: BLE001 - what accept refuses is the plugin's fault
-            refused = exc if isinstance(exc, UnusableResult) else UnusableResult(str(exc))
-            refused.__cause__ = exc if refused is not exc else None
+            refused = UnusableResult(str(exc))
+            refused.__cause__ = exc
             return self._failed(hook, record, on_failure, refused)
 
     async def call_async(

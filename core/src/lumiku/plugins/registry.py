@@ -273,11 +273,12 @@ class PluginRegistry:
     # -- runtime ---------------------------------------------------------------------------
 
     def serving(self) -> list[PluginRecord]:
-        """Return the plugins that run (``running`` or ``degraded``), in load order."""
+        """Return the plugins that serve (``running`` or ``degraded``), in load order."""
         return [record for record in self.records.values() if record.state.serving]
 
     def loaded(self) -> list[PluginRecord]:
-        """Return the plugins whose hooks are registered (serving, or waiting for Redis)."""
+        """Return the plugins whose hooks are registered: those serving and those waiting
+        (for Redis or their migrations), plus those that failed after registering."""
         return [record for record in self.records.values() if record.loaded]
 
     def storage_folders(self) -> list[str]:
@@ -304,11 +305,6 @@ class PluginRegistry:
             if impl.plugin_name == plugin_id:
                 return impl.function(**{name: kwargs[name] for name in impl.argnames})
         return None
-
-    def fail(self, plugin_id: str, code: ReasonCode, reason: str) -> None:
-        """Mark a plugin ``failed`` (a hook raised while the app was being built or started)."""
-        record = self.records[plugin_id]
-        record.set(PluginState.FAILED, code, reason)
 
     def set_redis_available(self, available: bool) -> list[str]:
         """Record that Redis went away or came back and re-evaluate the plugins.
