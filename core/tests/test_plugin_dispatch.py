@@ -188,3 +188,19 @@ def test_an_awaitable_result_is_awaited_and_its_failure_follows_the_policy(
     assert (bad.state, bad.reason_code) == (PluginState.FAILED, ReasonCode.STARTUP_ERROR)
     assert bad.reason == "plugin 'bad', hook 'startup': ConnectionError: warm-up failed"
     assert errors == [("bad", "startup", "warm-up failed")]  # counted once
+
+
+def test_an_awaitable_from_a_data_hook_is_refused_with_the_rule(
+    make: Callable[..., tuple[PluginRegistry, HookDispatcher]],
+) -> None:
+    async def register_routes(ctx: Any) -> list[Any]:
+        return []
+
+    registry, hooks = make(plugin("eager", register_routes=register_routes))
+    record = registry.records["eager"]
+    result = hooks.call("register_routes", record, {"ctx": None}, on_failure=FAIL_PLUGIN)
+    assert isinstance(result, HookFailed)
+    assert record.reason == (
+        "plugin 'eager', hook 'register_routes': it returned an awaitable; hooks are "
+        "synchronous and return data (only startup and shutdown may return an awaitable)"
+    )

@@ -56,6 +56,12 @@ LOG_AND_GO_ON = Policy(None)
 """The plugin keeps its state (shutdown, health checks, commands, image providers)."""
 
 
+_SYNC_ONLY = (
+    "it returned an awaitable; hooks are synchronous and return data "
+    "(only startup and shutdown may return an awaitable)"
+)
+
+
 def _nothing(value: Any) -> Any:
     return value
 
@@ -104,6 +110,10 @@ class HookDispatcher:
             result = self._registry.invoke(hook, record.id, kwargs)
         except Exception as exc:  # noqa: BLE001 - isolation: the policy decides what follows
             return self._failed(hook, record, on_failure, exc)
+        if inspect.isawaitable(result):
+            if inspect.iscoroutine(result):
+                result.close()  # never awaited: close it so that it does not warn later
+            return self._failed(hook, record, on_failure, UnusableResult(_SYNC_ONLY))
         try:
             return accept(result)
         except UnusableResult as exc:
