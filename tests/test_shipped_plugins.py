@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from lumiku.app import create_app
-from lumiku.plugins.discovery import BUILTIN_PLUGINS, discover
+from lumiku.plugins.discovery import discover
 from lumiku.settings import load_settings
 
 SHIPPED = {
@@ -26,11 +26,12 @@ def plugins(client: TestClient) -> dict[str, dict[str, Any]]:
     return {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}
 
 
-def test_the_shipped_plugins_are_installed_entry_points() -> None:
-    found = {candidate.name: candidate.distribution for candidate in discover()}
+def test_the_shipped_plugins_are_installed_entry_points_that_declare_themselves_bundled() -> None:
+    found = {candidate.name: candidate for candidate in discover()}
     for plugin_id, distribution in SHIPPED.items():
-        assert found.get(plugin_id) == distribution
-    assert set(SHIPPED) == BUILTIN_PLUGINS
+        assert found[plugin_id].distribution == distribution
+        assert found[plugin_id].bundled  # kept by LUMIKU_SAFE_MODE
+        assert found[plugin_id].version == "0.1.0"
 
 
 def test_states_and_reasons_with_the_defaults(make_client: Callable[..., TestClient]) -> None:

@@ -182,8 +182,9 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> InstallPl
     """Return ``install(hooks=..., spec_extra=..., ...)`` writing a plugin onto ``sys.path``.
 
     The plugin is a real distribution to ``importlib.metadata``: a package plus a
-    ``.dist-info`` whose ``entry_points.txt`` lists it in the ``lumiku.plugins`` group, so
-    entry-point discovery (and the CLI) find it. Each call makes a uniquely named plugin.
+    ``.dist-info`` whose ``entry_points.txt`` lists it in the ``lumiku.plugins`` group (and
+    in ``lumiku.bundled`` with ``bundled=True``), so entry-point discovery (and the CLI)
+    find it. Each call makes a uniquely named plugin.
     """
     site = tmp_path / "site-packages"
     site.mkdir()
@@ -196,6 +197,7 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> InstallPl
         spec_source: str | None = None,
         migrations: bool = True,
         title: str = "Generated Plugin",
+        bundled: bool = False,
     ) -> InstalledPlugin:
         plugin_id = f"lkt_{uuid.uuid4().hex[:10]}"
         package = plugin_id + "_pkg"
@@ -219,9 +221,9 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> InstallPl
         (info / "METADATA").write_text(
             f"Metadata-Version: 2.1\nName: {plugin.distribution}\nVersion: 1.2.3\n"
         )
-        (info / "entry_points.txt").write_text(
-            f"[lumiku.plugins]\n{plugin_id} = {package}.plugin:spec\n"
-        )
+        entry = f"{plugin_id} = {package}.plugin:spec\n"
+        groups = ["lumiku.plugins", "lumiku.bundled"] if bundled else ["lumiku.plugins"]
+        (info / "entry_points.txt").write_text("".join(f"[{g}]\n{entry}" for g in groups))
         (info / "top_level.txt").write_text(package + "\n")
         importlib.invalidate_caches()
         return plugin

@@ -8,6 +8,7 @@ turns it on.
 from __future__ import annotations
 
 import logging
+import shutil
 import types
 from collections.abc import Callable
 from pathlib import Path
@@ -224,21 +225,26 @@ def test_a_plugin_disabled_by_env_is_not_started_and_its_routes_are_404(
 
 
 def test_the_allowlist_and_safe_mode(make_client: MakeClient) -> None:
-    specs = [plugin("avatar_creator"), plugin("lkt_extra"), plugin("lkt_other")]
+    shipped = plugin("lkt_shipped")  # its distribution declares it bundled with Lumiku
+    specs = [
+        Candidate("lkt_shipped", "lkt-shipped", lambda: shipped, bundled=True),
+        plugin("lkt_extra"),
+        plugin("lkt_other"),
+    ]
     allow = make_client(specs, LUMIKU_PLUGINS="lkt_extra")
     assert {k: v["reasonCode"] for k, v in plugins_by_id(allow).items()} == {
-        "avatar_creator": "not_in_allowlist",
+        "lkt_shipped": "not_in_allowlist",
         "lkt_extra": "ok",
         "lkt_other": "not_in_allowlist",
     }
     assert allow.get("/api/apps/lkt-other/hello").status_code == 404
     safe = make_client(specs, LUMIKU_SAFE_MODE="1")
     assert {k: v["state"] for k, v in plugins_by_id(safe).items()} == {
-        "avatar_creator": "running",
         "lkt_extra": "disabled",
         "lkt_other": "disabled",
+        "lkt_shipped": "running",
     }
-    assert safe.get("/api/apps/avatar-creator/hello").status_code == 200
+    assert safe.get("/api/apps/lkt-shipped/hello").status_code == 200
     assert safe.get("/api/apps/lkt-extra/hello").status_code == 404
 
 
@@ -363,6 +369,37 @@ def test_a_plugin_without_hooks_is_running_with_a_health_route(make_client: Make
     assert plugins_by_id(client)["bare"]["state"] == "running"
     health = client.get("/api/apps/bare/health")
     assert (health.status_code, health.json()["status"]) == (200, "ok")
+
+
+def test_each_loaded_plugin_gets_a_storage_folder_made_from_its_id(
+    make_client: MakeClient, lumiku_env: dict[str, str]
+) -> None:
+    def files_routes(ctx: PluginContext) -> list[Any]:
+        def store(_call: Call[None, None]) -> dict[str, Any]:
+            key = ctx.storage.put(b"data", suffix=".png")
+            return {"key": key, "publicUrl": ctx.host.public_url, "env": ctx.host.environment}
+
+        return [get("/store", store)]
+
+    client = make_client(
+        [
+            plugin(
+                "lkt_files", route_prefix="/api/elsewhere", impls={"register_routes": files_routes}
+            ),
+            plugin("lkt_off"),
+        ],
+        LUMIKU_DISABLE_PLUGINS="lkt_off",
+        LUMIKU_PUBLIC_URL="https://lumiku.example",
+    )
+    root = Path(lumiku_env["LUMIKU_STORAGE_DIR"])
+    assert sorted(path.name for path in root.iterdir() if path.is_dir()) == ["lkt-files"]
+    body = client.get("/api/elsewhere/store").json()
+    assert body["key"].startswith("lkt-files/")  # from the id, not the route prefix
+    assert (body["publicUrl"], body["env"]) == ("https://lumiku.example", "test")
+    assert client.get("/health/detailed").json()["checks"]["storage"]["status"] == "ok"
+    shutil.rmtree(root / "lkt-files")  # the health check names the missing folder
+    storage = client.get("/health/detailed").json()["checks"]["storage"]
+    assert (storage["status"], "lkt-files" in storage["detail"]) == ("down", True)
 
 
 # -- Redis off ---------------------------------------------------------------------------

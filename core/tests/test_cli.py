@@ -81,6 +81,20 @@ def test_doctor_reports_each_plugin_and_fails_on_a_failed_one(
     assert states[broken.id] == states[good.id] == "safe_mode"
 
 
+def test_safe_mode_keeps_the_plugins_whose_distribution_declares_them_bundled(
+    run_cli: Callable[..., Any], lumiku_env: dict[str, str], install_plugin: Callable[..., Any]
+) -> None:
+    shipped = install_plugin(bundled=True, migrations=False)
+    extra = install_plugin(migrations=False)
+    safe = run_cli({**lumiku_env, "LUMIKU_SAFE_MODE": "1"}, "plugins", "list", "--json")
+    states = {item["id"]: item["reasonCode"] for item in json.loads(safe.out)}
+    assert (states[shipped.id], states[extra.id]) == ("ok", "safe_mode")
+    # The three plugins of this repository declare themselves bundled too.
+    assert {"avatar_creator", "pose_generator"} <= {
+        k for k, v in states.items() if v != "safe_mode"
+    }
+
+
 def test_doctor_fails_when_redis_or_storage_do_not_work(
     run_cli: Callable[..., Any], lumiku_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -151,11 +165,18 @@ def test_plugins_list_and_info(
     broken = install_plugin(spec_source=BROKEN_SPEC, migrations=False)
     env = {**lumiku_env, "LUMIKU_DISABLE_PLUGINS": "avatar_creator"}
 
+    before = run_cli(env, "plugins", "list", "--json")
+    pending = {item["id"]: item for item in json.loads(before.out)}[good.id]
+    assert (pending["state"], pending["reasonCode"]) == ("migrations_pending", "migrations_pending")
+    assert pending["reason"] == "its database migrations are not applied: run `lumiku migrate`"
+    assert run_cli(env, "migrate").code == 0
+
     listing = run_cli(env, "plugins", "list")
     assert listing.code == 0, listing.err
     rows = {line.split()[0]: line for line in listing.out.splitlines()}
     assert re.fullmatch(rf"{good.id}\s+1\.2\.3\s+running", rows[good.id])
-    assert re.match(rf"{broken.id}\s+\?\s+failed \(ModuleNotFoundError: ", rows[broken.id])
+    # Not importable, but its distribution tells the version.
+    assert re.match(rf"{broken.id}\s+1\.2\.3\s+failed \(ModuleNotFoundError: ", rows[broken.id])
     assert re.fullmatch(r"avatar_creator\s+\S+\s+disabled \(by env\)", rows["avatar_creator"])
     assert run_cli(env, "plugins").out == listing.out
     assert list(rows) == sorted(rows)

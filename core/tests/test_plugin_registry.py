@@ -16,7 +16,7 @@ import pytest
 
 from lumiku import PluginSpec, hard, hookimpl, soft
 from lumiku.plugins.discovery import Candidate
-from lumiku.plugins.registry import HookFailed, PluginRegistry
+from lumiku.plugins.registry import PluginRegistry
 from lumiku.plugins.state import PluginState, ReasonCode
 from lumiku.settings import Settings, load_settings
 
@@ -41,10 +41,8 @@ def make_settings(tmp_path: Path) -> Callable[..., Settings]:
     return make
 
 
-def load(
-    settings: Settings, *sources: Any, redis: bool = False, on_hook_error: Any = None
-) -> PluginRegistry:
-    registry = PluginRegistry(settings, redis_available=redis, on_hook_error=on_hook_error)
+def load(settings: Settings, *sources: Any, redis: bool = False) -> PluginRegistry:
+    registry = PluginRegistry(settings, redis_available=redis)
     registry.load(sources)
     return registry
 
@@ -128,16 +126,29 @@ def test_a_plugin_turned_off_by_the_deployer_is_never_imported(
         make_settings(LUMIKU_DISABLE_PLUGINS="by_env", LUMIKU_SAFE_MODE="1"),
         Candidate("by_env", "by-env-dist", load_spec("by_env"), "3.1.4"),
         Candidate("third_party", "third-party-dist", load_spec("third_party"), "1.0"),
-        Candidate("pose_generator", "lumiku-pose-generator", load_spec("pose_generator"), "0.1"),
+        Candidate("shipped", "shipped-dist", load_spec("shipped"), "0.1", bundled=True),
     )
-    assert imported == ["pose_generator"]
+    assert imported == ["shipped"]
     assert states(registry) == {
         "by_env": ("disabled", "disabled_by_env"),
-        "pose_generator": ("failed", "import_error"),
+        "shipped": ("failed", "import_error"),
         "third_party": ("disabled", "safe_mode"),
     }
     assert registry.records["by_env"].version == "3.1.4"
     assert registry.records["by_env"].describe() == "disabled (by env)"
+
+
+def test_the_version_comes_from_the_spec_else_from_the_distribution(
+    make_settings: Callable[..., Settings],
+) -> None:
+    registry = load(
+        make_settings(),
+        Candidate("unversioned", "unversioned-dist", lambda: PluginSpec(id="unversioned"), "2.5.0"),
+        Candidate("pinned", "pinned-dist", lambda: PluginSpec(id="pinned", version="9.9"), "1.0"),
+        PluginSpec(id="in_memory"),
+    )
+    versions = {record.id: record.to_json()["version"] for record in registry.sorted_records()}
+    assert versions == {"in_memory": "?", "pinned": "9.9", "unversioned": "2.5.0"}
 
 
 def test_an_entry_point_must_point_at_a_plugin_spec(make_settings: Callable[..., Settings]) -> None:
@@ -234,42 +245,6 @@ def test_a_hookimpl_for_an_unknown_hook_is_failed_naming_plugin_and_hook(
     assert registry.records["fine"].hooks == ["startup"]
 
 
-def test_an_implementation_receives_only_the_arguments_it_declares(
-    make_settings: Callable[..., Settings],
-) -> None:
-    seen: list[object] = []
-    registry = load(
-        make_settings(),
-        PluginSpec(id="lean", hooks=hooks(register_actors=lambda broker: seen.append(broker))),  # type: ignore[arg-type]
-    )
-    registry.call("register_actors", "lean", ctx="the context", broker="the broker")
-    assert seen == ["the broker"]
-
-
-def test_a_raising_hook_is_skipped_and_reported_and_the_others_are_called(
-    make_settings: Callable[..., Settings], caplog: pytest.LogCaptureFixture
-) -> None:
-    errors: list[tuple[str, str, str]] = []
-
-    def boom() -> dict[str, Any]:
-        raise RuntimeError("provider table is broken")
-
-    registry = load(
-        make_settings(),
-        PluginSpec(id="aaa", hooks=hooks(register_image_providers=boom)),  # type: ignore[arg-type]
-        PluginSpec(id="bbb", hooks=hooks(register_image_providers=lambda: {"b": 1})),  # type: ignore[arg-type]
-        on_hook_error=lambda plugin, hook, exc: errors.append((plugin, hook, str(exc))),
-    )
-    results = list(registry.call_each("register_image_providers"))
-    assert [(record.id, result) for record, result in results] == [("bbb", {"b": 1})]
-    assert errors == [("aaa", "register_image_providers", "provider table is broken")]
-    assert "plugin 'aaa', hook 'register_image_providers'" in caplog.text
-    with pytest.raises(HookFailed, match="plugin 'aaa', hook 'register_image_providers'") as info:
-        registry.call("register_image_providers", "aaa")
-    assert (info.value.plugin_id, info.value.hook) == ("aaa", "register_image_providers")
-    assert isinstance(info.value.__cause__, RuntimeError)
-
-
 # -- requirements ------------------------------------------------------------------------
 
 
@@ -341,6 +316,54 @@ def test_redis_going_away_and_coming_back_flips_only_the_plugins_that_need_it(
     assert registry.records["twice_soft"].state is PluginState.DEGRADED
 
 
+def views(registry: PluginRegistry) -> dict[str, tuple[str, str, str]]:
+    return {r.id: (str(r.state), str(r.reason_code), r.reason) for r in registry.sorted_records()}
+
+
+def test_after_a_redis_flap_states_are_those_of_a_boot_in_the_same_conditions(
+    make_settings: Callable[..., Settings],
+) -> None:
+    specs = (
+        PluginSpec(id="studio", requires=(soft("redis"), soft("config:STUDIO_API_KEY"))),
+        PluginSpec(id="keyed_first", requires=(soft("config:STUDIO_API_KEY"), soft("redis"))),
+        PluginSpec(id="queue", requires=(hard("redis"), soft("config:STUDIO_API_KEY"))),
+        PluginSpec(id="plain", requires=(soft("redis"),)),
+    )
+    settings = make_settings()
+    booted_up, booted_down = load(settings, *specs, redis=True), load(settings, *specs)
+    assert views(booted_up) == {
+        "keyed_first": ("degraded", "missing_config", "STUDIO_API_KEY is not set"),
+        "plain": ("running", "ok", ""),
+        "queue": ("degraded", "missing_config", "STUDIO_API_KEY is not set"),
+        "studio": ("degraded", "missing_config", "STUDIO_API_KEY is not set"),
+    }
+    assert views(booted_down) == {
+        "keyed_first": (
+            "degraded",
+            "missing_config",
+            "STUDIO_API_KEY is not set; Redis is off (not configured or disabled)",
+        ),
+        "plain": ("degraded", "redis_unavailable", "Redis is off (not configured or disabled)"),
+        "queue": ("disabled", "redis_unavailable", "Redis is off (not configured or disabled)"),
+        "studio": (
+            "degraded",
+            "redis_unavailable",
+            "Redis is off (not configured or disabled); STUDIO_API_KEY is not set",
+        ),
+    }
+    registry = load(settings, *specs, redis=True)
+    for _ in range(2):
+        assert sorted(registry.set_redis_available(False)) == ["plain", "queue"]
+        assert views(registry) == views(booted_down)
+        assert registry.records["studio"].missing_soft == ["redis", "config:STUDIO_API_KEY"]
+        assert sorted(registry.set_redis_available(True)) == ["plain", "queue"]
+        assert views(registry) == views(booted_up)
+        assert registry.records["studio"].missing_soft == ["config:STUDIO_API_KEY"]
+    with_key = load(make_settings(STUDIO_API_KEY="k"), *specs)
+    with_key.set_redis_available(True)
+    assert {state for state, _, _ in views(with_key).values()} == {"running"}
+
+
 def test_a_plugin_disabled_for_want_of_redis_keeps_its_hooks(
     make_settings: Callable[..., Settings],
 ) -> None:
@@ -368,7 +391,9 @@ def test_a_plugin_disabled_for_want_of_redis_keeps_its_hooks(
 
 # -- toggles -----------------------------------------------------------------------------
 
-SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSpec(id="other"))
+# "shipped" comes from a distribution that lists it in the ``lumiku.bundled`` group.
+SHIPPED = Candidate("shipped", "shipped-dist", lambda: PluginSpec(id="shipped"), bundled=True)
+SPECS = (SHIPPED, PluginSpec(id="third_party"), PluginSpec(id="other"))
 
 
 @pytest.mark.parametrize(
@@ -378,7 +403,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {"LUMIKU_DISABLE_PLUGINS": "third_party, other"},
             "",
             {
-                "avatar_creator": ("running", "ok"),
+                "shipped": ("running", "ok"),
                 "other": ("disabled", "disabled_by_env"),
                 "third_party": ("disabled", "disabled_by_env"),
             },
@@ -387,7 +412,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {},
             '[plugins]\ndisabled = ["other"]\n',
             {
-                "avatar_creator": ("running", "ok"),
+                "shipped": ("running", "ok"),
                 "other": ("disabled", "disabled_by_config"),
                 "third_party": ("running", "ok"),
             },
@@ -396,7 +421,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {"LUMIKU_PLUGINS": "other"},
             '[plugins]\nenabled = ["third_party"]\n',
             {
-                "avatar_creator": ("disabled", "not_in_allowlist"),
+                "shipped": ("disabled", "not_in_allowlist"),
                 "other": ("running", "ok"),
                 "third_party": ("disabled", "not_in_allowlist"),
             },
@@ -405,7 +430,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {},
             '[plugins]\nenabled = ["third_party"]\n',
             {
-                "avatar_creator": ("disabled", "not_in_allowlist"),
+                "shipped": ("disabled", "not_in_allowlist"),
                 "other": ("disabled", "not_in_allowlist"),
                 "third_party": ("running", "ok"),
             },
@@ -414,7 +439,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {"LUMIKU_PLUGINS": ""},
             "",
             {
-                "avatar_creator": ("disabled", "not_in_allowlist"),
+                "shipped": ("disabled", "not_in_allowlist"),
                 "other": ("disabled", "not_in_allowlist"),
                 "third_party": ("disabled", "not_in_allowlist"),
             },
@@ -423,7 +448,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {"LUMIKU_SAFE_MODE": "1"},
             "",
             {
-                "avatar_creator": ("running", "ok"),
+                "shipped": ("running", "ok"),
                 "other": ("disabled", "safe_mode"),
                 "third_party": ("disabled", "safe_mode"),
             },
@@ -432,7 +457,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {},
             "[plugins]\nsafe_mode = true\n",
             {
-                "avatar_creator": ("running", "ok"),
+                "shipped": ("running", "ok"),
                 "other": ("disabled", "safe_mode"),
                 "third_party": ("disabled", "safe_mode"),
             },
@@ -441,7 +466,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {"LUMIKU_SAFE_MODE": "false"},
             "[plugins]\nsafe_mode = true\n",
             {
-                "avatar_creator": ("running", "ok"),
+                "shipped": ("running", "ok"),
                 "other": ("running", "ok"),
                 "third_party": ("running", "ok"),
             },
@@ -450,7 +475,7 @@ SPECS = (PluginSpec(id="avatar_creator"), PluginSpec(id="third_party"), PluginSp
             {"LUMIKU_DISABLE_PLUGINS": "other"},
             '[plugins]\ndisabled = ["other", "third_party"]\n',
             {
-                "avatar_creator": ("running", "ok"),
+                "shipped": ("running", "ok"),
                 "other": ("disabled", "disabled_by_env"),
                 "third_party": ("disabled", "disabled_by_config"),
             },

@@ -16,7 +16,7 @@ def test_only_the_id_is_required() -> None:
     spec = PluginSpec(id="photo_booth")
     assert spec.prefix == "/api/apps/photo-booth"
     assert spec.display_title == "Photo Booth"
-    assert spec.version == "0.0.0"
+    assert spec.version is None  # the distribution's version is shown instead
     assert spec.requires == ()
     assert dict(spec.credits) == {}
     assert spec.settings is None
@@ -101,6 +101,21 @@ def test_importing_a_spec_stays_cheap() -> None:
         "heavy = [m for m in ('starlette', 'sqlalchemy', 'PIL', 'dramatiq', 'socketio')"
         " if m in sys.modules]\n"
         "print(','.join(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == ""
+
+
+def test_importing_the_plugin_context_pulls_in_no_core_service_or_settings() -> None:
+    # Hooks modules import PluginContext for their annotations: the services are handed in.
+    code = (
+        "import sys\n"
+        "from lumiku import PluginContext\n"
+        "loaded = [m for m in ('lumiku.settings', 'lumiku.metrics', 'lumiku.ratelimit',"
+        " 'sqlalchemy', 'limits', 'prometheus_client') if m in sys.modules]\n"
+        "print(','.join(loaded))\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60

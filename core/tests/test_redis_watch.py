@@ -6,6 +6,7 @@ Each test runs a redis-server of its own on a free port, so stopping it touches 
 from __future__ import annotations
 
 import logging
+import time
 import types
 from collections.abc import Callable
 from typing import Any
@@ -43,6 +44,13 @@ SPECS = [
 ]
 
 
+def watch_of(runtime: Any, *, interval: float = 5.0) -> RedisWatch:
+    """Return a watch over the app's Redis, registry and metrics."""
+    return RedisWatch(
+        runtime.settings.redis.url, runtime.registry, runtime.metrics, interval=interval
+    )
+
+
 def states(client: TestClient) -> dict[str, tuple[str, str]]:
     return {
         p["id"]: (p["state"], p["reasonCode"]) for p in client.get("/api/plugins").json()["plugins"]
@@ -71,7 +79,7 @@ def test_plugins_follow_redis_down_and_up_without_a_restart(
     assert client.get("/health/detailed").json()["checks"]["redis"]["status"] == "ok"
 
     server.stop()
-    watch = RedisWatch(runtime)
+    watch = watch_of(runtime)
     assert watch.check_now() is False
     assert states(client) == {
         "no_redis": ("running", "ok"),
@@ -114,7 +122,7 @@ def test_a_running_watch_notices_changes_on_its_own(
     runtime = app.state.runtime
     with TestClient(app) as client:
         # The lifespan's watch pings every 5 s; a second one with a short interval is quicker.
-        watch = RedisWatch(runtime, interval=0.05)
+        watch = watch_of(runtime, interval=0.05)
         server.stop()
         _wait_for(lambda: not runtime.redis_up, watch)
         assert states(client)["queue_soft"] == ("degraded", "redis_unavailable")
@@ -158,5 +166,63 @@ def test_redis_configured_but_down_at_startup_degrades(
     assert detailed.status_code == 503
     assert detailed.json()["checks"]["redis"]["status"] == "down"
     server.start()
-    RedisWatch(client.app.state.runtime).check_now()  # type: ignore[attr-defined]
+    watch_of(client.app.state.runtime).check_now()  # type: ignore[attr-defined]
     assert states(client)["queue_hard"] == ("running", "ok")
+
+
+def test_a_flap_leaves_a_plugin_missing_soft_config_as_a_boot_would(
+    make_client: Callable[..., TestClient], private_redis: Callable[..., Any]
+) -> None:
+    specs = [spec("keyed", soft("redis"), soft("config:LKT_FLAP_KEY"))]
+    server = private_redis()
+    client = make_client(specs, REDIS_ENABLED="true", REDIS_URL=server.url)
+    watch = watch_of(client.app.state.runtime)  # type: ignore[attr-defined]
+
+    def view(of: TestClient) -> tuple[str, str, str]:
+        found = of.get("/api/plugins").json()["plugins"][0]
+        return found["state"], found["reasonCode"], found["reason"]
+
+    booted_up = view(client)
+    assert booted_up == ("degraded", "missing_config", "LKT_FLAP_KEY is not set")
+    server.stop()
+    booted_down = view(make_client(specs, REDIS_ENABLED="true", REDIS_URL=server.url))
+    assert booted_down == (
+        "degraded",
+        "redis_unavailable",
+        "Redis is not answering; LKT_FLAP_KEY is not set",
+    )
+    assert watch.check_now() is False
+    assert view(client) == booted_down
+    server.start()
+    assert watch.check_now() is True
+    assert view(client) == booted_up
+    assert client.get("/api/apps/keyed/hello").json() == {"plugin": "keyed", "redis": True}
+
+
+def test_a_plugin_that_comes_up_with_redis_is_started_then(
+    make_app: Callable[..., Any], private_redis: Callable[..., Any]
+) -> None:
+    started: list[str] = []
+    namespace = types.SimpleNamespace(
+        register_routes=hookimpl(hello_routes),
+        startup=hookimpl(lambda ctx: started.append(ctx.id)),
+        name="queue_only",
+    )
+    server = private_redis()
+    server.stop()  # configured, but not answering when the app starts
+    app = make_app(
+        [PluginSpec(id="queue_only", requires=(hard("redis"),), hooks=namespace)],  # type: ignore[arg-type]
+        REDIS_ENABLED="true",
+        REDIS_URL=server.url,
+    )
+    app.state.watches.redis.interval = 0.05
+    with TestClient(app) as client:
+        assert states(client)["queue_only"] == ("disabled", "redis_unavailable")
+        assert started == []
+        server.start()
+        for _ in range(200):
+            if started:
+                break
+            time.sleep(0.05)
+        assert started == ["queue_only"]
+        assert client.get("/api/apps/queue-only/hello").json()["redis"] is True

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
+import functools
 import logging
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+import attrs
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,23 +19,32 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from lumiku import errors
-from lumiku.bootstrap import STORAGE_FOLDERS, Runtime, build_runtime
-from lumiku.db import migrate, ping
+from lumiku.bootstrap import Runtime, build_runtime
+from lumiku.db import ping
+from lumiku.health import CheckResult, HealthCheck
 from lumiku.http.errors import (
     http_exception_handler,
     lumiku_error_handler,
     unexpected_error_handler,
 )
-from lumiku.http.health_routes import health_routes, plugin_health_route
+from lumiku.http.health_routes import (
+    PluginHealth,
+    core_checks,
+    health_routes,
+    plugin_health_route,
+)
 from lumiku.http.introspection import introspection_routes
 from lumiku.http.openapi import build_openapi, walk_routes
 from lumiku.http.plugin_mount import mount_plugin
 from lumiku.http.request_metrics import RequestMetrics
 from lumiku.jobs.schedule import Scheduler
-from lumiku.plugins.migrations import migration_sources
-from lumiku.plugins.registry import HookFailed, PluginSource
-from lumiku.plugins.state import ReasonCode
-from lumiku.realtime.attachment import attach_realtime
+from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookFailed, UnusableResult
+from lumiku.plugins.lifecycle import PluginLifecycle
+from lumiku.plugins.migrations import MigrationWatch
+from lumiku.plugins.registry import PluginSource
+from lumiku.plugins.state import PluginRecord
+from lumiku.realtime.attachment import RealtimeAttachment, attach_realtime, claim_namespaces
+from lumiku.realtime.namespace import AuthenticatedNamespace
 from lumiku.realtime.server import close_realtime
 from lumiku.redis_watch import RedisWatch
 from lumiku.settings import Settings, load_settings
@@ -49,27 +59,25 @@ def _core_routes(runtime: Runtime) -> list[BaseRoute]:
     from lumiku.storage.routes import file_route
 
     return [
-        *auth_routes(runtime),
-        *credit_routes(runtime),
+        *auth_routes(runtime.auth),
+        *credit_routes(runtime.ledger, runtime.auth),
         file_route(runtime.storage, runtime.signer),
     ]
 
 
-def _plugin_routes(runtime: Runtime) -> list[BaseRoute]:
+def _plugin_routes(runtime: Runtime, health: PluginHealth) -> list[BaseRoute]:
     mounts: list[BaseRoute] = []
     for record in runtime.registry.loaded():
-        routes: list[BaseRoute] = []
-        if "register_routes" in record.hooks:
-            try:
-                routes = list(
-                    runtime.registry.call("register_routes", record.id, ctx=runtime.context(record))
-                    or []
-                )
-            except HookFailed as exc:
-                logger.error("❌ %s", exc, exc_info=exc.__cause__)
-                runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
-                continue
-        routes.append(plugin_health_route(runtime, record))
+        routes = runtime.hooks.call(
+            "register_routes",
+            record,
+            {"ctx": runtime.context(record)},
+            on_failure=FAIL_PLUGIN,
+            accept=lambda provided: list(provided or []),
+        )
+        if isinstance(routes, HookFailed):
+            continue  # the plugin is failed and not mounted
+        routes.append(plugin_health_route(health, record))
         assert record.spec is not None
         record.routes = sorted(
             f"{method} {record.spec.prefix}{path}"
@@ -81,47 +89,112 @@ def _plugin_routes(runtime: Runtime) -> list[BaseRoute]:
     return mounts
 
 
-async def _call_lifecycle(runtime: Runtime, hook: str) -> None:
-    for record in list(runtime.registry.serving()):
-        if hook not in record.hooks:
-            continue
-        try:
-            result = runtime.registry.call(hook, record.id, ctx=runtime.context(record))
-            if inspect.isawaitable(result):
-                await result
-        except HookFailed as exc:
-            logger.error("❌ %s", exc, exc_info=exc.__cause__)
-            if hook == "startup":
-                runtime.registry.fail(record.id, ReasonCode.STARTUP_ERROR, str(exc))
-        except Exception as exc:  # an awaited coroutine raised
-            logger.error("❌ plugin %r, hook %r: %s", record.id, hook, exc, exc_info=exc)
-            if hook == "startup":
-                runtime.registry.fail(
-                    record.id, ReasonCode.STARTUP_ERROR, f"{type(exc).__name__}: {exc}"
-                )
+def _plugin_health(runtime: Runtime) -> PluginHealth:
+    def checks_of(record: PluginRecord) -> dict[str, HealthCheck]:
+        if not record.loaded:
+            return {}
+        checks = runtime.hooks.call(
+            "register_health_checks",
+            record,
+            {"ctx": runtime.context(record)},
+            on_failure=LOG_AND_GO_ON,
+            accept=_named_checks,
+        )
+        if not isinstance(checks, HookFailed):
+            return checks
+        cause = checks.cause
+        detail = (
+            f"register_health_checks returned something unusable: {cause}"
+            if isinstance(cause, UnusableResult)
+            else f"register_health_checks raised {type(cause).__name__}"
+        )
+        return {"hook": lambda: CheckResult("down", detail)}
+
+    return PluginHealth(runtime.registry.sorted_records, checks_of)
 
 
-def _check_database(runtime: Runtime) -> None:
+def _named_checks(result: Any) -> dict[str, HealthCheck]:
+    return dict(result or {})
+
+
+def _health_routes(runtime: Runtime, plugins: PluginHealth) -> list[BaseRoute]:
+    checks = core_checks(
+        engine=runtime.engine,
+        redis_enabled=runtime.settings.redis.enabled,
+        redis_up=lambda: runtime.registry.redis_available,
+        storage=runtime.storage,
+        storage_folders=runtime.registry.storage_folders,
+    )
+    return list(
+        health_routes(
+            checks=checks, plugins=plugins, public_settings=runtime.settings.public_view()
+        )
+    )
+
+
+def _realtime(runtime: Runtime) -> RealtimeAttachment:
+    """Build the Socket.IO server from the namespaces plugins register.
+
+    A plugin whose hook raises, or returns a namespace the server would refuse (not
+    authenticated, already taken), fails alone.
+    """
+    owners: dict[str, str] = {}
+    namespaces: list[AuthenticatedNamespace] = []
+    for record in runtime.registry.loaded():
+        claimed = runtime.hooks.call(
+            "register_realtime",
+            record,
+            {"ctx": runtime.context(record)},
+            on_failure=FAIL_PLUGIN,
+            accept=functools.partial(_claim, owners=owners, owner=record.id),
+        )
+        if not isinstance(claimed, HookFailed):
+            namespaces.extend(claimed)
+    settings = runtime.settings
+    return attach_realtime(
+        namespaces,
+        redis_url=settings.redis.url,
+        cors_origins=settings.cors_origins,
+        user_id_of=lambda token: str(runtime.auth.authenticate(token).id),
+        publisher=runtime.publisher,
+        metrics=runtime.metrics,
+    )
+
+
+def _claim(result: Any, *, owners: dict[str, str], owner: str) -> list[AuthenticatedNamespace]:
+    return claim_namespaces(result or [], owners, owner)
+
+
+def _check_database(runtime: Runtime, migrations: MigrationWatch) -> None:
     try:
         ping(runtime.engine)
-        logger.info("✅ Database connected successfully")
-        at_head = migrate.at_head(runtime.engine, migration_sources(runtime.registry))
     except sa.exc.SQLAlchemyError as exc:
         logger.error("❌ Database connection failed: %s", type(exc).__name__)
         return
-    runtime.metrics.migrations_pending.set(0 if at_head else 1)
-    if not at_head:
-        logger.warning("⚠️ Database migrations are not at head: run `lumiku migrate`")
+    logger.info("✅ Database connected successfully")
+    migrations.check_now()
 
 
-def _lifespan(runtime: Runtime, attach: Any, realtime_server: Any) -> Any:
+_ICONS = {"running": "✅", "degraded": "⚠️", "migrations_pending": "⚠️", "failed": "❌"}
+
+
+@attrs.frozen
+class Watches:
+    """What the lifespan re-checks while the app runs (Redis, migrations); each watch
+    re-evaluates the plugins and starts those that came up."""
+
+    redis: RedisWatch
+    migrations: MigrationWatch
+
+
+def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
-        await asyncio.to_thread(_check_database, runtime)
-        watch = RedisWatch(runtime)
-        await asyncio.to_thread(watch.check_now)
-        await asyncio.to_thread(runtime.storage.ensure_layout, STORAGE_FOLDERS)
-        attach(asyncio.get_running_loop())
+        await asyncio.to_thread(_check_database, runtime, watches.migrations)
+        await asyncio.to_thread(watches.redis.check_now)
+        await asyncio.to_thread(runtime.storage.ensure_layout, runtime.registry.storage_folders())
+        realtime.bind(asyncio.get_running_loop())
+        lifecycle = PluginLifecycle(runtime.registry, runtime.hooks, runtime.context)
         worker = None
         if not runtime.settings.redis.enabled:
             from lumiku.jobs.worker import InProcessWorker
@@ -129,14 +202,15 @@ def _lifespan(runtime: Runtime, attach: Any, realtime_server: Any) -> Any:
             worker = InProcessWorker(runtime.broker, threads=2)
             worker.start()
             logger.warning("⚠️ Redis is disabled: background jobs run in this process")
-        await _call_lifecycle(runtime, "startup")
-        tasks = [asyncio.create_task(Scheduler(runtime.jobs, runtime.schedules).run())]
+        await lifecycle.start_serving()
+        tasks = [
+            asyncio.create_task(Scheduler(runtime.jobs, runtime.schedules).run()),
+            asyncio.create_task(watches.migrations.run(on_change=lifecycle.start_serving)),
+        ]
         if runtime.settings.redis.enabled:
-            tasks.append(asyncio.create_task(watch.run()))
+            tasks.append(asyncio.create_task(watches.redis.run(on_change=lifecycle.start_serving)))
         for record in runtime.registry.sorted_records():
-            icon = {"running": "✅", "degraded": "⚠️"}.get(
-                record.state.value, "❌" if record.state.value == "failed" else "⏸️"
-            )
+            icon = _ICONS.get(record.state.value, "⏸️")
             logger.info("%s Plugin %s: %s", icon, record.id, record.describe())
         logger.info("✅ Server started successfully")
         try:
@@ -146,8 +220,8 @@ def _lifespan(runtime: Runtime, attach: Any, realtime_server: Any) -> Any:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            await _call_lifecycle(runtime, "shutdown")
-            await close_realtime(realtime_server)
+            await lifecycle.stop()
+            await close_realtime(realtime.sio)
             if worker is not None:
                 await asyncio.to_thread(worker.stop)
             for provider in runtime.image_providers.values():
@@ -178,15 +252,20 @@ def create_app(
 
     # Health routes come last: the generic /api/apps/{plugin}/health must not shadow a
     # mounted plugin's own /health.
+    plugin_health = _plugin_health(runtime)
     app_routes.extend(
         [
-            *introspection_routes(runtime, openapi),
+            *introspection_routes(runtime.registry, runtime.metrics, openapi),
             *_core_routes(runtime),
-            *_plugin_routes(runtime),
-            *health_routes(runtime),
+            *_plugin_routes(runtime, plugin_health),
+            *_health_routes(runtime, plugin_health),
         ]
     )
-    attach = attach_realtime(runtime)
+    realtime = _realtime(runtime)
+    watches = Watches(
+        RedisWatch(settings.redis.url, runtime.registry, runtime.metrics),
+        MigrationWatch(runtime.engine, runtime.registry, runtime.hooks, runtime.metrics),
+    )
     app = Starlette(
         routes=app_routes,
         middleware=[
@@ -210,11 +289,12 @@ def create_app(
             errors.LumikuError: lumiku_error_handler,
             Exception: unexpected_error_handler,
         },
-        lifespan=_lifespan(runtime, attach.bind, attach.sio),
+        lifespan=_lifespan(runtime, realtime, watches),
     )
     app.state.endpoint_services = runtime.endpoints
     app.state.runtime = runtime
-    app.state.realtime = attach
+    app.state.realtime = realtime
+    app.state.watches = watches
     return app
 
 

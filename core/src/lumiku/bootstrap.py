@@ -7,9 +7,9 @@ connect, start and stop them.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable
 
 import attrs
 import dramatiq
@@ -29,36 +29,21 @@ from lumiku.images.local import LocalImageProvider
 from lumiku.images.provider import ImageProvider
 from lumiku.jobs.broker import build_broker, job_stats
 from lumiku.jobs.enqueue import JobQueue
-from lumiku.jobs.schedule import ScheduledActor, declare_schedules
+from lumiku.jobs.schedule import Schedule, ScheduledActor, declare_schedules
 from lumiku.ledger.service import Ledger
 from lumiku.metrics import Metrics
-from lumiku.plugins.context import Capabilities, PluginContext
+from lumiku.plugins.context import Capabilities, Host, PluginContext
 from lumiku.plugins.discovery import discover
-from lumiku.plugins.registry import HookFailed, PluginRegistry, PluginSource
-from lumiku.plugins.state import PluginRecord, ReasonCode
+from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookDispatcher, HookFailed
+from lumiku.plugins.registry import PluginRegistry, PluginSource
+from lumiku.plugins.state import PluginRecord
 from lumiku.ratelimit import RateLimiter
-from lumiku.realtime.publisher import Publisher
+from lumiku.realtime.publisher import SwitchablePublisher
 from lumiku.settings import Settings
 from lumiku.storage.local import LocalStorage
 from lumiku.storage.signing import UrlSigner
 
 logger = logging.getLogger("lumiku")
-
-STORAGE_FOLDERS = ("avatar-creator", "pose-generator", "outputs")
-
-
-class SwitchablePublisher:
-    """The publisher plugins hold; bound to the live Socket.IO server once it runs."""
-
-    def __init__(self) -> None:
-        self.target: Publisher | None = None
-
-    def publish(self, user_id: str, event: str, data: Mapping[str, Any], *, namespace: str) -> None:
-        """Send ``event`` to the user's room, or drop it when no realtime server is bound."""
-        if self.target is None:
-            logger.debug("realtime event %s dropped: no server bound", event)
-            return
-        self.target.publish(user_id, event, data, namespace=namespace)
 
 
 def builtin_image_providers(settings: Settings) -> dict[str, ImageProvider]:
@@ -85,6 +70,7 @@ class Runtime:
     engine: sa.Engine
     metrics: Metrics
     registry: PluginRegistry
+    hooks: HookDispatcher
     endpoints: EndpointServices
     limiter: RateLimiter
     ledger: Ledger
@@ -101,7 +87,11 @@ class Runtime:
     contexts: dict[str, PluginContext] = attrs.field(factory=dict)
     actors: dict[str, list[str]] = attrs.field(factory=dict)
     schedules: list[ScheduledActor] = attrs.field(factory=list)
-    redis_up: bool = False
+
+    @property
+    def redis_up(self) -> bool:
+        """Return whether Redis answered the last check (the registry's capability)."""
+        return self.registry.redis_available
 
     def context(self, record: PluginRecord) -> PluginContext:
         """Return (building once) the context of ``record``'s plugin."""
@@ -117,15 +107,16 @@ class Runtime:
                 settings=record.settings,
                 credits=record.credits,
                 core_settings=self.settings,
+                host=Host(environment=self.settings.env, public_url=self.settings.public_url),
                 engine=self.engine,
                 ledger=self.ledger,
-                storage=self.storage.scoped(record.spec.prefix.rsplit("/", 1)[-1]),
+                storage=self.storage.scoped(record.spec.storage_folder),
                 files=self.signer,
                 realtime=self.publisher,
                 jobs=self.jobs,
                 limiter=self.limiter,
                 metrics=self.metrics,
-                capabilities=Capabilities(redis=lambda: self.redis_up),
+                capabilities=Capabilities(redis=lambda: self.registry.redis_available),
                 image_providers=self.image_providers,
                 logger=logger,
                 charges=charges,
@@ -149,10 +140,9 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
     """Build the services and load the plugins (``plugins=None`` discovers entry points)."""
     engine = create_engine(settings.database_url)
     metrics = Metrics()
-    registry = PluginRegistry(
-        settings, redis_available=settings.redis.enabled, on_hook_error=metrics.record_hook_error
-    )
+    registry = PluginRegistry(settings, redis_available=settings.redis.enabled)
     registry.load(discover() if plugins is None else plugins)
+    hooks = HookDispatcher(registry, on_error=metrics.record_hook_error)
     limiter = RateLimiter(settings.redis.url)
     ledger = Ledger(
         engine,
@@ -178,6 +168,7 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
         engine=engine,
         metrics=metrics,
         registry=registry,
+        hooks=hooks,
         endpoints=endpoints,
         limiter=limiter,
         ledger=ledger,
@@ -190,12 +181,11 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
         image_providers=image_providers,
         idempotency=idempotency,
         markers=markers_for(broker),
-        redis_up=settings.redis.enabled,
     )
-    for record, provided in registry.call_each(
-        "register_image_providers", records=registry.loaded()
+    for record, provided in hooks.each(
+        "register_image_providers", registry.loaded(), on_failure=LOG_AND_GO_ON, accept=dict
     ):
-        for name, provider in (provided or {}).items():
+        for name, provider in provided.items():
             if name in image_providers:
                 logger.warning("⚠️ plugin %s: image provider %r already exists", record.id, name)
                 continue
@@ -203,6 +193,12 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
     runtime.metrics.live.jobs = job_stats(broker)
     _declare_actors(runtime)
     return runtime
+
+
+def _declare_schedules(
+    broker: dramatiq.Broker, owner: str, schedules: Iterable[Schedule] | None
+) -> list[ScheduledActor]:
+    return declare_schedules(broker, owner, list(schedules or []))
 
 
 def _declare_actors(runtime: Runtime) -> None:
@@ -220,30 +216,23 @@ def _declare_actors(runtime: Runtime) -> None:
     )
     runtime.schedules.extend(core)
     runtime.actors["core"] = [item.actor_name for item in core]
+    for record, names in runtime.hooks.each(
+        "register_actors",
+        runtime.registry.loaded(),
+        # Without its actors the plugin would take work it can never run: fail it.
+        on_failure=FAIL_PLUGIN,
+        kwargs_for=lambda record: {"ctx": runtime.context(record), "broker": runtime.broker},
+        accept=lambda actors: [actor.actor_name for actor in actors or []],
+    ):
+        runtime.actors[record.id] = names
     for record in runtime.registry.loaded():
-        if "register_actors" not in record.hooks:
-            continue
-        try:
-            actors = runtime.registry.call(
-                "register_actors", record.id, ctx=runtime.context(record), broker=runtime.broker
-            )
-        except HookFailed as exc:
-            # Without its actors the plugin would take work it can never run: fail it.
-            logger.error("❌ %s", exc, exc_info=exc.__cause__)
-            runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
-            continue
-        runtime.actors[record.id] = [actor.actor_name for actor in actors or []]
-    for record in runtime.registry.loaded():
-        if "register_schedules" not in record.hooks:
-            continue
-        try:
-            schedules = runtime.registry.call(
-                "register_schedules", record.id, ctx=runtime.context(record)
-            )
-            declared = declare_schedules(runtime.broker, record.id, list(schedules or []))
-        except (HookFailed, ValueError) as exc:
-            logger.error("❌ plugin %s: its schedules cannot be declared: %s", record.id, exc)
-            runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
-            continue
-        runtime.schedules.extend(declared)
-        runtime.actors.setdefault(record.id, []).extend(item.actor_name for item in declared)
+        declared = runtime.hooks.call(
+            "register_schedules",
+            record,
+            {"ctx": runtime.context(record)},
+            on_failure=FAIL_PLUGIN,
+            accept=functools.partial(_declare_schedules, runtime.broker, record.id),
+        )
+        if not isinstance(declared, HookFailed) and declared:
+            runtime.schedules.extend(declared)
+            runtime.actors.setdefault(record.id, []).extend(item.actor_name for item in declared)

@@ -66,7 +66,7 @@ class Metrics:
         )
         self.hook_errors = Counter(
             "lumiku_plugin_hook_errors",
-            "Plugin hook implementations that raised",
+            "Plugin hooks that raised or returned something unusable",
             ["plugin", "hook"],
             registry=self.registry,
         )
@@ -93,7 +93,7 @@ class Metrics:
         self.route_errors.labels(plugin=plugin_id or "core").inc()
 
     def record_hook_error(self, plugin_id: str, hook: str, _exc: BaseException) -> None:
-        """Count a raising hook implementation."""
+        """Count a hook that raised or returned something unusable."""
         self.hook_errors.labels(plugin=plugin_id, hook=hook).inc()
 
     def render(self) -> bytes:

@@ -5,23 +5,30 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
 
 import redis
 
-if TYPE_CHECKING:
-    from lumiku.bootstrap import Runtime
+from lumiku.metrics import Metrics
+from lumiku.plugins.registry import PluginRegistry
 
 logger = logging.getLogger("lumiku")
 
 
 class RedisWatch:
-    """Ping Redis every ``interval`` seconds and flip the capability when it changes."""
+    """Ping Redis every ``interval`` seconds and tell the registry when it comes or goes."""
 
-    def __init__(self, runtime: Runtime, *, interval: float = 5.0) -> None:
-        self.runtime = runtime
+    def __init__(
+        self,
+        url: str | None,
+        registry: PluginRegistry,
+        metrics: Metrics,
+        *,
+        interval: float = 5.0,
+    ) -> None:
+        self.registry = registry
+        self.metrics = metrics
         self.interval = interval
-        url = runtime.settings.redis.url
         self._client = (
             redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1) if url else None
         )
@@ -39,27 +46,28 @@ class RedisWatch:
     def check_now(self) -> bool:
         """Ping once and apply the result; log the operator's startup lines."""
         if self._client is None:
-            self.runtime.redis_up = False
-            self.runtime.registry.set_redis_available(False)
+            self.registry.set_redis_available(False)
             return False
         up = self.ping()
-        changed = up != self.runtime.redis_up or self._first
-        self.runtime.redis_up = up
-        self.runtime.metrics.redis_up.set(1 if up else 0)
-        flipped = self.runtime.registry.set_redis_available(up)
+        changed = up != self.registry.redis_available or self._first
+        self.metrics.redis_up.set(1 if up else 0)
+        flipped = self.registry.set_redis_available(up)
         if changed:
             if up:
                 logger.info("✅ Redis connected successfully")
             else:
                 logger.error("❌ Redis is not answering: plugins that need it are degraded")
             for plugin_id in flipped:
-                record = self.runtime.registry.records[plugin_id]
+                record = self.registry.records[plugin_id]
                 logger.warning("⚠️ Plugin %s is now %s", plugin_id, record.describe())
         self._first = False
         return up
 
-    async def run(self) -> None:
-        """Check forever (until cancelled)."""
+    async def run(self, on_change: Callable[[], Awaitable[object]] | None = None) -> None:
+        """Check forever (until cancelled); await ``on_change()`` after Redis came or went."""
         while True:
             await asyncio.sleep(self.interval)
-            await asyncio.to_thread(self.check_now)
+            before = self.registry.redis_available
+            up = await asyncio.to_thread(self.check_now)
+            if up != before and on_change is not None:
+                await on_change()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dramatiq
 
 from lumiku.bootstrap import build_runtime
-from lumiku.cli.console import configure_logging
+from lumiku.logs import configure_logging
 from lumiku.realtime.publisher import RedisPublisher
 from lumiku.settings import load_settings
 

@@ -12,11 +12,11 @@ from lumiku.auth.emails import normalize_email, validate_email
 from lumiku.auth.models import CurrentUser, User
 from lumiku.auth.passwords import Argon2Hasher, PasswordHasher, PasswordPolicy
 from lumiku.auth.revocations import delete_expired_revocations
-from lumiku.auth.roles import ROLES, Role, require_role
 from lumiku.auth.service import AuthService, GrantWelcome
 from lumiku.auth.throttle import LoginThrottle
 from lumiku.auth.tokens import Claims, IssuedToken, TokenService
 from lumiku.clock import Clock, utc_now
+from lumiku.roles import ROLES, Role, require_role
 
 __all__ = [
     "ROLES",

@@ -6,8 +6,8 @@ from datetime import datetime
 
 import attrs
 
-from lumiku.auth.roles import Role
 from lumiku.auth.tokens import Claims
+from lumiku.roles import Role
 
 
 @attrs.frozen

@@ -14,7 +14,7 @@ from lumiku.http.endpoint import Call, RateLimit, get, post, put
 from lumiku.http.fields import field
 
 if TYPE_CHECKING:
-    from lumiku.bootstrap import Runtime
+    from lumiku.auth.service import AuthService
 
 
 @attrs.frozen
@@ -90,9 +90,8 @@ def _session(user: User, token: IssuedToken) -> SessionResponse:
     return SessionResponse(user_view(user), token.token, token.expires_at)
 
 
-def auth_routes(runtime: Runtime) -> list[BaseRoute]:
+def auth_routes(auth: AuthService) -> list[BaseRoute]:
     """Return the auth routes."""
-    auth = runtime.auth
 
     def register(call: Call[RegisterBody, None]) -> SessionResponse:
         """Create an account (with welcome credits) and sign in."""

@@ -23,7 +23,6 @@ from lumiku.auth.emails import normalize_email, validate_email
 from lumiku.auth.models import CurrentUser, User
 from lumiku.auth.names import clean_name
 from lumiku.auth.passwords import PasswordHasher, PasswordPolicy
-from lumiku.auth.roles import Role, is_role
 from lumiku.auth.throttle import LoginThrottle
 from lumiku.auth.tokens import (
     INVALID_TOKEN_MESSAGE,
@@ -35,6 +34,7 @@ from lumiku.auth.tokens import (
 from lumiku.auth.users import EmailTakenError, StoredUser, UserStore
 from lumiku.clock import Clock, require_aware, utc_now
 from lumiku.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from lumiku.roles import Role, is_role
 
 GrantWelcome = Callable[[str, int], None]
 

@@ -26,9 +26,9 @@ from typing import Any, Final
 import attrs
 import jwt
 
-from lumiku.auth.roles import Role, is_role
 from lumiku.clock import Clock, utc_now
 from lumiku.errors import Unauthorized
+from lumiku.roles import Role, is_role
 
 ALGORITHM: Final = "HS256"
 REQUIRED_CLAIMS: Final = ("sub", "role", "iat", "exp", "jti")

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from lumiku.auth.models import User
-from lumiku.auth.roles import Role, is_role
 from lumiku.auth.tokens import credential_version
 from lumiku.db.tables import revoked_tokens, users
+from lumiku.roles import Role, is_role
 
 _USER_COLUMNS = (
     users.c.id,

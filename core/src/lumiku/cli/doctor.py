@@ -7,13 +7,12 @@ import argparse
 import redis
 import sqlalchemy as sa
 
-from lumiku.bootstrap import STORAGE_FOLDERS
 from lumiku.cli.console import FAIL, OK, WARN
 from lumiku.cli.environment import load_registry
 from lumiku.db import migrate, ping
 from lumiku.db.engine import create_engine
 from lumiku.errors import ConfigurationError
-from lumiku.plugins.migrations import migration_sources
+from lumiku.plugins.migrations import mark_pending_migrations, migration_sources
 from lumiku.settings import load_settings
 from lumiku.storage.health import check_storage
 from lumiku.storage.local import LocalStorage
@@ -50,6 +49,7 @@ def run(_args: argparse.Namespace) -> int:
             ping(engine)
             line(OK, f"database reachable ({engine.url.get_backend_name()})")
             rows = migrate.status(engine, migration_sources(registry))
+            mark_pending_migrations(engine, registry)  # the plugin lines below show it
             for row in rows:
                 if row.state == "up_to_date":
                     line(OK, f"migrations of {row.branch} at head ({row.head})")
@@ -77,12 +77,13 @@ def run(_args: argparse.Namespace) -> int:
     else:
         line(WARN, "Redis disabled: jobs run in the web process, realtime and limits on one node")
     storage = LocalStorage(settings.storage_dir)
+    folders = registry.storage_folders()
     try:
-        storage.ensure_layout(STORAGE_FOLDERS)
+        storage.ensure_layout(folders)
     except OSError as exc:
         line(FAIL, f"storage {settings.storage_dir} cannot be created: {exc.strerror}")
     else:
-        health = check_storage(storage, folders=STORAGE_FOLDERS)
+        health = check_storage(storage, folders=folders)
         mark = {"ok": OK, "degraded": WARN}.get(health.status, FAIL)
         line(mark, f"storage {settings.storage_dir}: {health.detail or 'writable'}")
     for record in registry.sorted_records():

@@ -7,8 +7,9 @@ import sys
 from collections.abc import Sequence
 
 from lumiku.cli import credits_cmd, doctor, migrate_cmd, plugins_cmd, serve, users_cmd
-from lumiku.cli.console import FAIL, configure_logging
+from lumiku.cli.console import FAIL
 from lumiku.errors import LumikuError
+from lumiku.logs import configure_logging
 
 
 def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
@@ -29,6 +30,7 @@ def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
 def _plugin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from lumiku.errors import ConfigurationError
     from lumiku.plugins.discovery import discover
+    from lumiku.plugins.dispatch import LOG_AND_GO_ON, HookDispatcher
     from lumiku.plugins.registry import PluginRegistry
     from lumiku.settings import load_settings
 
@@ -38,8 +40,14 @@ def _plugin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
         return  # the subcommand reports the problems
     registry = PluginRegistry(settings, redis_available=settings.redis.enabled)
     registry.load(discover())
-    for _record, _result in registry.call_each("register_commands", lambda _r: {"cli": commands}):
-        pass
+    calls = HookDispatcher(registry).each(
+        "register_commands",
+        registry.serving(),
+        on_failure=LOG_AND_GO_ON,
+        kwargs_for=lambda _record: {"cli": commands},
+    )
+    for _record, _result in calls:
+        pass  # each implementation added its subcommands to ``commands``
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lumiku.cli.console import FAIL, print_json
-from lumiku.cli.environment import load_registry, settings_or_exit
+import sqlalchemy as sa
+
+from lumiku.cli.console import FAIL, WARN, print_json
+from lumiku.cli.environment import database, load_registry, settings_or_exit
+from lumiku.plugins.migrations import mark_pending_migrations
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,7 +23,18 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     """List plugins or show one."""
-    registry = load_registry(settings_or_exit())
+    settings = settings_or_exit()
+    registry = load_registry(settings)
+    with database(settings) as engine:
+        try:
+            mark_pending_migrations(engine, registry)
+        except Exception as exc:  # noqa: BLE001 - the listing is still useful without it
+            reason = "not reachable" if isinstance(exc, sa.exc.SQLAlchemyError) else "unreadable"
+            print(
+                f"{WARN} migration status {reason} ({type(exc).__name__}): "
+                "plugins waiting for migrations are not shown as such",
+                file=sys.stderr,
+            )
     records = registry.sorted_records()
     if args.action == "info":
         if not args.plugin_id:

@@ -21,13 +21,18 @@ from __future__ import annotations
 import logging
 import threading
 from datetime import timedelta
+from typing import Any
 
 import attrs
+import sqlalchemy as sa
 
 from lumiku.heldjobs import claims
+from lumiku.heldjobs.events import ProgressEvents
 from lumiku.heldjobs.kind import JobKind, JobServices
-from lumiku.heldjobs.limits import EXPIRED_MESSAGE
+from lumiku.heldjobs.kit import HeldJobs
+from lumiku.heldjobs.limits import EXPIRED_MESSAGE, JobLimits
 from lumiku.heldjobs.settle import conclude
+from lumiku.heldjobs.work import JobWork
 from lumiku.jobs.schedule import Schedule
 
 logger = logging.getLogger("lumiku.heldjobs")
@@ -147,6 +152,33 @@ class HeldJobKinds:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._kinds: dict[str, tuple[JobKind, JobServices]] = {}
+
+    def declare(
+        self,
+        *,
+        plugin: str,
+        name: str,
+        table: sa.Table,
+        work: JobWork[Any],
+        action: str,
+        reference_type: str,
+        limits: JobLimits | None,
+        events: ProgressEvents | None,
+        services: JobServices,
+    ) -> HeldJobs:
+        """Return the held jobs ``<plugin>.<name>``, registered for the recovery."""
+        kind = JobKind(
+            plugin=plugin,
+            name=name,
+            table=table,
+            work=work,
+            action=action,
+            reference_type=reference_type,
+            limits=limits or JobLimits(),
+            events=events,
+        )
+        self.add(kind, services)
+        return HeldJobs(kind, services)
 
     def add(self, kind: JobKind, services: JobServices) -> None:
         """Register a kind (again with the same actor name: replaced, e.g. by a rebuild)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 from starlette.requests import Request
@@ -11,10 +11,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lumiku.http.endpoint import Call, get
+from lumiku.metrics import Metrics
+from lumiku.plugins.registry import PluginRegistry
 from lumiku.plugins.state import PluginState
-
-if TYPE_CHECKING:
-    from lumiku.bootstrap import Runtime
 
 
 @attrs.frozen
@@ -60,13 +59,15 @@ class AppList:
     apps: list[AppInfo]
 
 
-def introspection_routes(runtime: Runtime, openapi: Callable[[], dict[str, Any]]) -> list[Route]:
+def introspection_routes(
+    registry: PluginRegistry, app_metrics: Metrics, openapi: Callable[[], dict[str, Any]]
+) -> list[Route]:
     """Return the introspection routes; ``openapi`` builds the document on first request."""
 
     def list_plugins(_: Call[None, None]) -> PluginList:
         """List installed plugins with state, reason, hooks and routes."""
         infos = []
-        for record in runtime.registry.sorted_records():
+        for record in registry.sorted_records():
             data = record.to_json()
             infos.append(
                 PluginInfo(
@@ -96,9 +97,8 @@ def introspection_routes(runtime: Runtime, openapi: Callable[[], dict[str, Any]]
                 state=str(record.state),
                 credits=dict(record.credits),
             )
-            for record in runtime.registry.records.values()
+            for record in registry.serving()
             if record.spec is not None
-            and record.state in (PluginState.RUNNING, PluginState.DEGRADED)
         ]
         return AppList(sorted(apps, key=lambda app: (app.title.lower(), app.id)))
 
@@ -112,13 +112,13 @@ def introspection_routes(runtime: Runtime, openapi: Callable[[], dict[str, Any]]
 
     async def metrics(_: Request) -> Response:
         """Return the Prometheus metrics."""
-        for record in runtime.registry.records.values():
+        for record in registry.records.values():
             for state in PluginState:
-                runtime.metrics.plugin_state.labels(plugin=record.id, state=state.value).set(
+                app_metrics.plugin_state.labels(plugin=record.id, state=state.value).set(
                     1 if record.state is state else 0
                 )
-        runtime.metrics.redis_up.set(1 if runtime.redis_up else 0)
-        return Response(runtime.metrics.render(), media_type="text/plain; version=0.0.4")
+        app_metrics.redis_up.set(1 if registry.redis_available else 0)
+        return Response(app_metrics.render(), media_type="text/plain; version=0.0.4")
 
     return [
         get("/api/plugins", list_plugins, response=PluginList, tags=("introspection",)),

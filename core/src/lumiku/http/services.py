@@ -13,15 +13,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from lumiku import errors
-from lumiku.auth.roles import require_role
 from lumiku.http.errors import error_response, status_for
 from lumiku.idempotency import IdempotencyStore, RequestKey, request_fingerprint
 from lumiku.metrics import Metrics
 from lumiku.ratelimit import RateLimiter
+from lumiku.roles import require_role
 
 if TYPE_CHECKING:
-    from lumiku.auth.roles import Role
     from lumiku.http.endpoint import Endpoint, RateLimit
+    from lumiku.roles import Role
 
 
 class Authenticator(Protocol):

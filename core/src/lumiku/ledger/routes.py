@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import attrs
 from starlette.routing import BaseRoute
@@ -15,7 +15,7 @@ from lumiku.ledger.records import Entry
 from lumiku.pages import PageQuery
 
 if TYPE_CHECKING:
-    from lumiku.bootstrap import Runtime
+    from lumiku.ledger.service import Ledger
 
 
 @attrs.frozen
@@ -83,9 +83,16 @@ def entry_view(entry: Entry) -> EntryView:
     )
 
 
-def credit_routes(runtime: Runtime) -> list[BaseRoute]:
-    """Return the credit routes."""
-    ledger = runtime.ledger
+class KnownUsers(Protocol):
+    """Finds an account or raises ``NotFound`` (the auth service does)."""
+
+    def get_profile(self, user_id: str) -> object:
+        """Return the account of ``user_id``."""
+        ...
+
+
+def credit_routes(ledger: Ledger, users: KnownUsers) -> list[BaseRoute]:
+    """Return the credit routes; ``users`` tells whether a grant's recipient exists."""
 
     def balance(call: Call[None, None]) -> BalanceView:
         """Return the caller's balance, held and available credits."""
@@ -99,7 +106,7 @@ def credit_routes(runtime: Runtime) -> list[BaseRoute]:
 
     def grant(call: Call[GrantBody, None]) -> GrantView:
         """Give credits to a user (admin). Send an Idempotency-Key to make retries safe."""
-        runtime.auth.get_profile(call.body.user_id)  # 404 for an unknown user
+        users.get_profile(call.body.user_id)  # 404 for an unknown user
         key = call.request.headers.get("idempotency-key") or uuid.uuid4().hex
         entry = ledger.grant(
             call.body.user_id,

@@ -1,6 +1,8 @@
 """``PluginContext``: everything a plugin may use from the core, one per plugin.
 
-No service locator, no globals: hooks receive the context and pass it down.
+No service locator, no globals: hooks receive the context and pass it down. Importing this
+module imports none of the services (nor the core's settings): they are types only here,
+and the composition root hands the instances in.
 """
 
 from __future__ import annotations
@@ -10,14 +12,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
-import sqlalchemy as sa
 
 from lumiku.errors import ServiceUnavailable
-from lumiku.metrics import Metrics
 from lumiku.plugins.spec import PluginSpec
 from lumiku.plugins.state import PluginRecord
-from lumiku.ratelimit import RateLimiter
-from lumiku.settings import Settings
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -34,7 +32,10 @@ if TYPE_CHECKING:
     from lumiku.images.provider import ImageProvider
     from lumiku.jobs.enqueue import JobQueue
     from lumiku.ledger.service import Ledger
+    from lumiku.metrics import Metrics
+    from lumiku.ratelimit import RateLimiter
     from lumiku.realtime.publisher import Publisher
+    from lumiku.settings import Settings
     from lumiku.storage.local import ScopedStorage
     from lumiku.storage.signing import UrlSigner
 
@@ -52,6 +53,23 @@ class Capabilities:
 
 
 @attrs.frozen(kw_only=True)
+class Host:
+    """The few core settings a plugin may read: how and where the server runs.
+
+    Secrets never appear here; build a link for a third party (a payment callback) from
+    ``public_url``.
+    """
+
+    environment: str = "development"
+    public_url: str = "http://127.0.0.1:3000"
+
+    @property
+    def is_production(self) -> bool:
+        """Return whether the server runs with the production rules."""
+        return self.environment == "production"
+
+
+@attrs.frozen(kw_only=True)
 class PluginContext:
     """The core services handed to one plugin's hooks."""
 
@@ -61,6 +79,8 @@ class PluginContext:
     settings: Any
     credits: Mapping[str, int]
     core_settings: Settings = attrs.field(repr=False)
+    """The whole core settings, secrets included; a plugin needs ``host`` instead."""
+    host: Host = attrs.field(factory=Host)
     engine: sa.Engine = attrs.field(repr=False)
     ledger: Ledger = attrs.field(repr=False)
     storage: ScopedStorage = attrs.field(repr=False)
@@ -103,20 +123,17 @@ class PluginContext:
         in credit history (default: the table's name). The core's recovery covers them
         from now on. Declare the actor with ``.declare(broker)`` in ``register_actors``.
         """
-        from lumiku.heldjobs import HeldJobs, JobKind, JobLimits
-
-        kind = JobKind(
+        return self.held_job_kinds.declare(
             plugin=self.id,
             name=name,
             table=table,
             work=work,
             action=action,
             reference_type=reference_type or table.name,
-            limits=limits or JobLimits(),
+            limits=limits,
             events=events,
+            services=self.job_services,
         )
-        self.held_job_kinds.add(kind, self.job_services)
-        return HeldJobs(kind, self.job_services)
 
     def image_provider(self, name: str) -> ImageProvider:
         """Return the image provider called ``name``."""

@@ -1,26 +1,151 @@
-"""The migration sources of a registry: the core's branch plus each enabled plugin's."""
+"""The plugins' migration branches: their sources, and which are not at head.
+
+A plugin whose branch is not applied or behind is ``migrations_pending`` (it does not
+serve: its tables are missing or old). The web process reads the status at startup and
+then every ``MigrationWatch.interval``, so ``lumiku migrate`` run while it serves brings
+such a plugin up without a restart (and a branch taken back by a downgrade takes it down).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import attrs
+import sqlalchemy as sa
 
 from lumiku.db import migrate
-from lumiku.plugins.registry import HookFailed, PluginRegistry
+from lumiku.metrics import Metrics
+from lumiku.plugins.dispatch import LOG_AND_GO_ON, HookDispatcher
+from lumiku.plugins.registry import PluginRegistry
+from lumiku.plugins.state import PluginState
 
-logger = logging.getLogger("lumiku.plugins")
+logger = logging.getLogger("lumiku")
+
+MIGRATE_COMMAND = "lumiku migrate"
 
 
-def migration_sources(registry: PluginRegistry) -> list[migrate.MigrationSource]:
-    """Return the core's source and those of the enabled plugins that have migrations."""
+def migration_sources(
+    registry: PluginRegistry, hooks: HookDispatcher | None = None
+) -> list[migrate.MigrationSource]:
+    """Return the core's source and those of the enabled plugins that have migrations.
+
+    Enabled: loaded and not failed, including plugins waiting for Redis or for their
+    migrations. A plugin whose ``register_migrations`` raises, or names a folder that does
+    not exist, is logged and left out.
+    """
+    dispatcher = hooks or HookDispatcher(registry)
+    records = [r for r in registry.loaded() if r.state is not PluginState.FAILED]
     sources = [migrate.core_source()]
-    for record in registry.serving():
-        if "register_migrations" not in record.hooks:
-            continue
-        try:
-            location = registry.call("register_migrations", record.id)
-        except HookFailed as exc:
-            logger.error("❌ %s", exc)
-            continue
-        if location:
-            sources.append(migrate.MigrationSource(record.id, migrate.resolve_location(location)))
+    for record, location in dispatcher.each(
+        "register_migrations", records, on_failure=LOG_AND_GO_ON, accept=_folder
+    ):
+        if location is not None:
+            sources.append(migrate.MigrationSource(record.id, location))
     return sources
+
+
+def _folder(location: str | None) -> Path | None:
+    if not location:
+        return None
+    folder = migrate.resolve_location(location)
+    if not folder.is_dir():
+        raise ValueError(f"the migrations folder {location!r} ({folder}) does not exist")
+    return folder
+
+
+@attrs.frozen
+class MigrationReport:
+    """Which branches are not at head: the core's, and each plugin's with a reason."""
+
+    core_pending: bool
+    plugins: dict[str, str]
+
+    @property
+    def at_head(self) -> bool:
+        """Return whether every branch is applied and at its head."""
+        return not self.core_pending and not self.plugins
+
+
+def _reason(row: migrate.BranchStatus) -> str:
+    if row.state == "not_applied":
+        return f"its database migrations are not applied: run `{MIGRATE_COMMAND}`"
+    return (
+        f"its database migrations are behind (at {row.current}, head {row.head}): "
+        f"run `{MIGRATE_COMMAND}`"
+    )
+
+
+def read_migrations(
+    engine: sa.Engine, registry: PluginRegistry, hooks: HookDispatcher | None = None
+) -> MigrationReport:
+    """Compare each branch in the database with its head (raises ``SQLAlchemyError``)."""
+    rows = migrate.status(engine, migration_sources(registry, hooks))
+    pending = [row for row in rows if row.head and row.state in ("not_applied", "behind")]
+    return MigrationReport(
+        core_pending=any(row.branch == migrate.CORE_BRANCH for row in pending),
+        plugins={row.branch: _reason(row) for row in pending if row.branch in registry.records},
+    )
+
+
+def mark_pending_migrations(
+    engine: sa.Engine, registry: PluginRegistry, hooks: HookDispatcher | None = None
+) -> MigrationReport:
+    """Read the migration status and put the plugins not at head in ``migrations_pending``."""
+    report = read_migrations(engine, registry, hooks)
+    registry.set_migrations_pending(report.plugins)
+    return report
+
+
+class MigrationWatch:
+    """Read the migration status every ``interval`` seconds and apply it to the registry."""
+
+    def __init__(
+        self,
+        engine: sa.Engine,
+        registry: PluginRegistry,
+        hooks: HookDispatcher,
+        metrics: Metrics,
+        *,
+        interval: float = 10.0,
+    ) -> None:
+        self.engine = engine
+        self.registry = registry
+        self.hooks = hooks
+        self.metrics = metrics
+        self.interval = interval
+        self._first = True
+
+    def check_now(self) -> list[str]:
+        """Read the status once and apply it; return the plugins whose state changed.
+
+        An unreachable database or unreadable scripts change nothing (the next check tries
+        again).
+        """
+        try:
+            report = read_migrations(self.engine, self.registry, self.hooks)
+        except sa.exc.SQLAlchemyError as exc:
+            logger.error("❌ Migration status unreadable: %s", type(exc).__name__)
+            return []
+        except Exception as exc:  # noqa: BLE001 - Alembic's errors must not stop the server
+            logger.error("❌ Migration status unreadable: %s: %s", type(exc).__name__, exc)
+            return []
+        self.metrics.migrations_pending.set(0 if report.at_head else 1)
+        if self._first and not report.at_head:
+            logger.warning("⚠️ Database migrations are not at head: run `%s`", MIGRATE_COMMAND)
+        self._first = False
+        changed = self.registry.set_migrations_pending(report.plugins)
+        for plugin_id in changed:
+            record = self.registry.records[plugin_id]
+            mark = "✅" if record.state.serving else "⚠️"
+            logger.warning("%s Plugin %s is now %s", mark, plugin_id, record.describe())
+        return changed
+
+    async def run(self, on_change: Callable[[], Awaitable[object]] | None = None) -> None:
+        """Check forever (until cancelled); await ``on_change()`` after a plugin changed."""
+        while True:
+            await asyncio.sleep(self.interval)
+            if await asyncio.to_thread(self.check_now) and on_change is not None:
+                await on_change()

@@ -1,8 +1,9 @@
-"""The plugin registry: load specs, decide each plugin's state, register hooks, call them.
+"""The plugin registry: load specs, decide each plugin's state, register its hooks.
 
-Every failure is contained to its plugin: an import error, a bad spec, an invalid hook or
-a raising hook marks that plugin ``failed`` (or logs, after startup) and the host goes on.
-Each registry owns its own ``pluggy.PluginManager``; there is no global one.
+Every failure is contained to its plugin: an import error, a bad spec or an invalid hook
+marks that plugin ``failed`` and the host goes on. Hooks are called through
+``lumiku.plugins.dispatch.HookDispatcher``. Each registry owns its own
+``pluggy.PluginManager``; there is no global one.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import importlib
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pluggy
 
 from lumiku.errors import ConfigurationError
 from lumiku.hookspecs import HOOK_NAMES, PROJECT, LumikuHooks
-from lumiku.plugins.discovery import BUILTIN_PLUGINS, Candidate
+from lumiku.plugins.discovery import Candidate
 from lumiku.plugins.spec import PluginSpec
 from lumiku.plugins.state import PluginRecord, PluginState, ReasonCode
 from lumiku.settings import Settings, credit_overrides, read_plugin_settings
@@ -25,16 +26,6 @@ from lumiku.settings import Settings, credit_overrides, read_plugin_settings
 logger = logging.getLogger("lumiku.plugins")
 
 PluginSource = Candidate | PluginSpec
-HookErrorListener = Callable[[str, str, BaseException], None]
-
-
-class HookFailed(Exception):
-    """A plugin's hook implementation raised; the cause is chained."""
-
-    def __init__(self, plugin_id: str, hook: str, cause: BaseException) -> None:
-        super().__init__(f"plugin {plugin_id!r}, hook {hook!r}: {type(cause).__name__}: {cause}")
-        self.plugin_id = plugin_id
-        self.hook = hook
 
 
 def _invalid_hook_reason(plugin_id: str, exc: pluggy.PluginValidationError) -> str:
@@ -62,14 +53,15 @@ class PluginRegistry:
         settings: Settings,
         *,
         redis_available: bool,
-        on_hook_error: HookErrorListener | None = None,
     ) -> None:
         self.settings = settings
         self.redis_available = redis_available
         self.records: dict[str, PluginRecord] = {}
+        # Plugin id -> reason, for plugins whose migrations are not at head (see
+        # ``set_migrations_pending``); unknown until the database was read.
+        self._pending_migrations: dict[str, str] = {}
         self._manager = pluggy.PluginManager(PROJECT)
         self._manager.add_hookspecs(LumikuHooks)
-        self._on_hook_error = on_hook_error
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -96,13 +88,15 @@ class PluginRegistry:
         logger.debug("plugins loaded: %s", {r.id: r.describe() for r in self.records.values()})
 
     def _load_spec(self, candidate: Candidate) -> PluginRecord:
-        toggled = self._toggle_reason(candidate.name) if candidate.distribution else None
+        toggled = (
+            self._toggle_reason(candidate.name, bundled=candidate.bundled)
+            if candidate.distribution
+            else None
+        )
         if toggled is not None:
             # Turned off by the deployer: the package is never imported, so a broken or
             # misbehaving plugin can be kept out (what safe mode is for).
-            record = PluginRecord(
-                candidate.name, None, candidate.distribution, dist_version=candidate.version
-            )
+            record = self._record(candidate, candidate.name, None)
             record.set(PluginState.DISABLED, *toggled)
             return record
         try:
@@ -111,18 +105,18 @@ class PluginRegistry:
             logger.error(
                 "❌ Plugin %s failed to import: %s: %s", candidate.name, type(exc).__name__, exc
             )
-            record = PluginRecord(candidate.name, None, candidate.distribution)
+            record = self._record(candidate, candidate.name, None)
             record.set(PluginState.FAILED, ReasonCode.IMPORT_ERROR, f"{type(exc).__name__}: {exc}")
             return record
         if not isinstance(spec, PluginSpec):
-            record = PluginRecord(candidate.name, None, candidate.distribution)
+            record = self._record(candidate, candidate.name, None)
             record.set(
                 PluginState.FAILED,
                 ReasonCode.INVALID_SPEC,
                 f"entry point must point at a lumiku.PluginSpec, got {type(spec).__name__}",
             )
             return record
-        record = PluginRecord(spec.id, spec, candidate.distribution)
+        record = self._record(candidate, spec.id, spec)
         if candidate.distribution is not None and spec.id != candidate.name:
             record.set(
                 PluginState.FAILED,
@@ -130,6 +124,16 @@ class PluginRegistry:
                 f"entry point name {candidate.name!r} differs from the spec id {spec.id!r}",
             )
         return record
+
+    @staticmethod
+    def _record(candidate: Candidate, plugin_id: str, spec: PluginSpec | None) -> PluginRecord:
+        return PluginRecord(
+            plugin_id,
+            spec,
+            candidate.distribution,
+            dist_version=candidate.version,
+            bundled=candidate.bundled,
+        )
 
     def _dependency_order(self) -> list[PluginRecord]:
         ordered: list[PluginRecord] = []
@@ -151,43 +155,61 @@ class PluginRegistry:
             visit(record)
         return ordered
 
-    def _toggle_reason(self, plugin_id: str) -> tuple[ReasonCode, str] | None:
+    def _toggle_reason(self, plugin_id: str, *, bundled: bool) -> tuple[ReasonCode, str] | None:
         toggles = self.settings.plugins
         if plugin_id in toggles.disable:
             source = toggles.disable_source.get(plugin_id, "env")
             code = ReasonCode.DISABLED_BY_ENV if source == "env" else ReasonCode.DISABLED_BY_CONFIG
             return code, f"by {source}"
-        if toggles.safe_mode and plugin_id not in BUILTIN_PLUGINS:
+        if toggles.safe_mode and not bundled:
             return ReasonCode.SAFE_MODE, "safe mode keeps only the plugins shipped with Lumiku"
         if toggles.allow is not None and plugin_id not in toggles.allow:
             return ReasonCode.NOT_ALLOWED, "not listed in LUMIKU_PLUGINS"
         return None
 
     def _evaluate(self, record: PluginRecord) -> None:
+        """Decide the state of a plugin whose spec loaded, from the settings and capabilities.
+
+        The same evaluation runs at boot and whenever a capability changes at runtime, so a
+        plugin's state, reason and reason code never depend on the order things happened.
+        The first missing hard requirement disables the plugin. Then migrations that are not
+        at head keep it from serving (``migrations_pending``). Missing soft requirements
+        degrade it: the first one (in ``requires`` order) gives the reason code, the reason
+        names them all.
+        """
         spec = record.spec
         assert spec is not None
-        toggled = self._toggle_reason(record.id)
+        toggled = self._toggle_reason(record.id, bundled=record.bundled)
         if toggled is not None:
             record.set(PluginState.DISABLED, *toggled)
             return
         try:
             if spec.settings is not None:
-                record.settings = read_plugin_settings(self.settings, spec.id, spec.settings)
+                settings: Any = read_plugin_settings(self.settings, spec.id, spec.settings)
+                if settings != record.settings:  # keep the instance contexts already hold
+                    record.settings = settings
             record.credits = credit_overrides(self.settings, spec.id, spec.credits)
         except ConfigurationError as exc:
             record.set(PluginState.DISABLED, ReasonCode.MISSING_CONFIG, exc.message)
             return
         record.missing_soft = []
+        soft: list[tuple[ReasonCode, str]] = []
         for requirement in spec.requires:
             missing = self._missing(requirement.capability)
             if missing is None:
                 continue
-            code, reason = missing
             if requirement.level == "hard":
-                record.set(PluginState.DISABLED, code, reason)
+                record.set(PluginState.DISABLED, *missing)
                 return
             record.missing_soft.append(requirement.capability)
-            record.set(PluginState.DEGRADED, code, reason)
+            soft.append(missing)
+        pending = self._pending_migrations.get(record.id)
+        if pending is not None:
+            record.set(PluginState.MIGRATIONS_PENDING, ReasonCode.MIGRATIONS_PENDING, pending)
+        elif soft:
+            record.set(PluginState.DEGRADED, soft[0][0], "; ".join(reason for _, reason in soft))
+        else:
+            record.set(PluginState.RUNNING, ReasonCode.OK)
 
     def _missing(self, capability: str) -> tuple[ReasonCode, str] | None:
         if capability == "redis":
@@ -251,12 +273,17 @@ class PluginRegistry:
     # -- runtime ---------------------------------------------------------------------------
 
     def serving(self) -> list[PluginRecord]:
-        """Return the plugins that run (``running`` or ``degraded``), in load order."""
+        """Return the plugins that serve (``running`` or ``degraded``), in load order."""
         return [record for record in self.records.values() if record.state.serving]
 
     def loaded(self) -> list[PluginRecord]:
-        """Return the plugins whose hooks are registered (serving, or waiting for Redis)."""
+        """Return the plugins whose hooks are registered: those serving and those waiting
+        (for Redis or their migrations), plus those that failed after registering."""
         return [record for record in self.records.values() if record.loaded]
+
+    def storage_folders(self) -> list[str]:
+        """Return the storage folder of each loaded plugin (created at startup)."""
+        return [record.spec.storage_folder for record in self.loaded() if record.spec]
 
     def get(self, plugin_id: str) -> PluginRecord | None:
         """Return the record of ``plugin_id``."""
@@ -267,90 +294,50 @@ class PluginRegistry:
         record = self.records.get(plugin_id)
         return record is not None and hook in record.hooks
 
-    def call(self, hook: str, plugin_id: str, **kwargs: Any) -> Any:
-        """Call one plugin's implementation of ``hook``; raise ``HookFailed`` if it raises.
+    def invoke(self, hook: str, plugin_id: str, kwargs: Mapping[str, Any]) -> Any:
+        """Call one plugin's implementation of ``hook`` and return what it returns.
 
-        The implementation receives only the arguments it declares.
+        The implementation receives only the arguments it declares; what it raises
+        propagates. Call hooks through ``HookDispatcher``, which applies a failure policy.
         """
         caller: pluggy.HookCaller = getattr(self._manager.hook, hook)
         for impl in caller.get_hookimpls():
-            if impl.plugin_name != plugin_id:
-                continue
-            try:
+            if impl.plugin_name == plugin_id:
                 return impl.function(**{name: kwargs[name] for name in impl.argnames})
-            except Exception as exc:
-                if self._on_hook_error is not None:
-                    self._on_hook_error(plugin_id, hook, exc)
-                raise HookFailed(plugin_id, hook, exc) from exc
         return None
 
-    def call_each(
-        self,
-        hook: str,
-        kwargs_for: Callable[[PluginRecord], dict[str, Any]] | None = None,
-        *,
-        records: Sequence[PluginRecord] | None = None,
-    ) -> Iterator[tuple[PluginRecord, Any]]:
-        """Call ``hook`` on each serving plugin (or each of ``records``) that implements it.
-
-        A raising implementation is logged and skipped; yields ``(record, result)`` for the
-        ones that returned.
-        """
-        for record in self.serving() if records is None else records:
-            if hook not in record.hooks:
-                continue
-            try:
-                result = self.call(hook, record.id, **(kwargs_for(record) if kwargs_for else {}))
-            except HookFailed as exc:
-                logger.error("❌ %s", exc, exc_info=exc.__cause__)
-                continue
-            yield record, result
-
-    def fail(self, plugin_id: str, code: ReasonCode, reason: str) -> None:
-        """Mark a plugin ``failed`` (a hook raised while the app was being built or started)."""
-        record = self.records[plugin_id]
-        record.set(PluginState.FAILED, code, reason)
-
     def set_redis_available(self, available: bool) -> list[str]:
-        """Re-evaluate plugins that need Redis after it went away or came back.
+        """Record that Redis went away or came back and re-evaluate the plugins.
 
-        Returns the ids whose state changed. Plugins that failed or were disabled for other
-        reasons are left alone.
+        Returns the ids whose state changed.
         """
         if available == self.redis_available:
             return []
         self.redis_available = available
+        return self._reevaluate()
+
+    def set_migrations_pending(self, pending: Mapping[str, str]) -> list[str]:
+        """Record which plugins' migrations are not at head (id -> reason); re-evaluate.
+
+        Returns the ids whose state changed.
+        """
+        if dict(pending) == self._pending_migrations:
+            return []
+        self._pending_migrations = dict(pending)
+        return self._reevaluate()
+
+    def _reevaluate(self) -> list[str]:
+        """Run the boot evaluation again for the loaded plugins that did not fail.
+
+        Plugins turned off by a toggle or by their configuration are not loaded and stay as
+        they are; failed plugins stay failed. Returns the ids whose state changed.
+        """
         changed = []
-        for record in self.records.values():
-            needs = [
-                r for r in (record.spec.requires if record.spec else ()) if r.capability == "redis"
-            ]
-            if not needs or not record.loaded or record.state is PluginState.FAILED:
-                continue
-            if (
-                record.state is PluginState.DISABLED
-                and record.reason_code is not ReasonCode.REDIS_UNAVAILABLE
-            ):
+        for record in self._dependency_order():
+            if not record.loaded or record.state is PluginState.FAILED:
                 continue
             before = record.state
-            if available:
-                record.set(PluginState.RUNNING, ReasonCode.OK)
-                record.missing_soft = [c for c in record.missing_soft if c != "redis"]
-                if record.missing_soft:
-                    record.set(
-                        PluginState.DEGRADED,
-                        ReasonCode.DEPENDENCY_UNAVAILABLE,
-                        "soft requirement missing",
-                    )
-            elif needs[0].level == "hard":
-                record.set(
-                    PluginState.DISABLED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not answering"
-                )
-            else:
-                record.missing_soft.append("redis")
-                record.set(
-                    PluginState.DEGRADED, ReasonCode.REDIS_UNAVAILABLE, "Redis is not answering"
-                )
+            self._evaluate(record)
             if record.state is not before:
                 changed.append(record.id)
         return changed

@@ -71,13 +71,14 @@ def _check_prefix(_instance: Any, _attribute: Any, value: str | None) -> None:
 class PluginSpec:
     """Describe a plugin: identity, routes prefix, requirements, credit costs, settings, hooks.
 
-    Only ``id`` is required. ``hooks`` is the dotted path of the module holding the
+    Only ``id`` is required; ``version`` defaults to the installed distribution's version.
+    ``hooks`` is the dotted path of the module holding the
     ``@hookimpl`` functions; it is imported only when the plugin is enabled.
     """
 
     id: str = attrs.field(validator=_check_id)
     title: str = ""
-    version: str = "0.0.0"
+    version: str | None = None
     description: str = ""
     route_prefix: str | None = attrs.field(default=None, validator=_check_prefix)
     requires: tuple[Requirement, ...] = attrs.field(default=(), converter=_requirements)
@@ -89,6 +90,11 @@ class PluginSpec:
     def display_title(self) -> str:
         """Return the title, or one derived from the id."""
         return self.title or self.id.replace("_", " ").title()
+
+    @property
+    def storage_folder(self) -> str:
+        """Return the plugin's folder under the storage root: its id with dashes."""
+        return self.id.replace("_", "-")
 
     @property
     def prefix(self) -> str:

@@ -15,6 +15,7 @@ class PluginState(enum.StrEnum):
 
     DISABLED = "disabled"
     FAILED = "failed"
+    MIGRATIONS_PENDING = "migrations_pending"
     DEGRADED = "degraded"
     RUNNING = "running"
 
@@ -42,6 +43,7 @@ class ReasonCode(enum.StrEnum):
     HOOK_ERROR = "hook_error"
     STARTUP_ERROR = "startup_error"
     DUPLICATE_ID = "duplicate_id"
+    MIGRATIONS_PENDING = "migrations_pending"
 
 
 @attrs.define
@@ -61,13 +63,16 @@ class PluginRecord:
     loaded: bool = False
     # Soft requirements missing right now; recomputed when capabilities change.
     missing_soft: list[str] = attrs.field(factory=list)
-    # The installed distribution's version, shown when the spec was not imported.
+    # The installed distribution's version (from its metadata), used when the spec gives
+    # none or was not imported.
     dist_version: str | None = None
+    # Its distribution declares it shipped with Lumiku (kept by safe mode).
+    bundled: bool = False
 
     @property
     def version(self) -> str:
-        """Return the plugin's version, or ``?`` when neither spec nor distribution tell."""
-        if self.spec is not None:
+        """Return the spec's version, else the distribution's, else ``?``."""
+        if self.spec is not None and self.spec.version:
             return self.spec.version
         return self.dist_version or "?"
 

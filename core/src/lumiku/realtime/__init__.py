@@ -6,7 +6,13 @@ namespaces, wraps the HTTP application with it, and hands a publisher to plugins
 
 from lumiku.realtime.connections import ConnectionGauge
 from lumiku.realtime.namespace import AuthenticatedNamespace, Authenticator, user_room
-from lumiku.realtime.publisher import NullPublisher, Publisher, RedisPublisher, ServerPublisher
+from lumiku.realtime.publisher import (
+    NullPublisher,
+    Publisher,
+    RedisPublisher,
+    ServerPublisher,
+    SwitchablePublisher,
+)
 from lumiku.realtime.server import DEFAULT_CHANNEL, build_realtime, close_realtime, wrap_app
 
 __all__ = [
@@ -18,6 +24,7 @@ __all__ = [
     "Publisher",
     "RedisPublisher",
     "ServerPublisher",
+    "SwitchablePublisher",
     "build_realtime",
     "close_realtime",
     "user_room",

@@ -3,107 +3,94 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import socketio
 from starlette.types import ASGIApp
 
-from lumiku.plugins.registry import HookFailed
-from lumiku.plugins.state import ReasonCode
+from lumiku.metrics import Metrics
 from lumiku.realtime.connections import ConnectionGauge
 from lumiku.realtime.namespace import AuthenticatedNamespace
-from lumiku.realtime.publisher import ServerPublisher
+from lumiku.realtime.publisher import ServerPublisher, SwitchablePublisher
 from lumiku.realtime.server import build_realtime, wrap_app
-
-if TYPE_CHECKING:
-    from lumiku.bootstrap import Runtime
-
-logger = logging.getLogger("lumiku")
 
 
 class _TokenToUserId:
-    """Adapt the auth service to the realtime ``Authenticator`` (token -> user id)."""
+    """Adapt a token check to the realtime ``Authenticator`` (token -> user id)."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
+    def __init__(self, user_id_of: Callable[[str], str]) -> None:
+        self._user_id_of = user_id_of
 
     def authenticate(self, token: str) -> str:
-        return str(self._runtime.auth.authenticate(token).id)
+        return self._user_id_of(token)
 
 
 class RealtimeAttachment:
     """The Socket.IO server of one app; bound to the event loop by the lifespan."""
 
-    def __init__(self, runtime: Runtime, sio: socketio.AsyncServer, gauge: ConnectionGauge) -> None:
-        self.runtime = runtime
+    def __init__(
+        self, sio: socketio.AsyncServer, gauge: ConnectionGauge, publisher: SwitchablePublisher
+    ) -> None:
         self.sio = sio
         self.gauge = gauge
+        self._publisher = publisher
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Let plugins publish to this server from any thread."""
-        self.runtime.publisher.target = ServerPublisher(self.sio, loop)
+        self._publisher.target = ServerPublisher(self.sio, loop)
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
         """Return ``app`` served together with Socket.IO on the same port."""
         return wrap_app(self.sio, app)
 
 
-def _plugin_namespaces(runtime: Runtime) -> list[Any]:
-    """Collect the plugins' namespaces; a plugin whose hook raises or returns a namespace
-    the server would refuse (not authenticated, already taken) fails alone."""
-    namespaces: list[Any] = []
-    owners: dict[str, str] = {}
-    for record in runtime.registry.loaded():
-        if "register_realtime" not in record.hooks:
-            continue
-        try:
-            provided = list(
-                runtime.registry.call("register_realtime", record.id, ctx=runtime.context(record))
-                or []
-            )
-        except HookFailed as exc:
-            logger.error("❌ %s", exc, exc_info=exc.__cause__)
-            runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, str(exc))
-            continue
-        problem = _namespace_problem(provided, owners)
-        if problem is not None:
-            reason = f"plugin {record.id!r}, hook 'register_realtime': {problem}"
-            logger.error("❌ %s", reason)
-            runtime.registry.fail(record.id, ReasonCode.HOOK_ERROR, reason)
-            continue
-        owners.update((namespace.namespace, record.id) for namespace in provided)
-        namespaces.extend(provided)
-    return namespaces
+def claim_namespaces(
+    provided: Iterable[Any], owners: dict[str, str], owner: str
+) -> list[AuthenticatedNamespace]:
+    """Check a plugin's namespaces and record ``owner`` as theirs.
 
-
-def _namespace_problem(provided: list[Any], owners: dict[str, str]) -> str | None:
-    seen: set[str] = set()
+    Raise ``ValueError`` (claiming none) for a namespace the server would refuse: one that
+    does not authenticate, or a name already taken.
+    """
+    claimed: list[AuthenticatedNamespace] = []
     for namespace in provided:
         name = getattr(namespace, "namespace", namespace)
         if not isinstance(namespace, AuthenticatedNamespace):
-            return (
+            raise ValueError(
                 f"namespace {name!r} must subclass lumiku.AuthenticatedNamespace, "
                 "so that only signed-in users connect"
             )
-        if name in owners or name in seen:
-            owner = owners.get(name, "this plugin")
-            return f"namespace {name!r} is already registered by {owner}"
-        seen.add(name)
-    return None
+        if name in owners or name in {ns.namespace for ns in claimed}:
+            raise ValueError(
+                f"namespace {name!r} is already registered by {owners.get(name, 'this plugin')}"
+            )
+        claimed.append(namespace)
+    owners.update((namespace.namespace, owner) for namespace in claimed)
+    return claimed
 
 
-def attach_realtime(runtime: Runtime) -> RealtimeAttachment:
-    """Build the Socket.IO server from the namespaces plugins register."""
-    namespaces = _plugin_namespaces(runtime)
+def attach_realtime(
+    namespaces: Sequence[AuthenticatedNamespace],
+    *,
+    redis_url: str | None,
+    cors_origins: Sequence[str],
+    user_id_of: Callable[[str], str],
+    publisher: SwitchablePublisher,
+    metrics: Metrics,
+) -> RealtimeAttachment:
+    """Build the Socket.IO server serving ``namespaces``.
+
+    ``user_id_of`` turns a token into a user id (raising when it is not valid);
+    ``publisher`` is bound to the server once the event loop runs.
+    """
     gauge = ConnectionGauge()
-    runtime.metrics.live.connections = gauge
+    metrics.live.connections = gauge
     sio = build_realtime(
-        redis_url=runtime.settings.redis.url,
-        cors_origins=[o for o in runtime.settings.cors_origins if o != "*"]
-        or ("*" if "*" in runtime.settings.cors_origins else []),
-        authenticator=_TokenToUserId(runtime),
+        redis_url=redis_url,
+        cors_origins=[o for o in cors_origins if o != "*"] or ("*" if "*" in cors_origins else []),
+        authenticator=_TokenToUserId(user_id_of),
         namespaces=namespaces,
         connections=gauge,
     )
-    return RealtimeAttachment(runtime, sio, gauge)
+    return RealtimeAttachment(sio, gauge, publisher)

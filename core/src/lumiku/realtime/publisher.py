@@ -91,3 +91,17 @@ class NullPublisher:
 
     def publish(self, user_id: str, event: str, data: Mapping[str, Any], *, namespace: str) -> None:
         """Do nothing."""
+
+
+class SwitchablePublisher:
+    """The publisher plugins hold; bound to the live server (or to Redis) once it runs."""
+
+    def __init__(self) -> None:
+        self.target: Publisher | None = None
+
+    def publish(self, user_id: str, event: str, data: Mapping[str, Any], *, namespace: str) -> None:
+        """Send ``event`` to the user's room, or drop it while no publisher is bound."""
+        if self.target is None:
+            logger.debug("realtime event %s dropped: no server bound", event)
+            return
+        self.target.publish(user_id, event, data, namespace=namespace)

@@ -67,7 +67,7 @@ def _authenticated(namespace: socketio.AsyncNamespace) -> AuthenticatedNamespace
 
 
 async def _refuse_root(sid: str, environ: Any, auth: Any = None) -> None:
-    raise SocketRefused("Connect to a plugin namespace, such as /pose-generator")
+    raise SocketRefused("Connect to a plugin namespace, such as /my-plugin")
 
 
 async def close_realtime(sio: socketio.AsyncServer) -> None:

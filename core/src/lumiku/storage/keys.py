@@ -73,7 +73,7 @@ def check_folder(folder: str) -> str:
     if not isinstance(folder, str) or not _FOLDER_RE.fullmatch(folder):
         raise InvalidStorageKey(
             f"Storage folder {folder!r} is not allowed: use one path segment of lowercase "
-            "letters, digits, '-' or '_' (at most 63 characters), such as 'avatar-creator'.",
+            "letters, digits, '-' or '_' (at most 63 characters), such as 'my-plugin'.",
             details={"folder": repr(folder)},
         )
     return folder

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from lumiku.auth import User, require_role
-from lumiku.auth.roles import is_role
 from lumiku.errors import Forbidden
+from lumiku.roles import is_role
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
