@@ -30,6 +30,7 @@ from lumiku.http.introspection import introspection_routes
 from lumiku.http.openapi import build_openapi, walk_routes
 from lumiku.http.plugin_mount import mount_plugin
 from lumiku.http.request_metrics import RequestMetrics
+from lumiku.http.routing import group_routes
 from lumiku.jobs.schedule import Scheduler
 from lumiku.plugins.migrations import migration_sources
 from lumiku.plugins.registry import HookFailed, PluginSource
@@ -188,7 +189,7 @@ def create_app(
     )
     attach = attach_realtime(runtime)
     app = Starlette(
-        routes=app_routes,
+        routes=group_routes(app_routes),
         middleware=[
             Middleware(RequestMetrics, metrics=runtime.metrics),
             Middleware(
