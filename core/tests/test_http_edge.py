@@ -32,7 +32,7 @@ class ItemBody:
 
     name: str = field(min_length=1, max_length=20)
     count: int = field(ge=1, le=10)
-    tags: list[str] = field(factory=list, max_items=3)  # noqa: RUF009 - attrs.field: a new list per instance
+    tags: list[str] = field(factory=list, max_items=3)
     colour: str = field(default="red", choices=("red", "green"))
 
 

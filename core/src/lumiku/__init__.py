@@ -28,8 +28,10 @@ if TYPE_CHECKING:
         ValidationFailed,
     )
     from lumiku.health import CheckResult, HealthCheck
-    from lumiku.http.endpoint import Call, RateLimit, delete, get, post, put, route
+    from lumiku.http.endpoint import Call, RateLimit, delete, get, patch, post, put, route
     from lumiku.http.fields import field
+    from lumiku.http.files import UploadedFile
+    from lumiku.http.results import Accepted
     from lumiku.images.errors import ProviderError
     from lumiku.images.provider import GeneratedImage, ImageProvider, ImageRequest
     from lumiku.jobs.broker import declare_actor
@@ -51,8 +53,11 @@ _LAZY = {
     "get": "lumiku.http.endpoint",
     "post": "lumiku.http.endpoint",
     "put": "lumiku.http.endpoint",
+    "patch": "lumiku.http.endpoint",
     "delete": "lumiku.http.endpoint",
     "field": "lumiku.http.fields",
+    "UploadedFile": "lumiku.http.files",
+    "Accepted": "lumiku.http.results",
     "ImageProvider": "lumiku.images.provider",
     "ImageRequest": "lumiku.images.provider",
     "GeneratedImage": "lumiku.images.provider",
@@ -85,6 +90,7 @@ _LAZY = {
 }
 
 __all__ = [
+    "Accepted",
     "AuthenticatedNamespace",
     "BadRequest",
     "Call",
@@ -113,6 +119,7 @@ __all__ = [
     "ServiceUnavailable",
     "Unauthorized",
     "UnsupportedMedia",
+    "UploadedFile",
     "ValidationFailed",
     "check_image",
     "declare_actor",
@@ -122,6 +129,7 @@ __all__ = [
     "hard",
     "hookimpl",
     "make_thumbnail",
+    "patch",
     "post",
     "put",
     "route",

@@ -56,6 +56,8 @@ class SchemaBuilder:
         if origin in (dict, Mapping) or tp is dict:
             value = args[1] if len(args) == 2 else Any
             return {"type": "object", "additionalProperties": self.schema(value)}
+        if tp is UploadedFile:
+            return {"type": "string", "format": "binary"}
         if attrs.has(tp):
             return self._component(tp)
         if isinstance(tp, type) and issubclass(tp, enum.Enum):
@@ -75,7 +77,7 @@ class SchemaBuilder:
             return {"type": "number"}
         if tp is str:
             return {"type": "string"}
-        if tp in (bytes, UploadedFile):
+        if tp is bytes:
             return {"type": "string", "format": "binary"}
         if tp is dt.datetime:
             return {"type": "string", "format": "date-time"}
