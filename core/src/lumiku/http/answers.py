@@ -61,7 +61,7 @@ _RESPONSES: dict[int, tuple[str, str, dict[str, Any]]] = {
                 "description": "Seconds to wait before retrying",
                 "schema": _INTEGER,
             },
-            **{name: {**header, "required": True} for name, header in RATE_LIMIT_HEADERS.items()},
+            **RATE_LIMIT_HEADERS,  # sent by route limits; the login throttle has no window
         },
     ),
     500: ("InternalError", "An unexpected error; it was logged", {}),
