@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.routing import BaseRoute
 
-from lumiku import Call, PluginContext, PluginSpec, RateLimit, hookimpl, post
+from lumiku import Call, PluginContext, PluginSpec, RateLimit, UploadedFile, field, hookimpl, post
 from lumiku.ledger.tables import credit_entries
 from lumiku.testing.server import serve_in_thread
 
@@ -26,6 +26,14 @@ class SpendBody:
 
     amount: int = 1
     note: str = ""
+
+
+@attrs.frozen
+class UploadForm:
+    """A named picture."""
+
+    name: str
+    image: UploadedFile = field(max_bytes=1024)
 
 
 @attrs.frozen
@@ -54,13 +62,20 @@ class SpenderHooks:
         def limited(call: Call[None, None]) -> dict[str, str]:
             return {"user": call.user_id}
 
-        def upload(call: Call[None, None]) -> SpendResult:
+        def upload(call: Call[UploadForm, None]) -> SpendResult:
             key = call.request.headers.get("idempotency-key") or uuid.uuid4().hex
             entry = ctx.ledger.spend(call.user_id, 1, "test upload", f"upload:{key}")
             return SpendResult(entry.balance_after)
 
         return [
-            post("/upload", upload, auth="user", form=True, idempotent=True, response=SpendResult),
+            post(
+                "/upload",
+                upload,
+                auth="user",
+                form=UploadForm,
+                idempotent=True,
+                response=SpendResult,
+            ),
             post(
                 "/spend", spend, body=SpendBody, response=SpendResult, auth="user", idempotent=True
             ),

@@ -6,11 +6,12 @@ import datetime as dt
 import uuid
 from typing import Any
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from starlette.routing import BaseRoute
 
-from lumiku import Call, PluginContext, PluginSpec, get, hookimpl, post
+from lumiku import Call, PluginContext, PluginSpec, UploadedFile, get, hookimpl, post
 from lumiku.db import create_engine
 from lumiku.db import migrate as migrations
 from lumiku.db.tables import users
@@ -20,20 +21,29 @@ from lumiku.idempotency import IdempotencyStore, RequestKey, StoredResponse
 PASSWORD = "amber-violin-7-quartz"
 
 
+@attrs.frozen
+class UploadForm:
+    """Any of these fields."""
+
+    a: str | None = None
+    name: str | None = None
+    f: UploadedFile | None = None
+
+
 class FormHooks:
     """A plugin with a form route and a path parameter."""
 
     @hookimpl
     def register_routes(self, ctx: PluginContext) -> list[BaseRoute]:
-        def upload(call: Call[None, None]) -> dict[str, Any]:
-            assert call.form is not None
-            return {"fields": sorted(call.form.keys())}
+        def upload(call: Call[UploadForm, None]) -> dict[str, Any]:
+            fields = attrs.asdict(call.body, recurse=False)
+            return {"fields": sorted(name for name, value in fields.items() if value is not None)}
 
         def item(call: Call[None, None]) -> dict[str, Any]:
             return {"id": call.path["item_id"]}
 
         return [
-            post("/upload", upload, form=True),
+            post("/upload", upload, form=UploadForm),
             get("/items/{item_id}", item),
         ]
 
@@ -59,9 +69,14 @@ def test_malformed_multipart_is_400(make_client: Any) -> None:
         content=b'--abc\r\nContent-Disposition: form-data; name="a"\r\n\r\nvalue',
         headers={"Content-Type": "multipart/form-data; boundary=abc"},
     )
-    assert truncated.status_code < 500  # Starlette's parser tolerates a missing final boundary
+    assert truncated.status_code == 400
     files = {f"f{i}": (f"{i}.png", b"x", "image/png") for i in range(6)}
-    too_many = client.post("/api/apps/forms/upload", files=files)
+    undeclared = client.post("/api/apps/forms/upload", files=files)
+    assert undeclared.status_code == 422
+    assert set(undeclared.json()["error"]["details"]["fields"]) == set(files)
+    too_many = client.post(
+        "/api/apps/forms/upload", data={"a": ["1"] * 300}, files={"f": ("f", b"x")}
+    )
     assert too_many.status_code == 400
     assert error_code(too_many) == "INVALID_MULTIPART"
     fine = client.post("/api/apps/forms/upload", data={"a": "1"}, files={"f": ("f", b"x")})
@@ -73,7 +88,9 @@ def test_nul_characters_are_refused_before_the_database(make_client: Any) -> Non
     login = client.post("/api/auth/login", json={"email": "a\u0000@x.com", "password": "x"})
     assert login.status_code == 422
     assert client.get("/api/apps/forms/items/a%00b").status_code == 400
-    form = client.post("/api/apps/forms/upload", data={"name": "a\u0000b"})
+    form = client.post(
+        "/api/apps/forms/upload", data={"name": "a\u0000b"}, files={"f": ("f", b"x")}
+    )
     assert form.status_code == 422
     assert form.json()["error"]["details"]["fields"] == {"name": "must not contain NUL characters"}
 

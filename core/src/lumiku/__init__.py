@@ -44,8 +44,10 @@ if TYPE_CHECKING:
         job_columns,
         job_constraints,
     )
-    from lumiku.http.endpoint import Call, RateLimit, delete, get, post, put, route
+    from lumiku.http.endpoint import Call, RateLimit, delete, get, patch, post, put, route
     from lumiku.http.fields import field
+    from lumiku.http.files import UploadedFile
+    from lumiku.http.results import Accepted
     from lumiku.images.errors import ProviderError
     from lumiku.images.provider import GeneratedImage, ImageProvider, ImageRequest
     from lumiku.jobs.broker import declare_actor
@@ -91,8 +93,11 @@ _LAZY = {
     "get": "lumiku.http.endpoint",
     "post": "lumiku.http.endpoint",
     "put": "lumiku.http.endpoint",
+    "patch": "lumiku.http.endpoint",
     "delete": "lumiku.http.endpoint",
     "field": "lumiku.http.fields",
+    "UploadedFile": "lumiku.http.files",
+    "Accepted": "lumiku.http.results",
     "ImageProvider": "lumiku.images.provider",
     "ImageRequest": "lumiku.images.provider",
     "GeneratedImage": "lumiku.images.provider",
@@ -127,6 +132,7 @@ _LAZY = {
 __all__ = [
     "JOB_STATUSES",
     "OPEN_JOB_STATUSES",
+    "Accepted",
     "AuthenticatedNamespace",
     "BadRequest",
     "Call",
@@ -168,6 +174,7 @@ __all__ = [
     "UTCDateTime",
     "Unauthorized",
     "UnsupportedMedia",
+    "UploadedFile",
     "ValidationFailed",
     "check_image",
     "declare_actor",
@@ -182,6 +189,7 @@ __all__ = [
     "job_constraints",
     "make_thumbnail",
     "newest_first",
+    "patch",
     "post",
     "put",
     "route",

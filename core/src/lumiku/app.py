@@ -37,6 +37,7 @@ from lumiku.http.introspection import introspection_routes
 from lumiku.http.openapi import build_openapi, walk_routes
 from lumiku.http.plugin_mount import mount_plugin
 from lumiku.http.request_metrics import RequestMetrics
+from lumiku.http.routing import group_routes
 from lumiku.jobs.schedule import Scheduler
 from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookFailed, UnusableResult
 from lumiku.plugins.lifecycle import PluginLifecycle
@@ -267,7 +268,7 @@ def create_app(
         MigrationWatch(runtime.engine, runtime.registry, runtime.hooks, runtime.metrics),
     )
     app = Starlette(
-        routes=app_routes,
+        routes=group_routes(app_routes),
         middleware=[
             Middleware(RequestMetrics, metrics=runtime.metrics),
             Middleware(

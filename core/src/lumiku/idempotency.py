@@ -28,6 +28,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -45,12 +46,17 @@ _TOKEN_LENGTH = 32
 _IDS = uuid.UUID("5b0c1f8e-7a43-4c55-9a5d-3f1e6f2b9c10")
 
 
+REPLAYED_HEADERS = ("location",)
+"""Response headers a replay repeats (the others are the server's of the moment)."""
+
+
 @attrs.frozen
 class StoredResponse:
-    """A response recorded for a key."""
+    """A response recorded for a key, with the headers a replay repeats."""
 
     status_code: int
     body: bytes
+    headers: dict[str, str] = attrs.field(factory=dict)
 
 
 @attrs.define
@@ -169,7 +175,8 @@ class IdempotencyStore:
                 details={"fields": {"Idempotency-Key": "reused with another body"}},
             )
         if row.status_code is not None:
-            return StoredResponse(row.status_code, row.response_body or b"")
+            headers = json.loads(row.response_headers) if row.response_headers else {}
+            return StoredResponse(row.status_code, row.response_body or b"", headers)
         attempt = self._take_over(user_id, key, now)
         if attempt is None:
             raise errors.Conflict(
@@ -204,14 +211,33 @@ class IdempotencyStore:
                 .returning(table.attempt)
             ).scalar_one_or_none()
 
-    def finish(self, request_key: RequestKey, status_code: int, body: bytes) -> None:
-        """Record the response of a reserved key; replays answer it from now on."""
+    def finish(
+        self,
+        request_key: RequestKey,
+        status_code: int,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Record the response of a reserved key; replays answer it from now on.
+
+        Of ``headers``, those in ``REPLAYED_HEADERS`` are kept for the replays.
+        """
+        kept = {
+            name.lower(): value
+            for name, value in (headers or {}).items()
+            if name.lower() in REPLAYED_HEADERS
+        }
         table = idempotent_requests.c
         with self._engine.begin() as conn:
             conn.execute(
                 idempotent_requests.update()
                 .where(table.user_id == request_key.user_id, table.key == request_key.header)
-                .values(status_code=status_code, response_body=body, lease_expires_at=None)
+                .values(
+                    status_code=status_code,
+                    response_body=body,
+                    response_headers=json.dumps(kept) if kept else None,
+                    lease_expires_at=None,
+                )
             )
 
     def advance(self, request_key: RequestKey) -> None:

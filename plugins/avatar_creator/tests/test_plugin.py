@@ -58,6 +58,6 @@ def test_every_route_is_in_the_openapi_document(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
 
     paths = [path for path in document["paths"] if path.startswith("/api/apps/avatar-creator")]
-    assert "/api/apps/avatar-creator/projects/{project_id}/avatars/generate" in paths
+    assert "/api/apps/avatar-creator/projects/{projectId}/avatars/generate" in paths
     assert "/api/apps/avatar-creator/presets" in paths
     assert len(paths) >= 15

@@ -133,9 +133,24 @@ def auth_routes(auth: AuthService) -> list[BaseRoute]:
             status=201,
             tags=tags,
             rate_limits=(RateLimit("20/hour", per="ip"),),
+            errors=(409,),
         ),
-        post("/api/auth/login", login, body=LoginBody, response=SessionResponse, tags=tags),
-        get("/api/auth/profile", profile, auth="user", response=ProfileResponse, tags=tags),
+        post(
+            "/api/auth/login",
+            login,
+            body=LoginBody,
+            response=SessionResponse,
+            tags=tags,
+            errors=(401, 429),  # wrong credentials; the login throttle
+        ),
+        get(
+            "/api/auth/profile",
+            profile,
+            auth="user",
+            response=ProfileResponse,
+            tags=tags,
+            errors=(404,),  # the account was deleted
+        ),
         put(
             "/api/auth/profile",
             update_profile,
@@ -143,6 +158,7 @@ def auth_routes(auth: AuthService) -> list[BaseRoute]:
             body=ProfileBody,
             response=ProfileResponse,
             tags=tags,
+            errors=(404, 409, 429),  # account gone; email taken; password guesses throttled
         ),
         post("/api/auth/logout", logout, auth="user", status=204, tags=tags),
     ]

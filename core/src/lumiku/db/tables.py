@@ -46,4 +46,6 @@ idempotent_requests = sa.Table(
     # request running it holds the key (NULL: free for a retry to take at once).
     sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
     sa.Column("lease_expires_at", UTCDateTime(), nullable=True),
+    # Headers a replay repeats (JSON object), e.g. the Location of a 202.
+    sa.Column("response_headers", sa.Text, nullable=True),
 )

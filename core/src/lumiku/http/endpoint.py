@@ -1,33 +1,44 @@
 """Declared endpoints: a handler plus the attrs classes of its body, query and response.
 
-``route(...)`` turns a declaration into a Starlette ``Route`` whose wrapper reads and checks
-the body (400 for malformed JSON, 422 for schema violations), authenticates, applies rate
-limits and idempotency keys, runs the handler (sync handlers in the threadpool, in one hop)
-and renders the result or the error in the common shape. OpenAPI is generated from the
-same declarations.
+``route(...)`` turns a declaration into a Starlette ``Route`` whose wrapper checks the media
+type (415), reads and checks the body (400 malformed, 413 too large, 422 for schema
+violations, every failing field at once), authenticates, applies rate limits and
+idempotency keys, runs the handler (sync handlers in the threadpool, in one hop) and renders
+the result or the error in the common shape. OpenAPI is generated from the same
+declarations (``lumiku.http.openapi``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import inspect
-import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
-import cattrs
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData, UploadFile
-from starlette.exceptions import HTTPException
-from starlette.formparsers import MultiPartException
+from starlette.datastructures import FormData
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 
 from lumiku import errors
-from lumiku.http.converter import describe_errors
-from lumiku.http.errors import error_response, internal_error_response
+from lumiku.http.bodies import (
+    JSON_BODY_LIMIT,
+    MULTIPART_MEDIA_TYPE,
+    URLENCODED_MEDIA_TYPE,
+    parse_json,
+    read_body,
+    require_json,
+    require_media_type,
+)
+from lumiku.http.converter import INT64
+from lumiku.http.errors import ERROR_CODES, error_response, internal_error_response
+from lumiku.http.forms import FormLayout, form_fingerprint, form_values, query_parts
+from lumiku.http.legacy_forms import raw_form_fingerprint, read_raw_form
+from lumiku.http.multipart import read_multipart, read_urlencoded
+from lumiku.http.naming import to_camel
+from lumiku.http.results import render
+from lumiku.http.structuring import structure, validation_failed
 from lumiku.idempotency import RequestKey
 
 if TYPE_CHECKING:
@@ -38,7 +49,10 @@ Q = TypeVar("Q")
 Role = Literal["user", "admin"]
 Handler = Callable[["Call[Any, Any]"], Any]
 
-JSON_BODY_LIMIT = 1024 * 1024
+__all__ = ["JSON_BODY_LIMIT", "Call", "Endpoint", "RateLimit", "delete", "get", "post", "put"]
+
+SUCCESS_STATUSES = frozenset({200, 201, 202, 204})
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 
 
 @attrs.frozen
@@ -50,9 +64,30 @@ class RateLimit:
     scope: str = ""
 
 
+def _check_statuses(endpoint: Endpoint, _attribute: Any, value: tuple[int, ...]) -> None:
+    unknown = sorted(set(value) - set(ERROR_CODES))
+    if unknown:
+        raise ValueError(
+            f"{endpoint.method} {endpoint.path}: errors={unknown} are not statuses of the "
+            f"error tree; use some of {sorted(ERROR_CODES)}"
+        )
+
+
+def _false_is_none(value: type | bool | None) -> type | bool | None:
+    return None if value is False else value
+
+
 @attrs.frozen
 class Endpoint:
-    """The declaration of one route; the OpenAPI document is built from these."""
+    """The declaration of one route; the OpenAPI document is built from these.
+
+    ``form`` is a form class (multipart fields and files, see ``lumiku.http.forms``);
+    ``True`` is the deprecated raw form in ``call.form``. ``max_body`` is the body limit in
+    bytes (default: 1 MiB for JSON; for a form, its files' limits plus 256 KiB).
+    ``errors`` lists the statuses the handler itself may answer beyond those the
+    declaration implies (e.g. ``(402, 409)``), for the OpenAPI document. ``plugin_id`` is
+    set when the route is mounted for a plugin.
+    """
 
     method: str
     path: str
@@ -62,22 +97,68 @@ class Endpoint:
     response: Any = None
     status: int = 200
     auth: Role | None = None
-    form: bool = False
-    max_body: int = JSON_BODY_LIMIT
+    form: type | bool | None = attrs.field(default=None, converter=_false_is_none)
+    max_body: int | None = None
     rate_limits: tuple[RateLimit, ...] = ()
     idempotent: bool = False
     summary: str = ""
     tags: tuple[str, ...] = ()
     name: str | None = None
+    errors: tuple[int, ...] = attrs.field(default=(), validator=_check_statuses)
+    plugin_id: str | None = None
+    form_layout: FormLayout | None = attrs.field(init=False, default=None, eq=False, repr=False)
+    query_layout: FormLayout | None = attrs.field(init=False, default=None, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        where = f"{self.method} {self.path}"
+        if self.method not in METHODS:
+            raise ValueError(f"{where}: the method is one of {sorted(METHODS)}")
+        if self.status not in SUCCESS_STATUSES:
+            raise ValueError(f"{where}: status is one of {sorted(SUCCESS_STATUSES)}")
+        if self.body is not None and self.form is not None:
+            raise ValueError(f"{where}: declare either body= (JSON) or form= (multipart)")
+        if isinstance(self.form, type):
+            object.__setattr__(self, "form_layout", FormLayout.of(self.form))
+        if self.query is not None:
+            layout = FormLayout.of(self.query)
+            if layout.has_files:
+                raise TypeError(f"{where}: a query class has no UploadedFile fields")
+            object.__setattr__(self, "query_layout", layout)
+
+    @property
+    def takes_body(self) -> bool:
+        """Return whether the route reads a body (JSON or form)."""
+        return self.body is not None or self.form is not None
+
+    @property
+    def media_types(self) -> tuple[str, ...]:
+        """Return the media types the body may be sent as (``()`` without a body)."""
+        if self.body is not None:
+            return ("application/json",)
+        if self.form_layout is not None and self.form_layout.has_files:
+            return (MULTIPART_MEDIA_TYPE,)
+        if self.form is not None:
+            return (MULTIPART_MEDIA_TYPE, URLENCODED_MEDIA_TYPE)
+        return ()
+
+    @property
+    def body_limit(self) -> int:
+        """Return the size limit of the body in bytes."""
+        if self.max_body is not None:
+            return self.max_body
+        if self.form_layout is not None:
+            return self.form_layout.default_body_limit()
+        return JSON_BODY_LIMIT
 
 
 @attrs.frozen
 class Call(Generic[B, Q]):
     """What a handler receives: the request, its checked body and query, and the user.
 
-    ``raw_body`` is the JSON body as sent, or for a form a digest of its fields and files
-    (what ``Idempotency-Key`` compares). ``request_key`` is the request's idempotency key
-    and attempt (see ``lumiku.idempotency``).
+    ``body`` is the instance of the ``body=`` or ``form=`` class. ``raw_body`` is the JSON
+    body as sent, or for a form a digest of its fields and files (what ``Idempotency-Key``
+    compares). ``form`` is the raw form of a deprecated ``form=True`` route, else ``None``.
+    ``request_key`` is the request's idempotency key and attempt (``lumiku.idempotency``).
     """
 
     request: Request
@@ -99,7 +180,7 @@ class Call(Generic[B, Q]):
 
     @property
     def path(self) -> Mapping[str, Any]:
-        """Return the path parameters."""
+        """Return the path parameters (by their Python names, e.g. ``project_id``)."""
         return self.request.path_params
 
     @property
@@ -120,137 +201,82 @@ def _services(request: Request) -> EndpointServices:
     return services
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise errors.PayloadTooLarge(f"The request body is over the {limit} byte limit.")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise errors.PayloadTooLarge(f"The request body is over the {limit} byte limit.")
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    request._body = body
-    return body
-
-
 def _check_path(request: Request) -> None:
     for name, value in request.path_params.items():
         if isinstance(value, str) and "\x00" in value:
-            raise errors.BadRequest(f"The path parameter {name!r} contains a NUL character.")
-
-
-async def _parse_form(request: Request) -> FormData:
-    try:
-        form = await request.form(max_files=4, max_fields=64)
-    except (HTTPException, MultiPartException) as exc:
-        detail = getattr(exc, "detail", None) or getattr(exc, "message", None) or str(exc)
-        raise errors.BadRequest(
-            f"The multipart form cannot be read: {detail}", code="INVALID_MULTIPART"
-        ) from None
-    bad = {
-        name: "must not contain NUL characters"
-        for name, value in form.multi_items()
-        if isinstance(value, str) and "\x00" in value
-    }
-    if bad:
-        await form.close()
-        raise errors.ValidationFailed(
-            "The form has NUL characters in text fields.", details={"fields": bad}
-        )
-    return form
-
-
-async def _form_fingerprint(form: FormData) -> bytes:
-    """Return a digest of the form's fields and file contents, independent of the boundary.
-
-    A client that retries a multipart upload re-encodes it with a new random boundary; the
-    idempotency check must still see the same request.
-    """
-    digest = hashlib.sha256()
-    for name, value in sorted(form.multi_items(), key=lambda item: item[0]):
-        digest.update(name.encode() + b"\0")
-        if isinstance(value, UploadFile):
-            content = await value.read()
-            await value.seek(0)
-            digest.update(b"file\0" + hashlib.sha256(content).digest())
-        else:
-            digest.update(b"text\0" + value.encode())
-        digest.update(b"\0")
-    return digest.hexdigest().encode()
-
-
-def _parse_json(services: EndpointServices, raw: bytes) -> Any:
-    if not raw.strip():
-        raise errors.BadRequest(
-            "The request body is empty; send a JSON object.", code="INVALID_JSON"
-        )
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-        services.metrics.json_parse_errors.inc()
-        raise errors.BadRequest(
-            f"The request body is not valid JSON: {exc}", code="INVALID_JSON"
-        ) from None
-
-
-def structure(converter: cattrs.Converter, data: Any, cls: type[B], *, where: str) -> B:
-    """Structure ``data`` as ``cls``; raise ``ValidationFailed`` naming each failing field."""
-    if not isinstance(data, dict):
-        raise errors.ValidationFailed(
-            f"The {where} must be a JSON object.", details={"fields": {where: "must be an object"}}
-        )
-    try:
-        return converter.structure(data, cls)
-    except (cattrs.BaseValidationError, ValueError, TypeError, KeyError) as exc:
-        fields = describe_errors(exc)
-        summary = "; ".join(f"{name}: {problem}" for name, problem in fields.items())
-        raise errors.ValidationFailed(
-            f"The {where} breaks the schema: {summary}", details={"fields": fields}
-        ) from None
-
-
-def _render(services: EndpointServices, endpoint: Endpoint, result: Any) -> Response:
-    if isinstance(result, Response):
-        return result
-    if result is None:
-        return Response(status_code=204 if endpoint.status == 200 else endpoint.status)
-    return JSONResponse(services.json.unstructure(result), status_code=endpoint.status)
+            raise errors.BadRequest(
+                f"The path parameter {to_camel(name)!r} contains a NUL character."
+            )
+        if isinstance(value, int) and not INT64[0] <= value <= INT64[1]:
+            raise errors.NotFound(f"No resource has the {to_camel(name)} {value}.")
 
 
 class _Wrapper:
     """The ASGI-facing function of one endpoint."""
 
-    def __init__(self, endpoint: Endpoint, plugin_id: str | None) -> None:
+    def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        self.plugin_id = plugin_id
         self.is_async = inspect.iscoroutinefunction(endpoint.handler)
+
+    async def _read(self, services: EndpointServices, request: Request) -> tuple[Any, bytes]:
+        """Check the media type from the headers, then read the body: ``(data, raw)``."""
+        endpoint = self.endpoint
+        layout = endpoint.form_layout
+        if layout is not None:
+            media = require_media_type(request, endpoint.media_types)
+            if media == MULTIPART_MEDIA_TYPE:
+                parts = await read_multipart(request, layout, endpoint.body_limit)
+            else:
+                parts = await read_urlencoded(request, endpoint.body_limit)
+            return form_values(layout, parts), form_fingerprint(parts)
+        if endpoint.body is not None:
+            require_json(request)
+            raw = await read_body(request, endpoint.body_limit)
+            return parse_json(raw, services.metrics), raw
+        return None, b""
+
+    def _structure(
+        self, services: EndpointServices, request: Request, data: Any
+    ) -> tuple[Any, Any]:
+        """Return ``(query, body)``; one 422 names the failing fields of both."""
+        endpoint = self.endpoint
+        query: Any = None
+        body: Any = None
+        failures: dict[str, str] = {}
+        wheres: list[str] = []
+        if endpoint.query is not None and endpoint.query_layout is not None:
+            values = form_values(endpoint.query_layout, query_parts(request.scope["query_string"]))
+            try:
+                query = structure(services.query, values, endpoint.query, where="query string")
+            except errors.ValidationFailed as exc:
+                failures.update(exc.details["fields"])
+                wheres.append("query string")
+        target = endpoint.body or (endpoint.form if isinstance(endpoint.form, type) else None)
+        if target is not None:
+            converter = services.json if endpoint.body is not None else services.query
+            try:
+                body = structure(converter, data, target, where="request body")
+            except errors.ValidationFailed as exc:
+                for name, problem in exc.details["fields"].items():
+                    failures[f"body.{name}" if name in failures else name] = problem
+                wheres.append("request body")
+        if failures:
+            raise validation_failed(failures, where=" and ".join(wheres))
+        return query, body
 
     async def __call__(self, request: Request) -> Response:
         services = _services(request)
         endpoint = self.endpoint
         form: FormData | None = None
         try:
-            raw = b""
-            data: Any = None
             _check_path(request)
-            if endpoint.form:
-                await _read_body(request, endpoint.max_body)
-                form = await _parse_form(request)
-                raw = await _form_fingerprint(form)
-            elif endpoint.body is not None:
-                raw = await _read_body(request, endpoint.max_body)
-                data = _parse_json(services, raw)
-            query: Any = None
-            if endpoint.query is not None:
-                query = structure(
-                    services.query, dict(request.query_params), endpoint.query, where="query string"
-                )
-            body: Any = None
-            if endpoint.body is not None:
-                body = structure(services.json, data, endpoint.body, where="request body")
+            if endpoint.form is True:
+                require_media_type(request, endpoint.media_types)
+                form = await read_raw_form(request, endpoint.body_limit)
+                data, raw = None, await raw_form_fingerprint(form)
+            else:
+                data, raw = await self._read(services, request)
+            query, body = self._structure(services, request, data)
             token = _bearer(request) if endpoint.auth else None
             if self.is_async:
                 result = await self._run_async(services, request, token, body, query, form, raw)
@@ -258,11 +284,11 @@ class _Wrapper:
                 result = await run_in_threadpool(
                     self._run_sync, services, request, token, body, query, form, raw
                 )
-            return _render(services, endpoint, result)
+            return render(services.json, endpoint, request, result)
         except errors.LumikuError as exc:
             return error_response(exc)
         except Exception as exc:  # noqa: BLE001 - the boundary: any error becomes a 500 in the common shape
-            plugin_id = self.plugin_id or request.scope.get("lumiku.plugin")
+            plugin_id = endpoint.plugin_id or request.scope.get("lumiku.plugin")
             where = f"plugin {plugin_id}" if plugin_id else "core"
             services.metrics.record_route_error(plugin_id)
             return internal_error_response(exc, where=f"{where} {endpoint.method} {endpoint.path}")
@@ -282,6 +308,11 @@ class _Wrapper:
         for limit in self.endpoint.rate_limits:
             services.check_rate_limit(limit, request, user, self.endpoint)
 
+    def _respond(self, services: EndpointServices, call: Call[Any, Any], result: Any) -> Response:
+        # Rendered before the idempotency record stores it, so a 202's Location and any
+        # status the result decides are what a replay sees.
+        return render(services.json, self.endpoint, call.request, result)
+
     def _run_sync(
         self,
         services: EndpointServices,
@@ -298,7 +329,7 @@ class _Wrapper:
         call: Call[Any, Any] = Call(request, body, query, user, form, raw, key)
         try:
             self._limit(services, request, user)
-            result = self.endpoint.handler(call)
+            result = self._respond(services, call, self.endpoint.handler(call))
         except BaseException as exc:  # noqa: BLE001 - stored or re-raised by fail()
             return services.fail(key, self.endpoint, exc)
         return services.finish(key, self.endpoint, result)
@@ -323,6 +354,7 @@ class _Wrapper:
             result = self.endpoint.handler(call)
             if inspect.isawaitable(result):
                 result = await result
+            result = self._respond(services, call, result)
         except BaseException as exc:  # noqa: BLE001 - stored or re-raised by fail()
             return await run_in_threadpool(services.fail, key, self.endpoint, exc)
         if not key.from_client:
@@ -342,6 +374,28 @@ def _bearer(request: Request) -> str:
     return token.strip()
 
 
+def endpoint_route(endpoint: Endpoint) -> Route:
+    """Return the Starlette route serving ``endpoint`` (``route.endpoint_spec`` holds it)."""
+    wrapper = _Wrapper(endpoint)
+
+    async def serve(request: Request) -> Response:
+        return await wrapper(request)
+
+    serve.__doc__ = endpoint.handler.__doc__
+    starlette_route = Route(endpoint.path, serve, methods=[endpoint.method], name=endpoint.name)
+    starlette_route.endpoint_spec = endpoint  # type: ignore[attr-defined]
+    return starlette_route
+
+
+def for_plugin(item: BaseRoute, plugin_id: str) -> BaseRoute:
+    """Return ``item`` as mounted for ``plugin_id``: declared routes get the plugin's id,
+    and its id as their tag when they declare none; other routes are returned as they are."""
+    spec: Endpoint | None = getattr(item, "endpoint_spec", None)
+    if spec is None:
+        return item
+    return endpoint_route(attrs.evolve(spec, plugin_id=plugin_id, tags=spec.tags or (plugin_id,)))
+
+
 def route(
     method: str,
     path: str,
@@ -350,17 +404,17 @@ def route(
     plugin_id: str | None = None,
     **declaration: Any,
 ) -> Route:
-    """Declare an endpoint and return its Starlette route (``route.endpoint_spec`` holds it)."""
-    endpoint = Endpoint(method.upper(), path, handler, **declaration)
-    wrapper = _Wrapper(endpoint, plugin_id)
+    """Declare an endpoint and return its Starlette route (``route.endpoint_spec`` holds it).
 
-    async def serve(request: Request) -> Response:
-        return await wrapper(request)
-
-    serve.__doc__ = handler.__doc__
-    starlette_route = Route(path, serve, methods=[endpoint.method], name=endpoint.name)
-    starlette_route.endpoint_spec = endpoint  # type: ignore[attr-defined]
-    return starlette_route
+    ``declaration`` takes the fields of ``Endpoint`` (``body``, ``form``, ``query``,
+    ``response``, ``status``, ``auth``, ``max_body``, ``rate_limits``, ``idempotent``,
+    ``errors``, ``summary``, ``tags``, ``name``). Raises ``ValueError`` or ``TypeError`` for
+    a declaration that cannot be served (an unknown status, body and form together, a form
+    or query class with a field type that cannot come from text).
+    """
+    return endpoint_route(
+        Endpoint(method.upper(), path, handler, plugin_id=plugin_id, **declaration)
+    )
 
 
 def get(path: str, handler: Handler, **declaration: Any) -> Route:
@@ -376,6 +430,11 @@ def post(path: str, handler: Handler, **declaration: Any) -> Route:
 def put(path: str, handler: Handler, **declaration: Any) -> Route:
     """Declare a PUT endpoint."""
     return route("PUT", path, handler, **declaration)
+
+
+def patch(path: str, handler: Handler, **declaration: Any) -> Route:
+    """Declare a PATCH endpoint."""
+    return route("PATCH", path, handler, **declaration)
 
 
 def delete(path: str, handler: Handler, **declaration: Any) -> Route:

@@ -28,12 +28,12 @@ STATUS_BY_ERROR: dict[type[errors.LumikuError], int] = {
     errors.ServiceUnavailable: 503,
 }
 
-_HTTP_CODES = {
+ERROR_CODES: dict[int, str] = {
     400: "BAD_REQUEST",
     401: "UNAUTHORIZED",
+    402: "INSUFFICIENT_CREDITS",
     403: "FORBIDDEN",
     404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED",
     409: "CONFLICT",
     413: "PAYLOAD_TOO_LARGE",
     415: "UNSUPPORTED_MEDIA_TYPE",
@@ -41,6 +41,9 @@ _HTTP_CODES = {
     429: "RATE_LIMITED",
     503: "SERVICE_UNAVAILABLE",
 }
+"""The statuses of the error tree, with the default ``code`` of each."""
+
+_HTTP_CODES = {**ERROR_CODES, 405: "METHOD_NOT_ALLOWED"}
 
 
 def status_for(error: errors.LumikuError) -> int:

@@ -10,7 +10,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from lumiku.http.endpoint import for_plugin
 from lumiku.http.errors import error_body
+from lumiku.http.routing import group_routes
 from lumiku.metrics import Metrics
 from lumiku.plugins.state import PluginRecord
 
@@ -82,11 +84,15 @@ class PluginGate:
 
 
 def mount_plugin(record: PluginRecord, routes: list[BaseRoute], metrics: Metrics) -> Mount:
-    """Return the mount of ``record``'s routes under its prefix, behind a ``PluginGate``."""
+    """Return the mount of ``record``'s routes under its prefix, behind a ``PluginGate``.
+
+    Declared routes are stamped with the plugin's id (their tag when they declare none) and
+    the routes of one path are grouped, so a 405 lists every method of the path.
+    """
     assert record.spec is not None
     return Mount(
         record.spec.prefix,
-        routes=routes,
+        routes=group_routes(for_plugin(item, record.id) for item in routes),
         name=record.id,
         middleware=[Middleware(PluginGate, record=record, metrics=metrics)],
     )

@@ -95,7 +95,7 @@ class EndpointServices:
             begun.body,
             status_code=begun.status_code,
             media_type="application/json",
-            headers={"Idempotent-Replayed": "true"},
+            headers={**begun.headers, "Idempotent-Replayed": "true"},
         )
 
     def finish(self, key: RequestKey, endpoint: Endpoint, result: Any) -> Any:
@@ -104,7 +104,7 @@ class EndpointServices:
             return result
         if isinstance(result, Response):
             body = bytes(result.body) if isinstance(result, JSONResponse) else b""
-            self.idempotency.finish(key, result.status_code, body)
+            self.idempotency.finish(key, result.status_code, body, result.headers)
             return result
         response = JSONResponse(self.json.unstructure(result), status_code=endpoint.status)
         self.idempotency.finish(key, response.status_code, bytes(response.body))

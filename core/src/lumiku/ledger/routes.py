@@ -137,5 +137,6 @@ def credit_routes(ledger: Ledger, users: KnownUsers) -> list[BaseRoute]:
             status=201,
             idempotent=True,
             tags=("admin", *tags),
+            errors=(404,),  # no such user
         ),
     ]

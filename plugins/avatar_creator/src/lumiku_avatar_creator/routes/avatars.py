@@ -81,6 +81,7 @@ def avatar_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]:
             query=AvatarQuery,
             response=AvatarPage,
             tags=tags,
+            errors=(404,),  # the projectId filter names no project of the caller
         ),
         get(one, get_avatar, auth="user", response=AvatarView, tags=tags),
         put(

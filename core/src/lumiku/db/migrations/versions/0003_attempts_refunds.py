@@ -1,8 +1,8 @@
 """Core: attempts of Idempotency-Keys, refund entries.
 
-``idempotent_requests`` gains the attempt that runs under a key and the lease of the
-request holding it (NULL: free). ``credit_entries`` accepts the kind ``refund`` (the
-reversal of a spend whose work failed).
+``idempotent_requests`` gains the attempt that runs under a key, the lease of the
+request holding it (NULL: free) and the headers a replay repeats (``Location``).
+``credit_entries`` accepts the kind ``refund`` (the reversal of a spend whose work failed).
 
 Revision ID: 0003_attempts_refunds
 Revises: 0002_ledger
@@ -31,6 +31,7 @@ def upgrade() -> None:
     with op.batch_alter_table("idempotent_requests") as batch:
         batch.add_column(sa.Column("attempt", sa.Integer, nullable=False, server_default="0"))
         batch.add_column(sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(sa.Column("response_headers", sa.Text, nullable=True))
     with op.batch_alter_table("credit_entries") as batch:
         batch.drop_constraint("ck_credit_entries_kind", type_="check")
         batch.create_check_constraint("ck_credit_entries_kind", _kinds(_KINDS_AFTER))
@@ -51,5 +52,6 @@ def downgrade() -> None:
         batch.drop_constraint("ck_credit_entries_kind", type_="check")
         batch.create_check_constraint("ck_credit_entries_kind", _kinds(_KINDS_BEFORE))
     with op.batch_alter_table("idempotent_requests") as batch:
+        batch.drop_column("response_headers")
         batch.drop_column("lease_expires_at")
         batch.drop_column("attempt")

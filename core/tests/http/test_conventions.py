@@ -1,0 +1,189 @@
+"""HTTP conventions every route gets: 201 and 202 with Location, the full Allow on 405,
+OPTIONS, tags defaulting to the plugin, and short unique operation ids."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import pytest
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from lumiku import Accepted, Call, delete, get, patch, post, put, route
+from lumiku.http.openapi import build_openapi
+from lumiku.http.routing import PathRoute, group_routes
+
+from .conftest import error_of, plugin_of
+
+
+@attrs.frozen
+class JobView:
+    """Queued work."""
+
+    id: str
+    state: str
+
+
+@attrs.frozen
+class NewProject:
+    """A project to create."""
+
+    name: str
+
+
+def project_routes(ctx: Any) -> list[Any]:
+    def list_projects(_call: Call[None, None]) -> list[str]:
+        """List projects."""
+        return []
+
+    def create_project(call: Call[NewProject, None]) -> dict[str, str]:
+        """Create a project."""
+        return {"name": call.body.name}
+
+    def get_project(call: Call[None, None]) -> dict[str, str]:
+        """Read a project."""
+        return {"id": call.path["project_id"]}
+
+    def update_project(call: Call[NewProject, None]) -> dict[str, str]:
+        """Rename a project."""
+        return {"id": call.path["project_id"], "name": call.body.name}
+
+    def delete_project(_call: Call[None, None]) -> None:
+        """Delete a project."""
+
+    def render(call: Call[None, None]) -> Accepted[JobView]:
+        """Queue a render."""
+        return Accepted(JobView("j1", "queued"), status_url=f"jobs/{call.path['project_id']}")
+
+    def render_elsewhere(_call: Call[None, None]) -> Accepted[JobView]:
+        """Queue a render, polled at an absolute path."""
+        return Accepted(JobView("j2", "queued"), status_url="/api/jobs/j2")
+
+    def forgot_accepted(_call: Call[None, None]) -> JobView:
+        """Declared 202 but answers a plain body."""
+        return JobView("j3", "queued")
+
+    one = "/projects/{project_id}"
+    return [
+        get("/projects", list_projects, response=list[str]),
+        post("/projects", create_project, body=NewProject, status=201, tags=("projects",)),
+        get(one, get_project),
+        put(one, update_project, body=NewProject),
+        delete(one, delete_project, status=204),
+        post(one + "/render", render, status=202, response=JobView),
+        post("/elsewhere", render_elsewhere, status=202, response=JobView),
+        post("/forgot", forgot_accepted, status=202, response=JobView),
+    ]
+
+
+BASE = "/api/apps/lkt-projects"
+
+
+@pytest.fixture
+def client(make_client: Callable[..., TestClient]) -> TestClient:
+    return make_client([plugin_of("lkt_projects", project_routes)])
+
+
+def test_a_create_is_201(client: TestClient) -> None:
+    response = client.post(f"{BASE}/projects", json={"name": "a"})
+    assert (response.status_code, response.json()) == (201, {"name": "a"})
+    assert client.delete(f"{BASE}/projects/p1").status_code == 204
+
+
+def test_queued_work_is_202_with_a_status_url(client: TestClient) -> None:
+    response = client.post(f"{BASE}/projects/p1/render")
+    assert response.status_code == 202
+    assert response.json() == {"id": "j1", "state": "queued"}
+    assert response.headers["location"] == f"{BASE}/jobs/p1"  # relative: under the mount
+    elsewhere = client.post(f"{BASE}/elsewhere")
+    assert elsewhere.headers["location"] == "/api/jobs/j2"
+
+
+def test_a_202_route_that_answers_a_plain_body_is_a_logged_500(
+    client: TestClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.ERROR)
+    error_of(client.post(f"{BASE}/forgot"), 500, "INTERNAL_ERROR")
+    assert "plugin lkt_projects POST /forgot" in caplog.text
+
+
+def test_405_lists_every_method_of_the_path(client: TestClient) -> None:
+    for method in ("PATCH", "POST"):
+        response = client.request(method, f"{BASE}/projects/p1")
+        error_of(response, 405, "METHOD_NOT_ALLOWED")
+        assert response.headers["allow"] == "GET, HEAD, PUT, DELETE, OPTIONS"
+    core = client.patch("/api/auth/profile")
+    error_of(core, 405, "METHOD_NOT_ALLOWED")
+    assert core.headers["allow"] == "GET, HEAD, PUT, OPTIONS"
+
+
+def test_options_answers_204_with_allow(client: TestClient) -> None:
+    response = client.options(f"{BASE}/projects")
+    assert response.status_code == 204
+    assert response.headers["allow"] == "GET, HEAD, POST, OPTIONS"
+    assert client.head(f"{BASE}/projects/p1").status_code == 200
+
+
+def test_grouping_keeps_the_order_of_paths_and_the_first_route_of_a_method() -> None:
+    def first(_call: Call[None, None]) -> str:
+        return "first"
+
+    def second(_call: Call[None, None]) -> str:
+        return "second"
+
+    routes = group_routes([get("/a", first), get("/{x}", first), post("/a", second)])
+    assert [type(item) for item in routes] == [PathRoute, PathRoute]
+    assert [item.path for item in routes if isinstance(item, Route)] == ["/a", "/{x}"]
+    grouped = routes[0]
+    assert isinstance(grouped, PathRoute)
+    assert set(grouped.members) == {"GET", "HEAD", "POST"}
+    again = group_routes([grouped, get("/a", second), patch("/a", second)])
+    assert isinstance(again[0], PathRoute)
+    assert again[0].members["GET"].endpoint_spec.handler is first  # type: ignore[attr-defined]
+    assert "PATCH" in again[0].members
+
+
+def test_tags_default_to_the_plugin_and_operation_ids_to_the_handler(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    operations = document["paths"][f"{BASE}/projects"]
+    assert operations["get"]["tags"] == ["lkt_projects"]
+    assert operations["post"]["tags"] == ["projects"]
+    assert operations["get"]["operationId"] == "lktProjectsListProjects"
+    assert operations["post"]["operationId"] == "lktProjectsCreateProject"
+    one = document["paths"][f"{BASE}/projects/{{projectId}}"]
+    assert {op["operationId"] for op in one.values()} == {
+        "lktProjectsGetProject",
+        "lktProjectsUpdateProject",
+        "lktProjectsDeleteProject",
+    }
+    core = document["paths"]["/api/plugins"]["get"]
+    assert core["operationId"] == "listPlugins"
+    assert document["paths"]["/api/auth/profile"]["put"]["operationId"] == "updateProfile"
+
+
+def test_an_operation_id_clash_fails_loudly() -> None:
+    def show(_call: Call[None, None]) -> None:
+        return None
+
+    routes = [get("/a", show), get("/b", show)]
+    with pytest.raises(ValueError, match="operationId 'show' is used by GET /a and GET /b"):
+        build_openapi(routes, title="t", version="1")
+    named = [get("/a", show), get("/b", show, name="showB")]
+    assert build_openapi(named, title="t", version="1")["paths"]["/b"]["get"]["operationId"] == (
+        "showB"
+    )
+
+
+def test_a_declaration_is_checked() -> None:
+    def handler(_call: Call[None, None]) -> None:
+        return None
+
+    with pytest.raises(ValueError, match=r"errors=\[418\] are not statuses of the error tree"):
+        post("/x", handler, errors=(402, 418))
+    with pytest.raises(ValueError, match="status is one of"):
+        post("/x", handler, status=302)
+    with pytest.raises(ValueError, match="the method is one of"):
+        route("TRACE", "/x", handler)
