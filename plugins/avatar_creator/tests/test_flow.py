@@ -47,8 +47,11 @@ def test_register_project_upload_generate_poll_and_fetch_the_image(
         hairStyle="bob",
         style="casual",
     )
-    assert submitted.status_code == 200, submitted.text
+    assert submitted.status_code == 202, submitted.text
     queued = submitted.json()
+    assert submitted.headers["Location"].endswith(
+        f"/api/apps/avatar-creator/generations/{queued['generation']['id']}"
+    )
     assert queued["creditUsed"] == 10
     assert queued["creditBalance"] == 88
     assert queued["generation"]["status"] in {"pending", "processing", "completed"}
@@ -98,7 +101,7 @@ def test_from_preset_is_queued_like_generate_and_costs_eight(client: TestClient,
         json={"presetId": "sports-runner", "customName": "Race day"},
     )
 
-    assert response.status_code == 200, response.text
+    assert response.status_code == 202, response.text
     body = response.json()
     assert (body["creditUsed"], body["creditBalance"]) == (8, 92)
     done = api.wait_for(body["generation"]["id"])
@@ -150,7 +153,9 @@ def test_a_generate_retry_with_the_same_key_holds_once(client: TestClient, kit: 
     again = api.post(path, json=body, headers=headers)
     kit.drain(client)
 
-    assert first.status_code == again.status_code == 200
+    assert first.status_code == again.status_code == 202
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert again.headers["Location"] == first.headers["Location"]  # a replay keeps it
     assert first.json()["generation"]["id"] == again.json()["generation"]["id"]
     assert api.balance() == {"balance": 90, "held": 0, "available": 90}
 

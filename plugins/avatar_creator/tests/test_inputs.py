@@ -7,11 +7,7 @@ import json
 from typing import Any
 
 import pytest
-from starlette.datastructures import FormData
 from starlette.testclient import TestClient
-
-from lumiku import ValidationFailed
-from lumiku_avatar_creator.traits import traits_from_form
 
 
 def forged(value: Any) -> str:
@@ -41,8 +37,12 @@ def test_a_forged_cursor_is_a_400_on_every_list(client: TestClient, kit: Any, pa
 
 
 @pytest.mark.parametrize("personality", ["[" * 50_000, "[" * 3000 + "]" * 3000, "[1, 2", '["a"] x'])
-def test_a_hostile_personality_field_is_a_validation_error(personality: str) -> None:
-    with pytest.raises(ValidationFailed) as refused:
-        traits_from_form(FormData([("personaPersonality", personality)]))
+def test_a_hostile_personality_field_is_a_validation_error(
+    client: TestClient, kit: Any, personality: str
+) -> None:
+    api = kit.sign_up(client)
+    refused = api.upload(api.project(), personaPersonality=personality)
 
-    assert set(refused.value.details["fields"]) == {"personaPersonality"}
+    assert refused.status_code == 422, refused.text
+    assert set(refused.json()["error"]["details"]["fields"]) == {"personaPersonality"}
+    assert api.balance()["balance"] == 100

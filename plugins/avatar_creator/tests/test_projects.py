@@ -76,7 +76,7 @@ def test_generate_is_rate_limited_to_five_a_minute(client: TestClient, kit: Any)
     statuses = [api.generate(project_id).status_code for _ in range(6)]
     kit.drain(client)
 
-    assert statuses == [200] * 5 + [429]
+    assert statuses == [202] * 5 + [429]
     assert api.balance()["balance"] == 50
 
 

@@ -179,7 +179,7 @@ def test_generate_retries_hold_once_for_a_job_that_can_run(
     assert api.post(url, json=body, headers=headers).status_code == 500
     assert api.balance() == {"balance": 100, "held": 0, "available": 100}
     retried = api.post(url, json=body, headers=headers)
-    assert retried.status_code == 200, retried.text
+    assert retried.status_code == 202, retried.text
     generation_id = retried.json()["generation"]["id"]
     assert api.balance() == {"balance": 100, "held": 10, "available": 90}
     services.jobs.run(generation_id, retries=0)
@@ -200,7 +200,7 @@ def test_generate_retries_hold_once_for_a_job_that_can_run(
     monkeypatch.delattr(charges, "release")  # the retry runs on a healthy process
     monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", lambda actor, /, **kw: "sent")
     retried = api.post(url, json=body, headers=headers)
-    assert retried.status_code == 200, retried.text
+    assert retried.status_code == 202, retried.text
     assert api.balance() == {"balance": 100, "held": 10, "available": 90}  # one hold, not two
 
 

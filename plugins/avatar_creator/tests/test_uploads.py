@@ -208,22 +208,22 @@ def test_a_retry_with_the_same_idempotency_key_is_charged_once(
 
 def test_the_upload_service_finds_the_first_avatar_on_a_retry(client: TestClient, kit: Any) -> None:
     # Below the HTTP replay store: the same key derives the same avatar id and ledger key.
-    from starlette.datastructures import FormData, UploadFile
+    from lumiku import UploadedFile
+    from lumiku_avatar_creator.uploads import AvatarUploadForm
 
     api = kit.sign_up(client)
     project_id = api.project()
     uploads = kit.services(client).uploads
 
-    def form() -> FormData:
-        upload = UploadFile(io.BytesIO(kit.image()), filename="a.png")
-        return FormData([("name", "A"), ("image", upload)])
-
-    def call() -> Any:  # what the route hands the service: the user and the request's key
+    def call() -> Any:  # what the route hands the service: user, form and the request's key
         key = RequestKey.from_header(api.user_id, "key-1")
-        return SimpleNamespace(user_id=api.user_id, request_key=key)
+        image = UploadedFile("a.png", "image/png", kit.image())
+        return SimpleNamespace(
+            user_id=api.user_id, request_key=key, body=AvatarUploadForm(name="A", image=image)
+        )
 
-    first = uploads.upload(call(), project_id, form())
-    again = uploads.upload(call(), project_id, form())
+    first = uploads.upload(call(), project_id)
+    again = uploads.upload(call(), project_id)
 
     assert first.avatar["id"] == again.avatar["id"]
     assert again.credit_used == 2
@@ -235,10 +235,8 @@ def test_uploads_are_rate_limited_to_ten_a_minute(client: TestClient, kit: Any) 
     api = kit.sign_up(client)
     project_id = api.project()
 
-    statuses = [
-        api.post(f"/projects/{project_id}/avatars/upload", data={"name": "x"}).status_code
-        for _ in range(11)
-    ]
+    too_small = kit.image(100, 100)  # a well-formed upload the image check refuses
+    statuses = [api.upload(project_id, too_small).status_code for _ in range(11)]
 
     assert statuses[:10] == [422] * 10
     assert statuses[10] == 429

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -34,7 +33,6 @@ from lumiku.http.bodies import (
 from lumiku.http.converter import INT64
 from lumiku.http.errors import ERROR_CODES, error_response, internal_error_response
 from lumiku.http.forms import FormLayout, form_fingerprint, form_values, query_parts
-from lumiku.http.legacy_forms import raw_form_fingerprint, read_raw_form
 from lumiku.http.multipart import read_multipart, read_urlencoded
 from lumiku.http.naming import to_camel
 from lumiku.http.results import render
@@ -73,16 +71,12 @@ def _check_statuses(endpoint: Endpoint, _attribute: Any, value: tuple[int, ...])
         )
 
 
-def _false_is_none(value: type | bool | None) -> type | bool | None:
-    return None if value is False else value
-
-
 @attrs.frozen
 class Endpoint:
     """The declaration of one route; the OpenAPI document is built from these.
 
-    ``form`` is a form class (multipart fields and files, see ``lumiku.http.forms``);
-    ``True`` is the deprecated raw form in ``call.form``. ``max_body`` is the body limit in
+    ``form`` is a form class (multipart fields and files, see ``lumiku.http.forms``).
+    ``max_body`` is the body limit in
     bytes (default: 1 MiB for JSON; for a form, its files' limits plus 256 KiB).
     ``errors`` lists the statuses the handler itself may answer beyond those the
     declaration implies (e.g. ``(402, 409)``), for the OpenAPI document. ``plugin_id`` is
@@ -97,7 +91,7 @@ class Endpoint:
     response: Any = None
     status: int = 200
     auth: Role | None = None
-    form: type | bool | None = attrs.field(default=None, converter=_false_is_none)
+    form: type | None = None
     max_body: int | None = None
     rate_limits: tuple[RateLimit, ...] = ()
     idempotent: bool = False
@@ -117,7 +111,7 @@ class Endpoint:
             raise ValueError(f"{where}: status is one of {sorted(SUCCESS_STATUSES)}")
         if self.body is not None and self.form is not None:
             raise ValueError(f"{where}: declare either body= (JSON) or form= (multipart)")
-        if isinstance(self.form, type):
+        if self.form is not None:
             object.__setattr__(self, "form_layout", FormLayout.of(self.form))
         if self.query is not None:
             layout = FormLayout.of(self.query)
@@ -157,7 +151,7 @@ class Call(Generic[B, Q]):
 
     ``body`` is the instance of the ``body=`` or ``form=`` class. ``raw_body`` is the JSON
     body as sent, or for a form a digest of its fields and files (what ``Idempotency-Key``
-    compares). ``form`` is the raw form of a deprecated ``form=True`` route, else ``None``.
+    compares).
     ``request_key`` is the request's idempotency key and attempt (``lumiku.idempotency``).
     """
 
@@ -165,7 +159,6 @@ class Call(Generic[B, Q]):
     body: B
     query: Q
     user: Any
-    form: FormData | None
     raw_body: bytes = b""
     request_key: RequestKey = attrs.field(factory=lambda: RequestKey.fresh(""))
 
@@ -251,7 +244,7 @@ class _Wrapper:
             except errors.ValidationFailed as exc:
                 failures.update(exc.details["fields"])
                 wheres.append("query string")
-        target = endpoint.body or (endpoint.form if isinstance(endpoint.form, type) else None)
+        target = endpoint.body or endpoint.form
         if target is not None:
             converter = services.json if endpoint.body is not None else services.query
             try:
@@ -267,22 +260,16 @@ class _Wrapper:
     async def __call__(self, request: Request) -> Response:
         services = _services(request)
         endpoint = self.endpoint
-        form: FormData | None = None
         try:
             _check_path(request)
-            if endpoint.form is True:
-                require_media_type(request, endpoint.media_types)
-                form = await read_raw_form(request, endpoint.body_limit)
-                data, raw = None, await raw_form_fingerprint(form)
-            else:
-                data, raw = await self._read(services, request)
+            data, raw = await self._read(services, request)
             query, body = self._structure(services, request, data)
             token = _bearer(request) if endpoint.auth else None
             if self.is_async:
-                result = await self._run_async(services, request, token, body, query, form, raw)
+                result = await self._run_async(services, request, token, body, query, raw)
             else:
                 result = await run_in_threadpool(
-                    self._run_sync, services, request, token, body, query, form, raw
+                    self._run_sync, services, request, token, body, query, raw
                 )
             return render(services.json, endpoint, request, result)
         except errors.LumikuError as exc:
@@ -292,9 +279,6 @@ class _Wrapper:
             where = f"plugin {plugin_id}" if plugin_id else "core"
             services.metrics.record_route_error(plugin_id)
             return internal_error_response(exc, where=f"{where} {endpoint.method} {endpoint.path}")
-        finally:
-            if form is not None:
-                await form.close()
 
     def _admit(
         self, services: EndpointServices, request: Request, token: str | None, raw: bytes
@@ -320,13 +304,12 @@ class _Wrapper:
         token: str | None,
         body: Any,
         query: Any,
-        form: FormData | None,
         raw: bytes,
     ) -> Any:
         user, key = self._admit(services, request, token, raw)
         if isinstance(key, Response):
             return key
-        call: Call[Any, Any] = Call(request, body, query, user, form, raw, key)
+        call: Call[Any, Any] = Call(request, body, query, user, raw, key)
         try:
             self._limit(services, request, user)
             result = self._respond(services, call, self.endpoint.handler(call))
@@ -341,13 +324,12 @@ class _Wrapper:
         token: str | None,
         body: Any,
         query: Any,
-        form: FormData | None,
         raw: bytes,
     ) -> Any:
         user, key = await run_in_threadpool(self._admit, services, request, token, raw)
         if isinstance(key, Response):
             return key
-        call: Call[Any, Any] = Call(request, body, query, user, form, raw, key)
+        call: Call[Any, Any] = Call(request, body, query, user, raw, key)
         try:
             if self.endpoint.rate_limits:
                 await run_in_threadpool(self._limit, services, request, user)

@@ -2,18 +2,17 @@
 
 Clients send them flat (``personaName``, ``personaAge``, ``personaPersonality``,
 ``personaBackground``, ``gender``, ``ageRange``, ``ethnicity``, ``bodyType``, ``hairStyle``,
-``hairColor``, ``eyeColor``, ``skinTone``, ``style``), as JSON or as multipart form fields.
+``hairColor``, ``eyeColor``, ``skinTone``, ``style``), as JSON or as multipart form fields
+(the core's forms read both from the same class).
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import attrs
-from starlette.datastructures import FormData
 
-from lumiku import ValidationFailed, field
+from lumiku import field
 from lumiku_avatar_creator.models import ATTRIBUTE_COLUMNS, Record
 
 PERSONA_COLUMNS = ("persona_name", "persona_age", "persona_personality", "persona_background")
@@ -115,62 +114,3 @@ def provider_maps(row: Record) -> tuple[dict[str, str], dict[str, str]]:
     if row["persona_background"]:
         persona["background"] = str(row["persona_background"])
     return attributes, persona
-
-
-def _personality_from_form(values: list[str]) -> tuple[str, ...] | None:
-    """Read ``personaPersonality``: repeated fields, one JSON array, or one comma list."""
-    if not values:
-        return None
-    if len(values) == 1:
-        text = values[0].strip()
-        if text.startswith("["):
-            try:
-                parsed = json.loads(text)
-            except RecursionError:  # "[[[[..." nested past the interpreter's limit
-                raise ValueError("must be a JSON array of strings") from None
-            if not isinstance(parsed, list):
-                raise ValueError("must be a JSON array of strings")
-            return tuple(str(item) for item in parsed)
-        return tuple(item for item in (part.strip() for part in text.split(",")) if item)
-    return tuple(values)
-
-
-def _from_form(name: str, form: FormData) -> Any:
-    key = to_camel(name)
-    if name == "persona_personality":
-        values = [v for v in form.getlist(key) if isinstance(v, str)]
-        return _personality_from_form(values)
-    value = form.get(key)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise ValueError("must be a text field, not a file")
-    if name == "persona_age":
-        text = value.strip()
-        if not text:
-            return None
-        if not text.isdigit():
-            raise ValueError("must be a whole number")
-        return int(text)
-    return value
-
-
-def traits_from_form(form: FormData) -> TraitFields:
-    """Read and check the trait fields of a multipart form; report every bad field at once."""
-    values: dict[str, Any] = {}
-    problems: dict[str, str] = {}
-    for attribute in attrs.fields(TraitFields):
-        try:
-            value = _from_form(attribute.name, form)
-            if attribute.validator is not None:
-                attribute.validator(None, attribute, value)
-        except ValueError as exc:
-            problems[to_camel(attribute.name)] = str(exc)
-            continue
-        values[attribute.name] = value
-    if problems:
-        summary = "; ".join(f"{name}: {problem}" for name, problem in problems.items())
-        raise ValidationFailed(
-            f"The form breaks the schema: {summary}", details={"fields": problems}
-        )
-    return TraitFields(**values)

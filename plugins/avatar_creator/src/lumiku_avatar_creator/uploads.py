@@ -19,21 +19,21 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
-from starlette.datastructures import FormData, UploadFile
 
 from lumiku import (
     Call,
     PluginContext,
     Reference,
-    ValidationFailed,
+    UploadedFile,
     check_image,
+    field,
     make_thumbnail,
 )
 from lumiku_avatar_creator.errors import ProjectNotFound
 from lumiku_avatar_creator.files import THUMBNAIL_SIDE, FileCleanup, StoredImage
 from lumiku_avatar_creator.models import Record, avatar_projects, avatars
 from lumiku_avatar_creator.projects import find_project
-from lumiku_avatar_creator.traits import TraitFields, trait_values, traits_from_form
+from lumiku_avatar_creator.traits import TraitFields, trait_values
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MIN_SIDE = 256
@@ -50,26 +50,12 @@ class Charged:
     credit_balance: int
 
 
-def _name(form: FormData) -> str:
-    value = form.get("name")
-    name = value.strip() if isinstance(value, str) else ""
-    if not 1 <= len(name) <= MAX_NAME:
-        raise ValidationFailed(
-            f"Send the avatar's name as the form field 'name' (1-{MAX_NAME} characters).",
-            details={"fields": {"name": f"must be 1-{MAX_NAME} characters"}},
-        )
-    return name
+@attrs.frozen(kw_only=True)
+class AvatarUploadForm(TraitFields):
+    """A photo (JPEG, PNG or WebP, 256-4096 px, at most 10 MB), its name, persona and looks."""
 
-
-def _image_bytes(form: FormData) -> bytes:
-    image = form.get("image")
-    if not isinstance(image, UploadFile):
-        raise ValidationFailed(
-            "Send the photo as the multipart file field 'image'.",
-            details={"fields": {"image": "is required (a file)"}},
-        )
-    # One byte over the limit is enough for check_image to refuse the file as too large.
-    return image.file.read(MAX_UPLOAD_BYTES + 1)
+    name: str = field(min_length=1, max_length=MAX_NAME, strip=True)
+    image: UploadedFile = field(max_bytes=MAX_UPLOAD_BYTES)
 
 
 class Uploads:
@@ -80,15 +66,15 @@ class Uploads:
         self._engine = ctx.engine
         self._files = files
 
-    def upload(self, call: Call[Any, Any], project_id: str, form: FormData) -> Charged:
+    def upload(self, call: Call[AvatarUploadForm, Any], project_id: str) -> Charged:
         """Check, store and charge an upload; see the module docstring for the order."""
         user_id = call.user_id
+        form = call.body
         with self._engine.connect() as connection:
             find_project(connection, user_id, project_id)
-        name = _name(form)
-        traits = traits_from_form(form)
+        name, traits = form.name.strip(), form
         checked = check_image(
-            _image_bytes(form), max_bytes=MAX_UPLOAD_BYTES, min_side=MIN_SIDE, max_side=MAX_SIDE
+            form.image.data, max_bytes=MAX_UPLOAD_BYTES, min_side=MIN_SIDE, max_side=MAX_SIDE
         )
         thumbnail = make_thumbnail(checked, max_side=THUMBNAIL_SIDE)
         avatar_id = call.request_key.stable_id("avatar")

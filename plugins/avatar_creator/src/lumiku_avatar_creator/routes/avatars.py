@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from lumiku import Call, PageQuery, RateLimit, ValidationFailed, delete, get, post, put
+from lumiku import Call, PageQuery, RateLimit, delete, get, post, put
 from lumiku_avatar_creator.bodies import AvatarQuery, AvatarUpdateBody
 from lumiku_avatar_creator.services import Services
-from lumiku_avatar_creator.uploads import MAX_UPLOAD_BYTES
+from lumiku_avatar_creator.uploads import AvatarUploadForm
 from lumiku_avatar_creator.views import (
     AppUsageView,
     AvatarPage,
@@ -16,20 +16,14 @@ from lumiku_avatar_creator.views import (
     UsageHistoryView,
 )
 
-# Room for the multipart framing and the text fields around a 10 MB image; the image
-# itself is held to 10 MB by the upload check.
-UPLOAD_BODY_LIMIT = MAX_UPLOAD_BYTES + 256 * 1024
-
 
 def avatar_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]:
     """Return the avatar routes."""
     avatars, uploads, renderer = services.avatars, services.uploads, services.renderer
 
-    def upload(call: Call[None, None]) -> AvatarUploadResult:
+    def upload(call: Call[AvatarUploadForm, None]) -> AvatarUploadResult:
         """Upload a photo (multipart ``image`` + ``name`` + persona/attributes) as an avatar."""
-        if call.form is None:
-            raise ValidationFailed("Send the upload as multipart/form-data.")
-        charged = uploads.upload(call, call.path["project_id"], call.form)
+        charged = uploads.upload(call, call.path["project_id"])
         return AvatarUploadResult(
             renderer.avatar(charged.avatar), charged.credit_used, charged.credit_balance
         )
@@ -67,8 +61,8 @@ def avatar_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]:
             "/projects/{project_id}/avatars/upload",
             upload,
             auth="user",
-            form=True,
-            max_body=UPLOAD_BODY_LIMIT,
+            form=AvatarUploadForm,
+            errors=(402,),
             response=AvatarUploadResult,
             rate_limits=(RateLimit("10/minute"),),
             idempotent=True,
@@ -90,6 +84,7 @@ def avatar_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]:
             auth="user",
             body=AvatarUpdateBody,
             response=AvatarView,
+            errors=(402,),
             idempotent=True,
             tags=tags,
         ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from lumiku import Call, RateLimit, Submitted, get, post
+from lumiku import Accepted, Call, RateLimit, Submitted, get, post
 from lumiku_avatar_creator.bodies import (
     DEFAULT_GENERATED_SIDE,
     AvatarFromPresetBody,
@@ -26,15 +26,16 @@ def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRou
     """Return the generation routes."""
     generations, catalog, renderer = services.generations, services.catalog, services.renderer
 
-    def result(submitted: Submitted) -> AvatarGenerationResult:
-        """Return the wire form of a queued generation."""
-        return AvatarGenerationResult(
+    def result(submitted: Submitted) -> Accepted[AvatarGenerationResult]:
+        """Return the wire form of a queued generation: 202 with its status URL."""
+        view = AvatarGenerationResult(
             renderer.generation(submitted.job),
             submitted.credits_held,
             submitted.credits_available,
         )
+        return Accepted(view, status_url=f"generations/{submitted.job['id']}")
 
-    def generate(call: Call[AvatarGenerateBody, None]) -> AvatarGenerationResult:
+    def generate(call: Call[AvatarGenerateBody, None]) -> Accepted[AvatarGenerationResult]:
         """Queue an avatar generated from a prompt, persona and attributes (credits held)."""
         body = call.body
         spec = GenerationSpec(
@@ -49,7 +50,7 @@ def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRou
         )
         return result(generations.submit(call, call.path["project_id"], spec))
 
-    def from_preset(call: Call[AvatarFromPresetBody, None]) -> AvatarGenerationResult:
+    def from_preset(call: Call[AvatarFromPresetBody, None]) -> Accepted[AvatarGenerationResult]:
         """Queue an avatar generated from a preset (credits held)."""
         preset = catalog.recipe(call.body.preset_id)
         spec = GenerationSpec(
@@ -85,6 +86,8 @@ def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRou
             auth="user",
             body=AvatarGenerateBody,
             response=AvatarGenerationResult,
+            status=202,
+            errors=(402,),
             rate_limits=(RateLimit("5/minute"),),
             idempotent=True,
             tags=tags,
@@ -95,6 +98,8 @@ def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRou
             auth="user",
             body=AvatarFromPresetBody,
             response=AvatarGenerationResult,
+            status=202,
+            errors=(402,),
             rate_limits=(RateLimit("8/minute"),),
             idempotent=True,
             tags=tags,
