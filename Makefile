@@ -31,7 +31,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check .
 
 typecheck: $(VENV)/.dev
-	$(BIN)/mypy core/src plugins/avatar_creator/src plugins/pose_generator/src plugins/payments_duitku/src
+	$(BIN)/mypy core/src plugins/avatar_creator/src plugins/pose_generator/src plugins/payments_duitku/src docs/examples
 
 pytest-sqlite: $(VENV)/.dev
 	LUMIKU_TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
