@@ -13,7 +13,7 @@ import io
 import re
 import sys
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -63,12 +63,12 @@ class Events:
 
 
 @pytest.fixture
-def client(make_client: Any) -> Iterator[TestClient]:
+def client(make_client: Any) -> TestClient:
     """A client on an app with the postcards plugin and its tables."""
     client: TestClient = make_client([postcards.spec])
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
     postcards.metadata.create_all(runtime.engine)
-    yield client
+    return client
 
 
 def _photo() -> bytes:
