@@ -53,6 +53,14 @@ def finished_from(row: Any) -> Finished:
     )
 
 
+def _unclaimed(table: sa.Table, now: datetime) -> sa.ColumnElement[bool]:
+    """Open and run by nobody: pending, or processing under a lease that ran out."""
+    c = table.c
+    return sa.or_(
+        c.status == "pending", sa.and_(c.status == "processing", c.lease_expires_at < now)
+    )
+
+
 def _message(text: str) -> str:
     return text[:MAX_ERROR_MESSAGE]
 
@@ -72,10 +80,7 @@ def claim(
         sa.update(table)
         .where(
             c.id == job_id,
-            sa.or_(
-                c.status == "pending",
-                sa.and_(c.status == "processing", c.lease_expires_at < now),
-            ),
+            _unclaimed(table, now),
         )
         .values(
             status="processing",
@@ -187,12 +192,7 @@ def finish(
     if claim_id is not None:
         condition += [c.status == "processing", c.claim_id == claim_id]
     else:
-        condition += [
-            sa.or_(
-                c.status == "pending",
-                sa.and_(c.status == "processing", c.lease_expires_at < now),
-            )
-        ]
+        condition += [_unclaimed(table, now)]
     statement = (
         sa.update(table)
         .where(*condition)
@@ -253,10 +253,7 @@ def requeue(
         sa.update(table)
         .where(
             c.id == job_id,
-            sa.or_(
-                c.status == "pending",
-                sa.and_(c.status == "processing", c.lease_expires_at < now),
-            ),
+            _unclaimed(table, now),
         )
         .values(
             status="pending",
@@ -299,10 +296,7 @@ def too_old(
             sa.select(c.id)
             .where(
                 c.created_at < created_before,
-                sa.or_(
-                    c.status == "pending",
-                    sa.and_(c.status == "processing", c.lease_expires_at < now),
-                ),
+                _unclaimed(table, now),
             )
             .limit(limit)
         ).scalars()
