@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import TYPE_CHECKING, Protocol
 
 import attrs
@@ -107,12 +106,13 @@ def credit_routes(ledger: Ledger, users: KnownUsers) -> list[BaseRoute]:
     def grant(call: Call[GrantBody, None]) -> GrantView:
         """Give credits to a user (admin). Send an Idempotency-Key to make retries safe."""
         users.get_profile(call.body.user_id)  # 404 for an unknown user
-        key = call.request.headers.get("idempotency-key") or uuid.uuid4().hex
+        # Keyed on the request alone, not its attempt: a grant is never undone, so every
+        # retry of one Idempotency-Key replays the same entry.
         entry = ledger.grant(
             call.body.user_id,
             call.body.amount,
             call.body.reason,
-            f"admin-grant:{call.user_id}:{key}",
+            f"admin-grant:{call.request_key.token}",
         )
         b = ledger.balance(call.body.user_id)
         return GrantView(entry_view(entry), BalanceView(b.balance, b.held, b.available))
