@@ -23,6 +23,7 @@ import pytest
 import redis
 
 from lumiku.testing.pytest_plugin import require_service
+from lumiku.testing.templates import ScratchDatabase
 
 # Variables the settings read; the CLI tests start from none of them set.
 _SETTING_PREFIXES = (
@@ -320,11 +321,20 @@ RunCli = Callable[..., CliResult]
 
 
 @pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> RunCli:
-    """Return ``run(env, *argv)``: run ``lumiku`` in this process with exactly ``env``."""
+def run_cli(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    scratch_database: ScratchDatabase,
+) -> RunCli:
+    """Return ``run(env, *argv)``: run ``lumiku`` in this process with exactly ``env``.
+
+    The test's database (``lumiku_env``'s) is created, empty, if no app created it yet.
+    """
     from lumiku.cli.main import main
 
     def run(env: Mapping[str, str], *argv: str) -> CliResult:
+        if env.get("DATABASE_URL") == scratch_database.url:
+            scratch_database.ensure()
         for name in list(os.environ):
             if name.startswith(_SETTING_PREFIXES) and not name.startswith("LUMIKU_TEST_"):
                 monkeypatch.delenv(name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +10,7 @@ import sqlalchemy as sa
 from limits.storage import MemoryStorage
 
 from lumiku.auth import Argon2Hasher, AuthService, LoginThrottle, TokenService
-from lumiku.db import create_engine, migrate
+from lumiku.db import create_engine
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 START = datetime(2026, 1, 15, 9, 30, 0, 123456, tzinfo=UTC)
@@ -67,16 +66,9 @@ class WelcomeGrants:
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[sa.Engine]:
+def engine(migrated_database_url: str) -> Iterator[sa.Engine]:
     """Yield an engine on a fresh database with the core schema."""
-    engine = create_engine(database_url)
-    with warnings.catch_warnings():
-        # lumiku.db.migrate still sets Alembic's deprecated "version_path_separator" option;
-        # drop this filter once it moves to "path_separator".
-        warnings.filterwarnings(
-            "ignore", "The version_path_separator", DeprecationWarning, "alembic"
-        )
-        migrate.upgrade(engine, [migrate.core_source()])
+    engine = create_engine(migrated_database_url)
     yield engine
     engine.dispose()
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
 import time
 import uuid
@@ -156,7 +155,7 @@ class Kit:
 
 @pytest.fixture(scope="module")
 def shared_app(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    lumiku_databases: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[TestClient, Kit]]:
     """One migrated app (and its kit) for a whole test module, on the backend under test.
 
@@ -165,21 +164,17 @@ def shared_app(
     ``client`` and ``kit`` with it. Keep them under the 20 sign-ups an hour per IP, and
     let no test rely on the database holding only its own rows.
     """
-    from lumiku.testing import databases
     from lumiku.testing.app import build_test_app, test_environment
-    from lumiku.testing.pytest_plugin import test_backend
 
     workdir = tmp_path_factory.mktemp("shared-app")
-    with contextlib.ExitStack() as stack:
-        if test_backend() == "postgresql":
-            request.getfixturevalue("postgres_server")
-            url = stack.enter_context(databases.temporary_postgres_database())
-        else:
-            url = databases.temporary_sqlite_url(workdir)
-        env = test_environment(url, workdir)
-        client = TestClient(build_test_app(env, plugins=[spec]), raise_server_exceptions=False)
-        stack.enter_context(client)
-        yield client, Kit(Path(env["LUMIKU_STORAGE_DIR"]))
+    database = lumiku_databases.scratch(workdir)
+    env = test_environment(database.url, workdir)
+    app = build_test_app(env, plugins=[spec], database=database)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield client, Kit(Path(env["LUMIKU_STORAGE_DIR"]))
+    finally:
+        database.drop()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from lumiku.db import migrate
 from lumiku.plugins.migrations import migration_sources
 from lumiku.plugins.registry import PluginSource
 from lumiku.settings import Settings, load_settings
+from lumiku.testing.templates import ScratchDatabase
 
 
 def test_environment(database_url: str, workdir: Path, **overrides: str) -> dict[str, str]:
@@ -41,12 +42,21 @@ def build_test_app(
     *,
     plugins: Iterable[PluginSource] | None = None,
     migrate_database: bool = True,
+    database: ScratchDatabase | None = None,
 ) -> Starlette:
-    """Return an app on ``env`` with ``plugins`` (``None``: the installed ones), migrated."""
+    """Return an app on ``env`` with ``plugins`` (``None``: the installed ones), migrated.
+
+    When ``env`` points at ``database`` and it does not exist yet, it is created as a copy
+    of the session's template for the app's migrations instead of being migrated.
+    """
     settings: Settings = load_settings(env)
     runtime: Runtime = build_runtime(settings, plugins=plugins)
-    if migrate_database:
-        migrate.upgrade(runtime.engine, migration_sources(runtime.registry))
+    sources = migration_sources(runtime.registry) if migrate_database else None
+    migrated = False
+    if database is not None and env.get("DATABASE_URL") == database.url:
+        migrated = database.ensure(sources)
+    if sources is not None and not migrated:
+        migrate.upgrade(runtime.engine, sources)
     return create_app(runtime=runtime)
 
 

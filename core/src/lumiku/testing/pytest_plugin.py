@@ -1,8 +1,10 @@
 """The ``lumiku`` pytest plugin (entry point ``pytest11``): fixtures for core and plugin tests.
 
-Database backend: ``LUMIKU_TEST_DATABASE=postgresql`` runs the ``database_url`` fixture on a
-fresh PostgreSQL database per session; the default is a SQLite file. Tests that need a
-service fail when it is missing under ``CI`` and skip elsewhere.
+Database backend: ``LUMIKU_TEST_DATABASE=postgresql`` gives each test a database of its own
+on the PostgreSQL server; the default is a SQLite file. A test that wants a migrated
+database gets a copy of a template migrated once per session (see
+``lumiku.testing.templates``). Tests that need a service fail when it is missing under
+``CI`` and skip elsewhere.
 """
 
 from __future__ import annotations
@@ -14,7 +16,14 @@ from typing import Any
 
 import pytest
 
+from lumiku.db.migrate import core_source
 from lumiku.testing import databases
+from lumiku.testing.templates import (
+    PostgresDatabases,
+    ScratchDatabase,
+    SqliteDatabases,
+    TestDatabases,
+)
 
 
 def require_service(name: str, available: bool) -> None:
@@ -57,13 +66,44 @@ def sqlite_url(tmp_path: Path) -> str:
     return databases.temporary_sqlite_url(tmp_path)
 
 
-@pytest.fixture
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """Yield a URL to a fresh, empty database of the backend this run tests."""
+@pytest.fixture(scope="session")
+def lumiku_databases(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestDatabases]:
+    """Yield the session's throwaway databases on the backend under test (and its templates)."""
+    test_databases: TestDatabases
     if test_backend() == "postgresql":
-        yield request.getfixturevalue("postgres_url")
+        request.getfixturevalue("postgres_server")
+        test_databases = PostgresDatabases(databases.postgres_admin_url())
     else:
-        yield databases.temporary_sqlite_url(tmp_path)
+        test_databases = SqliteDatabases(tmp_path_factory.mktemp("templates"))
+    yield test_databases
+    test_databases.close()
+
+
+@pytest.fixture
+def scratch_database(lumiku_databases: TestDatabases, tmp_path: Path) -> Iterator[ScratchDatabase]:
+    """Yield this test's database, created on first need (by ``make_app``, or empty)."""
+    database = lumiku_databases.scratch(tmp_path)
+    yield database
+    database.drop()
+
+
+@pytest.fixture
+def database_url(scratch_database: ScratchDatabase) -> str:
+    """Return a URL to a fresh, empty database of the backend this run tests.
+
+    It is the database of ``lumiku_env``: an app built on it afterwards migrates it.
+    """
+    scratch_database.ensure()
+    return scratch_database.url
+
+
+@pytest.fixture
+def migrated_database_url(lumiku_databases: TestDatabases, tmp_path: Path) -> Iterator[str]:
+    """Yield a URL to a fresh database with the core's migrations applied (a template copy)."""
+    with lumiku_databases.migrated(tmp_path, [core_source()]) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -74,20 +114,25 @@ def redis_server() -> str:
 
 
 @pytest.fixture
-def lumiku_env(database_url: str, tmp_path: Path) -> dict[str, str]:
-    """Return the environment for a test app (edit it before calling ``make_app``)."""
+def lumiku_env(scratch_database: ScratchDatabase, tmp_path: Path) -> dict[str, str]:
+    """Return the environment for a test app (edit it before calling ``make_app``).
+
+    Its ``DATABASE_URL`` names this test's database, which ``make_app`` creates already
+    migrated. To use the database before any app is built (a CLI command, your own
+    engine), request ``database_url`` too: it creates the database, empty.
+    """
     from lumiku.testing.app import test_environment
 
-    return test_environment(database_url, tmp_path)
+    return test_environment(scratch_database.url, tmp_path)
 
 
 @pytest.fixture
-def make_app(lumiku_env: dict[str, str]) -> Any:
+def make_app(lumiku_env: dict[str, str], scratch_database: ScratchDatabase) -> Any:
     """Return a factory ``make_app(plugins=None, **env)`` building a migrated app."""
     from lumiku.testing.app import build_test_app
 
     def factory(plugins: Any = None, **env: str) -> Any:
-        return build_test_app({**lumiku_env, **env}, plugins=plugins)
+        return build_test_app({**lumiku_env, **env}, plugins=plugins, database=scratch_database)
 
     return factory
 
