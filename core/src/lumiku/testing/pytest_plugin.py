@@ -10,7 +10,8 @@ database gets a copy of a template migrated once per session (see
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 
 from lumiku.db.migrate import core_source
 from lumiku.testing import databases
+from lumiku.testing.redis_server import RedisProcess
 from lumiku.testing.templates import (
     PostgresDatabases,
     ScratchDatabase,
@@ -108,9 +110,34 @@ def migrated_database_url(lumiku_databases: TestDatabases, tmp_path: Path) -> It
 
 @pytest.fixture(scope="session")
 def redis_server() -> str:
-    """Return the test Redis URL after making sure the server answers."""
+    """Return the test Redis URL after making sure the server answers.
+
+    Several test runs share it: keep your keys under a prefix unique to the test.
+    """
     require_service("Redis", databases.redis_available())
     return databases.redis_url()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[Callable[..., RedisProcess]]:
+    """Return ``start(password=None)``: a ``redis-server`` of this test's own, on a free port.
+
+    Use it when the test stops or flushes Redis, or lets an app use its default key names.
+    """
+    require_service("redis-server (binary)", shutil.which("redis-server") is not None)
+    started: list[RedisProcess] = []
+
+    def start(password: str | None = None) -> RedisProcess:
+        workdir = tmp_path / f"redis-{len(started)}"
+        workdir.mkdir()
+        server = RedisProcess(workdir, password)
+        started.append(server)
+        server.start()
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
 
 
 @pytest.fixture
