@@ -39,8 +39,12 @@ pytest-sqlite: $(VENV)/.dev
 pytest-postgresql: $(VENV)/.dev
 	LUMIKU_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS)
 
-## make test: ruff, mypy, then the whole suite on SQLite and on PostgreSQL (+ Redis)
-test: lint typecheck pytest-sqlite pytest-postgresql
+## make test: ruff, mypy, and the whole suite on SQLite and on PostgreSQL (+ Redis), side by
+## side (most of a suite's time is waiting: for the database, for worker threads to stop).
+## Each part's output is printed as a block when it ends; the command fails if any part does.
+test: $(VENV)/.dev
+	@echo "make test: ruff, mypy, pytest on SQLite and on PostgreSQL, run side by side..."
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target lint typecheck pytest-sqlite pytest-postgresql
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/startup.py
