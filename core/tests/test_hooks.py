@@ -33,7 +33,7 @@ from lumiku import (
 from lumiku.hookspecs import HOOK_NAMES
 from lumiku.jobs.schedule import Schedule, Scheduler
 from lumiku.plugins.discovery import discover
-from lumiku.testing.app import join_jobs
+from lumiku.testing import drain
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
@@ -127,7 +127,7 @@ def test_hook_register_actors_runs_jobs_in_process_and_idempotently(
     )
     with TestClient(app) as client:
         assert client.post("/api/apps/lkt-jobs/jobs/j1").json() == {"queued": "j1"}
-        join_jobs(app)
+        drain(app)
     assert done == {"j1": 42}
     runtime = app.state.runtime
     assert runtime.actors["lkt_jobs"] == ["lkt_jobs.double"]
@@ -181,7 +181,7 @@ def test_hook_register_schedules_declares_actors_the_scheduler_enqueues(
         now[0] = 31.0
         assert scheduler.enqueue_due() == ["lkt_tidy.tidy"]
         assert scheduler.enqueue_due() == []  # once per period
-        join_jobs(app)
+        drain(app)
     assert runs == ["lkt_tidy"]
 
 

@@ -8,7 +8,7 @@ connect, start and stop them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from lumiku.auth.service import AuthService
 from lumiku.auth.wiring import build_auth
+from lumiku.clock import Clock, utc_now
 from lumiku.db.engine import create_engine
 from lumiku.http.converter import make_json_converter, make_query_converter
 from lumiku.http.services import EndpointServices
@@ -125,8 +126,18 @@ class Runtime:
         return ctx
 
 
-def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None = None) -> Runtime:
-    """Build the services and load the plugins (``plugins=None`` discovers entry points)."""
+def build_runtime(
+    settings: Settings,
+    *,
+    plugins: Iterable[PluginSource] | None = None,
+    job_queue: Callable[[dramatiq.Broker], JobQueue] = JobQueue,
+    clock: Clock = utc_now,
+) -> Runtime:
+    """Build the services and load the plugins (``plugins=None`` discovers entry points).
+
+    ``job_queue`` builds the queue jobs are enqueued through and ``clock`` is the time of
+    the ledger and of auth; tests pass a recording queue and a manual clock.
+    """
     engine = create_engine(settings.database_url)
     metrics = Metrics()
     registry = PluginRegistry(
@@ -136,12 +147,13 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
     limiter = RateLimiter(settings.redis.url)
     ledger = Ledger(
         engine,
+        clock,
         observer=lambda operation, outcome: metrics.credit_transactions.labels(
             operation=operation, outcome=outcome
         ).inc(),
     )
     storage = LocalStorage(settings.storage_dir)
-    auth = build_auth(engine, settings, ledger)
+    auth = build_auth(engine, settings, ledger, clock)
     endpoints = EndpointServices(
         json=make_json_converter(),
         query=make_query_converter(),
@@ -164,7 +176,7 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
         signer=UrlSigner.from_master_secret(settings.jwt_secret),
         auth=auth,
         broker=broker,
-        jobs=JobQueue(broker),
+        jobs=job_queue(broker),
         publisher=SwitchablePublisher(),
         image_providers=image_providers,
         redis_up=settings.redis.enabled,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -13,22 +13,10 @@ from lumiku.db import create_engine, migrate
 from lumiku.db.tables import users
 from lumiku.ledger import Ledger
 from lumiku.ledger.tables import credit_accounts, credit_entries, credit_holds
+from lumiku.testing import ManualClock
 from lumiku.testing.templates import TestDatabases
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """A clock that stands still until a test moves it."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def migrated_engine(url: str) -> sa.Engine:
@@ -122,13 +110,13 @@ def key() -> Callable[[str], str]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock() -> ManualClock:
     """Return a clock that stands still at ``START`` until moved."""
-    return FakeClock()
+    return ManualClock(START)
 
 
 @pytest.fixture
-def ledger(ledger_engine: sa.Engine, clock: FakeClock) -> Ledger:
+def ledger(ledger_engine: sa.Engine, clock: ManualClock) -> Ledger:
     """Return a ledger on the test database, on the fake clock."""
     return Ledger(ledger_engine, clock)
 
