@@ -14,18 +14,13 @@ from lumiku_avatar_creator.transitions import claim, find_generation
 
 
 @pytest.fixture
-def held(client: TestClient, kit: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Submit a generation whose job is not queued, so each test runs it by hand."""
-    sent: list[str] = []
-
-    def keep(actor: str, /, **kwargs: Any) -> str:
-        sent.append(kwargs["generation_id"])
-        return "kept"
-
-    monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", keep)
+def held(client: TestClient, kit: Any) -> Any:
+    """Submit a generation whose job is held, not run, so each test runs it by hand."""
+    queue = kit.jobs(client)
+    queue.hold()
     api = kit.sign_up(client)
     generation_id = api.generate(api.project()).json()["generation"]["id"]
-    assert sent == [generation_id]
+    assert queue.named("avatar_creator.generate") == [{"generation_id": generation_id}]
     return api, generation_id
 
 

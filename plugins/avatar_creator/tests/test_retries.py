@@ -177,10 +177,7 @@ def test_a_priced_edit_is_charged_once_and_refunded_when_the_avatar_vanished(
 def test_generate_retries_hold_once_for_a_job_that_can_run(
     client: TestClient, kit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent: list[str] = []
-    monkeypatch.setattr(
-        kit.runtime(client).jobs, "enqueue", lambda actor, /, **kw: sent.append(kw["generation_id"])
-    )
+    kit.jobs(client).hold()  # the test runs the job by hand
     services = kit.services(client)
     generations = services.generations
     body = {"name": "g", "prompt": "a friendly person", "width": 512, "height": 512}
@@ -214,7 +211,6 @@ def test_generate_retries_hold_once_for_a_job_that_can_run(
     assert api.post(url, json=body, headers=headers).status_code == 500
     assert api.balance()["held"] == 10
     monkeypatch.delattr(settlement, "release")  # the retry runs on a healthy process
-    monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", lambda actor, /, **kw: "sent")
     retried = api.post(url, json=body, headers=headers)
     assert retried.status_code == 200, retried.text
     assert api.balance() == {"balance": 100, "held": 10, "available": 90}  # one hold, not two
@@ -223,7 +219,7 @@ def test_generate_retries_hold_once_for_a_job_that_can_run(
 def test_a_submit_racing_a_project_delete_is_404_and_holds_nothing(
     client: TestClient, kit: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", lambda actor, /, **kw: "sent")
+    kit.jobs(client).hold()  # no job runs: the test is about the submit
     projects = kit.services(client).projects
     api = kit.sign_up(client)
     project_id = api.project()

@@ -6,6 +6,7 @@ Each test drives several scenarios on one app (a fresh user each) to keep the su
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from lumiku.images.errors import ProviderUnavailable
+from lumiku.testing import RecordingJobQueue
 from lumiku_avatar_creator.actors import ClaimBusy
 from lumiku_avatar_creator.files import StoredImage
 from lumiku_avatar_creator.models import avatar_generations, avatars
@@ -36,25 +38,18 @@ def kit(shared_app: tuple[TestClient, Any]) -> Any:
     return shared_app[1]
 
 
-class Sent:
-    """Keeps the jobs the app enqueues instead of running them."""
-
-    def __init__(self) -> None:
-        self.jobs: list[tuple[str, dict[str, Any]]] = []
-
-    def __call__(self, actor: str, /, **kwargs: Any) -> str:
-        self.jobs.append((actor, kwargs))
-        return "kept"
-
-    def generations(self) -> list[str]:
-        return [kw["generation_id"] for actor, kw in self.jobs if "generation_id" in kw]
-
-
 @pytest.fixture
-def sent(client: TestClient, kit: Any, monkeypatch: pytest.MonkeyPatch) -> Sent:
-    keeper = Sent()
-    monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", keeper)
-    return keeper
+def sent(client: TestClient, kit: Any) -> Iterator[RecordingJobQueue]:
+    """Hold the jobs the shared app enqueues during the test instead of running them."""
+    queue: RecordingJobQueue = kit.jobs(client)
+    with queue.holding_jobs():
+        yield queue
+    queue.clear()
+
+
+def generations(queue: RecordingJobQueue) -> list[str]:
+    """Return the generations whose jobs were enqueued."""
+    return [job.kwargs["generation_id"] for job in queue.jobs if "generation_id" in job.kwargs]
 
 
 def submit(client: TestClient, kit: Any) -> tuple[Any, str]:
@@ -83,7 +78,7 @@ def ago(delta: timedelta) -> datetime:
 
 
 def test_a_redelivery_that_finds_a_live_claim_is_retried_not_dropped(
-    client: TestClient, kit: Any, sent: Sent
+    client: TestClient, kit: Any, sent: RecordingJobQueue
 ) -> None:
     services = kit.services(client)
     api, generation_id = submit(client, kit)
@@ -109,7 +104,7 @@ def test_a_redelivery_that_finds_a_live_claim_is_retried_not_dropped(
 
 
 def test_deletes_racing_the_job_never_charge_for_a_failed_generation(
-    client: TestClient, kit: Any, sent: Sent, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, kit: Any, sent: RecordingJobQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services = kit.services(client)
     job = services.job
@@ -136,7 +131,6 @@ def test_deletes_racing_the_job_never_charge_for_a_failed_generation(
 
     # 2. The project is deleted after the generation completed, before the capture: the
     #    delete leaves the completed generation's hold alone, the capture charges once.
-    monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", sent)
     api, generation_id = submit(client, kit)
     project_id = row(client, kit, generation_id)["project_id"]
     real_capture = settlement.capture
@@ -154,7 +148,6 @@ def test_deletes_racing_the_job_never_charge_for_a_failed_generation(
 
     # 3. The avatar is deleted before the capture: the generation stays completed (also
     #    when read long after), charged once.
-    monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", sent)
     api, generation_id = submit(client, kit)
 
     def delete_avatar_then_capture(hold_id: str, amount: int) -> bool:
@@ -173,7 +166,7 @@ def test_deletes_racing_the_job_never_charge_for_a_failed_generation(
 
 
 def test_deleting_the_avatar_of_an_open_generation_keeps_it_attached(
-    client: TestClient, kit: Any, sent: Sent
+    client: TestClient, kit: Any, sent: RecordingJobQueue
 ) -> None:
     """An older version attached the avatar before completing; such a generation must
     keep its avatar through an avatar delete, to complete and settle."""
@@ -202,7 +195,7 @@ def test_deleting_the_avatar_of_an_open_generation_keeps_it_attached(
 
 
 def test_expiry_tells_what_became_of_the_credits_and_no_attempt_outlives_the_hold(
-    client: TestClient, kit: Any, sent: Sent, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, kit: Any, sent: RecordingJobQueue, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services = kit.services(client)
     timing = services.timing
@@ -237,7 +230,6 @@ def test_expiry_tells_what_became_of_the_credits_and_no_attempt_outlives_the_hol
     monkeypatch.undo()
 
     # 4. However many messages it got, a generation makes max_retries + 1 attempts.
-    monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", sent)
 
     class Down:
         def generate(self, request: Any) -> Any:
@@ -255,7 +247,7 @@ def test_expiry_tells_what_became_of_the_credits_and_no_attempt_outlives_the_hol
 
 
 def test_the_recovery_requeues_stalled_jobs_and_expires_dead_ones(
-    client: TestClient, kit: Any, sent: Sent
+    client: TestClient, kit: Any, sent: RecordingJobQueue
 ) -> None:
     services = kit.services(client)
     timing = services.timing
@@ -269,14 +261,14 @@ def test_the_recovery_requeues_stalled_jobs_and_expires_dead_ones(
     _, running = submit(client, kit)
     assert claim(engine, running, "alive", timing.lease)
     _, waiting = submit(client, kit)
-    sent.jobs.clear()
+    sent.clear()
 
     recovered = services.recovery.run()  # the shared app may hold other tests' rows
 
     assert recovered.expired >= 1
     assert recovered.requeued >= 2
-    assert {lapsed, lost} <= set(sent.generations())
-    assert not {dead, running, waiting} & set(sent.generations())
+    assert {lapsed, lost} <= set(generations(sent))
+    assert not {dead, running, waiting} & set(generations(sent))
     assert row(client, kit, lapsed)["status"] == "pending"
     assert row(client, kit, lapsed)["claim_id"] is None
     assert row(client, kit, dead)["status"] == "failed"
@@ -290,9 +282,7 @@ def test_the_recovery_requeues_stalled_jobs_and_expires_dead_ones(
     assert api.balance() == CHARGED
 
 
-def test_the_recovery_actor_runs_and_is_enqueued_periodically(
-    client: TestClient, kit: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_the_recovery_actor_runs_and_is_enqueued_periodically(client: TestClient, kit: Any) -> None:
     services = kit.services(client)
     recovery = services.recovery
     runtime = kit.runtime(client)
@@ -303,8 +293,7 @@ def test_the_recovery_actor_runs_and_is_enqueued_periodically(
     kit.drain(client)
     assert runtime.broker.dead_letters == []
 
-    enqueued: list[str] = []
-    monkeypatch.setattr(runtime.jobs, "enqueue", lambda actor, /, **kw: enqueued.append(actor))
+    queue: RecordingJobQueue = kit.jobs(client)
     quick = Recovery(services.ctx, recovery._expiry, services.timing, timedelta(milliseconds=10))
 
     async def a_few_periods() -> None:
@@ -312,6 +301,9 @@ def test_the_recovery_actor_runs_and_is_enqueued_periodically(
         await asyncio.sleep(0.2)
         await quick.stop()
 
-    asyncio.run(a_few_periods())
+    with queue.holding_jobs():
+        asyncio.run(a_few_periods())
+    enqueued = [job.actor_name for job in queue.held]
+    queue.clear()
     assert len(enqueued) >= 2
     assert set(enqueued) == {RECOVER_ACTOR}
