@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -9,6 +10,9 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
+from lumiku.jobs.broker import job_stats
+from lumiku.jobs.stats import JobState
+from lumiku_avatar_creator.generations import GENERATE_ACTOR
 from lumiku_avatar_creator.models import avatar_generations
 from lumiku_avatar_creator.transitions import claim, find_generation
 
@@ -119,5 +123,39 @@ def test_the_hold_outlives_every_attempt_of_the_job(client: TestClient, kit: Any
     assert timing.lease > timing.time_limit
 
 
-def test_a_generation_that_no_longer_exists_is_skipped(client: TestClient, kit: Any) -> None:
-    kit.services(client).job.run("00000000-0000-0000-0000-000000000000", attempt=0)
+TABLES = ("avatar_generations", "avatars", "avatar_usage_history", "credit_entries", "credit_holds")
+
+
+def test_a_generation_that_no_longer_exists_is_skipped(
+    client: TestClient, kit: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    api = kit.sign_up(client)
+    api.generate(api.project())  # another generation, which must stay as it is
+    kit.drain(client)
+    runtime = kit.runtime(client)
+    rows = {table: kit.count_rows(client, table) for table in TABLES}
+    files = kit.files()
+    queue = kit.jobs(client)
+    jobs = len(queue.jobs)
+    stats = job_stats(runtime.broker)
+    assert stats is not None
+    processed = stats.count(JobState.PROCESSED, queue="avatar_creator")
+    missing = "00000000-0000-0000-0000-000000000000"
+
+    # A message for a generation that was deleted (or never stored) reaches the worker.
+    with caplog.at_level(logging.INFO, logger="lumiku"):
+        queue.enqueue(GENERATE_ACTOR, generation_id=missing)
+        kit.drain(client)
+
+    # The job ran once and ended quietly: no retry, no failure, no dead letter...
+    assert stats.count(JobState.PROCESSED, queue="avatar_creator") == processed + 1
+    assert stats.count(JobState.RETRIED, queue="avatar_creator") == 0
+    assert stats.count(JobState.FAILED, queue="avatar_creator") == 0
+    assert runtime.broker.dead_letters == []
+    # ...said what it skipped...
+    assert any(missing in record.getMessage() for record in caplog.records), caplog.text
+    # ...and touched nothing: no row, no credit, no file, no further job.
+    assert {table: kit.count_rows(client, table) for table in TABLES} == rows
+    assert kit.files() == files
+    assert len(queue.jobs) == jobs + 1
+    assert api.balance() == {"balance": 90, "held": 0, "available": 90}
