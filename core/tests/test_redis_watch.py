@@ -6,15 +6,15 @@ Each test runs a redis-server of its own on a free port, so stopping it touches 
 from __future__ import annotations
 
 import logging
-import types
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from lumiku import Call, PluginContext, PluginSpec, get, hard, hookimpl, soft
+from lumiku import Call, PluginContext, PluginSpec, get, hard, soft
 from lumiku.redis_watch import RedisWatch
+from lumiku.testing import define_plugin
 
 pytestmark = pytest.mark.redis
 
@@ -27,13 +27,7 @@ def hello_routes(ctx: PluginContext) -> list[Any]:
 
 
 def spec(plugin_id: str, *requires: Any) -> PluginSpec:
-    return PluginSpec(
-        id=plugin_id,
-        requires=requires,
-        # ``name`` keeps the namespaces apart: pluggy refuses one object registered twice,
-        # and namespaces holding the same functions compare equal.
-        hooks=types.SimpleNamespace(register_routes=hookimpl(hello_routes), name=plugin_id),  # type: ignore[arg-type]
-    )
+    return define_plugin(plugin_id, requires=requires, register_routes=hello_routes)
 
 
 SPECS = [
