@@ -236,6 +236,7 @@ class PostgresDatabases(TestDatabases):
         self._cloner = ThreadPoolExecutor(max_workers=spares, thread_name_prefix="lumiku-clonedb")
         self._dropper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lumiku-dropdb")
         self._drops: list[Future[None]] = []
+        self._live: set[str] = set()  # the test databases created and not yet dropped
 
     @property
     def run_id(self) -> str:
@@ -267,6 +268,7 @@ class PostgresDatabases(TestDatabases):
 
     def _create_empty(self, url: str) -> None:
         self._execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(_name(url))))
+        self._live.add(_name(url))
 
     def _copy(self, template: str, url: str) -> None:
         ready = self._ready.setdefault(template, collections.deque())
@@ -279,6 +281,7 @@ class PostgresDatabases(TestDatabases):
                 sql.Identifier(spare), sql.Identifier(_name(url))
             )
         )
+        self._live.add(_name(url))
 
     def _clone(self, template: str) -> str:
         name = self._new_name("lumiku_spare")
@@ -294,6 +297,7 @@ class PostgresDatabases(TestDatabases):
         self._drops.append(self._dropper.submit(self._drop, url))
 
     def _drop(self, url: str) -> None:
+        self._live.discard(_name(url))
         self._execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(_name(url)))
         )
@@ -303,7 +307,7 @@ class PostgresDatabases(TestDatabases):
             connection.execute(statement)
 
     def close(self) -> None:
-        """Wait for the work under way, then drop the spares and the templates."""
+        """Wait for the work under way, then drop the spares, what tests left, the templates."""
         self._cloner.shutdown(wait=True)
         spares = [future for ready in self._ready.values() for future in ready]
         self._ready = {}
@@ -311,6 +315,8 @@ class PostgresDatabases(TestDatabases):
             if future.exception() is None:
                 self._drop(self._url(future.result()))
         self._dropper.shutdown(wait=True)
+        for name in sorted(self._live):  # a test that did not drop its database
+            self._drop(self._url(name))
         errors = [drop.exception() for drop in self._drops if drop.exception() is not None]
         errors += [future.exception() for future in spares if future.exception() is not None]
         super().close()
