@@ -7,7 +7,6 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
 from lumiku.app import create_app
 from lumiku.bootstrap import Runtime, build_runtime
@@ -16,6 +15,7 @@ from lumiku.db import migrate
 from lumiku.plugins.migrations import migration_sources
 from lumiku.plugins.registry import PluginSource
 from lumiku.settings import Settings, load_settings
+from lumiku.testing.client import TestClient
 from lumiku.testing.queue import RecordingJobQueue
 from lumiku.testing.templates import ScratchDatabase
 

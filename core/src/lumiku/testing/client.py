@@ -12,12 +12,18 @@ plugins of the ``lumiku_plugins`` fixture (override it in your conftest).
 from __future__ import annotations
 
 import uuid
+import warnings
 from typing import Any
 
 import httpx
-from starlette.testclient import TestClient
 
-__all__ = ["PASSWORD", "SignedInUser", "sign_up"]
+with warnings.catch_warnings():
+    # Starlette 1.x asks for the httpx2 fork in its TestClient; httpx works the same here,
+    # and a warning at import would reach every plugin author's test run.
+    warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
+    from starlette.testclient import TestClient
+
+__all__ = ["PASSWORD", "SignedInUser", "TestClient", "sign_up"]
 
 PASSWORD = "violet staple orchard kettle"  # noqa: S105 - the password of test accounts
 """The password of the accounts :func:`sign_up` creates."""

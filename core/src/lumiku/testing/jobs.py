@@ -29,13 +29,13 @@ import attrs
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
 from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
 from lumiku.bootstrap import Runtime
 from lumiku.jobs.broker import boot_process, build_broker
 from lumiku.jobs.enqueue import JobQueue
 from lumiku.jobs.policy import JobPolicy, milliseconds
 from lumiku.jobs.stats import JobStats
+from lumiku.testing.client import TestClient
 
 __all__ = ["FAST_RETRIES", "StubJobs", "drain", "stub_jobs"]
 

@@ -24,32 +24,29 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from starlette.applications import Starlette
-from starlette.testclient import TestClient
 
-from lumiku.db import migrate
-from lumiku.plugins.migrations import migration_sources
-from lumiku.plugins.registry import PluginSource
-from lumiku.plugins.spec import PluginSpec
 from lumiku.testing import databases
-from lumiku.testing.app import build_test_app, test_environment
-from lumiku.testing.client import SignedInUser, sign_up
-from lumiku.testing.clock import ManualClock
-from lumiku.testing.context import PluginHarness, build_plugin_harness
-from lumiku.testing.redis_server import RedisProcess
-from lumiku.testing.templates import (
-    PostgresDatabases,
-    ScratchDatabase,
-    SqliteDatabases,
-    TestDatabases,
-)
 
-MakeApp = Callable[..., Starlette]
-MakeClient = Callable[..., TestClient]
-MakeHarness = Callable[..., PluginHarness]
+# The rest of the kit is imported by the fixtures that use it: pytest loads this plugin in
+# every run of an environment where lumiku is installed, and should start fast there.
+if TYPE_CHECKING:
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from lumiku.plugins.registry import PluginSource
+    from lumiku.plugins.spec import PluginSpec
+    from lumiku.testing.client import SignedInUser
+    from lumiku.testing.clock import ManualClock
+    from lumiku.testing.context import PluginHarness
+    from lumiku.testing.redis_server import RedisProcess
+    from lumiku.testing.templates import ScratchDatabase, TestDatabases
+
+MakeApp = Callable[..., "Starlette"]
+MakeClient = Callable[..., "TestClient"]
+MakeHarness = Callable[..., "PluginHarness"]
 
 
 def require_service(name: str, available: bool) -> None:
@@ -111,6 +108,8 @@ def private_redis(tmp_path: Path) -> Iterator[Callable[..., RedisProcess]]:
 
     Use it when the test stops or flushes Redis, or lets an app use its default key names.
     """
+    from lumiku.testing.redis_server import RedisProcess
+
     require_service("redis-server (binary)", shutil.which("redis-server") is not None)
     started: list[RedisProcess] = []
 
@@ -135,6 +134,8 @@ def lumiku_databases(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[TestDatabases]:
     """Yield the session's throwaway databases on the backend under test (and its templates)."""
+    from lumiku.testing.templates import PostgresDatabases, SqliteDatabases
+
     test_databases: TestDatabases
     if test_backend() == "postgresql":
         request.getfixturevalue("postgres_server")
@@ -166,6 +167,8 @@ def database_url(scratch_database: ScratchDatabase) -> str:
 @pytest.fixture
 def migrated_database_url(lumiku_databases: TestDatabases, tmp_path: Path) -> Iterator[str]:
     """Yield a URL to a fresh database with the core's migrations applied (a template copy)."""
+    from lumiku.db import migrate
+
     with lumiku_databases.migrated(tmp_path, [migrate.core_source()]) as url:
         yield url
 
@@ -181,6 +184,8 @@ def lumiku_env(scratch_database: ScratchDatabase, tmp_path: Path) -> dict[str, s
     migrated. To use the database before any app is built (a CLI command, your own
     engine), request ``database_url`` too: it creates the database, empty.
     """
+    from lumiku.testing.app import test_environment
+
     return test_environment(scratch_database.url, tmp_path)
 
 
@@ -191,6 +196,7 @@ def make_app(lumiku_env: dict[str, str], scratch_database: ScratchDatabase) -> M
     ``plugins=None`` loads the installed plugins; ``env`` adds variables; ``clock`` (a
     :class:`ManualClock`) is the time of the app's ledger and auth.
     """
+    from lumiku.testing.app import build_test_app
 
     def factory(
         plugins: Iterable[PluginSource] | None = None,
@@ -213,6 +219,8 @@ def make_client(make_app: MakeApp) -> Iterator[MakeClient]:
     Server errors are answered as 500s (not raised), as a real client would see them.
     The clients are closed (their apps shut down) after the test.
     """
+    from lumiku.testing.client import TestClient
+
     clients: list[TestClient] = []
 
     def factory(
@@ -255,12 +263,16 @@ def api_client(
 @pytest.fixture
 def signed_in_user(api_client: TestClient) -> SignedInUser:
     """Return a new account on ``api_client``'s app, signed in (100 welcome credits)."""
+    from lumiku.testing.client import sign_up
+
     return sign_up(api_client)
 
 
 @pytest.fixture
 def manual_clock() -> ManualClock:
     """Return a clock standing at the current moment until the test moves it."""
+    from lumiku.testing.clock import ManualClock
+
     return ManualClock()
 
 
@@ -274,6 +286,10 @@ def make_plugin_harness(lumiku_databases: TestDatabases, tmp_path: Path) -> Iter
     The plugin's context is built on a migrated database of its own (a template copy) with
     the real ledger; see :class:`~lumiku.testing.PluginHarness` for the fakes.
     """
+    from lumiku.db import migrate
+    from lumiku.plugins.migrations import migration_sources
+    from lumiku.testing.context import build_plugin_harness
+
     made: list[tuple[PluginHarness, ScratchDatabase]] = []
 
     def factory(spec: PluginSpec, *, clock: ManualClock | None = None, **env: str) -> PluginHarness:
