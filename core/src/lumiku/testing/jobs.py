@@ -35,6 +35,7 @@ from lumiku.jobs.broker import boot_process, build_broker
 from lumiku.jobs.enqueue import JobQueue
 from lumiku.jobs.policy import JobPolicy, milliseconds
 from lumiku.jobs.stats import JobStats
+from lumiku.testing.app import runtime_of
 from lumiku.testing.client import TestClient
 
 __all__ = ["FAST_RETRIES", "StubJobs", "drain", "stub_jobs"]
@@ -75,15 +76,13 @@ def drain(
         jobs.worker.join()
 
 
-def _broker_of(jobs: StubJobs | Starlette | TestClient | Runtime | dramatiq.Broker) -> Any:
-    if isinstance(jobs, StubJobs | dramatiq.Broker):
-        return jobs.broker if isinstance(jobs, StubJobs) else jobs
-    if isinstance(jobs, TestClient):
-        jobs = jobs.app  # type: ignore[assignment]  # the kit's clients wrap a Starlette app
-    if isinstance(jobs, Starlette):
-        jobs = jobs.state.runtime
-    if isinstance(jobs, Runtime):
+def _broker_of(jobs: object) -> dramatiq.Broker:
+    if isinstance(jobs, dramatiq.Broker):
+        return jobs
+    if isinstance(jobs, StubJobs | Runtime):
         return jobs.broker
+    if isinstance(jobs, TestClient | Starlette):
+        return runtime_of(jobs).broker
     raise TypeError(f"drain() takes an app, a TestClient, a runtime or StubJobs, got {jobs!r}")
 
 
