@@ -8,7 +8,7 @@ import dramatiq
 import pytest
 
 from lumiku import declare_actor
-from lumiku.testing import define_plugin, drain, job_queue, runtime_of, stub_jobs
+from lumiku.testing import define_plugin, drain, job_queue_of, runtime_of, stub_jobs
 
 
 def slow_plugin(done: list[int]) -> Any:
@@ -27,7 +27,7 @@ def slow_plugin(done: list[int]) -> Any:
 def test_drain_waits_for_an_apps_jobs(make_client: Any, target: str) -> None:
     done: list[int] = []
     client = make_client([slow_plugin(done)])
-    job_queue(client).enqueue("lkt_drain.work", n=3)
+    job_queue_of(client).enqueue("lkt_drain.work", n=3)
 
     drain({"client": client, "app": client.app, "runtime": runtime_of(client)}[target])
 

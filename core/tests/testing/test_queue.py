@@ -16,7 +16,7 @@ from lumiku.testing import (
     RecordingJobQueue,
     define_plugin,
     drain,
-    job_queue,
+    job_queue_of,
     stub_jobs,
 )
 
@@ -151,7 +151,7 @@ def test_every_kit_built_app_records_the_jobs_it_runs(make_client: Any) -> None:
         return [declare_actor(broker, greet, name="lkt_rec.greet", queue="lkt_rec")]
 
     client = make_client([define_plugin("lkt_rec", register_actors=register_actors)])
-    queue = job_queue(client)
+    queue = job_queue_of(client)
 
     queue.enqueue("lkt_rec.greet", name="ana")
     drain(client)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from PIL import Image
 from starlette.testclient import TestClient
 
-from lumiku.testing import SignedInUser, drain, job_queue, runtime_of
+from lumiku.testing import SignedInUser, drain, job_queue_of, runtime_of
 from lumiku.testing import sign_up as kit_sign_up
 from lumiku_avatar_creator.plugin import spec
 
@@ -90,7 +90,7 @@ class Kit:
     image = staticmethod(image_bytes)
     runtime = staticmethod(runtime_of)
     drain = staticmethod(drain)
-    jobs = staticmethod(job_queue)
+    jobs = staticmethod(job_queue_of)
     count_rows = staticmethod(count_rows)
 
     def __init__(self, storage_dir: Path) -> None:

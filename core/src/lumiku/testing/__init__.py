@@ -14,10 +14,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lumiku.testing.app import build_test_app, job_queue, runtime_of, test_environment
+    from lumiku.testing.app import build_test_app, job_queue_of, runtime_of, test_environment
     from lumiku.testing.client import PASSWORD, SignedInUser, sign_up
     from lumiku.testing.clock import ManualClock
-    from lumiku.testing.context import PluginHarness, build_plugin_harness, plugin_context
+    from lumiku.testing.context import PluginHarness, build_plugin_context, build_plugin_harness
     from lumiku.testing.jobs import FAST_RETRIES, StubJobs, drain, stub_jobs
     from lumiku.testing.plugins import define_plugin
     from lumiku.testing.queue import RecordedJob, RecordingJobQueue
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "build_test_app": "lumiku.testing.app",
-    "job_queue": "lumiku.testing.app",
+    "job_queue_of": "lumiku.testing.app",
     "runtime_of": "lumiku.testing.app",
     "test_environment": "lumiku.testing.app",
     "PASSWORD": "lumiku.testing.client",
@@ -36,7 +36,7 @@ _LAZY = {
     "ManualClock": "lumiku.testing.clock",
     "PluginHarness": "lumiku.testing.context",
     "build_plugin_harness": "lumiku.testing.context",
-    "plugin_context": "lumiku.testing.context",
+    "build_plugin_context": "lumiku.testing.context",
     "FAST_RETRIES": "lumiku.testing.jobs",
     "StubJobs": "lumiku.testing.jobs",
     "drain": "lumiku.testing.jobs",
@@ -65,12 +65,12 @@ __all__ = [
     "SignedInUser",
     "StubJobs",
     "TestDatabases",
+    "build_plugin_context",
     "build_plugin_harness",
     "build_test_app",
     "define_plugin",
     "drain",
-    "job_queue",
-    "plugin_context",
+    "job_queue_of",
     "runtime_of",
     "sign_up",
     "stub_jobs",

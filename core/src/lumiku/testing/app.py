@@ -52,7 +52,7 @@ def build_test_app(
 
     When ``env`` points at ``database`` and it does not exist yet, it is created as a copy
     of the session's template for the app's migrations instead of being migrated. Jobs go
-    through a :class:`RecordingJobQueue` (see :func:`job_queue`); ``clock`` is the time of
+    through a :class:`RecordingJobQueue` (see :func:`job_queue_of`); ``clock`` is the time of
     the ledger and of auth (pass a :class:`~lumiku.testing.ManualClock` to move it).
     """
     settings: Settings = load_settings(env)
@@ -77,7 +77,7 @@ def runtime_of(app: Starlette | TestClient) -> Runtime:
     return runtime
 
 
-def job_queue(app: Starlette | TestClient) -> RecordingJobQueue:
+def job_queue_of(app: Starlette | TestClient) -> RecordingJobQueue:
     """Return the recording job queue of an app built by :func:`build_test_app`."""
     queue = runtime_of(app).jobs
     if not isinstance(queue, RecordingJobQueue):

@@ -14,7 +14,7 @@ queue that holds jobs until the test runs them. No app, no lifespan, no ``startu
         harness.jobs.run_held()
         assert harness.ledger.balance(user).balance == 90
 
-:func:`plugin_context` is the one place a context is assembled in tests: when
+:func:`build_plugin_context` is the one place a context is assembled in tests: when
 ``PluginContext`` gains a field, it gains a line there.
 """
 
@@ -53,10 +53,10 @@ from lumiku.testing.jobs import FAST_RETRIES
 from lumiku.testing.queue import RecordingJobQueue
 from lumiku.testing.realtime import RecordingPublisher
 
-__all__ = ["PluginHarness", "build_plugin_harness", "plugin_context"]
+__all__ = ["PluginHarness", "build_plugin_context", "build_plugin_harness"]
 
 
-def plugin_context(
+def build_plugin_context(
     record: PluginRecord,
     *,
     settings: Settings,
@@ -163,7 +163,7 @@ def build_plugin_harness(
     broker = build_broker(None, policy=FAST_RETRIES)
     jobs = RecordingJobQueue(broker, hold=True)
     realtime = RecordingPublisher()
-    ctx = plugin_context(
+    ctx = build_plugin_context(
         record,
         settings=settings,
         engine=engine,

@@ -1,12 +1,12 @@
 """A job queue that records what a plugin enqueues, and can hold the jobs to run them later.
 
-Every app the kit builds has one (``job_queue(client)`` returns it) and so has a
+Every app the kit builds has one (``job_queue_of(client)`` returns it) and so has a
 :class:`~lumiku.testing.PluginHarness`. It sends jobs on as the real queue does until told
 to hold them; held jobs are run when the test says so, in the test's thread
 (:meth:`RecordingJobQueue.run_held`) or through the broker (:meth:`RecordingJobQueue.release`,
 then :func:`~lumiku.testing.drain`)::
 
-    queue = job_queue(client)
+    queue = job_queue_of(client)
     queue.hold()
     response = user.post("/generate", json=...)
     assert queue.held == [RecordedJob("my_plugin.generate", {"generation_id": ...})]
