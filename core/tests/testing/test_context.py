@@ -42,7 +42,8 @@ def test_the_context_has_the_plugins_settings_and_the_fakes(make_plugin_harness:
     assert ctx.cost("finish") == 9  # deployer overrides apply, as in an app
     assert ctx.jobs is harness.jobs
     assert ctx.jobs.holding
-    assert ctx.realtime is harness.realtime
+    ctx.realtime.publish("u1", "hello", {}, namespace="/lkt")
+    assert harness.realtime.names() == ["hello"]
     assert ctx.ledger is harness.ledger
     assert harness.clock is clock
     assert ctx.engine is harness.engine

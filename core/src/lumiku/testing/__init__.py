@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from lumiku.testing.app import build_test_app, job_queue_of, runtime_of, test_environment
     from lumiku.testing.client import PASSWORD, SignedInUser, sign_up
     from lumiku.testing.clock import ManualClock
-    from lumiku.testing.context import PluginHarness, build_plugin_context, build_plugin_harness
+    from lumiku.testing.context import PluginHarness, build_plugin_harness
     from lumiku.testing.jobs import FAST_RETRIES, StubJobs, drain, stub_jobs
     from lumiku.testing.plugins import define_plugin
     from lumiku.testing.queue import RecordedJob, RecordingJobQueue
@@ -36,7 +36,6 @@ _LAZY = {
     "ManualClock": "lumiku.testing.clock",
     "PluginHarness": "lumiku.testing.context",
     "build_plugin_harness": "lumiku.testing.context",
-    "build_plugin_context": "lumiku.testing.context",
     "FAST_RETRIES": "lumiku.testing.jobs",
     "StubJobs": "lumiku.testing.jobs",
     "drain": "lumiku.testing.jobs",
@@ -65,7 +64,6 @@ __all__ = [
     "SignedInUser",
     "StubJobs",
     "TestDatabases",
-    "build_plugin_context",
     "build_plugin_harness",
     "build_test_app",
     "define_plugin",

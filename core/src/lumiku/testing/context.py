@@ -1,9 +1,10 @@
 """A plugin's context on fakes, to test its services without an app.
 
-The context is what the plugin's hooks receive in production, built on a migrated test
-database with the real ledger, and with fakes where a test wants to look or to steer: a
-manual clock, a temporary storage, a recording realtime publisher and a recording job
-queue that holds jobs until the test runs them. No app, no lifespan, no ``startup`` hook::
+The context is the one the plugin's hooks receive in production, built by the same
+composition root (``lumiku.bootstrap``) on a migrated test database with the real ledger,
+with fakes where a test wants to look or to steer: a manual clock, a temporary storage, a
+recording realtime publisher and a recording job queue that holds jobs until the test
+runs them. No app, no lifespan, no worker, no ``startup`` hook::
 
     def test_a_generation_is_charged_once(make_plugin_harness):
         harness = make_plugin_harness(spec)
@@ -14,81 +15,32 @@ queue that holds jobs until the test runs them. No app, no lifespan, no ``startu
         harness.jobs.run_held()
         assert harness.ledger.balance(user).balance == 90
 
-:func:`build_plugin_context` is the one place a context is assembled in tests: when
-``PluginContext`` gains a field, it gains a line there.
+Because the context comes from ``Runtime.context``, a field ``PluginContext`` gains there
+reaches the harness with nothing to change here.
 """
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import attrs
 import dramatiq
 import sqlalchemy as sa
 
-from lumiku.bootstrap import builtin_image_providers
-from lumiku.db.engine import create_engine
+from lumiku.bootstrap import Runtime, build_runtime
 from lumiku.db.tables import users
-from lumiku.images.provider import ImageProvider
-from lumiku.jobs.broker import build_broker
-from lumiku.jobs.enqueue import JobQueue
 from lumiku.ledger.service import Ledger
-from lumiku.metrics import Metrics
-from lumiku.plugins.context import Capabilities, PluginContext
-from lumiku.plugins.registry import PluginRegistry
+from lumiku.plugins.context import PluginContext
 from lumiku.plugins.spec import PluginSpec
-from lumiku.plugins.state import PluginRecord
-from lumiku.ratelimit import RateLimiter
-from lumiku.realtime.publisher import Publisher
-from lumiku.settings import Settings, load_settings
-from lumiku.storage.local import LocalStorage
-from lumiku.storage.signing import UrlSigner
+from lumiku.settings import load_settings
 from lumiku.testing.app import test_environment
 from lumiku.testing.clock import ManualClock
-from lumiku.testing.jobs import FAST_RETRIES
 from lumiku.testing.queue import RecordingJobQueue
 from lumiku.testing.realtime import RecordingPublisher
 
-__all__ = ["PluginHarness", "build_plugin_context", "build_plugin_harness"]
-
-
-def build_plugin_context(
-    record: PluginRecord,
-    *,
-    settings: Settings,
-    engine: sa.Engine,
-    ledger: Ledger,
-    storage: LocalStorage,
-    jobs: JobQueue,
-    realtime: Publisher,
-    image_providers: Mapping[str, ImageProvider],
-    redis: bool = False,
-) -> PluginContext:
-    """Return the context of ``record``'s plugin on the given services (others are fresh)."""
-    assert record.spec is not None, "a plugin whose spec did not load has no context"
-    return PluginContext(
-        id=record.id,
-        spec=record.spec,
-        record=record,
-        settings=record.settings,
-        credits=record.credits,
-        core_settings=settings,
-        engine=engine,
-        ledger=ledger,
-        storage=storage.scoped(record.spec.prefix.rsplit("/", 1)[-1]),
-        files=UrlSigner.from_master_secret(settings.jwt_secret),
-        realtime=realtime,
-        jobs=jobs,
-        limiter=RateLimiter(None),
-        metrics=Metrics(),
-        capabilities=Capabilities(redis=lambda: redis),
-        image_providers=image_providers,
-        logger=logging.getLogger(f"lumiku.plugins.{record.id}"),
-    )
+__all__ = ["PluginHarness", "build_plugin_harness"]
 
 
 @attrs.define
@@ -102,8 +54,12 @@ class PluginHarness:
     jobs: RecordingJobQueue
     realtime: RecordingPublisher
     storage_dir: Path
-    broker: dramatiq.Broker = attrs.field(repr=False)
-    registry: PluginRegistry = attrs.field(repr=False)
+    runtime: Runtime = attrs.field(repr=False)
+
+    @property
+    def broker(self) -> dramatiq.Broker:
+        """Return the in-memory broker the plugin's actors are declared on."""
+        return self.runtime.broker
 
     def new_user(self, *, credits: int = 0, email: str | None = None) -> str:
         """Insert a user (and grant ``credits``, if any); return the user's id."""
@@ -144,56 +100,35 @@ def build_plugin_harness(
     env: Mapping[str, str] | None = None,
     clock: ManualClock | None = None,
 ) -> PluginHarness:
-    """Build ``spec``'s context on ``database_url`` (migrated already) and fakes.
+    """Build ``spec``'s context on ``database_url`` and fakes (migrate the database after).
 
     ``env`` adds variables to the test environment (plugin settings, credit overrides).
-    The plugin's actors are declared on an in-memory broker, so that
+    The plugin's actors are declared on an in-memory broker that no worker consumes, so
     ``harness.jobs.run_held()`` runs what its services enqueue.
     """
+    clock = clock or ManualClock()
     settings = load_settings(test_environment(database_url, workdir, **(env or {})))
-    registry = PluginRegistry(settings, redis_available=False)
-    registry.load([spec])
-    record = registry.records[spec.id]
+    runtime = build_runtime(
+        settings,
+        plugins=[spec],
+        job_queue=lambda broker: RecordingJobQueue(broker, hold=True),
+        clock=clock,
+    )
+    record = runtime.registry.records[spec.id]
     if not record.state.serving:
         raise RuntimeError(f"plugin {spec.id!r} is {record.describe()}, so it has no context")
-    clock = clock or ManualClock()
-    engine = create_engine(database_url)
-    ledger = Ledger(engine, clock)
-    storage = LocalStorage(Path(settings.storage_dir), clock=clock)
-    broker = build_broker(None, policy=FAST_RETRIES)
-    jobs = RecordingJobQueue(broker, hold=True)
     realtime = RecordingPublisher()
-    ctx = build_plugin_context(
-        record,
-        settings=settings,
-        engine=engine,
-        ledger=ledger,
-        storage=storage,
-        jobs=jobs,
-        realtime=realtime,
-        image_providers=_image_providers(registry, record, settings),
-    )
-    storage.ensure_layout([ctx.storage.folder])
-    if registry.implements(record.id, "register_actors"):
-        registry.call("register_actors", record.id, ctx=ctx, broker=broker)
+    runtime.publisher.target = realtime
+    ctx = runtime.context(record)
+    runtime.storage.ensure_layout([ctx.storage.folder])
+    assert isinstance(runtime.jobs, RecordingJobQueue)
     return PluginHarness(
         ctx=ctx,
-        engine=engine,
-        ledger=ledger,
+        engine=runtime.engine,
+        ledger=runtime.ledger,
         clock=clock,
-        jobs=jobs,
+        jobs=runtime.jobs,
         realtime=realtime,
         storage_dir=Path(settings.storage_dir),
-        broker=broker,
-        registry=registry,
+        runtime=runtime,
     )
-
-
-def _image_providers(
-    registry: PluginRegistry, record: PluginRecord, settings: Settings
-) -> dict[str, ImageProvider]:
-    providers = builtin_image_providers(settings)
-    if registry.implements(record.id, "register_image_providers"):
-        provided: Any = registry.call("register_image_providers", record.id)
-        providers.update({k: v for k, v in (provided or {}).items() if k not in providers})
-    return providers

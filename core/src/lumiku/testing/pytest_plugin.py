@@ -299,7 +299,7 @@ def make_plugin_harness(lumiku_databases: TestDatabases, tmp_path: Path) -> Iter
         harness = build_plugin_harness(
             spec, database_url=database.url, workdir=workdir, env=env, clock=clock
         )
-        sources = migration_sources(harness.registry)
+        sources = migration_sources(harness.runtime.registry)
         if not database.ensure(sources):
             migrate.upgrade(harness.engine, sources)
         made.append((harness, database))
