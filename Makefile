@@ -33,14 +33,19 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy core/src plugins/avatar_creator/src plugins/pose_generator/src plugins/payments_duitku/src docs/examples
 
+# Each backend keeps its own pytest cache (--lf, --ff), as the two suites run side by side.
 pytest-sqlite: $(VENV)/.dev
-	LUMIKU_TEST_DATABASE=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+	LUMIKU_TEST_DATABASE=sqlite $(BIN)/pytest -o cache_dir=.pytest_cache/sqlite $(PYTEST_ARGS)
 
 pytest-postgresql: $(VENV)/.dev
-	LUMIKU_TEST_DATABASE=postgresql $(BIN)/pytest $(PYTEST_ARGS)
+	LUMIKU_TEST_DATABASE=postgresql $(BIN)/pytest -o cache_dir=.pytest_cache/postgresql $(PYTEST_ARGS)
 
-## make test: ruff, mypy, then the whole suite on SQLite and on PostgreSQL (+ Redis)
-test: lint typecheck pytest-sqlite pytest-postgresql
+## make test: ruff, mypy, and the whole suite on SQLite and on PostgreSQL (+ Redis), side by
+## side (most of a suite's time is waiting: for the database, for worker threads to stop).
+## Each part's output is printed as a block when it ends; the command fails if any part does.
+test: $(VENV)/.dev
+	@echo "make test: ruff, mypy, pytest on SQLite and on PostgreSQL, run side by side..."
+	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target lint typecheck pytest-sqlite pytest-postgresql
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/startup.py

@@ -12,7 +12,6 @@ import sqlalchemy as sa
 
 from lumiku.db import create_engine
 from lumiku.ledger.tables import credit_accounts
-from lumiku.testing.app import build_test_app
 
 PASSWORD = "amber-violin-7-quartz"
 
@@ -29,9 +28,9 @@ def lumiku(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_reconcile_finds_corruption_and_one_adjustment_fixes_it(
-    lumiku_env: dict[str, str], tmp_path: Path
+    lumiku_env: dict[str, str], make_app: Any, tmp_path: Path
 ) -> None:
-    build_test_app(lumiku_env, plugins=[])  # migrates the database
+    make_app([])  # migrates the database
     created = lumiku(lumiku_env, "users", "create", "ops@example.com")
     assert created.returncode == 0, created.stderr
     assert lumiku(lumiku_env, "credits", "grant", "ops@example.com", "25").returncode == 0
@@ -83,8 +82,8 @@ def test_adjust_moves_a_balance_once_per_key(lumiku_env: dict[str, str], make_cl
     assert lumiku(lumiku_env, "credits", "reconcile").returncode == 0
 
 
-def test_unknown_email_is_an_error(lumiku_env: dict[str, str]) -> None:
-    build_test_app(lumiku_env, plugins=[])
+def test_unknown_email_is_an_error(lumiku_env: dict[str, str], make_app: Any) -> None:
+    make_app([])  # migrates the database
     result = lumiku(lumiku_env, "credits", "grant", "nobody@example.com", "5")
     assert result.returncode == 1
     assert "no account" in result.stderr

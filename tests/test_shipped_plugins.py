@@ -99,7 +99,9 @@ def test_a_core_without_any_plugin_boots(make_client: Callable[..., TestClient])
 
 
 def test_startup_prints_the_lines_operators_grep_for(
-    lumiku_env: dict[str, str], caplog: pytest.LogCaptureFixture
+    lumiku_env: dict[str, str],
+    database_url: str,  # created now: the app is built without the kit
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO)
     app = create_app(load_settings(lumiku_env))

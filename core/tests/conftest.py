@@ -1,5 +1,5 @@
-"""Fixtures of the framework tests: plugins installed on ``sys.path``, private Redis servers
-and the ``lumiku`` command line run in process.
+"""Fixtures of the framework tests: plugins installed on ``sys.path`` and the ``lumiku``
+command line run in process (``private_redis`` comes from the kit, ``lumiku.testing``).
 
 The subfolders (ledger, auth, jobs, ...) have their own conftest files; the fixtures here
 have names of their own so that nothing is shadowed.
@@ -10,19 +10,15 @@ from __future__ import annotations
 import importlib
 import os
 import shutil
-import socket
-import subprocess
 import textwrap
-import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import attrs
 import pytest
-import redis
 
-from lumiku.testing.pytest_plugin import require_service
+from lumiku.testing.templates import ScratchDatabase
 
 # Variables the settings read; the CLI tests start from none of them set.
 _SETTING_PREFIXES = (
@@ -41,14 +37,6 @@ _SETTING_PREFIXES = (
     "POSE_GENERATOR_",
     "PAYMENTS_DUITKU_",
 )
-
-
-def free_port() -> int:
-    """Return a TCP port that is free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 # -- plugins installed on sys.path ------------------------------------------------------
@@ -231,81 +219,6 @@ def install_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> InstallPl
     return install
 
 
-# -- private Redis servers --------------------------------------------------------------
-
-
-class RedisProcess:
-    """A ``redis-server`` this test started on a port of its own; stopped at teardown."""
-
-    def __init__(self, workdir: Path, password: str | None) -> None:
-        self.port = free_port()
-        self.password = password
-        self.workdir = workdir
-        self.process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        """Return ``redis://[:password@]127.0.0.1:<port>/0``."""
-        auth = f":{self.password}@" if self.password else ""
-        return f"redis://{auth}127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        """Start the server (again) on its port and wait until it answers."""
-        binary = shutil.which("redis-server")
-        assert binary is not None
-        command = [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        command += ["--appendonly", "no", "--dir", str(self.workdir)]
-        if self.password:
-            command += ["--requirepass", self.password]
-        self.process = subprocess.Popen(
-            command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        client = redis.Redis.from_url(self.url, socket_connect_timeout=0.2)
-        try:
-            deadline = time.monotonic() + 10
-            while True:
-                try:
-                    if client.ping():
-                        return
-                except redis.RedisError:
-                    if time.monotonic() > deadline or self.process.poll() is not None:
-                        raise
-                time.sleep(0.02)
-        finally:
-            client.close()
-
-    def stop(self) -> None:
-        """Stop the server this object started (by its process id)."""
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
-        self.process = None
-
-
-@pytest.fixture
-def private_redis(tmp_path: Path) -> Iterator[Callable[..., RedisProcess]]:
-    """Return ``start(password=None)``: a redis-server of this test's own, on a free port."""
-    require_service("redis-server (binary)", shutil.which("redis-server") is not None)
-    started: list[RedisProcess] = []
-
-    def start(password: str | None = None) -> RedisProcess:
-        workdir = tmp_path / f"redis-{len(started)}"
-        workdir.mkdir()
-        server = RedisProcess(workdir, password)
-        started.append(server)
-        server.start()
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
-
-
 # -- the command line, in process -------------------------------------------------------
 
 
@@ -322,11 +235,20 @@ RunCli = Callable[..., CliResult]
 
 
 @pytest.fixture
-def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> RunCli:
-    """Return ``run(env, *argv)``: run ``lumiku`` in this process with exactly ``env``."""
+def run_cli(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    scratch_database: ScratchDatabase,
+) -> RunCli:
+    """Return ``run(env, *argv)``: run ``lumiku`` in this process with exactly ``env``.
+
+    The test's database (``lumiku_env``'s) is created, empty, if no app created it yet.
+    """
     from lumiku.cli.main import main
 
     def run(env: Mapping[str, str], *argv: str) -> CliResult:
+        if env.get("DATABASE_URL") == scratch_database.url:
+            scratch_database.ensure()
         for name in list(os.environ):
             if name.startswith(_SETTING_PREFIXES) and not name.startswith("LUMIKU_TEST_"):
                 monkeypatch.delenv(name)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import ast
 import asyncio
 import threading
-import types
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -24,31 +23,16 @@ from lumiku import (
     ImageProvider,
     ImageRequest,
     PluginContext,
-    PluginSpec,
     declare_actor,
     get,
-    hookimpl,
     post,
 )
 from lumiku.hookspecs import HOOK_NAMES
 from lumiku.jobs.schedule import Schedule, Scheduler
 from lumiku.plugins.discovery import discover
-from lumiku.testing.app import join_jobs
+from lumiku.testing import define_plugin, drain
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
-
-
-def spec(
-    plugin_id: str, route_prefix: str | None = None, **impls: Callable[..., Any]
-) -> PluginSpec:
-    """Return a spec whose hooks namespace holds ``impls`` marked as hook implementations.
-
-    ``plugin`` keeps namespaces holding the same functions apart: they would compare equal,
-    and pluggy refuses to register one object twice.
-    """
-    marked = {name: hookimpl(fn) for name, fn in impls.items()}
-    namespace = types.SimpleNamespace(plugin=plugin_id, **marked)
-    return PluginSpec(id=plugin_id, route_prefix=route_prefix, hooks=namespace)  # type: ignore[arg-type]
 
 
 # -- register_routes ---------------------------------------------------------------------
@@ -65,8 +49,10 @@ def test_hook_register_routes_mounts_under_the_prefix(
 
     client = make_client(
         [
-            spec("lkt_routes", register_routes=register_routes),
-            spec("lkt_routed", "/api/custom", register_routes=register_routes),
+            define_plugin("lkt_routes", register_routes=register_routes),
+            define_plugin(
+                "lkt_routed", route_prefix="/api/custom", register_routes=register_routes
+            ),
         ]
     )
     assert client.get("/api/apps/lkt-routes/whoami").json() == {
@@ -123,11 +109,15 @@ def test_hook_register_actors_runs_jobs_in_process_and_idempotently(
         return [post("/jobs/{job_id}", submit)]
 
     app = make_app(
-        [spec("lkt_jobs", register_actors=register_actors, register_routes=register_routes)]
+        [
+            define_plugin(
+                "lkt_jobs", register_actors=register_actors, register_routes=register_routes
+            )
+        ]
     )
     with TestClient(app) as client:
         assert client.post("/api/apps/lkt-jobs/jobs/j1").json() == {"queued": "j1"}
-        join_jobs(app)
+        drain(app)
     assert done == {"j1": 42}
     runtime = app.state.runtime
     assert runtime.actors["lkt_jobs"] == ["lkt_jobs.double"]
@@ -142,8 +132,8 @@ def test_hook_register_actors_with_a_wrong_name_fails_only_its_plugin(
 
     client = make_client(
         [
-            spec("lkt_bad_actor", register_actors=register_actors),
-            spec("lkt_fine", register_routes=lambda: []),
+            define_plugin("lkt_bad_actor", register_actors=register_actors),
+            define_plugin("lkt_fine", register_routes=lambda: []),
         ]
     )
     plugins = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}
@@ -167,7 +157,7 @@ def test_hook_register_schedules_declares_actors_the_scheduler_enqueues(
     def register_schedules(ctx: PluginContext) -> list[Schedule]:
         return [Schedule("tidy", timedelta(seconds=30), lambda: runs.append(ctx.id))]
 
-    app = make_app([spec("lkt_tidy", register_schedules=register_schedules)])
+    app = make_app([define_plugin("lkt_tidy", register_schedules=register_schedules)])
     runtime = app.state.runtime
     assert "lkt_tidy.tidy" in runtime.actors["lkt_tidy"]
     entries = {item.actor_name: item.every for item in runtime.schedules}
@@ -181,7 +171,7 @@ def test_hook_register_schedules_declares_actors_the_scheduler_enqueues(
         now[0] = 31.0
         assert "lkt_tidy.tidy" in scheduler.enqueue_due()
         assert "lkt_tidy.tidy" not in scheduler.enqueue_due()  # once per period
-        join_jobs(app)
+        drain(app)
     assert runs == ["lkt_tidy"]
 
 
@@ -191,7 +181,7 @@ def test_hook_register_schedules_with_a_bad_name_fails_only_its_plugin(
     def register_schedules() -> list[Any]:
         return [Schedule("Bad Name", timedelta(minutes=1), lambda: None)]
 
-    client = make_client([spec("lkt_badsched", register_schedules=register_schedules)])
+    client = make_client([define_plugin("lkt_badsched", register_schedules=register_schedules)])
     plugins = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}
     bad = plugins["lkt_badsched"]
     assert (bad["state"], bad["reasonCode"]) == ("failed", "hook_error")
@@ -212,7 +202,9 @@ def test_hook_register_health_checks_shows_everywhere(
             "cache": lambda: CheckResult("degraded", "cold"),
         }
 
-    client = make_client([spec("lkt_checked", register_health_checks=register_health_checks)])
+    client = make_client(
+        [define_plugin("lkt_checked", register_health_checks=register_health_checks)]
+    )
     body = client.get("/api/apps/lkt-checked/health").json()
     assert body["status"] == "degraded"
     assert body["checks"]["model"]["detail"] == "loaded"
@@ -229,7 +221,7 @@ class LiveNamespace(AuthenticatedNamespace):
 
 def test_hook_register_realtime_adds_namespaces(make_client: Callable[..., TestClient]) -> None:
     client = make_client(
-        [spec("lkt_live", register_realtime=lambda ctx: [LiveNamespace("/lkt-live")])]
+        [define_plugin("lkt_live", register_realtime=lambda ctx: [LiveNamespace("/lkt-live")])]
     )
     sio = client.app.state.realtime.sio  # type: ignore[attr-defined]
     assert "/lkt-live" in sio.namespace_handlers
@@ -241,10 +233,12 @@ def test_hook_register_realtime_with_bad_namespaces_fails_only_its_plugin(
 ) -> None:
     client = make_client(
         [
-            spec("lkt_open", register_realtime=lambda: [socketio.AsyncNamespace("/lkt-open")]),
-            spec("lkt_first", register_realtime=lambda: [LiveNamespace("/lkt-shared")]),
-            spec("lkt_second", register_realtime=lambda: [LiveNamespace("/lkt-shared")]),
-            spec("lkt_live", register_realtime=lambda: [LiveNamespace("/lkt-live")]),
+            define_plugin(
+                "lkt_open", register_realtime=lambda: [socketio.AsyncNamespace("/lkt-open")]
+            ),
+            define_plugin("lkt_first", register_realtime=lambda: [LiveNamespace("/lkt-shared")]),
+            define_plugin("lkt_second", register_realtime=lambda: [LiveNamespace("/lkt-shared")]),
+            define_plugin("lkt_live", register_realtime=lambda: [LiveNamespace("/lkt-live")]),
         ]
     )
     assert client.get("/health").status_code == 200
@@ -326,9 +320,13 @@ def test_hook_register_image_providers_offers_them_to_every_plugin(
 
     client = make_client(
         [
-            spec("lkt_maker", register_image_providers=lambda: {"lkt_solid": SolidProvider()}),
-            spec("lkt_greedy", register_image_providers=lambda: {"local": SolidProvider()}),
-            spec("lkt_user", register_routes=register_routes),
+            define_plugin(
+                "lkt_maker", register_image_providers=lambda: {"lkt_solid": SolidProvider()}
+            ),
+            define_plugin(
+                "lkt_greedy", register_image_providers=lambda: {"local": SolidProvider()}
+            ),
+            define_plugin("lkt_user", register_routes=register_routes),
         ]
     )
     body = client.get("/api/apps/lkt-user/providers").json()
@@ -358,9 +356,11 @@ def test_hook_startup_and_shutdown_run_in_order_sync_or_async(make_app: Callable
 
     app = make_app(
         [
-            spec("lkt_b", startup=startup, shutdown=shutdown),
-            spec("lkt_a", startup=async_startup_of, shutdown=lambda ctx: events.append("stop a")),
-            spec("lkt_c", shutdown=shutdown),
+            define_plugin("lkt_b", startup=startup, shutdown=shutdown),
+            define_plugin(
+                "lkt_a", startup=async_startup_of, shutdown=lambda ctx: events.append("stop a")
+            ),
+            define_plugin("lkt_c", shutdown=shutdown),
         ]
     )
     assert events == []
@@ -377,7 +377,9 @@ def test_hook_shutdown_is_not_called_for_a_plugin_that_failed_to_start(
     def startup(ctx: PluginContext) -> None:
         raise RuntimeError("no")
 
-    app = make_app([spec("lkt_x", startup=startup, shutdown=lambda: events.append("stop"))])
+    app = make_app(
+        [define_plugin("lkt_x", startup=startup, shutdown=lambda: events.append("stop"))]
+    )
     with TestClient(app):
         pass
     assert events == []

@@ -16,6 +16,7 @@ from starlette.testclient import TestClient
 
 from lumiku import Call, PluginContext, PluginSpec, get, hard, hookimpl, soft
 from lumiku.redis_watch import RedisWatch
+from lumiku.testing import define_plugin
 
 pytestmark = pytest.mark.redis
 
@@ -28,13 +29,7 @@ def hello_routes(ctx: PluginContext) -> list[Any]:
 
 
 def spec(plugin_id: str, *requires: Any) -> PluginSpec:
-    return PluginSpec(
-        id=plugin_id,
-        requires=requires,
-        # ``name`` keeps the namespaces apart: pluggy refuses one object registered twice,
-        # and namespaces holding the same functions compare equal.
-        hooks=types.SimpleNamespace(register_routes=hookimpl(hello_routes), name=plugin_id),  # type: ignore[arg-type]
-    )
+    return define_plugin(plugin_id, requires=requires, register_routes=hello_routes)
 
 
 SPECS = [

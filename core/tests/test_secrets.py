@@ -83,6 +83,7 @@ def assert_clean(text: str, where: str) -> None:
 def test_no_secret_reaches_an_operator_or_a_client(
     make_app: Callable[..., Any],
     lumiku_env: dict[str, str],
+    database_url: str,  # created now: the app reaches it under another URL, with a password
     private_redis: Callable[..., Any],
     run_cli: Callable[..., Any],
     caplog: pytest.LogCaptureFixture,

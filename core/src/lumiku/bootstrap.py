@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import attrs
 import dramatiq
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from lumiku.auth.service import AuthService
 from lumiku.auth.wiring import build_auth
 from lumiku.charges import Charges
-from lumiku.clock import utc_now
+from lumiku.clock import Clock, utc_now
 from lumiku.db.engine import create_engine
 from lumiku.heldjobs import HeldJobKinds, JobServices, QueuedMarkers, markers_for
 from lumiku.http.converter import make_json_converter, make_query_converter
@@ -84,6 +84,7 @@ class Runtime:
     idempotency: IdempotencyStore
     markers: QueuedMarkers
     held_job_kinds: HeldJobKinds = attrs.field(factory=HeldJobKinds)
+    clock: Clock = utc_now
     contexts: dict[str, PluginContext] = attrs.field(factory=dict)
     actors: dict[str, list[str]] = attrs.field(factory=dict)
     schedules: list[ScheduledActor] = attrs.field(factory=list)
@@ -127,7 +128,7 @@ class Runtime:
                     queue=self.jobs,
                     markers=self.markers,
                     publisher=self.publisher,
-                    clock=utc_now,
+                    clock=self.clock,
                     logger=logger,
                 ),
                 held_job_kinds=self.held_job_kinds,
@@ -136,8 +137,18 @@ class Runtime:
         return ctx
 
 
-def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None = None) -> Runtime:
-    """Build the services and load the plugins (``plugins=None`` discovers entry points)."""
+def build_runtime(
+    settings: Settings,
+    *,
+    plugins: Iterable[PluginSource] | None = None,
+    job_queue: Callable[[dramatiq.Broker], JobQueue] = JobQueue,
+    clock: Clock = utc_now,
+) -> Runtime:
+    """Build the services and load the plugins (``plugins=None`` discovers entry points).
+
+    ``job_queue`` builds the queue jobs are enqueued through and ``clock`` is the time of
+    the ledger and of auth; tests pass a recording queue and a manual clock.
+    """
     engine = create_engine(settings.database_url)
     metrics = Metrics()
     registry = PluginRegistry(settings, redis_available=settings.redis.enabled)
@@ -146,13 +157,14 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
     limiter = RateLimiter(settings.redis.url)
     ledger = Ledger(
         engine,
+        clock,
         observer=lambda operation, outcome: metrics.credit_transactions.labels(
             operation=operation, outcome=outcome
         ).inc(),
     )
     storage = LocalStorage(settings.storage_dir)
-    auth = build_auth(engine, settings, ledger)
-    idempotency = IdempotencyStore(engine)
+    auth = build_auth(engine, settings, ledger, clock)
+    idempotency = IdempotencyStore(engine, clock)
     endpoints = EndpointServices(
         json=make_json_converter(),
         query=make_query_converter(),
@@ -176,11 +188,12 @@ def build_runtime(settings: Settings, *, plugins: Iterable[PluginSource] | None 
         signer=UrlSigner.from_master_secret(settings.jwt_secret),
         auth=auth,
         broker=broker,
-        jobs=JobQueue(broker),
+        jobs=job_queue(broker),
         publisher=SwitchablePublisher(),
         image_providers=image_providers,
         idempotency=idempotency,
         markers=markers_for(broker),
+        clock=clock,
     )
     for record, provided in hooks.each(
         "register_image_providers", registry.loaded(), on_failure=LOG_AND_GO_ON, accept=dict

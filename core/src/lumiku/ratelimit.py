@@ -1,9 +1,10 @@
 """Rate limits on top of the ``limits`` library: Redis-backed, in-memory when Redis is off.
 
-``FallbackLimiter`` is the shared mechanism: a moving-window limiter on a primary storage
-that counts in a fallback storage (this process's memory) while the primary fails, says so
-once in the log, and goes back when the primary answers again. ``RateLimiter`` (route
-limits) and the login throttle are both built on it.
+``FallbackLimiter`` is the mechanism: a moving-window limiter on a primary storage that
+counts in a fallback storage (this process's memory) while the primary fails, says so once
+in the log, and goes back when the primary answers again. ``RateLimiter`` (route limits) is
+built on it; the login throttle (``lumiku.auth.throttle``) keeps its own windows on the
+same policy, because it reads time from an injected clock.
 """
 
 from __future__ import annotations

@@ -2,34 +2,20 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
-from limits.storage import MemoryStorage
 
-from lumiku.auth import Argon2Hasher, AuthService, LoginThrottle, TokenService
-from lumiku.db import create_engine, migrate
+from lumiku.auth import Argon2Hasher, AuthService, LoginThrottle, MemoryAttempts, TokenService
+from lumiku.db import create_engine
+from lumiku.testing import ManualClock
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 START = datetime(2026, 1, 15, 9, 30, 0, 123456, tzinfo=UTC)
 GOOD_PASSWORD = "violet staple orchard kettle"
 OTHER_PASSWORD = "granite lantern pepper swim"
-
-
-class FakeClock:
-    """A clock that stands still until a test moves it."""
-
-    def __init__(self, now: datetime = START) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 class CountingHasher:
@@ -67,24 +53,17 @@ class WelcomeGrants:
 
 
 @pytest.fixture
-def engine(database_url: str) -> Iterator[sa.Engine]:
+def engine(migrated_database_url: str) -> Iterator[sa.Engine]:
     """Yield an engine on a fresh database with the core schema."""
-    engine = create_engine(database_url)
-    with warnings.catch_warnings():
-        # lumiku.db.migrate still sets Alembic's deprecated "version_path_separator" option;
-        # drop this filter once it moves to "path_separator".
-        warnings.filterwarnings(
-            "ignore", "The version_path_separator", DeprecationWarning, "alembic"
-        )
-        migrate.upgrade(engine, [migrate.core_source()])
+    engine = create_engine(migrated_database_url)
     yield engine
     engine.dispose()
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock() -> ManualClock:
     """Return a clock stopped at ``START``."""
-    return FakeClock()
+    return ManualClock(START)
 
 
 @pytest.fixture
@@ -94,15 +73,15 @@ def hasher() -> CountingHasher:
 
 
 @pytest.fixture
-def tokens(clock: FakeClock) -> TokenService:
+def tokens(clock: ManualClock) -> TokenService:
     """Return a token service on the fake clock, tokens valid for one hour."""
     return TokenService(SECRET, 3600, clock)
 
 
 @pytest.fixture
-def throttle() -> LoginThrottle:
-    """Return a login throttle counting in memory."""
-    return LoginThrottle(MemoryStorage())
+def throttle(clock: ManualClock) -> LoginThrottle:
+    """Return a login throttle counting in memory, on the fake clock."""
+    return LoginThrottle(MemoryAttempts(), clock=clock)
 
 
 @pytest.fixture
@@ -118,7 +97,7 @@ def service(
     tokens: TokenService,
     throttle: LoginThrottle,
     grants: WelcomeGrants,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> AuthService:
     """Return the auth service wired to fakes and a real database."""
     return AuthService(engine, hasher, tokens, throttle, grants, 100, clock)

@@ -11,8 +11,7 @@ from lumiku.auth import AuthService, IssuedToken, TokenService, User, delete_exp
 from lumiku.auth.tokens import INVALID_TOKEN_MESSAGE
 from lumiku.db.tables import revoked_tokens, users
 from lumiku.errors import Unauthorized
-
-from .conftest import FakeClock
+from lumiku.testing import ManualClock
 
 PASSWORD = "violet staple orchard kettle"
 NEW_PASSWORD = "granite lantern pepper swim"
@@ -76,7 +75,7 @@ def test_the_token_of_a_deleted_account_is_refused(
 
 
 def test_a_password_change_ends_older_tokens_exactly(
-    service: AuthService, clock: FakeClock, signed_in: tuple[User, IssuedToken]
+    service: AuthService, clock: ManualClock, signed_in: tuple[User, IssuedToken]
 ) -> None:
     user, first = signed_in
     clock.advance(microseconds=1)
@@ -106,7 +105,7 @@ def test_the_role_comes_from_the_account_not_the_token(
 
 
 def test_an_expired_token_is_refused(
-    service: AuthService, clock: FakeClock, signed_in: tuple[User, IssuedToken]
+    service: AuthService, clock: ManualClock, signed_in: tuple[User, IssuedToken]
 ) -> None:
     _, issued = signed_in
     clock.now = issued.expires_at
@@ -145,7 +144,7 @@ def test_expired_revocations_are_cleaned_up(
     service: AuthService,
     engine: sa.Engine,
     tokens: TokenService,
-    clock: FakeClock,
+    clock: ManualClock,
     signed_in: tuple[User, IssuedToken],
 ) -> None:
     _, first = signed_in

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import sqlalchemy as sa
 
@@ -11,8 +9,9 @@ from lumiku.auth import Argon2Hasher, AuthService, LoginThrottle, TokenService, 
 from lumiku.auth.service import WRONG_CREDENTIALS
 from lumiku.db.tables import users
 from lumiku.errors import RateLimited, Unauthorized
+from lumiku.testing import ManualClock
 
-from .conftest import CountingHasher, FakeClock, WelcomeGrants
+from .conftest import CountingHasher, WelcomeGrants
 
 PASSWORD = "violet staple orchard kettle"
 IP = "203.0.113.5"
@@ -60,7 +59,7 @@ def test_unknown_email_is_verified_against_a_real_argon2_hash(
     tokens: TokenService,
     throttle: LoginThrottle,
     grants: WelcomeGrants,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     class Recording(Argon2Hasher):
         def __init__(self) -> None:
@@ -116,9 +115,9 @@ def test_the_lock_lifts_after_the_window(
     hasher: CountingHasher,
     tokens: TokenService,
     grants: WelcomeGrants,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
-    throttle = LoginThrottle("memory://", window_seconds=1)
+    throttle = LoginThrottle("memory://", clock=clock)
     service = AuthService(engine, hasher, tokens, throttle, grants, 100, clock)
     service.register("ada@example.com", PASSWORD, None)
     for _ in range(5):
@@ -126,7 +125,7 @@ def test_the_lock_lifts_after_the_window(
             service.login("ada@example.com", "wrong password entirely", IP)
     with pytest.raises(RateLimited):
         service.login("ada@example.com", PASSWORD, IP)
-    time.sleep(1.1)
+    clock.advance(minutes=15)
     service.login("ada@example.com", PASSWORD, IP)
 
 
@@ -135,7 +134,7 @@ def test_old_hashes_are_upgraded_at_login(
     tokens: TokenService,
     throttle: LoginThrottle,
     grants: WelcomeGrants,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     weak = Argon2Hasher(time_cost=1, memory_cost=8, parallelism=1)
     AuthService(engine, weak, tokens, throttle, grants, 100, clock).register(

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from lumiku.auth import AuthService, IssuedToken, User
 from lumiku.db.tables import users
 from lumiku.errors import Conflict, NotFound, RateLimited, Unauthorized, ValidationFailed
+from lumiku.testing import ManualClock
 
-from .conftest import CountingHasher, FakeClock
+from .conftest import CountingHasher
 
 PASSWORD = "violet staple orchard kettle"
 NEW_PASSWORD = "granite lantern pepper swim"
@@ -29,7 +30,7 @@ def test_get_profile_of_a_missing_account_is_not_found(service: AuthService) -> 
 
 
 def test_renaming_needs_no_password_and_keeps_tokens(
-    service: AuthService, clock: FakeClock, ada: tuple[User, IssuedToken]
+    service: AuthService, clock: ManualClock, ada: tuple[User, IssuedToken]
 ) -> None:
     user, issued = ada
     clock.advance(seconds=5)
@@ -166,7 +167,7 @@ def test_a_change_checked_against_a_replaced_password_does_not_land(
 def test_a_login_racing_a_password_change_gets_no_usable_token(
     service: AuthService,
     hasher: CountingHasher,
-    clock: FakeClock,
+    clock: ManualClock,
     ada: tuple[User, IssuedToken],
 ) -> None:
     user, first = ada

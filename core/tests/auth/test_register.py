@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from lumiku.auth import AuthService, LoginThrottle, TokenService
 from lumiku.db.tables import users
 from lumiku.errors import Conflict, ValidationFailed
+from lumiku.testing import ManualClock
 
-from .conftest import CountingHasher, FakeClock, WelcomeGrants
+from .conftest import CountingHasher, WelcomeGrants
 
 PASSWORD = "violet staple orchard kettle"
 
@@ -23,7 +24,7 @@ def count_users(engine: sa.Engine) -> int:
 
 
 def test_register_creates_the_account_and_signs_it_in(
-    service: AuthService, tokens: TokenService, clock: FakeClock, grants: WelcomeGrants
+    service: AuthService, tokens: TokenService, clock: ManualClock, grants: WelcomeGrants
 ) -> None:
     user, issued = service.register("  Ada.Lovelace@Example.COM ", PASSWORD, "  Ada  ")
     assert user.email == "ada.lovelace@example.com"
@@ -142,7 +143,7 @@ def test_a_failing_welcome_grant_is_logged_not_raised(
     hasher: CountingHasher,
     tokens: TokenService,
     throttle: LoginThrottle,
-    clock: FakeClock,
+    clock: ManualClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     def broken(user_id: str, amount: int) -> None:
@@ -161,7 +162,7 @@ def test_no_grant_when_welcome_credits_are_zero(
     tokens: TokenService,
     throttle: LoginThrottle,
     grants: WelcomeGrants,
-    clock: FakeClock,
+    clock: ManualClock,
 ) -> None:
     service = AuthService(engine, hasher, tokens, throttle, grants, 0, clock)
     service.register("ada@example.com", PASSWORD, None)

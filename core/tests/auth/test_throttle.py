@@ -3,32 +3,32 @@
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 import redis
-from limits.storage import MemoryStorage, RedisStorage, Storage
 
-from lumiku.auth import LoginThrottle
+from lumiku.auth import AttemptStore, LoginThrottle, MemoryAttempts, RedisAttempts
 from lumiku.auth.throttle import email_key, ip_key
 from lumiku.errors import RateLimited, ServiceUnavailable
+from lumiku.testing import ManualClock
 
 EMAIL = "ada@example.com"
 
-StorageFactory = Callable[[], Storage]
+StorageFactory = Callable[[], AttemptStore]
 
 
 @pytest.fixture(params=["memory", pytest.param("redis", marks=pytest.mark.redis)])
 def make_storage(request: pytest.FixtureRequest) -> Iterator[StorageFactory]:
-    """Yield a factory of fresh storages: in memory, or in Redis under a unique prefix."""
+    """Yield a factory of fresh stores: in memory, or in Redis under a unique prefix."""
     if request.param == "memory":
-        yield MemoryStorage
+        yield MemoryAttempts
         return
     url: str = request.getfixturevalue("redis_server")
     prefix = f"lumiku-test-{uuid.uuid4().hex}"
-    yield lambda: RedisStorage(url, key_prefix=prefix)
+    yield lambda: RedisAttempts(url, prefix=prefix)
     client = redis.Redis.from_url(url)
     try:
         keys = list(client.scan_iter(f"{prefix}:*"))
@@ -94,14 +94,36 @@ def test_success_resets_the_email_count(make_storage: StorageFactory) -> None:
 
 
 def test_lock_lifts_when_the_window_passes(make_storage: StorageFactory) -> None:
-    throttle = LoginThrottle(make_storage(), window_seconds=1)
+    clock = ManualClock()
+    throttle = LoginThrottle(make_storage(), clock=clock)
     for _ in range(5):
         fail(throttle, EMAIL, "192.0.2.1")
     with pytest.raises(RateLimited) as caught:
         throttle.begin_attempt(EMAIL, "192.0.2.1")
+    assert caught.value.retry_after == 15 * 60
+    clock.advance(timedelta(minutes=15) - timedelta(seconds=1))
+    with pytest.raises(RateLimited) as caught:
+        throttle.begin_attempt(EMAIL, "192.0.2.1")
     assert caught.value.retry_after == 1
-    time.sleep(1.1)
+    clock.advance(seconds=1)
     throttle.begin_attempt(EMAIL, "192.0.2.1")
+
+
+def test_a_moving_window_forgets_attempts_one_by_one(make_storage: StorageFactory) -> None:
+    clock = ManualClock()
+    throttle = LoginThrottle(make_storage(), clock=clock)
+    for _ in range(5):
+        fail(throttle, EMAIL, None)
+        clock.advance(minutes=1)
+    with pytest.raises(RateLimited) as caught:
+        throttle.begin_attempt(EMAIL, None)
+    assert caught.value.retry_after == 10 * 60  # attempts at 0..4 min, now 5: the first leaves
+
+    clock.advance(minutes=10)
+    fail(throttle, EMAIL, None)  # the freed slot
+    with pytest.raises(RateLimited) as caught:
+        throttle.begin_attempt(EMAIL, None)
+    assert caught.value.retry_after == 60  # the second one, a minute later
 
 
 def test_parallel_attempts_on_one_email_get_five_slots(make_storage: StorageFactory) -> None:
@@ -173,7 +195,7 @@ def test_unreachable_storage_falls_back_to_counting_in_memory(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     throttle = LoginThrottle(
-        "redis://127.0.0.1:1/0?socket_connect_timeout=1", fallback=MemoryStorage()
+        "redis://127.0.0.1:1/0?socket_connect_timeout=1", fallback=MemoryAttempts()
     )
     for _ in range(5):
         fail(throttle, EMAIL, "192.0.2.1")

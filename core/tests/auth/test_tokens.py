@@ -17,8 +17,7 @@ from jwt.warnings import InsecureKeyLengthWarning
 from lumiku.auth import TokenService
 from lumiku.auth.tokens import INVALID_TOKEN_MESSAGE
 from lumiku.errors import Unauthorized
-
-from .conftest import FakeClock
+from lumiku.testing import ManualClock
 
 SECRET = "test-secret-0123456789-abcdefghijklmnop"
 USER_ID = "0b6f5d2e-2f0c-4d9e-9f57-4b0a8e1c2d3f"
@@ -40,7 +39,7 @@ def hmac_with(key: str, digest: Any = hashlib.sha256) -> Any:
     return lambda data: hmac.new(key.encode(), data, digest).digest()
 
 
-def claims_at(clock: FakeClock, **overrides: Any) -> dict[str, Any]:
+def claims_at(clock: ManualClock, **overrides: Any) -> dict[str, Any]:
     now = clock().timestamp()
     claims: dict[str, Any] = {
         "sub": USER_ID,
@@ -62,7 +61,7 @@ def assert_refused(service: TokenService, token: Any) -> None:
 # --- what it issues ---------------------------------------------------------------------
 
 
-def test_issued_token_round_trips(tokens: TokenService, clock: FakeClock) -> None:
+def test_issued_token_round_trips(tokens: TokenService, clock: ManualClock) -> None:
     issued = tokens.issue(USER_ID, "admin")
     claims = tokens.decode(issued.token)
     assert claims.user_id == USER_ID
@@ -81,7 +80,7 @@ def test_header_and_claims_are_the_documented_ones(tokens: TokenService) -> None
     assert isinstance(payload["exp"], int)
 
 
-def test_iat_keeps_microseconds_exactly(clock: FakeClock) -> None:
+def test_iat_keeps_microseconds_exactly(clock: ManualClock) -> None:
     for micros in (0, 1, 999_999, 123_456, 500_001):
         clock.now = datetime(2099, 12, 31, 23, 59, 58, micros, tzinfo=UTC)
         service = TokenService(SECRET, 60, clock)
@@ -89,7 +88,7 @@ def test_iat_keeps_microseconds_exactly(clock: FakeClock) -> None:
 
 
 def test_tokens_are_issued_in_strict_order_even_on_a_frozen_clock(
-    tokens: TokenService, clock: FakeClock
+    tokens: TokenService, clock: ManualClock
 ) -> None:
     first, second = tokens.issue(USER_ID, "user"), tokens.issue(USER_ID, "user")
     assert first.issued_at == clock()
@@ -123,12 +122,12 @@ def test_refuses_short_secrets_and_bad_lifetimes() -> None:
 
 
 @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
-def test_refuses_alg_none(tokens: TokenService, clock: FakeClock, alg: str) -> None:
+def test_refuses_alg_none(tokens: TokenService, clock: ManualClock, alg: str) -> None:
     assert_refused(tokens, forge({"alg": alg, "typ": "JWT"}, claims_at(clock)))
 
 
 def test_refuses_alg_none_even_with_a_valid_hs256_signature(
-    tokens: TokenService, clock: FakeClock
+    tokens: TokenService, clock: ManualClock
 ) -> None:
     token = forge({"alg": "none"}, claims_at(clock), hmac_with(SECRET))
     assert_refused(tokens, token)
@@ -136,7 +135,7 @@ def test_refuses_alg_none_even_with_a_valid_hs256_signature(
 
 @pytest.mark.parametrize(("alg", "digest"), [("HS384", hashlib.sha384), ("HS512", hashlib.sha512)])
 def test_refuses_other_hmac_sizes_signed_with_the_secret(
-    tokens: TokenService, clock: FakeClock, alg: str, digest: Any
+    tokens: TokenService, clock: ManualClock, alg: str, digest: Any
 ) -> None:
     token = forge({"alg": alg, "typ": "JWT"}, claims_at(clock), hmac_with(SECRET, digest))
     # The forgery is well made: PyJWT accepts it when told to allow that algorithm.
@@ -151,7 +150,7 @@ def test_refuses_other_hmac_sizes_signed_with_the_secret(
     [("RS256", hashlib.sha256), ("ES256", hashlib.sha256), ("PS256", hashlib.sha256)],
 )
 def test_refuses_asymmetric_headers_with_the_secret_as_hmac_key(
-    tokens: TokenService, clock: FakeClock, alg: str, digest: Any
+    tokens: TokenService, clock: ManualClock, alg: str, digest: Any
 ) -> None:
     token = forge({"alg": alg, "typ": "JWT"}, claims_at(clock), hmac_with(SECRET, digest))
     assert_refused(tokens, token)
@@ -171,19 +170,21 @@ def test_refuses_asymmetric_headers_with_the_secret_as_hmac_key(
     ],
 )
 def test_refuses_odd_headers_even_when_signed_with_the_secret(
-    tokens: TokenService, clock: FakeClock, header: Any
+    tokens: TokenService, clock: ManualClock, header: Any
 ) -> None:
     assert_refused(tokens, forge(header, claims_at(clock), hmac_with(SECRET)))
 
 
-def test_refuses_a_header_without_alg(tokens: TokenService, clock: FakeClock) -> None:
+def test_refuses_a_header_without_alg(tokens: TokenService, clock: ManualClock) -> None:
     assert_refused(tokens, forge({"typ": "JWT"}, claims_at(clock), hmac_with(SECRET)))
 
 
 # --- signature ----------------------------------------------------------------------------
 
 
-def test_refuses_a_token_signed_with_another_secret(tokens: TokenService, clock: FakeClock) -> None:
+def test_refuses_a_token_signed_with_another_secret(
+    tokens: TokenService, clock: ManualClock
+) -> None:
     other = TokenService("another-secret-0123456789-abcdefghijk", 3600, clock)
     assert_refused(tokens, other.issue(USER_ID, "user").token)
 
@@ -196,7 +197,7 @@ def test_refuses_a_tampered_signature(tokens: TokenService) -> None:
     assert_refused(tokens, f"{head}.{payload}.")
 
 
-def test_refuses_a_tampered_payload(tokens: TokenService, clock: FakeClock) -> None:
+def test_refuses_a_tampered_payload(tokens: TokenService, clock: ManualClock) -> None:
     token = tokens.issue(USER_ID, "user").token
     head, _, signature = token.split(".")
     promoted = _b64(json.dumps(claims_at(clock, role="admin")).encode())
@@ -206,7 +207,7 @@ def test_refuses_a_tampered_payload(tokens: TokenService, clock: FakeClock) -> N
 # --- time ---------------------------------------------------------------------------------
 
 
-def test_refuses_an_expired_token(tokens: TokenService, clock: FakeClock) -> None:
+def test_refuses_an_expired_token(tokens: TokenService, clock: ManualClock) -> None:
     issued = tokens.issue(USER_ID, "user")
     clock.now = issued.expires_at - timedelta(microseconds=1)
     tokens.decode(issued.token)
@@ -214,13 +215,13 @@ def test_refuses_an_expired_token(tokens: TokenService, clock: FakeClock) -> Non
     assert_refused(tokens, issued.token)
 
 
-def test_refuses_a_token_issued_in_the_future(tokens: TokenService, clock: FakeClock) -> None:
+def test_refuses_a_token_issued_in_the_future(tokens: TokenService, clock: ManualClock) -> None:
     now = clock().timestamp()
     token = jwt.encode(claims_at(clock, iat=now + 120, exp=int(now) + 600), SECRET)
     assert_refused(tokens, token)
 
 
-def test_refuses_exp_before_iat(tokens: TokenService, clock: FakeClock) -> None:
+def test_refuses_exp_before_iat(tokens: TokenService, clock: ManualClock) -> None:
     now = clock().timestamp()
     clock.advance(seconds=-30)
     token = jwt.encode(claims_at(clock, iat=now + 10, exp=int(now) + 5), SECRET)
@@ -232,7 +233,7 @@ def test_refuses_exp_before_iat(tokens: TokenService, clock: FakeClock) -> None:
 
 @pytest.mark.parametrize("missing", ["sub", "role", "iat", "exp", "jti"])
 def test_refuses_a_token_missing_a_claim(
-    tokens: TokenService, clock: FakeClock, missing: str
+    tokens: TokenService, clock: ManualClock, missing: str
 ) -> None:
     payload = claims_at(clock)
     del payload[missing]
@@ -260,14 +261,14 @@ def test_refuses_a_token_missing_a_claim(
     ],
 )
 def test_refuses_ill_typed_claims(
-    tokens: TokenService, clock: FakeClock, overrides: dict[str, Any]
+    tokens: TokenService, clock: ManualClock, overrides: dict[str, Any]
 ) -> None:
     token = jwt.encode(claims_at(clock, **overrides), SECRET, algorithm="HS256")
     assert_refused(tokens, token)
 
 
 @pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
-def test_refuses_non_finite_dates(tokens: TokenService, clock: FakeClock, literal: str) -> None:
+def test_refuses_non_finite_dates(tokens: TokenService, clock: ManualClock, literal: str) -> None:
     raw = json.dumps(claims_at(clock)).replace('"iat": ', f'"iat": {literal}, "x": ', 1)
     assert_refused(tokens, forge({"alg": "HS256", "typ": "JWT"}, None, hmac_with(SECRET), raw=raw))
 

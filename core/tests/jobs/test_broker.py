@@ -24,7 +24,7 @@ from lumiku.jobs import (
     declare_actor,
     job_stats,
 )
-from lumiku.testing.jobs import stub_jobs
+from lumiku.testing import drain, stub_jobs
 
 
 def noop() -> None:
@@ -136,7 +136,7 @@ def test_jobs_are_counted_by_state_and_failures_logged_with_the_actor_name(
     with caplog.at_level(logging.WARNING, logger="lumiku.jobs"), stub_jobs(declare) as jobs:
         jobs.queue.enqueue("p.ok")
         jobs.queue.enqueue("p.flaky", n=1)
-        jobs.join(fail_fast=False)
+        drain(jobs)
 
     assert attempts == [1, 1, 1]
     assert jobs.stats.snapshot() == {
@@ -213,7 +213,7 @@ def test_a_job_over_its_time_limit_is_interrupted_and_fails() -> None:
     with stub_jobs(declare) as jobs:
         jobs.queue.enqueue("p.stuck")
         with pytest.raises(TimeLimitExceeded):
-            jobs.join()
+            drain(jobs, fail_fast=True)
 
     assert time.monotonic() - started < 4
     assert jobs.stats.count(JobState.FAILED) == 1
@@ -230,6 +230,6 @@ def test_an_async_actor_runs_on_the_workers_event_loop() -> None:
         lambda broker: declare_actor(broker, double, name="p.double", queue="p")
     ) as jobs:
         jobs.queue.enqueue("p.double", n=21)
-        jobs.join()
+        drain(jobs, fail_fast=True)
 
     assert results == [42]

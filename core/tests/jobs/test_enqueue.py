@@ -9,7 +9,7 @@ import pytest
 
 from lumiku.errors import ServiceUnavailable
 from lumiku.jobs import JobQueue, UnknownActorError, build_broker, declare_actor
-from lumiku.testing.jobs import stub_jobs
+from lumiku.testing import drain, stub_jobs
 
 
 def noop(**kwargs: object) -> None:
@@ -37,7 +37,7 @@ def test_a_job_on_the_in_process_broker_without_a_worker_is_refused() -> None:
 def test_enqueue_returns_the_message_id_of_the_queued_job() -> None:
     with stub_jobs(lambda broker: declare_actor(broker, noop, name="p.job", queue="p")) as jobs:
         message_id = jobs.queue.enqueue("p.job", generation_id="g1")
-        jobs.join()
+        drain(jobs, fail_fast=True)
 
     assert jobs.queue.broker is jobs.broker
     assert len(message_id) == 36

@@ -6,7 +6,7 @@ import dramatiq
 import pytest
 
 from lumiku.jobs import JobState, declare_actor
-from lumiku.testing.jobs import join, stub_jobs
+from lumiku.testing import drain, stub_jobs
 
 
 class Inbox:
@@ -32,7 +32,7 @@ def test_an_actor_runs_through_the_kit() -> None:
     with stub_jobs(inbox.declare) as jobs:
         jobs.queue.enqueue("demo.complete", generation_id="g1")
         jobs.queue.enqueue("demo.complete", generation_id="g2")
-        jobs.join()
+        drain(jobs, fail_fast=True)
 
     assert sorted(inbox.runs) == ["g1", "g2"]
     assert jobs.stats.count(JobState.PROCESSED, queue="demo") == 2
@@ -43,9 +43,9 @@ def test_a_duplicate_delivery_runs_the_actor_twice() -> None:
 
     with stub_jobs(inbox.declare) as jobs:
         message_id = jobs.queue.enqueue("demo.complete", generation_id="g1")
-        jobs.join()
+        drain(jobs, fail_fast=True)
         jobs.deliver_again(message_id)
-        jobs.join()
+        drain(jobs, fail_fast=True)
 
     assert inbox.runs == ["g1", "g1"]
     assert inbox.completed == {"g1"}
@@ -56,7 +56,7 @@ def test_delivering_an_unknown_message_again_is_an_error() -> None:
         jobs.deliver_again("nope")
 
 
-def test_join_raises_the_exception_of_a_job_that_failed_for_good() -> None:
+def test_drain_raises_the_exception_of_a_job_that_failed_for_good_when_asked() -> None:
     def broken() -> None:
         raise LookupError("no such avatar")
 
@@ -66,14 +66,14 @@ def test_join_raises_the_exception_of_a_job_that_failed_for_good() -> None:
     with stub_jobs(declare) as jobs:
         jobs.queue.enqueue("demo.broken")
         with pytest.raises(LookupError, match="no such avatar"):
-            join(jobs.broker, jobs.worker)
+            drain(jobs, fail_fast=True)
 
     assert len(jobs.dead_letters) == 1
     assert jobs.stats.count(JobState.RETRIED) == 1
 
 
-def test_join_refuses_a_broker_it_cannot_drain() -> None:
+def test_drain_refuses_a_broker_it_cannot_drain() -> None:
     broker = dramatiq.Broker()
 
-    with pytest.raises(TypeError, match="StubBroker"):
-        join(broker, dramatiq.Worker(broker))
+    with pytest.raises(TypeError, match="in-memory jobs"):
+        drain(broker)

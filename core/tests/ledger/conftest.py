@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -13,23 +13,10 @@ from lumiku.db import create_engine, migrate
 from lumiku.db.tables import users
 from lumiku.ledger import Ledger
 from lumiku.ledger.tables import credit_accounts, credit_entries, credit_holds
-from lumiku.testing import databases
-from lumiku.testing.pytest_plugin import test_backend
+from lumiku.testing import ManualClock
+from lumiku.testing.templates import TestDatabases
 
 START = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    """A clock that stands still until a test moves it."""
-
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
 
 
 def migrated_engine(url: str) -> sa.Engine:
@@ -84,22 +71,17 @@ def audit(engine: sa.Engine, user_id: str) -> tuple[int, int]:
 
 @pytest.fixture(scope="session")
 def shared_engine(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    lumiku_databases: TestDatabases, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[sa.Engine]:
     """Yield an engine on one migrated database of the backend under test, for the session.
 
     Tests on it create their own users, so they only share tables, never accounts.
     """
-    if test_backend() == "postgresql":
-        request.getfixturevalue("postgres_server")
-        with databases.temporary_postgres_database() as url:
-            engine = migrated_engine(url)
-            yield engine
-            engine.dispose()
-        return
-    engine = migrated_engine(databases.temporary_sqlite_url(tmp_path_factory.mktemp("ledger")))
-    yield engine
-    engine.dispose()
+    directory = tmp_path_factory.mktemp("ledger")
+    with lumiku_databases.migrated(directory, [migrate.core_source()]) as url:
+        engine = create_engine(url, pool_size=20)
+        yield engine
+        engine.dispose()
 
 
 @pytest.fixture
@@ -113,9 +95,9 @@ def ledger_engine(shared_engine: sa.Engine) -> sa.Engine:
 
 
 @pytest.fixture
-def fresh_engine(database_url: str) -> Iterator[sa.Engine]:
+def fresh_engine(migrated_database_url: str) -> Iterator[sa.Engine]:
     """Yield an engine on a fresh, migrated database of the backend under test."""
-    engine = migrated_engine(database_url)
+    engine = create_engine(migrated_database_url, pool_size=20)
     yield engine
     engine.dispose()
 
@@ -128,13 +110,13 @@ def key() -> Callable[[str], str]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
+def clock() -> ManualClock:
     """Return a clock that stands still at ``START`` until moved."""
-    return FakeClock()
+    return ManualClock(START)
 
 
 @pytest.fixture
-def ledger(ledger_engine: sa.Engine, clock: FakeClock) -> Ledger:
+def ledger(ledger_engine: sa.Engine, clock: ManualClock) -> Ledger:
     """Return a ledger on the test database, on the fake clock."""
     return Ledger(ledger_engine, clock)
 

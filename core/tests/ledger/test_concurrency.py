@@ -22,8 +22,9 @@ from lumiku.ledger import (
     Reference,
 )
 from lumiku.ledger.tables import credit_entries
+from lumiku.testing import ManualClock
 
-from .conftest import FakeClock, audit, insert_user, migrated_engine
+from .conftest import audit, insert_user, migrated_engine
 
 Check = Callable[[str], tuple[int, int]]
 JOB = Reference("generation", "g1")
@@ -143,14 +144,14 @@ def test_same_grant_key_replayed_concurrently_credits_once(
 
 
 def test_capture_racing_the_sweeper_has_exactly_one_winner(
-    ledger: Ledger, funded: str, clock: FakeClock, check: Check
+    ledger: Ledger, funded: str, clock: ManualClock, check: Check
 ) -> None:
     ledger.grant(funded, 10 * ROUNDS, "credits for every round", "more")
     balance = 100 + 10 * ROUNDS
     winners: Counter[str] = Counter()
     for round_ in range(ROUNDS):
         hold = ledger.hold(funded, 10, JOB, f"hold:{round_}", timedelta(seconds=1))
-        clock.advance(1)
+        clock.advance(seconds=1)
 
         captured, expired = race(partial(ledger.capture, hold.id), ledger.expire_holds)
 

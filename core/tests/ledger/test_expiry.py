@@ -12,8 +12,9 @@ import sqlalchemy as sa
 
 from lumiku.ledger import HoldAlreadyResolved, Ledger, Reference
 from lumiku.ledger.tables import credit_accounts, credit_holds
+from lumiku.testing import ManualClock
 
-from .conftest import START, FakeClock
+from .conftest import START
 
 Check = Callable[[str], tuple[int, int]]
 JOB = Reference("generation", "g1")
@@ -26,13 +27,13 @@ def ledger_engine(fresh_engine: sa.Engine) -> sa.Engine:
 
 
 def test_sweeper_expires_only_holds_past_their_expiry(
-    ledger: Ledger, funded: str, clock: FakeClock, check: Check
+    ledger: Ledger, funded: str, clock: ManualClock, check: Check
 ) -> None:
     early = ledger.hold(funded, 10, JOB, "hold:1", timedelta(minutes=1))
     late = ledger.hold(funded, 20, JOB, "hold:2", timedelta(minutes=5))
 
     assert ledger.expire_holds() == 0
-    clock.advance(60)
+    clock.advance(seconds=60)
     assert ledger.expire_holds() == 1
     assert ledger.expire_holds() == 0
 
@@ -48,7 +49,7 @@ def test_sweeper_releases_holds_of_many_accounts_in_batches(
     ledger: Ledger,
     ledger_engine: sa.Engine,
     new_user: Callable[[], str],
-    clock: FakeClock,
+    clock: ManualClock,
     check: Check,
 ) -> None:
     owners = [new_user() for _ in range(3)]
@@ -77,7 +78,7 @@ def test_sweeper_releases_holds_of_many_accounts_in_batches(
                 .where(credit_accounts.c.user_id == owner)
                 .values(held=held)
             )
-    clock.advance(7)
+    clock.advance(seconds=7)
 
     assert ledger.expire_holds() == 1_203
     assert ledger.expire_holds() == 0
@@ -85,10 +86,10 @@ def test_sweeper_releases_holds_of_many_accounts_in_batches(
 
 
 def test_expired_hold_cannot_be_captured_and_release_is_a_no_op(
-    ledger: Ledger, funded: str, clock: FakeClock, check: Check
+    ledger: Ledger, funded: str, clock: ManualClock, check: Check
 ) -> None:
     hold = ledger.hold(funded, 30, JOB, "hold:1", timedelta(seconds=30))
-    clock.advance(30)
+    clock.advance(seconds=30)
     ledger.expire_holds()
 
     with pytest.raises(HoldAlreadyResolved) as raised:
@@ -100,10 +101,10 @@ def test_expired_hold_cannot_be_captured_and_release_is_a_no_op(
 
 
 def test_overdue_hold_can_be_captured_until_the_sweeper_runs(
-    ledger: Ledger, funded: str, clock: FakeClock, check: Check
+    ledger: Ledger, funded: str, clock: ManualClock, check: Check
 ) -> None:
     hold = ledger.hold(funded, 30, JOB, "hold:1", timedelta(seconds=30))
-    clock.advance(3600)
+    clock.advance(seconds=3600)
 
     assert ledger.capture(hold.id).hold.status == "captured"
     assert ledger.expire_holds() == 0
@@ -111,13 +112,13 @@ def test_overdue_hold_can_be_captured_until_the_sweeper_runs(
 
 
 def test_sweeper_leaves_resolved_holds_alone(
-    ledger: Ledger, funded: str, clock: FakeClock, check: Check
+    ledger: Ledger, funded: str, clock: ManualClock, check: Check
 ) -> None:
     captured = ledger.hold(funded, 10, JOB, "hold:1", timedelta(seconds=1))
     released = ledger.hold(funded, 20, JOB, "hold:2", timedelta(seconds=1))
     ledger.capture(captured.id, 5)
     ledger.release(released.id)
-    clock.advance(5)
+    clock.advance(seconds=5)
 
     assert ledger.expire_holds() == 0
     assert ledger.get_hold(captured.id).status == "captured"

@@ -18,8 +18,7 @@ from lumiku.ledger import (
     Ledger,
     Reference,
 )
-
-from .conftest import FakeClock
+from lumiku.testing import ManualClock
 
 Check = Callable[[str], tuple[int, int]]
 JOB = Reference("generation", "g1")
@@ -27,7 +26,7 @@ TEN_MINUTES = timedelta(minutes=10)
 
 
 def test_hold_reserves_available_credits(
-    ledger: Ledger, funded: str, clock: FakeClock, check: Check, key: Callable[[str], str]
+    ledger: Ledger, funded: str, clock: ManualClock, check: Check, key: Callable[[str], str]
 ) -> None:
     hold = ledger.hold(funded, 30, JOB, key("hold:1"), TEN_MINUTES, plugin="pose_generator")
 

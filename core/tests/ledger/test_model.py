@@ -40,8 +40,9 @@ from lumiku.ledger import (
     Reference,
 )
 from lumiku.ledger.tables import credit_entries
+from lumiku.testing import ManualClock
 
-from .conftest import FakeClock, audit, insert_user
+from .conftest import START, audit, insert_user
 
 JOB = Reference("generation", "model")
 
@@ -70,7 +71,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     def __init__(self) -> None:
         super().__init__()
-        self.clock = FakeClock()
+        self.clock = ManualClock(START)
         self.ledger = Ledger(self.engine, self.clock)
         self.user = insert_user(self.engine)
         self.prefix = uuid.uuid4().hex[:12]
@@ -186,7 +187,7 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(seconds=st.integers(0, 90))
     def advance_clock(self, seconds: int) -> None:
-        self.clock.advance(seconds)
+        self.clock.advance(seconds=seconds)
 
     @rule()
     def sweep(self) -> None:

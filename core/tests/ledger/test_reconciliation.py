@@ -16,8 +16,7 @@ from lumiku.ledger import (
     UncorrectableFinding,
 )
 from lumiku.ledger.tables import credit_accounts, reconciliation_findings
-
-from .conftest import FakeClock
+from lumiku.testing import ManualClock
 
 Check = Callable[[str], tuple[int, int]]
 JOB = Reference("generation", "g1")
@@ -154,10 +153,10 @@ def test_held_changed_by_direct_sql_is_found_and_not_corrected_by_entries(
 
 
 def test_open_hold_past_its_expiry_is_found_until_swept(
-    ledger: Ledger, funded: str, clock: FakeClock
+    ledger: Ledger, funded: str, clock: ManualClock
 ) -> None:
     hold = ledger.hold(funded, 10, JOB, "hold:1", timedelta(minutes=1))
-    clock.advance(90)
+    clock.advance(seconds=90)
 
     assert ledger.reconcile(expiry_grace=timedelta(minutes=1)) == []
     (finding,) = ledger.reconcile()

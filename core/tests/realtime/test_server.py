@@ -19,6 +19,7 @@ from lumiku.realtime import (
     AuthenticatedNamespace,
     ConnectionGauge,
     NullPublisher,
+    Publisher,
     RedisPublisher,
     ServerPublisher,
     build_realtime,
@@ -220,8 +221,33 @@ def test_publishing_after_the_server_loop_closed_is_logged_not_raised(
     assert "dropped" in caplog.text
 
 
-def test_the_null_publisher_drops_events() -> None:
-    NullPublisher().publish("user-1", "x", {"a": 1}, namespace=NS)
+async def test_the_null_publisher_drops_events(
+    serve: Serve,
+    authenticator: FakeAuthenticator,
+    clients: list[socketio.AsyncClient],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    sio = build_realtime(
+        redis_url=None, cors_origins=[], authenticator=authenticator, namespaces=[DemoNamespace(NS)]
+    )
+    url = await serve(sio)
+    _, events = await connect(url, clients, auth={"token": "good-token"})
+    null: Publisher = NullPublisher()
+    live = ServerPublisher(sio, asyncio.get_running_loop())
+
+    # A worker without realtime publishes progress (from its thread, as workers do)...
+    with caplog.at_level(logging.DEBUG, logger="lumiku"):
+        await asyncio.to_thread(
+            null.publish, "user-1", "generation:progress", {"done": 1}, namespace=NS
+        )
+    # ...then a live publisher sends a marker to the same socket. Events arrive in order,
+    # so had the first one gone anywhere, it would come before the marker.
+    await asyncio.to_thread(live.publish, "user-1", "marker", {}, namespace=NS)
+
+    assert await next_event(events) == ("marker", {})
+    assert events.empty()
+    # Dropping is the normal state of a process without realtime: no warning, no error.
+    assert [r for r in caplog.records if r.name.startswith("lumiku")] == []
 
 
 async def wait_for_subscriber(redis_url: str, channel: str) -> None:

@@ -1,11 +1,10 @@
-"""Fixtures of the Avatar Creator tests: a client on a migrated app, users, images, jobs."""
+"""Fixtures of the Avatar Creator tests, on the kit (``lumiku.testing``): the kit's client
+and signed-in users with the plugin's requests added, images, and a shared app."""
 
 from __future__ import annotations
 
-import contextlib
 import io
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,10 +14,11 @@ import sqlalchemy as sa
 from PIL import Image
 from starlette.testclient import TestClient
 
+from lumiku.testing import SignedInUser, drain, job_queue_of, runtime_of
+from lumiku.testing import sign_up as kit_sign_up
 from lumiku_avatar_creator.plugin import spec
 
-PREFIX = "/api/apps/avatar-creator"
-PASSWORD = "violet staple orchard kettle"
+PREFIX = spec.prefix
 
 
 def image_bytes(
@@ -37,28 +37,8 @@ def image_bytes(
     return buffer.getvalue()
 
 
-class Api:
-    """A signed-in user talking to the plugin through a TestClient."""
-
-    def __init__(self, client: TestClient, token: str, user_id: str) -> None:
-        self.client = client
-        self.user_id = user_id
-        self.headers = {"Authorization": f"Bearer {token}"}
-
-    def get(self, path: str, **kwargs: Any) -> Any:
-        return self.client.get(PREFIX + path, headers=self._headers(kwargs), **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> Any:
-        return self.client.post(PREFIX + path, headers=self._headers(kwargs), **kwargs)
-
-    def put(self, path: str, **kwargs: Any) -> Any:
-        return self.client.put(PREFIX + path, headers=self._headers(kwargs), **kwargs)
-
-    def delete(self, path: str, **kwargs: Any) -> Any:
-        return self.client.delete(PREFIX + path, headers=self._headers(kwargs), **kwargs)
-
-    def _headers(self, kwargs: dict[str, Any]) -> dict[str, str]:
-        return {**self.headers, **kwargs.pop("headers", {})}
+class Api(SignedInUser):
+    """A signed-in user talking to the plugin: the kit's user, plus the plugin's requests."""
 
     def project(self, name: str = "Team") -> str:
         response = self.post("/projects", json={"name": name})
@@ -80,16 +60,6 @@ class Api:
         payload.update(body)
         return self.post(f"/projects/{project_id}/avatars/generate", json=payload)
 
-    def balance(self) -> dict[str, int]:
-        response = self.client.get("/api/credits/balance", headers=self.headers)
-        assert response.status_code == 200, response.text
-        return dict(response.json())
-
-    def history(self) -> list[dict[str, Any]]:
-        response = self.client.get("/api/credits/history?limit=100", headers=self.headers)
-        assert response.status_code == 200, response.text
-        return list(response.json()["entries"])
-
     def wait_for(self, generation_id: str, timeout: float = 20.0) -> dict[str, Any]:
         """Poll the generation until it is completed or failed."""
         deadline = time.monotonic() + timeout
@@ -98,18 +68,6 @@ class Api:
             if body["status"] in ("completed", "failed") or time.monotonic() > deadline:
                 return body
             time.sleep(0.05)
-
-
-def runtime_of(client: TestClient) -> Any:
-    """Return the runtime of the client's app."""
-    return client.app.state.runtime  # type: ignore[attr-defined]
-
-
-def drain(client: TestClient, timeout_ms: int = 30_000) -> None:
-    """Wait until the app's in-process queues are empty (delay queues are joined with them)."""
-    broker = runtime_of(client).broker
-    for queue in sorted(broker.get_declared_queues() - broker.delay_queues):
-        broker.join(queue, timeout=timeout_ms, fail_fast=False)
 
 
 def stored_files(storage_dir: Path) -> list[Path]:
@@ -132,6 +90,7 @@ class Kit:
     image = staticmethod(image_bytes)
     runtime = staticmethod(runtime_of)
     drain = staticmethod(drain)
+    jobs = staticmethod(job_queue_of)
     count_rows = staticmethod(count_rows)
 
     def __init__(self, storage_dir: Path) -> None:
@@ -156,7 +115,7 @@ class Kit:
 
 @pytest.fixture(scope="module")
 def shared_app(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    lumiku_databases: Any, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[TestClient, Kit]]:
     """One migrated app (and its kit) for a whole test module, on the backend under test.
 
@@ -165,21 +124,17 @@ def shared_app(
     ``client`` and ``kit`` with it. Keep them under the 20 sign-ups an hour per IP, and
     let no test rely on the database holding only its own rows.
     """
-    from lumiku.testing import databases
     from lumiku.testing.app import build_test_app, test_environment
-    from lumiku.testing.pytest_plugin import test_backend
 
     workdir = tmp_path_factory.mktemp("shared-app")
-    with contextlib.ExitStack() as stack:
-        if test_backend() == "postgresql":
-            request.getfixturevalue("postgres_server")
-            url = stack.enter_context(databases.temporary_postgres_database())
-        else:
-            url = databases.temporary_sqlite_url(workdir)
-        env = test_environment(url, workdir)
-        client = TestClient(build_test_app(env, plugins=[spec]), raise_server_exceptions=False)
-        stack.enter_context(client)
-        yield client, Kit(Path(env["LUMIKU_STORAGE_DIR"]))
+    database = lumiku_databases.scratch(workdir)
+    env = test_environment(database.url, workdir)
+    app = build_test_app(env, plugins=[spec], database=database)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield client, Kit(Path(env["LUMIKU_STORAGE_DIR"]))
+    finally:
+        database.drop()
 
 
 @pytest.fixture
@@ -195,6 +150,12 @@ def kit(storage_dir: Path) -> Kit:
 
 
 @pytest.fixture
+def lumiku_plugins() -> list[Any]:
+    """The kit's ``api_client`` runs this plugin."""
+    return [spec]
+
+
+@pytest.fixture
 def app_client(make_client: Any) -> Callable[..., TestClient]:
     """Return a factory of clients on an app with this plugin (and ``extra`` plugins)."""
 
@@ -206,17 +167,12 @@ def app_client(make_client: Any) -> Callable[..., TestClient]:
 
 
 @pytest.fixture
-def client(app_client: Callable[..., TestClient]) -> TestClient:
-    """Return a client on an app with this plugin and the default test environment."""
-    return app_client()
+def client(api_client: TestClient) -> TestClient:
+    """Return the kit's client: an app with this plugin and the default test environment."""
+    return api_client
 
 
 def sign_up(client: TestClient, name: str = "ana") -> Api:
-    """Register a new user and return their API handle."""
-    email = f"{name}-{uuid.uuid4().hex[:8]}@example.com"
-    response = client.post(
-        "/api/auth/register", json={"email": email, "password": PASSWORD, "name": name}
-    )
-    assert response.status_code == 201, response.text
-    body = response.json()
-    return Api(client, body["token"], body["user"]["id"])
+    """Register a new user and return their API handle on the plugin's routes."""
+    user = kit_sign_up(client, name)
+    return Api(client, user_id=user.user_id, email=user.email, token=user.token, prefix=PREFIX)

@@ -194,17 +194,14 @@ def test_a_duplicate_delivered_while_the_first_runs_retries_after_the_claim(
 
 
 def test_a_generation_the_queue_refuses_is_failed_and_its_hold_released(
-    client: TestClient, kit: Any, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, kit: Any
 ) -> None:
+    from lumiku import ServiceUnavailable
+
     api = kit.sign_up(client)
     project_id = api.project()
 
-    def refuse(actor: str, /, **kwargs: Any) -> str:
-        from lumiku import ServiceUnavailable
-
-        raise ServiceUnavailable("queue down")
-
-    monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", refuse)
+    kit.jobs(client).refuse(ServiceUnavailable("queue down"))
     response = api.generate(project_id)
 
     assert response.status_code == 503

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import dramatiq
 import pytest
-import redis
-
-# A database of its own on the test server, so no other test's worker takes these jobs.
-REDIS_DB = 13
 
 
 @pytest.fixture
-def redis_url(redis_server: str) -> Iterator[str]:
-    base = redis_server.rsplit("/", 1)[0]
-    url = f"{base}/{REDIS_DB}"
-    yield url
-    client = redis.Redis.from_url(url)
-    try:
-        keys = list(client.scan_iter(match="lumiku*", count=500))
-        if keys:
-            client.delete(*keys)
-    finally:
-        client.close()
+def redis_url(private_redis: Any) -> str:
+    """Return a Redis of this test's own: the app's queues and keys have fixed names, and
+    another test run (the other database's, or another engineer's) must not take its jobs."""
+    return str(private_redis().url)
 
 
 @pytest.mark.redis

@@ -3,7 +3,7 @@
 Build the pieces in the bootstrap and hand them to ``AuthService``::
 
     tokens = TokenService(settings.jwt_secret, settings.jwt_expires_in)
-    throttle = LoginThrottle(redis_url or "memory://", fallback=MemoryStorage())
+    throttle = LoginThrottle(redis_url or "memory://", fallback=MemoryAttempts())
     auth = AuthService(engine, Argon2Hasher(), tokens, throttle, ledger.grant_welcome,
                        settings.welcome_credits)
 """
@@ -13,7 +13,7 @@ from lumiku.auth.models import CurrentUser, User
 from lumiku.auth.passwords import Argon2Hasher, PasswordHasher, PasswordPolicy
 from lumiku.auth.revocations import delete_expired_revocations
 from lumiku.auth.service import AuthService, GrantWelcome
-from lumiku.auth.throttle import LoginThrottle
+from lumiku.auth.throttle import AttemptStore, LoginThrottle, MemoryAttempts, RedisAttempts
 from lumiku.auth.tokens import Claims, IssuedToken, TokenService
 from lumiku.clock import Clock, utc_now
 from lumiku.roles import ROLES, Role, require_role
@@ -21,6 +21,7 @@ from lumiku.roles import ROLES, Role, require_role
 __all__ = [
     "ROLES",
     "Argon2Hasher",
+    "AttemptStore",
     "AuthService",
     "Claims",
     "Clock",
@@ -28,8 +29,10 @@ __all__ = [
     "GrantWelcome",
     "IssuedToken",
     "LoginThrottle",
+    "MemoryAttempts",
     "PasswordHasher",
     "PasswordPolicy",
+    "RedisAttempts",
     "Role",
     "TokenService",
     "User",

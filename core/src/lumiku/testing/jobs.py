@@ -1,6 +1,9 @@
-"""Run a plugin's actors in tests on an in-memory broker, without Redis.
+"""Jobs in tests: wait for the in-memory queues to drain, run actors without an app.
 
-Wrap :func:`stub_jobs` in a fixture of your own::
+:func:`drain` is the one way to wait for jobs, whatever runs them: an app the kit built
+(or its ``TestClient``, or its runtime) or a :func:`stub_jobs` broker.
+
+Wrap :func:`stub_jobs` in a fixture of your own to run a plugin's actors without an app::
 
     @pytest.fixture
     def jobs(ctx):
@@ -9,7 +12,7 @@ Wrap :func:`stub_jobs` in a fixture of your own::
 
     def test_generation_runs(jobs):
         jobs.queue.enqueue("avatar_creator.generate", generation_id="g1")
-        jobs.join()
+        drain(jobs)
 
 Messages can be delivered twice in production; :meth:`StubJobs.deliver_again` lets a test
 prove that an actor is idempotent.
@@ -25,39 +28,62 @@ from typing import Any
 import attrs
 import dramatiq
 from dramatiq.brokers.stub import StubBroker
+from starlette.applications import Starlette
 
+from lumiku.bootstrap import Runtime
 from lumiku.jobs.broker import boot_process, build_broker
 from lumiku.jobs.enqueue import JobQueue
 from lumiku.jobs.policy import JobPolicy, milliseconds
 from lumiku.jobs.stats import JobStats
+from lumiku.testing.app import runtime_of
+from lumiku.testing.client import TestClient
 
-__all__ = ["FAST_RETRIES", "StubJobs", "join", "stub_jobs"]
+__all__ = ["FAST_RETRIES", "StubJobs", "drain", "stub_jobs"]
 
 FAST_RETRIES = JobPolicy(
     min_backoff=timedelta(milliseconds=10), max_backoff=timedelta(milliseconds=100)
 )
 """The default policy of the kit: production retry counts, backoffs short enough for tests."""
 
-DEFAULT_JOIN_TIMEOUT = timedelta(seconds=10)
+DEFAULT_DRAIN_TIMEOUT = timedelta(seconds=30)
 
 
-def join(
-    broker: dramatiq.Broker,
-    worker: dramatiq.Worker,
+def drain(
+    jobs: StubJobs | Starlette | TestClient | Runtime | dramatiq.Broker,
     *,
-    timeout: timedelta = DEFAULT_JOIN_TIMEOUT,
-    fail_fast: bool = True,
+    timeout: timedelta = DEFAULT_DRAIN_TIMEOUT,
+    fail_fast: bool = False,
 ) -> None:
-    """Wait until every queue of a stub ``broker`` is drained and ``worker`` is idle.
+    """Wait until every job queued in memory has run, retries included.
 
-    With ``fail_fast`` the exception of a job that failed for good is raised here.
-    Raises :class:`dramatiq.QueueJoinTimeout` when the queues do not drain in ``timeout``.
+    ``jobs`` is what runs them: a :class:`StubJobs`, an app built by the kit (its
+    ``TestClient`` or its runtime will do), or a stub broker. With ``fail_fast`` the
+    exception of a job that failed for good is raised here; without, look at the dead
+    letters. Raises :class:`dramatiq.QueueJoinTimeout` when the queues are not empty
+    within ``timeout``.
     """
+    broker = _broker_of(jobs)
     if not isinstance(broker, StubBroker):
-        raise TypeError(f"join() drains a StubBroker, got {type(broker).__name__}")
+        raise TypeError(
+            f"drain() waits for in-memory jobs; this broker is a {type(broker).__name__} "
+            "(Redis): run a worker and poll for the outcome instead"
+        )
+    # Delay queues (``<queue>.DQ``) are joined with their queue: a retry scheduled on one
+    # lands back on the main queue.
     for queue_name in sorted(broker.get_declared_queues() - broker.delay_queues):
         broker.join(queue_name, timeout=milliseconds(timeout), fail_fast=fail_fast)
-    worker.join()
+    if isinstance(jobs, StubJobs):
+        jobs.worker.join()
+
+
+def _broker_of(jobs: object) -> dramatiq.Broker:
+    if isinstance(jobs, dramatiq.Broker):
+        return jobs
+    if isinstance(jobs, StubJobs | Runtime):
+        return jobs.broker
+    if isinstance(jobs, TestClient | Starlette):
+        return runtime_of(jobs).broker
+    raise TypeError(f"drain() takes an app, a TestClient, a runtime or StubJobs, got {jobs!r}")
 
 
 @attrs.define
@@ -68,10 +94,6 @@ class StubJobs:
     worker: dramatiq.Worker
     queue: JobQueue
     stats: JobStats
-
-    def join(self, *, timeout: timedelta = DEFAULT_JOIN_TIMEOUT, fail_fast: bool = True) -> None:
-        """Wait until every queued job ran (see :func:`join`)."""
-        join(self.broker, self.worker, timeout=timeout, fail_fast=fail_fast)
 
     def deliver_again(self, message_id: str) -> None:
         """Enqueue a copy of a message already sent, with the same id, as a broker may do.
