@@ -21,6 +21,8 @@ import pytest
 from PIL import Image
 from starlette.testclient import TestClient
 
+from lumiku.testing import drain
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "docs" / "examples" / "postcards.py"
 GUIDE = ROOT / "docs" / "plugins.md"
@@ -141,9 +143,7 @@ def test_a_print_run_captures_the_copies_printed_and_reports_progress(
     )
     assert ordered.status_code == 202, ordered.text
     assert ordered.json()["held"] == 6
-    from lumiku.testing.app import join_jobs
-
-    join_jobs(client.app)  # type: ignore[arg-type]
+    drain(client)
     run = client.get(ordered.headers["Location"], headers=auth).json()
     assert run == {"status": "partial", "printed": 2, "jammed": 1, "charged": 4}
     assert _balance(client, auth) == {"balance": 96, "held": 0, "available": 96}

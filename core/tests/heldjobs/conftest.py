@@ -32,7 +32,7 @@ from lumiku.heldjobs import (
 from lumiku.idempotency import RequestKey
 from lumiku.jobs.enqueue import JobQueue
 from lumiku.ledger.service import Ledger
-from lumiku.testing.jobs import StubJobs, stub_jobs
+from lumiku.testing import StubJobs, drain, stub_jobs
 
 
 def _load_sample() -> Any:
@@ -196,7 +196,7 @@ class Running:
 
     def drain(self) -> None:
         """Wait until every queued delivery ran."""
-        self.jobs.join(fail_fast=False)
+        drain(self.jobs)
 
 
 @pytest.fixture
