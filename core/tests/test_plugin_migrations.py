@@ -158,7 +158,7 @@ def test_a_plugin_comes_up_when_lumiku_migrate_runs_while_the_server_serves(
 
 
 def test_core_migrations_pending_keep_the_warning(
-    make_client: Callable[..., TestClient],
+    database_url: str,  # an empty database of the backend under test, made for lumiku_env
     lumiku_env: dict[str, str],
     caplog: pytest.LogCaptureFixture,
 ) -> None:

@@ -184,6 +184,7 @@ def test_a_duplicate_delivered_while_the_first_runs_retries_after_the_claim(
     assert delays[0] > (lease - timedelta(seconds=30)).total_seconds() * 1000
     provider.proceed.set()
     failed = api.wait_for(generation_id)
+    kit.drain(failing_client)  # the release follows the failure on the worker thread
 
     assert failed["status"] == "failed"
     assert provider.calls == 1
