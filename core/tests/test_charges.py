@@ -20,7 +20,7 @@ import pytest
 import sqlalchemy as sa
 from starlette.testclient import TestClient
 
-from lumiku import Call, NotFound, PluginContext, PluginSpec, Reference, hookimpl, post
+from lumiku import Call, NotFound, PluginContext, PluginSpec, RateLimit, Reference, hookimpl, post
 from lumiku.db.tables import idempotent_requests
 
 PREFIX = "/api/apps/lkt-charged"
@@ -64,7 +64,11 @@ class Plugin:
                     raise RuntimeError("the process dies before it answers")
                 return {"thing": thing, "charged": charge.amount}
 
-            return [post("/work", work, auth="user", body=WorkBody, idempotent=True)]
+            declared = {"auth": "user", "body": WorkBody, "idempotent": True, "errors": (402,)}
+            return [
+                post("/work", work, **declared),
+                post("/limited", work, rate_limits=(RateLimit("3/minute"),), **declared),
+            ]
 
         hooks = types.SimpleNamespace(register_routes=hookimpl(register_routes))
         return PluginSpec(id="lkt_charged", credits={"work": 5}, hooks=hooks)  # type: ignore[arg-type]
@@ -211,3 +215,18 @@ def test_a_charge_the_user_cannot_afford_is_402_and_does_no_work(
     assert refused.status_code == 402
     assert refused.json()["error"]["details"] == {"required": 5, "available": 0}
     assert len(plugin.done) == 20
+
+
+def test_a_replay_is_answered_before_the_rate_limit_is_counted(client: TestClient) -> None:
+    auth = _user(client)
+
+    def limited(key: str) -> Any:
+        headers = {**auth, "Idempotency-Key": key}
+        return client.post(f"{PREFIX}/limited", json={"then": "succeed"}, headers=headers)
+
+    first = limited("k8")
+    replays = [limited("k8") for _ in range(5)]  # past the 3 a minute
+    assert first.status_code == 200
+    assert [r.status_code for r in replays] == [200] * 5
+    assert all(r.headers["Idempotent-Replayed"] == "true" for r in replays)
+    assert [limited(f"k8-{n}").status_code for n in range(3)] == [200, 200, 429]
