@@ -52,7 +52,9 @@ if TYPE_CHECKING:
     from lumiku.images.provider import GeneratedImage, ImageProvider, ImageRequest
     from lumiku.jobs.broker import declare_actor
     from lumiku.jobs.schedule import Schedule
-    from lumiku.ledger.records import Hold, Reference
+    from lumiku.ledger.errors import PurchaseAlreadyCredited
+    from lumiku.ledger.reconciliation import ReconciliationCheck
+    from lumiku.ledger.records import Discrepancy, Hold, Reference
     from lumiku.ledger.service import Ledger
     from lumiku.pages import Page, PageQuery, fetch_page, in_order, newest_first
     from lumiku.plugins.context import PluginContext
@@ -106,6 +108,9 @@ _LAZY = {
     "Schedule": "lumiku.jobs.schedule",
     "Reference": "lumiku.ledger.records",
     "Hold": "lumiku.ledger.records",
+    "Discrepancy": "lumiku.ledger.records",
+    "PurchaseAlreadyCredited": "lumiku.ledger.errors",
+    "ReconciliationCheck": "lumiku.ledger.reconciliation",
     "Ledger": "lumiku.ledger.service",
     "CheckedImage": "lumiku.storage.images",
     "check_image": "lumiku.storage.images",
@@ -141,6 +146,7 @@ __all__ = [
     "CheckResult",
     "CheckedImage",
     "Conflict",
+    "Discrepancy",
     "Forbidden",
     "GeneratedImage",
     "HealthCheck",
@@ -164,8 +170,10 @@ __all__ = [
     "PluginSpec",
     "ProgressEvents",
     "ProviderError",
+    "PurchaseAlreadyCredited",
     "RateLimit",
     "RateLimited",
+    "ReconciliationCheck",
     "Reference",
     "Requirement",
     "Schedule",

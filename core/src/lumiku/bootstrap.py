@@ -217,12 +217,15 @@ def _declare_schedules(
 def _declare_actors(runtime: Runtime) -> None:
     from lumiku.auth.schedules import auth_schedules
     from lumiku.ledger.schedules import ledger_schedules
+    from lumiku.plugins.reconciliation import contributed_checks
 
     core = declare_schedules(
         runtime.broker,
         "core",
         [
-            *ledger_schedules(runtime.ledger),
+            *ledger_schedules(
+                runtime.ledger, lambda: contributed_checks(runtime.registry, runtime.hooks)
+            ),
             *auth_schedules(runtime.auth),
             runtime.held_job_kinds.schedule(),
         ],
