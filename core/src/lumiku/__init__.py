@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from lumiku.pages import Page, PageQuery, fetch_page, in_order, newest_first
     from lumiku.plugins.context import PluginContext
     from lumiku.realtime.namespace import AuthenticatedNamespace
+    from lumiku.settings_fields import setting
     from lumiku.storage.images import CheckedImage, check_image, make_thumbnail
 
 _LAZY = {
@@ -87,6 +88,7 @@ _LAZY = {
     ),
     "PluginContext": "lumiku.plugins.context",
     "AuthenticatedNamespace": "lumiku.realtime.namespace",
+    "setting": "lumiku.settings_fields",
     "CheckResult": "lumiku.health",
     "HealthCheck": "lumiku.health",
     "Call": "lumiku.http.endpoint",
@@ -201,6 +203,7 @@ __all__ = [
     "post",
     "put",
     "route",
+    "setting",
     "soft",
 ]
 
