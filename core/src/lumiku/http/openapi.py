@@ -101,7 +101,7 @@ def _query_parameters(builder: SchemaBuilder, query: type) -> list[dict[str, Any
 def _form_body(builder: SchemaBuilder, spec: Endpoint) -> dict[str, Any]:
     if spec.form_layout is None:  # deprecated raw form: its fields are not declared
         return {media: {"schema": {"type": "object"}} for media in spec.media_types}
-    schema = builder.form_component(spec.form_layout.cls)
+    schema = builder.form_component(spec.form_layout.cls, open=spec.extra_fields == "ignore")
     encoding: dict[str, Any] = {}
     for attribute in attrs.fields(spec.form_layout.cls):
         wire = to_camel(attribute.name)
