@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from lumiku.jobs.broker import declare_actor
     from lumiku.jobs.schedule import Schedule
     from lumiku.ledger.errors import PurchaseAlreadyCredited
-    from lumiku.ledger.reconciliation import ReconciliationCheck
+    from lumiku.ledger.reconciliation import ReconciliationCheck, purchase_entries
     from lumiku.ledger.records import Discrepancy, Hold, Reference
     from lumiku.ledger.service import Ledger
     from lumiku.pages import Page, PageQuery, fetch_page, in_order, newest_first
@@ -113,6 +113,7 @@ _LAZY = {
     "Discrepancy": "lumiku.ledger.records",
     "PurchaseAlreadyCredited": "lumiku.ledger.errors",
     "ReconciliationCheck": "lumiku.ledger.reconciliation",
+    "purchase_entries": "lumiku.ledger.reconciliation",
     "Ledger": "lumiku.ledger.service",
     "CheckedImage": "lumiku.storage.images",
     "check_image": "lumiku.storage.images",
@@ -201,6 +202,7 @@ __all__ = [
     "newest_first",
     "patch",
     "post",
+    "purchase_entries",
     "put",
     "route",
     "setting",

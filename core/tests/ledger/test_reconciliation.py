@@ -239,3 +239,21 @@ def test_contributed_checks_are_stored_under_their_name_and_their_writes_undone(
     with pytest.raises(UncorrectableFinding):
         ledger.correct(orders_finding, "fix:orders")
     assert ledger.get_finding(orders_finding.id) == orders_finding
+
+
+def test_purchase_entries_lists_the_purchases_of_one_reference_type(
+    ledger: Ledger, funded: str, ledger_engine: sa.Engine
+) -> None:
+    from lumiku import purchase_entries
+
+    ledger.grant(funded, 30, "pack", "p:1", kind="purchase", reference=Reference("shop", "o1"))
+    ledger.grant(funded, 40, "pack", "p:2", kind="purchase", reference=Reference("other", "o1"))
+    ledger.grant(funded, 5, "gift", "g:1", reference=Reference("shop", "o2"))
+
+    purchases = purchase_entries("shop")
+    with ledger_engine.connect() as connection:
+        rows = connection.execute(sa.select(purchases)).all()
+
+    assert [(r.user_id, r.reference_id, r.amount, r.idempotency_key) for r in rows] == [
+        (funded, "o1", 30, "p:1")
+    ]

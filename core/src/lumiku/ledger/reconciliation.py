@@ -57,6 +57,27 @@ _KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _DETAIL_LENGTH = 1000
 
 
+def purchase_entries(reference_type: str) -> sa.Subquery:
+    """Return the purchase entries that credit payments of ``reference_type``, for checks.
+
+    Columns: ``user_id``, ``reference_id`` (the payment's id), ``amount`` (credits),
+    ``idempotency_key``, ``created_at``. A plugin's reconciliation check joins its payments
+    to it without reading the ledger's tables itself.
+    """
+    entries = credit_entries.c
+    return (
+        sa.select(
+            entries.user_id,
+            entries.reference_id,
+            entries.amount,
+            entries.idempotency_key,
+            entries.created_at,
+        )
+        .where(entries.kind == "purchase", entries.reference_type == reference_type)
+        .subquery("purchase_entries")
+    )
+
+
 def _amounts_by_user(table: sa.Table, *where: sa.ColumnElement[bool]) -> sa.Subquery:
     return (
         sa.select(table.c.user_id, sa.func.sum(table.c.amount).label("total"))
