@@ -81,8 +81,8 @@ def _plugin_routes(runtime: Runtime, health: PluginHealth) -> list[BaseRoute]:
         routes.append(plugin_health_route(health, record))
         assert record.spec is not None
         record.routes = sorted(
-            f"{method} {record.spec.prefix}{path}"
-            for path, route in walk_routes(routes)
+            f"{method} {path}"
+            for path, route in walk_routes(routes, record.spec.prefix)
             if isinstance(route, Route)
             for method in sorted((route.methods or {"GET"}) - {"HEAD"})
         )
