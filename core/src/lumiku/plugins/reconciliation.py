@@ -9,11 +9,13 @@ is followed without a restart. A plugin's check ``purchases`` is named
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from lumiku.ledger.reconciliation import ReconciliationCheck
 from lumiku.plugins.dispatch import LOG_AND_GO_ON, HookDispatcher, UnusableResult
 from lumiku.plugins.registry import PluginRegistry
+
+if TYPE_CHECKING:  # the plugins package does not depend on the ledger at runtime
+    from lumiku.ledger.reconciliation import ReconciliationCheck
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,34}$")
 
