@@ -11,7 +11,6 @@ signatures: ``shared/reference/duitku.md``, "Calls".
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any, Literal
 
@@ -24,8 +23,6 @@ from lumiku_payments_duitku.signatures import (
     payment_methods_signature,
     status_signature,
 )
-
-logger = logging.getLogger("lumiku.plugins.payments_duitku.client")
 
 StatusCode = Literal["00", "01", "02"]
 """transactionStatus: ``00`` paid, ``01`` pending, ``02`` failed or expired."""

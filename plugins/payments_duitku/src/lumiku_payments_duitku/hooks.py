@@ -41,7 +41,7 @@ def register_schedules(ctx: PluginContext) -> list[Schedule]:
     def poll() -> None:
         services_for(ctx).poller.run()
 
-    every = timedelta(seconds=services_for(ctx).settings.poll_every)
+    every = timedelta(seconds=ctx.settings.poll_every)
     return [Schedule("poll", every, poll, time_limit=timedelta(minutes=10))]
 
 
