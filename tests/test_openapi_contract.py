@@ -28,6 +28,7 @@ from starlette.applications import Starlette
 
 from lumiku import Call, Conflict, PluginSpec, get, hookimpl
 from lumiku.plugins.discovery import discover
+from lumiku.testing import serve_in_thread
 
 PASSWORD = "contract-test-passphrase-41"
 CHECKS = [
@@ -43,11 +44,28 @@ AVATARS = "/api/apps/avatar-creator"
 
 
 @pytest.fixture
-def served(make_app: Callable[..., Starlette]) -> Iterator[Callable[[list[Any]], Starlette]]:
+def duitku() -> Iterator[dict[str, str]]:
+    """Yield the variables of the payments plugin, pointed at a Duitku emulator over HTTP
+    when the plugin is installed (payments are then created for real)."""
+    env = {"DUITKU_MERCHANT_CODE": "D0001", "DUITKU_API_KEY": "contract-key"}
+    try:
+        from lumiku_payments_duitku.emulator import API_PATH, DuitkuEmulator
+    except ImportError:  # the plugin is not installed: nothing to point anywhere
+        yield env
+        return
+    emulator = DuitkuEmulator(env["DUITKU_MERCHANT_CODE"], env["DUITKU_API_KEY"])
+    with serve_in_thread(emulator.app) as url:
+        yield {**env, "DUITKU_BASE_URL": url + API_PATH, "DUITKU_POLL_EVERY": "3600"}
+
+
+@pytest.fixture
+def served(
+    make_app: Callable[..., Starlette], duitku: dict[str, str]
+) -> Iterator[Callable[[list[Any]], Starlette]]:
     """Return ``serve(plugins)``: an app whose lifespan schemathesis runs, stopped at teardown."""
 
     def serve(plugins: list[Any]) -> Starlette:
-        return make_app(plugins, DUITKU_MERCHANT_CODE="D0001", DUITKU_API_KEY="contract-key")
+        return make_app(plugins, **duitku)
 
     yield serve
     shutdown_lifespans()
@@ -71,7 +89,8 @@ def describe(exc: BaseException) -> set[str]:
 
 
 def known_ids(app: Starlette, token: str) -> dict[str, str]:
-    """Return path parameters naming things that exist (a project, a preset), when installed."""
+    """Return path parameters naming things that exist (a project, a preset, a payment), when
+    installed."""
     headers = {"Authorization": f"Bearer {token}"}
     known = {"plugin": "avatar-creator"}
     with get_client(app) as client:
@@ -81,6 +100,9 @@ def known_ids(app: Starlette, token: str) -> dict[str, str]:
         presets = client.get(f"{AVATARS}/presets", headers=headers)
         if presets.status_code == 200 and presets.json()["presets"]:
             known["presetId"] = presets.json()["presets"][0]["id"]
+        payment = client.post("/api/payments", json={"packageId": "topup-1500"}, headers=headers)
+        if payment.status_code == 201:
+            known["merchantOrderId"] = payment.json()["merchantOrderId"]
     return known
 
 

@@ -229,3 +229,40 @@ def test_worker_refuses_to_start_without_redis(
     result = run_cli(lumiku_env, "worker")
     assert result.code == 2
     assert "lumiku worker needs Redis" in result.err
+
+
+def test_a_plugin_required_in_production_stops_serve_worker_and_doctor_until_configured(
+    install_plugin: Callable[..., Any],
+    run_cli: Callable[..., Any],
+    lumiku_env: dict[str, str],
+    make_app: Callable[..., Any],
+) -> None:
+    from lumiku.errors import ConfigurationError
+
+    plugin = install_plugin(
+        spec_extra=', requires=("config:LKT_SHOP_KEY", "config:LKT_SHOP_ID"), '
+        "required_in_production=True",
+        migrations=False,
+    )
+    production = {
+        **lumiku_env,
+        "LUMIKU_ENV": "production",
+        "LUMIKU_PLUGINS": plugin.id,
+        "CORS_ORIGIN": "https://app.example.org",
+        "LUMIKU_PUBLIC_URL": "https://api.example.org",
+        "REDIS_ENABLED": "false",
+        "JWT_SECRET": "Zq8#vN2$wLp5@kRt9^mXy3&bHc7!dFg4",
+    }
+    for command in ("serve", "worker"):
+        result = run_cli(production, command)
+        assert result.code == 2, result.err
+        assert f"plugin {plugin.id}: LKT_SHOP_KEY and LKT_SHOP_ID are not set" in result.err
+    doctor = run_cli(production, "doctor")
+    assert doctor.code == 1
+    assert f"❌ plugin {plugin.id} 1.2.3: disabled" in doctor.out
+    with pytest.raises(ConfigurationError, match="LKT_SHOP_KEY and LKT_SHOP_ID are not set"):
+        make_app(None, **{k: v for k, v in production.items() if lumiku_env.get(k) != v})
+    # Outside production (or turned off) the plugin is only disabled.
+    assert run_cli({**production, "LUMIKU_ENV": "development"}, "plugins").code == 0
+    turned_off = {**production, "LUMIKU_DISABLE_PLUGINS": plugin.id}
+    assert "❌ plugin" not in run_cli(turned_off, "doctor").out

@@ -334,6 +334,87 @@ def test_hook_register_image_providers_offers_them_to_every_plugin(
     assert "image provider 'local' already exists" in caplog.text
 
 
+# -- register_reconciliation_checks ------------------------------------------------------
+
+
+def _count_users(connection: Any) -> list[Any]:
+    from lumiku import Discrepancy
+
+    users = connection.exec_driver_sql("SELECT id FROM users ORDER BY id").scalars().all()
+    return [Discrepancy(user_id, "lkt_user_seen", 0, 1, f"user {user_id}") for user_id in users]
+
+
+def _broken_check(connection: Any) -> list[Any]:
+    raise RuntimeError("my table is gone")
+
+
+def test_hook_register_reconciliation_checks_runs_with_the_periodic_reconciliation(
+    make_app: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    app = make_app(
+        [
+            define_plugin(
+                "lkt_recon",
+                register_reconciliation_checks=lambda: {
+                    "users": _count_users,
+                    "broken": _broken_check,
+                },
+            ),
+            define_plugin("lkt_recon_bad", register_reconciliation_checks=lambda: {"Bad": 1}),
+        ]
+    )
+    runtime = app.state.runtime
+    with TestClient(app) as client:
+        client.post(
+            "/api/auth/register", json={"email": "r@example.com", "password": "pass-word-42x"}
+        )
+        runtime.jobs.enqueue("core.reconcile")
+        drain(app)
+    with runtime.engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT source, kind, user_id, detail FROM reconciliation_findings ORDER BY source"
+        ).all()
+    assert [(row.source, row.kind) for row in rows] == [
+        ("lkt_recon.broken", "check_failed"),
+        ("lkt_recon.users", "lkt_user_seen"),
+    ]
+    assert "RuntimeError: my table is gone" in rows[0].detail
+    assert "reconciliation check lkt_recon.broken failed" in caplog.text
+    assert "check name 'Bad' is not snake_case" in caplog.text  # logged; the plugin serves on
+    assert runtime.registry.get("lkt_recon_bad").state.serving
+
+
+RECONCILIATION_HOOKS = """
+from lumiku import Discrepancy, hookimpl
+
+
+@hookimpl
+def register_reconciliation_checks():
+    def everyone_is_suspect(connection):
+        ids = connection.exec_driver_sql("SELECT id FROM users").scalars().all()
+        return [Discrepancy(user_id, "suspect", 0, 1, "a test finding") for user_id in ids]
+
+    return {"suspects": everyone_is_suspect}
+"""
+
+
+def test_hook_register_reconciliation_checks_runs_with_lumiku_credits_reconcile(
+    install_plugin: Callable[..., Any], run_cli: Callable[..., Any], lumiku_env: dict[str, str]
+) -> None:
+    plugin = install_plugin(hooks=RECONCILIATION_HOOKS, migrations=False)
+    assert run_cli(lumiku_env, "migrate").code == 0
+    clean = run_cli(lumiku_env, "credits", "reconcile")
+    assert (clean.code, f"and {plugin.id}.suspects" in clean.out) == (0, True), clean.out
+
+    with_user = {**lumiku_env, "LUMIKU_NEW_PASSWORD": "amber-violin-7-quartz"}
+    assert run_cli(with_user, "users", "create", "s@example.com").code == 0
+    found = run_cli(lumiku_env, "credits", "reconcile")
+    assert found.code == 1
+    assert f"{plugin.id}.suspects/suspect user " in found.out
+    disabled = run_cli({**lumiku_env, "LUMIKU_DISABLE_PLUGINS": plugin.id}, "credits", "reconcile")
+    assert disabled.code == 0  # a plugin turned off contributes no check
+
+
 # -- startup and shutdown ----------------------------------------------------------------
 
 
@@ -411,6 +492,7 @@ def test_the_hook_names_are_the_ones_the_design_fixes() -> None:
         "register_commands",
         "register_image_providers",
         "register_schedules",
+        "register_reconciliation_checks",
         "startup",
         "shutdown",
     }

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 import pytest
 
-from lumiku import PluginSpec, hard, hookimpl, soft
+from lumiku import PluginSpec, hard, hookimpl, setting, soft
 from lumiku.plugins.discovery import Candidate
 from lumiku.plugins.registry import PluginRegistry
 from lumiku.plugins.state import PluginState, ReasonCode
@@ -619,3 +619,97 @@ def test_the_public_view_of_a_record_never_holds_settings(
         "routes",
         "credits",
     }
+
+
+# -- settings with their own variable names, checks, and production -----------------------
+
+
+@attrs.frozen
+class GatewaySettings:
+    """Settings of a test payment gateway: documented variable names, a secret, rules."""
+
+    merchant: str = setting("", env="ACME_MERCHANT")
+    api_key: str = setting("", env="ACME_API_KEY", secret=True)
+    pin: int = setting(0, env="ACME_PIN", secret=True)
+    callback_url: str = setting("", env="ACME_CALLBACK_URL")
+    timeout: int = 10
+
+    def problems(self, *, production: bool) -> list[tuple[str, str]]:
+        found = []
+        if production and not self.callback_url.startswith("https://"):
+            found.append(("ACME_CALLBACK_URL", "must be an https:// URL in production"))
+        if self.api_key == "changeme":
+            found.append(("ACME_API_KEY", "looks like a placeholder"))
+        return found
+
+
+GATEWAY = PluginSpec(
+    id="acme_gateway",
+    requires=(hard("config:ACME_MERCHANT"), hard("config:ACME_API_KEY"), soft("redis")),
+    settings=GatewaySettings,
+    required_in_production=True,
+)
+
+
+def test_a_setting_is_read_from_the_variable_it_names(
+    make_settings: Callable[..., Settings],
+) -> None:
+    registry = load(
+        make_settings(
+            ACME_MERCHANT="M1",
+            ACME_API_KEY="k-123",
+            ACME_GATEWAY_API_KEY="ignored",
+            ACME_GATEWAY_TIMEOUT="30",
+        ),
+        GATEWAY,
+        redis=True,
+    )
+    record = registry.records["acme_gateway"]
+    assert record.state is PluginState.RUNNING
+    assert (record.settings.merchant, record.settings.api_key) == ("M1", "k-123")
+    assert record.settings.timeout == 30
+    assert "k-123" not in repr(record.settings)
+
+
+def test_every_configuration_problem_is_named_in_one_reason(
+    make_settings: Callable[..., Settings],
+) -> None:
+    registry = load(make_settings(ACME_PIN="12ab34", ACME_GATEWAY_TIMEOUT="soon"), GATEWAY)
+    record = registry.records["acme_gateway"]
+    assert (record.state, record.reason_code) == (PluginState.DISABLED, ReasonCode.MISSING_CONFIG)
+    assert record.reason.startswith("ACME_MERCHANT and ACME_API_KEY are not set; ")
+    assert "ACME_GATEWAY_TIMEOUT" in record.reason
+    assert "ACME_PIN: is not a valid" in record.reason
+    assert "12ab34" not in record.reason  # a secret's value is never shown
+    assert registry.configuration_errors() == []  # not production: the host starts
+
+
+def test_a_settings_class_checks_its_values_with_the_environment(
+    make_settings: Callable[..., Settings],
+) -> None:
+    keyed = {"ACME_MERCHANT": "M1", "ACME_API_KEY": "changeme", "ACME_CALLBACK_URL": "http://x"}
+    record = load(make_settings(**keyed), GATEWAY, redis=True).records["acme_gateway"]
+    assert record.reason == "ACME_API_KEY: looks like a placeholder"
+
+    production = make_settings(
+        LUMIKU_ENV="production",
+        CORS_ORIGIN="https://app.example.org",
+        LUMIKU_PUBLIC_URL="https://api.example.org",
+        REDIS_ENABLED="false",
+        JWT_SECRET="Zq8#vN2$wLp5@kRt9^mXy3&bHc7!dFg4",
+        **{**keyed, "ACME_API_KEY": "k-123"},
+    )
+    registry = load(production, GATEWAY, PluginSpec(id="optional", requires=("config:NOPE",)))
+    record = registry.records["acme_gateway"]
+    assert record.reason == "ACME_CALLBACK_URL: must be an https:// URL in production"
+    assert registry.configuration_errors() == [f"plugin acme_gateway: {record.reason}"]
+
+    turned_off = make_settings(
+        LUMIKU_ENV="production",
+        CORS_ORIGIN="https://app.example.org",
+        LUMIKU_PUBLIC_URL="https://api.example.org",
+        REDIS_ENABLED="false",
+        JWT_SECRET="Zq8#vN2$wLp5@kRt9^mXy3&bHc7!dFg4",
+        LUMIKU_DISABLE_PLUGINS="acme_gateway",
+    )
+    assert load(turned_off, GATEWAY).configuration_errors() == []  # the deployer's choice

@@ -52,11 +52,14 @@ if TYPE_CHECKING:
     from lumiku.images.provider import GeneratedImage, ImageProvider, ImageRequest
     from lumiku.jobs.broker import declare_actor
     from lumiku.jobs.schedule import Schedule
-    from lumiku.ledger.records import Hold, Reference
+    from lumiku.ledger.errors import PurchaseAlreadyCredited
+    from lumiku.ledger.reconciliation import ReconciliationCheck, purchase_entries
+    from lumiku.ledger.records import Discrepancy, Hold, Reference
     from lumiku.ledger.service import Ledger
     from lumiku.pages import Page, PageQuery, fetch_page, in_order, newest_first
     from lumiku.plugins.context import PluginContext
     from lumiku.realtime.namespace import AuthenticatedNamespace
+    from lumiku.settings_fields import setting
     from lumiku.storage.images import CheckedImage, check_image, make_thumbnail
 
 _LAZY = {
@@ -85,6 +88,7 @@ _LAZY = {
     ),
     "PluginContext": "lumiku.plugins.context",
     "AuthenticatedNamespace": "lumiku.realtime.namespace",
+    "setting": "lumiku.settings_fields",
     "CheckResult": "lumiku.health",
     "HealthCheck": "lumiku.health",
     "Call": "lumiku.http.endpoint",
@@ -106,6 +110,10 @@ _LAZY = {
     "Schedule": "lumiku.jobs.schedule",
     "Reference": "lumiku.ledger.records",
     "Hold": "lumiku.ledger.records",
+    "Discrepancy": "lumiku.ledger.records",
+    "PurchaseAlreadyCredited": "lumiku.ledger.errors",
+    "ReconciliationCheck": "lumiku.ledger.reconciliation",
+    "purchase_entries": "lumiku.ledger.reconciliation",
     "Ledger": "lumiku.ledger.service",
     "CheckedImage": "lumiku.storage.images",
     "check_image": "lumiku.storage.images",
@@ -141,6 +149,7 @@ __all__ = [
     "CheckResult",
     "CheckedImage",
     "Conflict",
+    "Discrepancy",
     "Forbidden",
     "GeneratedImage",
     "HealthCheck",
@@ -164,8 +173,10 @@ __all__ = [
     "PluginSpec",
     "ProgressEvents",
     "ProviderError",
+    "PurchaseAlreadyCredited",
     "RateLimit",
     "RateLimited",
+    "ReconciliationCheck",
     "Reference",
     "Requirement",
     "Schedule",
@@ -191,8 +202,10 @@ __all__ = [
     "newest_first",
     "patch",
     "post",
+    "purchase_entries",
     "put",
     "route",
+    "setting",
     "soft",
 ]
 

@@ -78,11 +78,12 @@ def _plugin_routes(runtime: Runtime, health: PluginHealth) -> list[BaseRoute]:
         )
         if isinstance(routes, HookFailed):
             continue  # the plugin is failed and not mounted
-        routes.append(plugin_health_route(health, record))
+        # First, so that a plugin's path parameter (/{payment_id}) never shadows it.
+        routes.insert(0, plugin_health_route(health, record))
         assert record.spec is not None
         record.routes = sorted(
-            f"{method} {record.spec.prefix}{path}"
-            for path, route in walk_routes(routes)
+            f"{method} {path}"
+            for path, route in walk_routes(routes, record.spec.prefix)
             if isinstance(route, Route)
             for method in sorted((route.methods or {"GET"}) - {"HEAD"})
         )

@@ -20,6 +20,7 @@ from lumiku.auth.wiring import build_auth
 from lumiku.charges import Charges
 from lumiku.clock import Clock, utc_now
 from lumiku.db.engine import create_engine
+from lumiku.errors import ConfigurationError
 from lumiku.heldjobs import HeldJobKinds, JobServices, QueuedMarkers, markers_for
 from lumiku.http.converter import make_json_converter, make_query_converter
 from lumiku.http.services import EndpointServices
@@ -132,6 +133,7 @@ class Runtime:
                     logger=logger,
                 ),
                 held_job_kinds=self.held_job_kinds,
+                clock=self.clock,
             )
             self.contexts[record.id] = ctx
         return ctx
@@ -146,6 +148,9 @@ def build_runtime(
 ) -> Runtime:
     """Build the services and load the plugins (``plugins=None`` discovers entry points).
 
+    Raises ``ConfigurationError`` in production when a plugin ``required_in_production``
+    is not configured (every such problem listed).
+
     ``job_queue`` builds the queue jobs are enqueued through and ``clock`` is the time of
     the ledger and of auth; tests pass a recording queue and a manual clock.
     """
@@ -153,6 +158,13 @@ def build_runtime(
     metrics = Metrics()
     registry = PluginRegistry(settings, redis_available=settings.redis.enabled)
     registry.load(discover() if plugins is None else plugins)
+    required = registry.configuration_errors()
+    if required:
+        engine.dispose()
+        raise ConfigurationError(
+            "plugins required in production are not configured:\n  " + "\n  ".join(required),
+            details={"problems": [{"variable": "-", "rule": problem} for problem in required]},
+        )
     hooks = HookDispatcher(registry, on_error=metrics.record_hook_error)
     limiter = RateLimiter(settings.redis.url)
     ledger = Ledger(
@@ -217,12 +229,15 @@ def _declare_schedules(
 def _declare_actors(runtime: Runtime) -> None:
     from lumiku.auth.schedules import auth_schedules
     from lumiku.ledger.schedules import ledger_schedules
+    from lumiku.plugins.reconciliation import contributed_checks
 
     core = declare_schedules(
         runtime.broker,
         "core",
         [
-            *ledger_schedules(runtime.ledger),
+            *ledger_schedules(
+                runtime.ledger, lambda: contributed_checks(runtime.registry, runtime.hooks)
+            ),
             *auth_schedules(runtime.auth),
             runtime.held_job_kinds.schedule(),
         ],

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from lumiku.health import HealthCheck
     from lumiku.images.provider import ImageProvider
     from lumiku.jobs.schedule import Schedule
+    from lumiku.ledger.reconciliation import ReconciliationCheck
     from lumiku.plugins.context import PluginContext
 
 
@@ -73,6 +74,14 @@ class LumikuHooks:
     @hookspec
     def register_image_providers(self) -> dict[str, ImageProvider]:  # type: ignore[empty-body]
         """Return image providers by name, offered to every plugin."""
+
+    @hookspec
+    def register_reconciliation_checks(self) -> dict[str, ReconciliationCheck]:  # type: ignore[empty-body]
+        """Return named checks that ``lumiku credits reconcile`` and the periodic
+        reconciliation run after the ledger's own.
+
+        A check takes a connection and returns ``lumiku.Discrepancy`` records.
+        """
 
     @hookspec
     def startup(self, ctx: PluginContext) -> Any:

@@ -21,6 +21,7 @@ import attrs
 import cattrs
 
 from lumiku.errors import ConfigurationError
+from lumiku.settings_fields import is_secret, variable_of
 
 Environment = Literal["development", "production", "test"]
 T = TypeVar("T")
@@ -400,37 +401,64 @@ def _settings_converter() -> cattrs.Converter:
 
 
 def read_plugin_settings(settings: Settings, plugin_id: str, cls: type[T]) -> T:
-    """Build a plugin's settings class from ``[plugins.<id>]`` and ``<PLUGIN_ID>_<FIELD>`` env.
+    """Build a plugin's settings class from ``[plugins.<id>]`` and environment variables.
 
-    Environment variables win over the file. Raises ``ConfigurationError`` naming every
-    variable that is missing or does not convert.
+    Each field is read from ``<PLUGIN_ID>_<FIELD>``, or from the variable its
+    ``lumiku.setting(env=...)`` names; environment variables win over the file. Raises
+    ``ConfigurationError`` naming every variable that is missing or does not convert (a
+    ``secret`` field's value is never shown). Then, when the class defines
+    ``problems(*, production: bool)``, the values are checked by it: it returns
+    ``(variable, rule)`` pairs for every rule broken, reported together the same way.
     """
     prefix = plugin_id.upper() + "_"
     table = settings.file_config.get("plugins", {}).get(plugin_id, {})
     values: dict[str, Any] = {}
+    variables: dict[str, str] = {}
+    secret_fields: set[str] = set()
     for field in attrs.fields(cast(Any, cls)):
-        variable = prefix + field.name.upper()
+        variable = variable_of(field, prefix)
+        variables[field.name] = variable
+        if is_secret(field):
+            secret_fields.add(field.name)
         if variable in settings.environ:
             values[field.name] = settings.environ[variable]
         elif isinstance(table, Mapping) and field.name in table:
             values[field.name] = table[field.name]
     try:
-        return _settings_converter().structure(values, cls)
+        instance = _settings_converter().structure(values, cls)
     except cattrs.ClassValidationError as exc:
         problems = []
         with_notes, without_notes = exc.group_exceptions()
         for error, note in with_notes:
-            name = getattr(note, "name", "?")
-            rule = "is required" if isinstance(error, KeyError) else str(error)
-            problems.append({"variable": prefix + str(name).upper(), "rule": rule})
+            name = str(getattr(note, "name", "?"))
+            if isinstance(error, KeyError):
+                rule = "is required"
+            elif name in secret_fields:
+                rule = f"is not a valid {getattr(note, 'type', 'value')!r} (value not shown)"
+            else:
+                rule = str(error)
+            problems.append({"variable": variables.get(name, prefix + name.upper()), "rule": rule})
         for error in without_notes:
             problems.append({"variable": prefix + "*", "rule": str(error)})
         if not problems:
             problems.append({"variable": prefix + "*", "rule": str(exc)})
-        lines = "; ".join(f"{p['variable']}: {p['rule']}" for p in problems)
-        raise ConfigurationError(lines, details={"problems": problems}) from exc
+        raise _plugin_settings_error(problems) from exc
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"{prefix}*: {exc}") from exc
+    check = getattr(instance, "problems", None)
+    if callable(check):
+        broken = [
+            {"variable": str(variable), "rule": str(rule)}
+            for variable, rule in check(production=settings.is_production)
+        ]
+        if broken:
+            raise _plugin_settings_error(broken)
+    return instance
+
+
+def _plugin_settings_error(problems: list[dict[str, str]]) -> ConfigurationError:
+    lines = "; ".join(f"{p['variable']}: {p['rule']}" for p in problems)
+    return ConfigurationError(lines, details={"problems": problems})
 
 
 def credit_overrides(

@@ -187,3 +187,31 @@ def test_a_declaration_is_checked() -> None:
         post("/x", handler, status=302)
     with pytest.raises(ValueError, match="the method is one of"):
         route("TRACE", "/x", handler)
+
+
+def root_routes(ctx: Any) -> list[Any]:
+    def create_order(_call: Call[NewProject, None]) -> dict[str, str]:
+        """Create an order at the plugin's root."""
+        return {"created": "yes"}
+
+    def list_orders(_call: Call[None, None]) -> list[str]:
+        """List orders."""
+        return []
+
+    return [post("/", create_order, body=NewProject, status=201), get("/", list_orders)]
+
+
+def test_a_plugins_root_route_is_served_at_its_prefix_without_a_redirect(
+    make_client: Callable[..., TestClient],
+) -> None:
+    client = make_client([plugin_of("lkt_rooted", root_routes)])
+    for path in ("/api/apps/lkt-rooted", "/api/apps/lkt-rooted/"):
+        created = client.post(path, json={"name": "x"}, follow_redirects=False)
+        assert (created.status_code, created.json()) == (201, {"created": "yes"})
+        assert client.get(path, follow_redirects=False).json() == []
+    assert client.get("/api/apps/lkt-rootedx", follow_redirects=False).status_code == 404
+    document = client.get("/openapi.json").json()
+    assert set(document["paths"]["/api/apps/lkt-rooted"]) == {"get", "post"}
+    assert "/api/apps/lkt-rooted/" not in document["paths"]
+    plugin = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}["lkt_rooted"]
+    assert "POST /api/apps/lkt-rooted" in plugin["routes"]

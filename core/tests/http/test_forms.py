@@ -41,6 +41,14 @@ class NoteForm:
 
 
 @attrs.frozen
+class WebhookForm:
+    """What a third party posts; it may add fields."""
+
+    text: str = field(max_length=50)
+    stars: int | None = field(default=None, ge=1, le=5)
+
+
+@attrs.frozen
 class JsonBody:
     """A JSON body."""
 
@@ -73,6 +81,7 @@ def form_routes(ctx: Any) -> list[Any]:
         post("/upload", upload, form=UploadForm),
         post("/note", note, form=NoteForm),
         post("/json", json_route, body=JsonBody),
+        post("/webhook", note, form=WebhookForm, extra_fields="ignore", name="webhook"),
     ]
 
 
@@ -263,6 +272,16 @@ def test_a_form_without_files_also_takes_urlencoded(client: TestClient) -> None:
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     error_of(bad, 400, "INVALID_TEXT")
+
+
+def test_a_webhook_form_ignores_the_fields_it_does_not_declare(client: TestClient) -> None:
+    response = client.post(f"{BASE}/webhook", data={"text": "hi", "vendorExtra": "x"})
+    assert response.json() == {"text": "hi", "stars": None}
+    error_of(client.post(f"{BASE}/webhook", data={"stars": "9", "x": "1"}), 422, "VALIDATION_ERROR")
+    schema = client.get("/openapi.json").json()["components"]["schemas"]["WebhookForm"]
+    assert schema["additionalProperties"] is True
+    with pytest.raises(ValueError, match="extra_fields='ignore' is for form= routes"):
+        post("/x", lambda call: None, body=JsonBody, extra_fields="ignore")
 
 
 # -- reading: limits hold while the body streams in ---------------------------------------

@@ -101,7 +101,11 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(amount=st.integers(1, 100), kind=st.sampled_from(["grant", "welcome", "purchase"]))
     def grant(self, amount: int, kind: Any) -> None:
-        call = partial(self.ledger.grant, self.user, amount, "credits", self.key(), kind=kind)
+        key = self.key()
+        reference = Reference("payment", key) if kind == "purchase" else None
+        call = partial(
+            self.ledger.grant, self.user, amount, "credits", key, kind=kind, reference=reference
+        )
         entry = call()
         self.balance += amount
         self.entries += 1

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from lumiku import Discrepancy
 from lumiku.ledger import (
     DriftChanged,
     IdempotencyKeyReused,
@@ -15,7 +17,11 @@ from lumiku.ledger import (
     Reference,
     UncorrectableFinding,
 )
-from lumiku.ledger.tables import credit_accounts, reconciliation_findings
+from lumiku.ledger.tables import (
+    PURCHASE_REFERENCE_INDEX,
+    credit_accounts,
+    reconciliation_findings,
+)
 from lumiku.testing import ManualClock
 
 Check = Callable[[str], tuple[int, int]]
@@ -167,10 +173,21 @@ def test_open_hold_past_its_expiry_is_found_until_swept(
     assert ledger.reconcile() == []
 
 
-def test_payment_credited_twice_is_found(ledger: Ledger, funded: str) -> None:
+def test_payment_credited_twice_is_found_where_the_database_lost_its_index(
+    ledger: Ledger, funded: str, ledger_engine: sa.Engine
+) -> None:
+    # The unique index makes this impossible; a database restored without it is not.
+    _execute(ledger_engine, f"DROP INDEX {PURCHASE_REFERENCE_INDEX}")
     payment = Reference("payment", "INV-1")
     ledger.grant(funded, 50, "package", "duitku:INV-1", kind="purchase", reference=payment)
-    ledger.grant(funded, 50, "package", "duitku:INV-1:again", kind="purchase", reference=payment)
+    _execute(  # the second one written behind the ledger's back, balance included
+        ledger_engine,
+        "INSERT INTO credit_entries (user_id, amount, kind, balance_after, reference_type, "
+        f"reference_id, reason, idempotency_key, created_at) VALUES ('{funded}', 50, "
+        "'purchase', 200, 'payment', 'INV-1', 'package', 'duitku:INV-1:again', "
+        "CURRENT_TIMESTAMP)",
+    )
+    _corrupt_balance(ledger_engine, funded, 50)
 
     (finding,) = ledger.reconcile()
 
@@ -188,3 +205,55 @@ def test_each_run_stores_its_findings_under_its_own_id(
 
     assert first.run_id != second.run_id
     assert first.id != second.id
+
+
+# -- checks contributed by plugins -------------------------------------------------------
+
+
+def test_contributed_checks_are_stored_under_their_name_and_their_writes_undone(
+    ledger: Ledger, funded: str, ledger_engine: sa.Engine
+) -> None:
+    def orders(connection: sa.Connection) -> list[Discrepancy]:
+        connection.execute(sa.update(credit_accounts).values(balance=0))  # undone
+        return [Discrepancy(funded, "paid_without_purchase", 1, 0, "order INV-2 " * 200)]
+
+    def malformed(connection: sa.Connection) -> list[Any]:
+        return [Discrepancy(funded, "Not Snake", 1, 0, "x")]
+
+    def wrong_type(connection: sa.Connection) -> list[Any]:
+        return [("not", "a", "discrepancy")]
+
+    findings = ledger.reconcile(
+        checks={"shop.orders": orders, "shop.malformed": malformed, "shop.wrong": wrong_type}
+    )
+
+    by_source = {finding.source: finding for finding in findings}
+    assert set(by_source) == {"shop.orders", "shop.malformed", "shop.wrong"}
+    orders_finding = by_source["shop.orders"]
+    assert (orders_finding.kind, orders_finding.difference) == ("paid_without_purchase", -1)
+    assert len(orders_finding.detail) == 1000
+    assert by_source["shop.malformed"].kind == "check_failed"
+    assert "is not snake_case" in by_source["shop.malformed"].detail
+    assert by_source["shop.wrong"].user_id == ""
+    assert ledger.balance(funded).balance == 100  # the check's update was rolled back
+    with pytest.raises(UncorrectableFinding):
+        ledger.correct(orders_finding, "fix:orders")
+    assert ledger.get_finding(orders_finding.id) == orders_finding
+
+
+def test_purchase_entries_lists_the_purchases_of_one_reference_type(
+    ledger: Ledger, funded: str, ledger_engine: sa.Engine
+) -> None:
+    from lumiku import purchase_entries
+
+    ledger.grant(funded, 30, "pack", "p:1", kind="purchase", reference=Reference("shop", "o1"))
+    ledger.grant(funded, 40, "pack", "p:2", kind="purchase", reference=Reference("other", "o1"))
+    ledger.grant(funded, 5, "gift", "g:1", reference=Reference("shop", "o2"))
+
+    purchases = purchase_entries("shop")
+    with ledger_engine.connect() as connection:
+        rows = connection.execute(sa.select(purchases)).all()
+
+    assert [(r.user_id, r.reference_id, r.amount, r.idempotency_key) for r in rows] == [
+        (funded, "o1", 30, "p:1")
+    ]

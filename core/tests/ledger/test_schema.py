@@ -93,3 +93,56 @@ def test_idempotency_keys_are_unique(ledger_engine: sa.Engine) -> None:
     for name in ("credit_entries", "credit_holds"):
         unique = inspector.get_unique_constraints(name)
         assert [constraint["column_names"] for constraint in unique] == [["idempotency_key"]]
+
+
+def test_purchases_are_unique_per_reference_and_the_upgrade_refuses_existing_duplicates(
+    ledger_engine: sa.Engine, new_user: Callable[[], str]
+) -> None:
+    indexes = {i["name"]: i for i in sa.inspect(ledger_engine).get_indexes("credit_entries")}
+    purchase_index = indexes[tables.PURCHASE_REFERENCE_INDEX]
+    assert purchase_index["unique"]
+    assert purchase_index["column_names"] == ["reference_type", "reference_id"]
+
+    sources = [migrate.core_source()]
+    migrate.downgrade(ledger_engine, sources, "core", "0004_job_items")
+    user_id = new_user()
+    now = datetime.now(UTC)
+    entry = {
+        "user_id": user_id,
+        "amount": 10,
+        "kind": "purchase",
+        "reference_type": "payment",
+        "reference_id": "INV-9",
+        "reason": "package",
+        "created_at": now,
+    }
+    with ledger_engine.begin() as connection:
+        connection.execute(
+            sa.insert(tables.credit_accounts).values(
+                user_id=user_id, balance=20, held=0, updated_at=now
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO credit_entries (user_id, amount, kind, balance_after, "
+                "reference_type, reference_id, reason, idempotency_key, created_at) VALUES "
+                "(:user_id, :amount, :kind, :after, :reference_type, :reference_id, :reason, "
+                ":key, :created_at)"
+            ),
+            [{**entry, "after": 10, "key": "first"}, {**entry, "after": 20, "key": "second"}],
+        )
+
+    with pytest.raises(RuntimeError, match="payment INV-9 \\(2 entries\\)"):
+        migrate.upgrade(ledger_engine, sources)
+
+    with ledger_engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "UPDATE credit_entries SET reference_id = 'INV-9/dup' "
+                "WHERE idempotency_key = 'second'"
+            )
+        )
+    migrate.upgrade(ledger_engine, sources)
+    assert tables.PURCHASE_REFERENCE_INDEX in {
+        i["name"] for i in sa.inspect(ledger_engine).get_indexes("credit_entries")
+    }

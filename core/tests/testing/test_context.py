@@ -46,6 +46,7 @@ def test_the_context_has_the_plugins_settings_and_the_fakes(make_plugin_harness:
     assert harness.realtime.names() == ["hello"]
     assert ctx.ledger is harness.ledger
     assert harness.clock is clock
+    assert harness.ctx.clock is clock  # the plugin reads the same time as the ledger
     assert ctx.engine is harness.engine
     assert not ctx.capabilities.redis
     assert "local" in ctx.image_providers

@@ -9,9 +9,11 @@ import uuid
 import sqlalchemy as sa
 
 from lumiku.cli.console import FAIL, OK
-from lumiku.cli.environment import database, settings_or_exit
+from lumiku.cli.environment import database, load_registry, settings_or_exit
 from lumiku.db.tables import users
 from lumiku.ledger.service import Ledger
+from lumiku.plugins.dispatch import HookDispatcher
+from lumiku.plugins.reconciliation import contributed_checks
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -67,18 +69,25 @@ def grant_credits(args: argparse.Namespace) -> int:
 
 
 def reconcile_credits(_args: argparse.Namespace) -> int:
-    """Run a reconciliation; exit 1 when anything is found."""
+    """Run a reconciliation (the ledger's checks and the enabled plugins'); exit 1 when
+    anything is found."""
     settings = settings_or_exit()
+    registry = load_registry(settings)
+    checks = contributed_checks(registry, HookDispatcher(registry))
     with database(settings) as engine:
-        findings = Ledger(engine).reconcile()
+        findings = Ledger(engine).reconcile(checks=checks)
         for finding in findings:
+            kind = finding.kind
+            if finding.source != "ledger":
+                kind = f"{finding.source}/{kind}"
             print(
-                f"{FAIL} finding {finding.id}: {finding.kind} user {finding.user_id}: "
+                f"{FAIL} finding {finding.id}: {kind} user {finding.user_id or '-'}: "
                 f"expected {finding.expected}, "
                 f"actual {finding.actual}, difference {finding.difference:+d} ({finding.detail})"
             )
         if not findings:
-            print(f"{OK} every balance matches its entries and holds")
+            also = f" and {', '.join(sorted(checks))}" if checks else ""
+            print(f"{OK} every balance matches its entries and holds{also}")
         return 1 if findings else 0
 
 

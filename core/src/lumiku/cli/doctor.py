@@ -86,7 +86,10 @@ def run(_args: argparse.Namespace) -> int:
         health = check_storage(storage, folders=folders)
         mark = {"ok": OK, "degraded": WARN}.get(health.status, FAIL)
         line(mark, f"storage {settings.storage_dir}: {health.detail or 'writable'}")
+    required = set(registry.configuration_errors())
     for record in registry.sorted_records():
         mark = {"running": OK, "degraded": WARN, "disabled": WARN}.get(record.state.value, FAIL)
+        if f"plugin {record.id}: {record.reason}" in required:
+            mark = FAIL  # required in production: `lumiku serve` would not start
         line(mark, f"plugin {record.id} {record.version}: {record.describe()}")
     return 1 if failed else 0

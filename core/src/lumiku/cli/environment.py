@@ -40,3 +40,22 @@ def load_registry(settings: Settings) -> PluginRegistry:
     registry = PluginRegistry(settings, redis_available=settings.redis.enabled)
     registry.load(discover())
     return registry
+
+
+def plugins_or_exit(settings: Settings) -> PluginRegistry:
+    """Load the plugins; print the production configuration errors and exit 2 if any.
+
+    A plugin ``required_in_production`` whose configuration is incomplete stops ``lumiku
+    serve`` and ``lumiku worker`` in production (see ``PluginRegistry.configuration_errors``).
+    """
+    registry = load_registry(settings)
+    errors = registry.configuration_errors()
+    for error in errors:
+        print(f"{FAIL} {error}", file=sys.stderr)
+    if errors:
+        print(
+            f"{FAIL} fix the settings above, or turn the plugins off with LUMIKU_DISABLE_PLUGINS",
+            file=sys.stderr,
+        )
+        raise SystemExit(2)
+    return registry

@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from lumiku.cli.console import FAIL
-from lumiku.cli.environment import settings_or_exit
+from lumiku.cli.environment import plugins_or_exit, settings_or_exit
 
 
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -28,6 +28,7 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     settings = settings_or_exit()
+    plugins_or_exit(settings)
     uvicorn.run(
         "lumiku.app:create_asgi_app",
         factory=True,
@@ -46,6 +47,7 @@ def run_worker(args: argparse.Namespace) -> int:
     from lumiku.worker_main import build_worker_broker
 
     settings = settings_or_exit()
+    plugins_or_exit(settings)
     if not settings.redis.enabled:
         print(
             f"{FAIL} lumiku worker needs Redis; with REDIS_ENABLED=false jobs run inside "

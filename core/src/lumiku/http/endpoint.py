@@ -79,7 +79,9 @@ class Endpoint:
     ``max_body`` is the body limit in
     bytes (default: 1 MiB for JSON; for a form, its files' limits plus 256 KiB).
     ``errors`` lists the statuses the handler itself may answer beyond those the
-    declaration implies (e.g. ``(402, 409)``), for the OpenAPI document. ``plugin_id`` is
+    declaration implies (e.g. ``(402, 409)``), for the OpenAPI document.
+    ``extra_fields="ignore"`` drops form fields the form class does not declare instead of
+    refusing them (422): for a third party's webhook that may add fields. ``plugin_id`` is
     set when the route is mounted for a plugin.
     """
 
@@ -99,6 +101,7 @@ class Endpoint:
     tags: tuple[str, ...] = ()
     name: str | None = None
     errors: tuple[int, ...] = attrs.field(default=(), validator=_check_statuses)
+    extra_fields: Literal["refuse", "ignore"] = "refuse"
     plugin_id: str | None = None
     form_layout: FormLayout | None = attrs.field(init=False, default=None, eq=False, repr=False)
     query_layout: FormLayout | None = attrs.field(init=False, default=None, eq=False, repr=False)
@@ -111,6 +114,10 @@ class Endpoint:
             raise ValueError(f"{where}: status is one of {sorted(SUCCESS_STATUSES)}")
         if self.body is not None and self.form is not None:
             raise ValueError(f"{where}: declare either body= (JSON) or form= (multipart)")
+        if self.extra_fields not in ("refuse", "ignore"):
+            raise ValueError(f"{where}: extra_fields is 'refuse' or 'ignore'")
+        if self.extra_fields == "ignore" and self.form is None:
+            raise ValueError(f"{where}: extra_fields='ignore' is for form= routes")
         if self.form is not None:
             object.__setattr__(self, "form_layout", FormLayout.of(self.form))
         if self.query is not None:
@@ -221,6 +228,8 @@ class _Wrapper:
                 parts = await read_multipart(request, layout, endpoint.body_limit)
             else:
                 parts = await read_urlencoded(request, endpoint.body_limit)
+            if endpoint.extra_fields == "ignore":
+                parts = [part for part in parts if part[0] in layout.fields]
             return form_values(layout, parts), form_fingerprint(parts)
         if endpoint.body is not None:
             require_json(request)
@@ -390,9 +399,9 @@ def route(
 
     ``declaration`` takes the fields of ``Endpoint`` (``body``, ``form``, ``query``,
     ``response``, ``status``, ``auth``, ``max_body``, ``rate_limits``, ``idempotent``,
-    ``errors``, ``summary``, ``tags``, ``name``). Raises ``ValueError`` or ``TypeError`` for
-    a declaration that cannot be served (an unknown status, body and form together, a form
-    or query class with a field type that cannot come from text).
+    ``errors``, ``extra_fields``, ``summary``, ``tags``, ``name``). Raises ``ValueError`` or
+    ``TypeError`` for a declaration that cannot be served (an unknown status, body and form
+    together, a form or query class with a field type that cannot come from text).
     """
     return endpoint_route(
         Endpoint(method.upper(), path, handler, plugin_id=plugin_id, **declaration)

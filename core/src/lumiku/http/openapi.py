@@ -26,7 +26,7 @@ from lumiku.http.answers import (
 from lumiku.http.endpoint import Endpoint
 from lumiku.http.fields import file_limits
 from lumiku.http.naming import to_camel
-from lumiku.http.routing import PathRoute, walk_routes
+from lumiku.http.routing import PathRoute, joined_path, walk_routes
 from lumiku.http.schemas import SchemaBuilder
 
 __all__ = ["SchemaBuilder", "build_openapi", "walk_routes"]
@@ -48,9 +48,9 @@ def _walk(
             yield from _walk(item.routes, prefix + item.path, item.name or plugin)
         elif isinstance(item, PathRoute):
             for member in item.routes:
-                yield prefix + member.path, member, plugin
+                yield joined_path(prefix, member.path), member, plugin
         elif isinstance(item, Route):
-            yield prefix + item.path, item, plugin
+            yield joined_path(prefix, item.path), item, plugin
 
 
 def openapi_path(path: str) -> str:
@@ -101,7 +101,7 @@ def _query_parameters(builder: SchemaBuilder, query: type) -> list[dict[str, Any
 def _form_body(builder: SchemaBuilder, spec: Endpoint) -> dict[str, Any]:
     if spec.form_layout is None:  # deprecated raw form: its fields are not declared
         return {media: {"schema": {"type": "object"}} for media in spec.media_types}
-    schema = builder.form_component(spec.form_layout.cls)
+    schema = builder.form_component(spec.form_layout.cls, open=spec.extra_fields == "ignore")
     encoding: dict[str, Any] = {}
     for attribute in attrs.fields(spec.form_layout.cls):
         wire = to_camel(attribute.name)

@@ -7,7 +7,7 @@ import logging
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Mount
+from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lumiku.http.endpoint import for_plugin
@@ -83,6 +83,28 @@ class PluginGate:
             await response(scope, receive, send)
 
 
+def _route_path(scope: Scope) -> str:
+    """Return the request path below the app's root path (as Starlette's routing sees it)."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path + "/"):
+        return path[len(root_path) :]
+    return path
+
+
+class PluginMount(Mount):
+    """A mount that also serves its prefix itself: ``/api/payments`` reaches the plugin's
+    route ``/`` as ``/api/payments/`` does (a plain mount answers it with a redirect, which
+    a client posting a body should not have to follow)."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] in ("http", "websocket") and _route_path(scope) == self.path:
+            matched, child = super().matches({**scope, "path": scope["path"] + "/"})
+            if matched is Match.FULL:
+                return matched, {**child, "path": scope["path"] + "/"}
+        return super().matches(scope)
+
+
 def mount_plugin(record: PluginRecord, routes: list[BaseRoute], metrics: Metrics) -> Mount:
     """Return the mount of ``record``'s routes under its prefix, behind a ``PluginGate``.
 
@@ -90,7 +112,7 @@ def mount_plugin(record: PluginRecord, routes: list[BaseRoute], metrics: Metrics
     the routes of one path are grouped, so a 405 lists every method of the path.
     """
     assert record.spec is not None
-    return Mount(
+    return PluginMount(
         record.spec.prefix,
         routes=group_routes(for_plugin(item, record.id) for item in routes),
         name=record.id,

@@ -103,12 +103,21 @@ def group_routes(routes: Iterable[BaseRoute]) -> list[BaseRoute]:
 
 
 def walk_routes(routes: Sequence[BaseRoute], prefix: str = "") -> Iterator[tuple[str, Route]]:
-    """Yield ``(full path, route)`` for every route, entering mounts and ``PathRoute``s."""
+    """Yield ``(full path, route)`` for every route, entering mounts and ``PathRoute``s.
+
+    A mounted route ``/`` is the mount's own path (``/api/payments``, which a plugin's
+    mount serves as it serves ``/api/payments/``).
+    """
     for item in routes:
         if isinstance(item, Mount):
             yield from walk_routes(item.routes, prefix + item.path)
         elif isinstance(item, PathRoute):
             for member in item.routes:
-                yield prefix + member.path, member
+                yield joined_path(prefix, member.path), member
         elif isinstance(item, Route):
-            yield prefix + item.path, item
+            yield joined_path(prefix, item.path), item
+
+
+def joined_path(prefix: str, path: str) -> str:
+    """Return a mounted route's full path: the mount's own path for its route ``/``."""
+    return prefix if prefix and path == "/" else prefix + path

@@ -142,10 +142,15 @@ class SchemaBuilder:
             self.components[name] = self.object_schema(cls)
         return ref
 
-    def form_component(self, cls: type) -> dict[str, Any]:
-        """Return a reference to the schema of the form class ``cls`` (text fields, no null)."""
+    def form_component(self, cls: type, *, open: bool = False) -> dict[str, Any]:
+        """Return a reference to the schema of the form class ``cls`` (text fields, no null).
+
+        ``open`` declares that fields the class does not name are accepted (and ignored).
+        """
         known = cls in self._names
         name = self._name(cls)
         if not known:
             self.components[name] = self.object_schema(cls, text=True)
+            if open:
+                self.components[name]["additionalProperties"] = True
         return {"$ref": f"#/components/schemas/{name}"}

@@ -11,6 +11,7 @@ from lumiku.ledger.errors import (
     HoldNotFound,
     IdempotencyKeyReused,
     InvalidLedgerRequest,
+    PurchaseAlreadyCredited,
     UncorrectableFinding,
     UnknownAccount,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "InvalidLedgerRequest",
     "Ledger",
+    "PurchaseAlreadyCredited",
     "Reference",
     "UncorrectableFinding",
     "UnknownAccount",

@@ -6,6 +6,7 @@ Running short of credits is the core's own ``lumiku.errors.InsufficientCredits``
 from __future__ import annotations
 
 from lumiku.errors import Conflict, NotFound, ValidationFailed
+from lumiku.ledger.records import Reference
 
 
 class InvalidLedgerRequest(ValidationFailed):
@@ -28,6 +29,21 @@ class IdempotencyKeyReused(Conflict):
             details={"idempotencyKey": key},
         )
         self.key = key
+
+
+class PurchaseAlreadyCredited(Conflict):
+    """Another purchase entry, under another idempotency key, already credits this payment."""
+
+    code = "PURCHASE_ALREADY_CREDITED"
+
+    def __init__(self, reference: Reference) -> None:
+        super().__init__(
+            f"{reference.type} {reference.id!r} is already credited by a purchase entry "
+            "recorded under another idempotency key; a payment is credited once. Credit it "
+            "under one key per payment (a retry with that key returns the recorded entry).",
+            details={"referenceType": reference.type, "referenceId": reference.id},
+        )
+        self.reference = reference
 
 
 class UnknownAccount(NotFound):

@@ -10,6 +10,15 @@ one round trip, and the account row stays locked only while that statement runs.
 trips the unique idempotency key, which aborts the whole statement; the recorded entry is
 then looked up. On SQLite the key is looked up first, inside the ``BEGIN IMMEDIATE``
 transaction that makes the ledger its only writer.
+
+A purchase names its payment (``reference``), and the database holds at most one purchase
+entry per payment (a partial unique index, migration ``0005_purchase_once``). A second
+purchase for a payment under the same key is a retry and returns the recorded entry; under
+another key it is refused with ``PurchaseAlreadyCredited`` (409) and changes nothing.
+
+``credit_within`` writes a credit in the caller's transaction, inside a savepoint: it
+commits or rolls back with the caller's own writes (a payment marked paid and its purchase
+entry), and a refused write leaves the caller's transaction usable.
 """
 
 from __future__ import annotations
@@ -21,10 +30,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from lumiku.db.types import UTCDateTime
 from lumiku.errors import InsufficientCredits
-from lumiku.ledger.errors import UnknownAccount
+from lumiku.ledger.errors import PurchaseAlreadyCredited, UnknownAccount
 from lumiku.ledger.records import Entry
 from lumiku.ledger.requests import EntryRequest
-from lumiku.ledger.rows import find_entry, read_balance
+from lumiku.ledger.rows import find_entry, find_purchase, read_balance
 from lumiku.ledger.store import (
     Store,
     driver_sql,
@@ -148,6 +157,32 @@ class Movements:
             return self._write_postgres(request, self._credit_once)
         return self._write_sqlite(request, self._credit)
 
+    def credit_within(self, connection: sa.Connection, request: EntryRequest) -> Entry:
+        """Add ``request.amount`` in the caller's transaction on ``connection`` (a savepoint).
+
+        The entry commits or rolls back with the caller's transaction. A retry (the key is
+        recorded) returns the recorded entry; a refusal leaves the transaction usable.
+        """
+        now = self._store.now()
+        existing = find_entry(connection, request.key)
+        if existing is not None:
+            return request.replay(existing)
+        self._refuse_second_purchase(connection, request)
+        params = request.params(now)
+        try:
+            with connection.begin_nested():
+                account = connection.execute(self._credit, params).one()
+                params["balance_after"] = account.balance
+                entry_id = connection.execute(self._insert_entry, params).scalar_one()
+        except sa.exc.IntegrityError as error:
+            if is_foreign_key_violation(error):
+                raise UnknownAccount(request.user_id) from error
+            if not is_unique_violation(error):
+                raise
+            # A concurrent transaction recorded the key or the purchase first.
+            return self._recorded_or_refused(connection, request)
+        return request.recorded(entry_id, account.balance, now)
+
     def _write_postgres(self, request: EntryRequest, sql: str) -> Entry:
         now = self._store.now()
         try:
@@ -172,6 +207,7 @@ class Movements:
                 existing = find_entry(connection, request.key)
                 if existing is not None:
                     return request.replay(existing)
+                self._refuse_second_purchase(connection, request)
                 account = connection.execute(account_change, params).first()
                 if account is None:
                     return self._recorded_or_refused(connection, request)
@@ -184,10 +220,20 @@ class Movements:
         return request.recorded(entry_id, account.balance, now)
 
     @staticmethod
-    def _recorded_or_refused(connection: sa.Connection, request: EntryRequest) -> Entry:
+    def _refuse_second_purchase(connection: sa.Connection, request: EntryRequest) -> None:
+        """Raise ``PurchaseAlreadyCredited`` when another entry credits the same payment."""
+        reference = request.reference
+        if request.kind != "purchase" or reference is None:
+            return
+        if find_purchase(connection, reference) is not None:
+            raise PurchaseAlreadyCredited(reference)
+
+    @classmethod
+    def _recorded_or_refused(cls, connection: sa.Connection, request: EntryRequest) -> Entry:
         existing = find_entry(connection, request.key)
         if existing is not None:
             return request.replay(existing)
+        cls._refuse_second_purchase(connection, request)
         if request.amount > 0:
             # An upsert always writes, and a taken key is always found: not reachable.
             raise RuntimeError(f"credit {request.key!r} was neither written nor recorded")

@@ -5,7 +5,14 @@ Checks (each one SQL statement, so each sees one consistent snapshot):
 - ``balance_mismatch``: an account's balance differs from the sum of its entries;
 - ``held_mismatch``: an account's held credits differ from the sum of its open holds;
 - ``expired_hold``: a hold is still open past its expiry (plus a grace for the sweeper);
-- ``duplicate_purchase``: one payment reference was credited by more than one purchase.
+- ``duplicate_purchase``: one payment reference was credited by more than one purchase
+  (the database's unique index makes this impossible; the check reports a database that
+  lost the index).
+
+Checks contributed by plugins (``register_reconciliation_checks``) run after these, in the
+same transaction, each inside a savepoint: a check that raises is rolled back alone and
+reported as a ``check_failed`` finding, the others still run. Each ``Discrepancy`` a check
+returns becomes a finding whose ``source`` is the check's name (``<plugin id>.<check>``).
 
 Findings are stored in ``reconciliation_findings`` under one ``run_id``. Only a balance
 mismatch is corrected by an entry: ``correct`` posts an ``adjustment`` entry of exactly the
@@ -15,7 +22,10 @@ difference, without moving the balance, so that the entries explain the balance 
 
 from __future__ import annotations
 
+import logging
+import re
 import uuid
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -23,16 +33,49 @@ import sqlalchemy as sa
 
 from lumiku.ledger.errors import DriftChanged, UncorrectableFinding, UnknownAccount
 from lumiku.ledger.movements import insert_entry
-from lumiku.ledger.records import Entry, Finding, Reference
+from lumiku.ledger.records import Discrepancy, Entry, Finding, Reference
 from lumiku.ledger.requests import EntryRequest
 from lumiku.ledger.rows import find_entry, finding_from
 from lumiku.ledger.store import Store
 from lumiku.ledger.tables import (
+    LEDGER_SOURCE,
     credit_accounts,
     credit_entries,
     credit_holds,
     reconciliation_findings,
 )
+
+logger = logging.getLogger("lumiku.ledger")
+
+ReconciliationCheck = Callable[[sa.Connection], Iterable[Discrepancy]]
+"""A plugin's check: given a connection (read only, in the run's transaction), return what
+disagrees. One SQL statement per direction sees one consistent snapshot."""
+
+CHECK_FAILED = "check_failed"
+"""The kind of the finding that stands for a check that raised."""
+_KIND = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_DETAIL_LENGTH = 1000
+
+
+def purchase_entries(reference_type: str) -> sa.Subquery:
+    """Return the purchase entries that credit payments of ``reference_type``, for checks.
+
+    Columns: ``user_id``, ``reference_id`` (the payment's id), ``amount`` (credits),
+    ``idempotency_key``, ``created_at``. A plugin's reconciliation check joins its payments
+    to it without reading the ledger's tables itself.
+    """
+    entries = credit_entries.c
+    return (
+        sa.select(
+            entries.user_id,
+            entries.reference_id,
+            entries.amount,
+            entries.idempotency_key,
+            entries.created_at,
+        )
+        .where(entries.kind == "purchase", entries.reference_type == reference_type)
+        .subquery("purchase_entries")
+    )
 
 
 def _amounts_by_user(table: sa.Table, *where: sa.ColumnElement[bool]) -> sa.Subquery:
@@ -141,6 +184,39 @@ def _duplicate_purchase_findings(connection: sa.Connection) -> list[dict[str, An
     ]
 
 
+def _from_discrepancy(source: str, item: object) -> dict[str, Any]:
+    if not isinstance(item, Discrepancy):
+        raise TypeError(f"a check returns Discrepancy records, not {type(item).__name__}")
+    if not _KIND.match(item.kind):
+        raise ValueError(f"kind {item.kind!r} is not snake_case of at most 32 characters")
+    if not isinstance(item.user_id, str) or not 0 < len(item.user_id) <= 36:
+        raise ValueError(f"user_id {item.user_id!r} is not a user id")
+    for name in ("expected", "actual"):
+        if type(getattr(item, name)) is not int:
+            raise TypeError(f"{name} is a whole number, not {getattr(item, name)!r}")
+    return {
+        **_finding(
+            item.user_id, item.kind, item.expected, item.actual, item.detail[:_DETAIL_LENGTH]
+        ),
+        "source": source,
+    }
+
+
+def _run_check(
+    connection: sa.Connection, name: str, check: ReconciliationCheck
+) -> list[dict[str, Any]]:
+    """Run one contributed check in a savepoint; a failure is one ``check_failed`` finding."""
+    try:
+        with connection.begin_nested() as savepoint:
+            found = [_from_discrepancy(name, item) for item in check(connection)]
+            savepoint.rollback()  # a check reads; whatever it wrote is undone
+    except Exception as exc:  # one failing check must not stop the others (logged)
+        logger.error("❌ reconciliation check %s failed", name, exc_info=exc)
+        detail = f"the check raised {type(exc).__name__}: {exc}"[:_DETAIL_LENGTH]
+        return [{**_finding("", CHECK_FAILED, 0, 0, detail), "source": name}]
+    return found
+
+
 class Reconciliation:
     """Run the checks, store the findings, and correct balance mismatches."""
 
@@ -148,17 +224,25 @@ class Reconciliation:
         self._store = store
         self._insert_entry = insert_entry()
 
-    def run(self, expiry_cutoff: datetime) -> list[Finding]:
-        """Check every account and store what is off under a new run id."""
+    def run(
+        self, expiry_cutoff: datetime, checks: Mapping[str, ReconciliationCheck] | None = None
+    ) -> list[Finding]:
+        """Check every account, then run ``checks`` (name -> check); store what is off
+        under a new run id and return it."""
         run_id = str(uuid.uuid4())
         now = self._store.now()
         with self._store.transaction() as connection:
             found = [
-                *_balance_findings(connection),
-                *_held_findings(connection),
-                *_expired_hold_findings(connection, expiry_cutoff),
-                *_duplicate_purchase_findings(connection),
+                {**finding, "source": LEDGER_SOURCE}
+                for finding in (
+                    *_balance_findings(connection),
+                    *_held_findings(connection),
+                    *_expired_hold_findings(connection, expiry_cutoff),
+                    *_duplicate_purchase_findings(connection),
+                )
             ]
+            for name, check in sorted((checks or {}).items()):
+                found.extend(_run_check(connection, name, check))
             if not found:
                 return []
             connection.execute(

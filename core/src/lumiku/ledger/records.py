@@ -14,6 +14,7 @@ EntryKind = Literal["welcome", "purchase", "grant", "spend", "capture", "refund"
 GrantKind = Literal["grant", "welcome", "purchase"]
 HoldStatus = Literal["held", "captured", "released", "expired"]
 FindingKind = Literal["balance_mismatch", "held_mismatch", "expired_hold", "duplicate_purchase"]
+"""The kinds of the ledger's own checks; a plugin's checks name their own kinds."""
 
 
 @attrs.frozen
@@ -93,14 +94,37 @@ class HistoryPage:
 
 @attrs.frozen
 class Finding:
-    """One inconsistency found by a reconciliation run; ``difference`` is actual - expected."""
+    """One inconsistency found by a reconciliation run; ``difference`` is actual - expected.
+
+    ``source`` is ``ledger`` for the ledger's own checks (``kind`` is a ``FindingKind``) and
+    ``<plugin id>.<check>`` for a check a plugin contributes (``kind`` is the plugin's, or
+    ``check_failed`` when the check raised; then ``user_id`` is empty).
+    """
 
     id: int
     run_id: str
     user_id: str
-    kind: FindingKind
+    kind: str
     expected: int
     actual: int
     difference: int
     detail: str
     created_at: datetime
+    source: str = "ledger"
+
+
+@attrs.frozen
+class Discrepancy:
+    """What a reconciliation check reports: figures of one account that disagree.
+
+    ``kind`` is snake_case, at most 32 characters (``paid_without_purchase``); ``expected``
+    and ``actual`` are whole numbers in the check's unit (credits, entries, payments);
+    ``detail`` says what is off and names the records involved (at most 1000 characters
+    are stored). ``user_id`` is the account concerned.
+    """
+
+    user_id: str
+    kind: str
+    expected: int
+    actual: int
+    detail: str

@@ -12,7 +12,6 @@ from lumiku.ledger.records import (
     Entry,
     EntryKind,
     Finding,
-    FindingKind,
     Hold,
     HoldStatus,
     Reference,
@@ -69,12 +68,13 @@ def finding_from(row: Row) -> Finding:
         id=int(row["id"]),
         run_id=row["run_id"],
         user_id=row["user_id"],
-        kind=cast(FindingKind, row["kind"]),
+        kind=row["kind"],
         expected=int(row["expected"]),
         actual=int(row["actual"]),
         difference=int(row["difference"]),
         detail=row["detail"],
         created_at=row["created_at"],
+        source=row["source"],
     )
 
 
@@ -82,6 +82,23 @@ def find_entry(connection: sa.Connection, key: str) -> Entry | None:
     """Return the entry recorded under idempotency ``key``, if any."""
     row = (
         connection.execute(sa.select(credit_entries).where(credit_entries.c.idempotency_key == key))
+        .mappings()
+        .first()
+    )
+    return None if row is None else entry_from(row)
+
+
+def find_purchase(connection: sa.Connection, reference: Reference) -> Entry | None:
+    """Return the purchase entry that credits the payment ``reference`` names, if any."""
+    entries = credit_entries.c
+    row = (
+        connection.execute(
+            sa.select(credit_entries).where(
+                entries.kind == "purchase",
+                entries.reference_type == reference.type,
+                entries.reference_id == reference.id,
+            )
+        )
         .mappings()
         .first()
     )

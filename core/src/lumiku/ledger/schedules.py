@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 
 from lumiku.jobs.schedule import Schedule
+from lumiku.ledger.reconciliation import ReconciliationCheck
 from lumiku.ledger.service import Ledger
 
 logger = logging.getLogger("lumiku.ledger")
@@ -14,8 +16,14 @@ SWEEP_EVERY = timedelta(minutes=1)
 RECONCILE_EVERY = timedelta(hours=1)
 
 
-def ledger_schedules(ledger: Ledger) -> list[Schedule]:
-    """Return the sweeper (``core.sweep_holds``) and reconciliation (``core.reconcile``)."""
+def ledger_schedules(
+    ledger: Ledger, checks: Callable[[], Mapping[str, ReconciliationCheck]] = dict
+) -> list[Schedule]:
+    """Return the sweeper (``core.sweep_holds``) and reconciliation (``core.reconcile``).
+
+    ``checks`` returns, at each run, the checks the reconciliation adds to the ledger's own
+    (the serving plugins').
+    """
 
     def sweep_holds() -> None:
         released = ledger.expire_holds()
@@ -23,10 +31,11 @@ def ledger_schedules(ledger: Ledger) -> list[Schedule]:
             logger.info("released %d expired holds", released)
 
     def reconcile() -> None:
-        findings = ledger.reconcile(expiry_grace=timedelta(minutes=5))
+        findings = ledger.reconcile(expiry_grace=timedelta(minutes=5), checks=checks())
         for finding in findings:
             logger.error(
-                "❌ ledger finding %s for user %s: expected %d, actual %d (difference %+d)",
+                "❌ ledger finding %s/%s for user %s: expected %d, actual %d (difference %+d)",
+                finding.source,
                 finding.kind,
                 finding.user_id,
                 finding.expected,

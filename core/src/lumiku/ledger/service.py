@@ -39,7 +39,8 @@ released: the sweeper decides expiry, so a capture racing it has exactly one win
 a capture of ``n`` writes one ``capture`` entry of ``-n`` and releases the rest.
 
 Reconciliation. ``reconcile`` stores and returns findings (balance vs entries, held vs
-open holds, overdue holds, payments credited twice). A balance changed behind the ledger's
+open holds, overdue holds, payments credited twice, and what the checks plugins contribute
+report). A balance changed behind the ledger's
 back is corrected only by an entry: ``correct`` posts an ``adjustment`` of exactly the
 drift so that the entries explain the balance again; to take the drifted credits back as
 well, follow it with a negative ``adjust``.
@@ -51,7 +52,7 @@ Errors: ``lumiku.errors.InsufficientCredits`` (402) and the classes in
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, TypeVar, cast
 
@@ -63,7 +64,7 @@ from lumiku.ledger.errors import EntryNotFound, HoldNotFound, InvalidLedgerReque
 from lumiku.ledger.history import read_page
 from lumiku.ledger.holds import Holds
 from lumiku.ledger.movements import Movements
-from lumiku.ledger.reconciliation import Reconciliation
+from lumiku.ledger.reconciliation import Reconciliation, ReconciliationCheck
 from lumiku.ledger.records import (
     Balance,
     Capture,
@@ -187,14 +188,29 @@ class Ledger:
         kind: GrantKind = "grant",
         reference: Reference | None = None,
         plugin: str | None = None,
+        connection: sa.Connection | None = None,
     ) -> Entry:
         """Add ``amount`` credits (a grant, welcome or purchase) and return the entry.
 
-        The account is created on its first credit. A purchase should carry the payment
-        as ``reference``: reconciliation reports a payment credited twice.
+        The account is created on its first credit. A purchase names the payment it
+        credits as ``reference`` (``InvalidLedgerRequest`` without one), and a payment is
+        credited once: the database holds one purchase entry per reference. Granting it
+        again under the same ``key`` returns the recorded entry; under another key it
+        raises ``PurchaseAlreadyCredited`` (409) and changes nothing.
+
+        With ``connection`` (in a transaction on the ledger's database, e.g. from
+        ``engine.begin()``), the entry is written in the caller's transaction, inside a
+        savepoint: it commits or rolls back with the caller's own writes, so marking a
+        payment paid and crediting it happen together or not at all. A refused grant
+        leaves that transaction usable.
         """
         if kind not in _GRANT_KINDS:
             raise InvalidLedgerRequest("kind", f"kind must be one of {', '.join(_GRANT_KINDS)}")
+        if kind == "purchase" and reference is None:
+            raise InvalidLedgerRequest(
+                "reference",
+                "a purchase names the payment it credits: pass reference=Reference(type, id)",
+            )
         request = EntryRequest(
             user_id=_user(user_id),
             amount=check_amount(amount),
@@ -204,6 +220,8 @@ class Ledger:
             plugin=_plugin(plugin),
             reference=_reference(reference),
         )
+        if connection is not None:
+            return self._movements.credit_within(connection, request)
         return self._movements.credit(request)
 
     @_observed("adjust")
@@ -328,13 +346,21 @@ class Ledger:
         with self._store.statements() as connection:
             return read_page(connection, _user(user_id), cursor, limit)
 
-    def reconcile(self, *, expiry_grace: timedelta = timedelta(0)) -> list[Finding]:
+    def reconcile(
+        self,
+        *,
+        expiry_grace: timedelta = timedelta(0),
+        checks: Mapping[str, ReconciliationCheck] | None = None,
+    ) -> list[Finding]:
         """Check every account against its entries and holds; store and return findings.
 
         A hold counts as overdue once it is ``expiry_grace`` past its expiry, which leaves
-        the sweeper time to run.
+        the sweeper time to run. ``checks`` (name -> check, e.g. the plugins' from
+        ``register_reconciliation_checks``) run after the ledger's own; what they report
+        is stored with the check's name as ``source``, and a check that raises is reported
+        as a ``check_failed`` finding while the others run.
         """
-        return self._reconciliation.run(self._store.now() - expiry_grace)
+        return self._reconciliation.run(self._store.now() - expiry_grace, checks)
 
     def get_finding(self, finding_id: int) -> Finding:
         """Return a stored reconciliation finding; raise ``NotFound`` when there is none."""

@@ -1,7 +1,8 @@
 """The ledger's tables: accounts, append-only entries, holds, and reconciliation findings.
 
-Migration ``0002_ledger`` creates them; these ``Table`` objects describe the same schema
-for queries (a test compares the two). Credits are whole numbers in ``BIGINT`` columns.
+Migrations ``0002_ledger`` and ``0005_purchase_once`` create them; these ``Table`` objects
+describe the same schema for queries (a test compares the two). Credits are whole numbers in
+``BIGINT`` columns.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ _SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 ENTRY_KINDS = ("welcome", "purchase", "grant", "spend", "capture", "refund", "adjustment")
 HOLD_STATUSES = ("held", "captured", "released", "expired")
+PURCHASE_REFERENCE_INDEX = "uq_credit_entries_purchase_reference"
+LEDGER_SOURCE = "ledger"
+"""The ``source`` of the findings of the ledger's own checks."""
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -50,6 +54,15 @@ credit_entries = sa.Table(
     sa.CheckConstraint("amount <> 0", name="amount"),
     # History pages walk one user's entries newest first; a B-tree scans either way.
     sa.Index("ix_credit_entries_user_history", "user_id", "id"),
+    # One purchase entry per payment: a second one is refused by the database (0005).
+    sa.Index(
+        PURCHASE_REFERENCE_INDEX,
+        "reference_type",
+        "reference_id",
+        unique=True,
+        postgresql_where=sa.text("kind = 'purchase'"),
+        sqlite_where=sa.text("kind = 'purchase'"),
+    ),
 )
 
 credit_holds = sa.Table(
@@ -86,4 +99,6 @@ reconciliation_findings = sa.Table(
     sa.Column("difference", sa.BigInteger, nullable=False),
     sa.Column("detail", sa.String(1000), nullable=False),
     sa.Column("created_at", UTCDateTime(), nullable=False),
+    # ``ledger``, or ``<plugin id>.<check name>`` for a plugin's check (0005).
+    sa.Column("source", sa.String(100), nullable=False, server_default=LEDGER_SOURCE),
 )

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from lumiku.clock import Clock, utc_now
 from lumiku.errors import ServiceUnavailable
 from lumiku.plugins.spec import PluginSpec
 from lumiku.plugins.state import PluginRecord
@@ -98,6 +99,9 @@ class PluginContext:
     held_job_kinds: HeldJobKinds = attrs.field(repr=False)
     state: dict[str, Any] = attrs.field(factory=dict, repr=False)
     """The plugin's own runtime state (clients, caches); the core never reads it."""
+    clock: Clock = attrs.field(default=utc_now, repr=False)
+    """The time of the app: an aware UTC ``datetime`` per call; a ``ManualClock`` in tests,
+    the same clock as the ledger's."""
 
     def cost(self, action: str) -> int:
         """Return the credit cost of ``action`` after deployer overrides."""

@@ -183,18 +183,16 @@ class PluginRegistry:
         if toggled is not None:
             record.set(PluginState.DISABLED, *toggled)
             return
-        try:
-            if spec.settings is not None:
-                settings: Any = read_plugin_settings(self.settings, spec.id, spec.settings)
-                if settings != record.settings:  # keep the instance contexts already hold
-                    record.settings = settings
-            record.credits = credit_overrides(self.settings, spec.id, spec.credits)
-        except ConfigurationError as exc:
-            record.set(PluginState.DISABLED, ReasonCode.MISSING_CONFIG, exc.message)
+        problems = self._configuration_problems(record)
+        if problems:
+            # Every configuration problem in one reason, so a deployer fixes them at once.
+            record.set(PluginState.DISABLED, ReasonCode.MISSING_CONFIG, "; ".join(problems))
             return
         record.missing_soft = []
         soft: list[tuple[ReasonCode, str]] = []
         for requirement in spec.requires:
+            if requirement.level == "hard" and requirement.capability.startswith("config:"):
+                continue  # reported with the settings above
             missing = self._missing(requirement.capability)
             if missing is None:
                 continue
@@ -210,6 +208,54 @@ class PluginRegistry:
             record.set(PluginState.DEGRADED, soft[0][0], "; ".join(reason for _, reason in soft))
         else:
             record.set(PluginState.RUNNING, ReasonCode.OK)
+
+    def _configuration_problems(self, record: PluginRecord) -> list[str]:
+        """Return what is wrong with the plugin's configuration: the unset variables of its
+        hard ``config:`` requirements, then its settings' and credit overrides' problems.
+        Reads the settings and credits into ``record`` when they are fine."""
+        spec = record.spec
+        assert spec is not None
+        problems: list[str] = []
+        unset = [
+            requirement.capability.removeprefix("config:")
+            for requirement in spec.requires
+            if requirement.level == "hard"
+            and requirement.capability.startswith("config:")
+            and self._missing(requirement.capability) is not None
+        ]
+        if unset:
+            names = unset[0] if len(unset) == 1 else f"{', '.join(unset[:-1])} and {unset[-1]}"
+            problems.append(f"{names} {'is' if len(unset) == 1 else 'are'} not set")
+        try:
+            if spec.settings is not None:
+                settings: Any = read_plugin_settings(self.settings, spec.id, spec.settings)
+                if settings != record.settings:  # keep the instance contexts already hold
+                    record.settings = settings
+        except ConfigurationError as exc:
+            problems.append(exc.message)
+        try:
+            record.credits = credit_overrides(self.settings, spec.id, spec.credits)
+        except ConfigurationError as exc:
+            problems.append(exc.message)
+        return problems
+
+    def configuration_errors(self) -> list[str]:
+        """Return, in production, the configuration problems that stop the startup.
+
+        They are those of the plugins whose spec says ``required_in_production`` and which
+        are disabled for their configuration (a plugin the deployer turned off is not
+        required). Empty outside production.
+        """
+        if not self.settings.is_production:
+            return []
+        return [
+            f"plugin {record.id}: {record.reason}"
+            for record in self.sorted_records()
+            if record.spec is not None
+            and record.spec.required_in_production
+            and record.reason_code is ReasonCode.MISSING_CONFIG
+            and record.state is PluginState.DISABLED
+        ]
 
     def _missing(self, capability: str) -> tuple[ReasonCode, str] | None:
         if capability == "redis":

@@ -74,6 +74,9 @@ class PluginSpec:
     Only ``id`` is required; ``version`` defaults to the installed distribution's version.
     ``hooks`` is the dotted path of the module holding the
     ``@hookimpl`` functions; it is imported only when the plugin is enabled.
+    ``required_in_production``: in production, a configuration problem (an unset
+    ``config:`` requirement, a setting that breaks a rule) stops the startup instead of
+    disabling the plugin; a deployer who does not want it turns it off with a toggle.
     """
 
     id: str = attrs.field(validator=_check_id)
@@ -85,6 +88,7 @@ class PluginSpec:
     credits: Mapping[str, int] = attrs.field(factory=dict, validator=_check_credits)
     settings: type | None = None
     hooks: str | None = None
+    required_in_production: bool = False
 
     @property
     def display_title(self) -> str:

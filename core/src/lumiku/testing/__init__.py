@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from lumiku.testing.queue import RecordedJob, RecordingJobQueue
     from lumiku.testing.realtime import PublishedEvent, RecordingPublisher
     from lumiku.testing.redis_server import RedisProcess
+    from lumiku.testing.server import free_port, serve_in_thread
     from lumiku.testing.templates import ScratchDatabase, TestDatabases
 
 _LAZY = {
@@ -46,6 +47,8 @@ _LAZY = {
     "PublishedEvent": "lumiku.testing.realtime",
     "RecordingPublisher": "lumiku.testing.realtime",
     "RedisProcess": "lumiku.testing.redis_server",
+    "free_port": "lumiku.testing.server",
+    "serve_in_thread": "lumiku.testing.server",
     "ScratchDatabase": "lumiku.testing.templates",
     "TestDatabases": "lumiku.testing.templates",
 }
@@ -68,8 +71,10 @@ __all__ = [
     "build_test_app",
     "define_plugin",
     "drain",
+    "free_port",
     "job_queue_of",
     "runtime_of",
+    "serve_in_thread",
     "sign_up",
     "stub_jobs",
     "test_environment",

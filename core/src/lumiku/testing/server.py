@@ -21,9 +21,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve_in_thread(app: ASGIApp, *, startup_timeout: float = 20.0) -> Iterator[str]:
-    """Run ``app`` (lifespan included) in a background thread; yield its base URL."""
-    port = free_port()
+def serve_in_thread(
+    app: ASGIApp, *, port: int | None = None, startup_timeout: float = 20.0
+) -> Iterator[str]:
+    """Run ``app`` (lifespan included) in a background thread; yield its base URL.
+
+    ``port`` is a free port chosen beforehand (``free_port()``), for an app that must know
+    its own address before it is built (a callback URL); by default one is picked.
+    """
+    port = port or free_port()
     config = uvicorn.Config(
         app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False
     )

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-import attrs
-
 from lumiku import PluginSpec, hard
-
-
-@attrs.frozen
-class DuitkuSettings:
-    """Settings read from ``PAYMENTS_DUITKU_*`` (merchant credentials come from ``DUITKU_*``)."""
-
-    base_url: str = "https://sandbox.duitku.com/webapi/api/merchant"
-    expiry_minutes: int = 60
-
+from lumiku_payments_duitku.settings import DuitkuSettings
 
 spec = PluginSpec(
     id="payments_duitku",
@@ -24,4 +14,6 @@ spec = PluginSpec(
     requires=(hard("database"), hard("config:DUITKU_MERCHANT_CODE"), hard("config:DUITKU_API_KEY")),
     settings=DuitkuSettings,
     hooks="lumiku_payments_duitku.hooks",
+    # Payments are money: in production an incomplete configuration is a startup error.
+    required_in_production=True,
 )
