@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from lumiku import errors
-from lumiku.bootstrap import Runtime, build_runtime
+from lumiku.bootstrap import Runtime, build_runtime, configure_process
 from lumiku.db import ping
 from lumiku.health import CheckResult, HealthCheck
 from lumiku.http.errors import (
@@ -302,6 +302,8 @@ def create_app(
 
 def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     """Build the app wrapped by the Socket.IO server (what ``lumiku serve`` runs)."""
+    settings = settings or load_settings()
+    configure_process(settings)
     app = create_app(settings)
     realtime = app.state.realtime
     return realtime.wrap(app)  # type: ignore[no-any-return]

@@ -24,21 +24,13 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Start uvicorn on the app factory."""
-    import uvicorn
+    """Start uvicorn on the app factory, within the server limits of the settings."""
+    from lumiku.http.serving import run_server, server_config
 
     settings = settings_or_exit()
     plugins_or_exit(settings)
-    uvicorn.run(
-        "lumiku.app:create_asgi_app",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-    )
-    return 0
+    config = server_config(settings, host=args.host, port=args.port, workers=args.workers)
+    return run_server(config)
 
 
 def run_worker(args: argparse.Namespace) -> int:
