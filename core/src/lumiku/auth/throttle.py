@@ -36,6 +36,7 @@ import redis
 
 from lumiku.clock import Clock, utc_now
 from lumiku.errors import RateLimited, ServiceUnavailable
+from lumiku.redis_clients import guarded_client
 
 MAX_FAILURES: Final = 5
 WINDOW_SECONDS: Final = 15 * 60
@@ -151,8 +152,8 @@ class RedisAttempts:
     def __init__(self, client: redis.Redis | str, *, prefix: str = "") -> None:
         """Use ``client`` (or a ``redis://`` URL); every key starts with ``prefix``."""
         if isinstance(client, str):
-            # Timeouts keep a hung Redis from holding a sign-in for long; URL options win.
-            client = redis.Redis.from_url(client, socket_connect_timeout=1, socket_timeout=1)
+            # Timeouts and a circuit breaker keep a hung Redis from holding a sign-in.
+            client = guarded_client(client)
         self._client = client
         self._prefix = prefix
         self._take = client.register_script(_TAKE)

@@ -1,0 +1,91 @@
+"""A hung Redis (alive but silent: ``SIGSTOP``) costs a request at most about one timeout.
+
+The login throttle and the rate limiter fall back to memory behind a circuit breaker, so
+forty sign-ins at once do not hold the threadpool and unrelated reads keep answering.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import signal
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import httpx
+
+from lumiku.testing.redis_server import RedisProcess
+
+from .conftest import LiveServer
+
+PASSWORD = "Hung-redis-pw-7f3kQ9xLm"
+ACCOUNTS = 8  # five sign-ins each at once: within the throttle's five attempts per email
+
+
+@contextmanager
+def frozen(redis: RedisProcess) -> Iterator[None]:
+    """Stop the Redis process (``SIGSTOP``): connections are accepted, nothing answers."""
+    assert redis.process is not None
+    os.kill(redis.process.pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        os.kill(redis.process.pid, signal.SIGCONT)
+
+
+def timed(call: Callable[[], httpx.Response]) -> tuple[int, float]:
+    started = time.perf_counter()
+    status = call().status_code
+    return status, time.perf_counter() - started
+
+
+def test_logins_and_reads_stay_fast_while_redis_hangs(
+    live_server: Callable[..., LiveServer], private_redis: Callable[..., RedisProcess]
+) -> None:
+    redis = private_redis()
+    server = live_server(REDIS_ENABLED="true", REDIS_URL=redis.url)
+    emails = [f"u{n}-{uuid.uuid4().hex[:8]}@example.test" for n in range(ACCOUNTS)]
+    tokens = []
+    for email in emails:
+        response = httpx.post(
+            f"{server.url}/api/auth/register",
+            json={"email": email, "password": PASSWORD},
+            timeout=30,
+        )
+        assert response.status_code == 201, response.text
+        tokens.append(response.json()["token"])
+
+    def login(index: int) -> tuple[int, float]:
+        body = {"email": emails[index % ACCOUNTS], "password": PASSWORD}
+        return timed(lambda: httpx.post(f"{server.url}/api/auth/login", json=body, timeout=60))
+
+    def read(index: int) -> tuple[int, float]:
+        headers = {"Authorization": f"Bearer {tokens[index % ACCOUNTS]}"}
+        return timed(lambda: httpx.get(f"{server.url}/api/auth/profile", headers=headers))
+
+    with frozen(redis):  # the first sign-in pays one timeout, then the breaker is open
+        single_status, single = login(0)
+    time.sleep(5.5)  # Redis is back: the next command probes it and closes the breaker
+    assert login(1)[0] == 200
+    with frozen(redis), concurrent.futures.ThreadPoolExecutor(48) as pool:
+        # All forty are in flight before the breaker opens: the worst case.
+        logins = [pool.submit(login, n) for n in range(40)]
+        time.sleep(0.05)  # the sign-ins are in flight when the reads come
+        reads = [pool.submit(read, n) for n in range(8)]
+        login_results = [future.result() for future in logins]
+        read_results = [future.result() for future in reads]
+    slowest_read = max(elapsed for _, elapsed in read_results)
+    slowest_login = max(elapsed for _, elapsed in login_results)
+    print(
+        f"\nRedis stopped: one login {single:.2f} s; 40 concurrent logins, slowest "
+        f"{slowest_login:.2f} s; 8 unrelated reads during them, slowest {slowest_read:.2f} s"
+    )
+    assert {status for status, _ in login_results} == {200}
+    assert {status for status, _ in read_results} == {200}
+    assert single_status == 200
+    assert single < 1.5
+    assert slowest_read < 2.5
+    time.sleep(5.5)
+    assert login(2)[0] == 200
