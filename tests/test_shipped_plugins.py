@@ -113,9 +113,9 @@ def test_startup_prints_the_lines_operators_grep_for(
         "✅ Pose Generator queue initialized",
         "✅ Pose Generator storage initialized",
         "✅ WebSocket server initialized for Pose Generator",
-        "✅ Server started successfully",
+        "✅ Application started (",
     ):
         assert line in caplog.text
     assert caplog.text.index("✅ Environment variables validated successfully") < caplog.text.index(
-        "✅ Server started successfully"
+        "✅ Application started ("
     )
