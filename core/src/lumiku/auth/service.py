@@ -19,7 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from lumiku.auth import revocations
-from lumiku.auth.emails import normalize_email, validate_email
+from lumiku.auth.emails import checked_email, normalize_email, validate_email
 from lumiku.auth.models import CurrentUser, User
 from lumiku.auth.names import clean_name
 from lumiku.auth.passwords import PasswordHasher, PasswordPolicy
@@ -162,9 +162,10 @@ class AuthService:
 
         An unknown email and a wrong password get the same ``Unauthorized`` after the same
         work (one password verification). After 5 failures for the email or the IP within
-        15 minutes, attempts raise ``RateLimited`` before any verification.
+        15 minutes, attempts raise ``RateLimited`` before any verification. An address that
+        is not ASCII raises ``ValidationFailed`` (it is never folded into another one).
         """
-        address = normalize_email(email)
+        address = checked_email(email)
         self._throttle.begin_attempt(address, ip)
         account = self._users.find_stored(email=address)
         if account is None:
