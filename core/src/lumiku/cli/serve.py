@@ -52,7 +52,8 @@ def run_serve(args: argparse.Namespace) -> int:
             port=port,
             workers=args.workers,
             log_level=settings.log_level.lower(),
-            proxy_headers=True,
+            # The app reads X-Forwarded-For itself, from LUMIKU_TRUSTED_PROXIES only.
+            proxy_headers=False,
         )
         announcer = listening.StartupAnnouncer(host, port)
         announcer.start()

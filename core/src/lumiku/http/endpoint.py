@@ -193,7 +193,7 @@ class Call(Generic[B, Q]):
 
     @property
     def client_ip(self) -> str:
-        """Return the client address (the proxy's, unless a proxy-headers middleware runs)."""
+        """Return the client address (behind ``LUMIKU_TRUSTED_PROXIES``: the forwarded one)."""
         return self.request.client.host if self.request.client else "unknown"
 
 
