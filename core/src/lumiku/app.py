@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from lumiku import errors
-from lumiku.bootstrap import Runtime, build_runtime
+from lumiku.bootstrap import Runtime, build_runtime, configure_process
 from lumiku.client_address import ClientAddressMiddleware
 from lumiku.db import ping
 from lumiku.health import CheckResult, HealthCheck
@@ -320,11 +320,12 @@ def create_app(
 def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     """Build the app wrapped by the Socket.IO server (what ``lumiku serve`` runs).
 
-    Logging is configured here too: each ``--workers`` process is spawned fresh and builds
-    its app with this factory, and its startup lines must reach the operator as well.
+    Logging and the process-wide limits are configured here too: each ``--workers`` process
+    is spawned fresh and builds its app with this factory.
     """
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    configure_process(settings)
     app = create_app(settings)
     realtime = app.state.realtime
     # Socket.IO reads the client address too (idempotent with the app's own middleware).

@@ -76,6 +76,25 @@ class ImageSettings:
 
 
 @attrs.frozen
+class ServerLimits:
+    """What one server process lets a request cost (``SERVER_*`` and ``IMAGE_DECODE_*``).
+
+    Sizes are bytes, times seconds. ``decode_budget_pixels`` is the number of image pixels
+    the process decodes at once (``lumiku.images.budget``); a request that cannot get its
+    share within ``decode_wait`` seconds is answered 503.
+    """
+
+    max_header_bytes: int = 16 * 1024
+    header_timeout: float = 10.0
+    body_timeout: float = 20.0
+    body_min_rate: int = 1024
+    max_concurrency: int = 1000
+    keep_alive_timeout: int = 5
+    decode_budget_pixels: int = 34_000_000
+    decode_wait: float = 5.0
+
+
+@attrs.frozen
 class PluginToggles:
     """Which plugins the deployer allows; ``allow`` is ``None`` when every plugin may load."""
 
@@ -109,6 +128,7 @@ class Settings:
     trusted_proxies: tuple[Network, ...] = LOOPBACK
     # The bearer token that opens /metrics, /health/detailed and /api/plugins (besides admins).
     metrics_token: str = attrs.field(default="", repr=False)
+    limits: ServerLimits = ServerLimits()
     # The raw variables and file tables plugins read their own settings from.
     environ: Mapping[str, str] = attrs.field(factory=dict, repr=False, eq=False)
     file_config: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
@@ -331,6 +351,22 @@ def _read_operator_settings(
     return trusted, token
 
 
+def _read_limits(environ: Mapping[str, str], problems: _Problems) -> ServerLimits:
+    megapixels = _read_int(environ, "IMAGE_DECODE_BUDGET_MEGAPIXELS", 34, 17, 100_000, problems)
+    return ServerLimits(
+        max_header_bytes=_read_int(
+            environ, "SERVER_MAX_HEADER_BYTES", 16 * 1024, 4096, 1024 * 1024, problems
+        ),
+        header_timeout=float(_read_int(environ, "SERVER_HEADER_TIMEOUT", 10, 1, 3600, problems)),
+        body_timeout=float(_read_int(environ, "SERVER_BODY_TIMEOUT", 20, 1, 3600, problems)),
+        body_min_rate=_read_int(environ, "SERVER_BODY_MIN_RATE", 1024, 1, 1 << 30, problems),
+        max_concurrency=_read_int(environ, "SERVER_MAX_CONCURRENCY", 1000, 1, 1_000_000, problems),
+        keep_alive_timeout=_read_int(environ, "SERVER_KEEP_ALIVE_TIMEOUT", 5, 1, 3600, problems),
+        decode_budget_pixels=megapixels * 1_000_000,
+        decode_wait=float(_read_int(environ, "IMAGE_DECODE_WAIT", 5, 0, 600, problems)),
+    )
+
+
 def _read_toggles(
     environ: Mapping[str, str], file_config: Mapping[str, Any], problems: _Problems
 ) -> PluginToggles:
@@ -421,6 +457,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         log_level=_read_log_level(environ, problems),
         trusted_proxies=trusted_proxies,
         metrics_token=metrics_token,
+        limits=_read_limits(environ, problems),
         environ=environ,
         file_config=file_config,
         warnings=tuple(warnings),
