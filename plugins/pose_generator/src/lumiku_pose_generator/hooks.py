@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
+from typing import Any
 
 from starlette.routing import BaseRoute
 
@@ -20,6 +22,20 @@ def register_routes(ctx: PluginContext) -> list[BaseRoute]:
         return {"id": ctx.id, "title": ctx.spec.display_title, "credits": dict(ctx.credits)}
 
     return [get("/info", info, tags=("pose-generator",))]
+
+
+@hookimpl
+def register_migrations() -> str:
+    """Return the plugin's Alembic branch (label ``pose_generator``)."""
+    return "lumiku_pose_generator:migrations"
+
+
+@hookimpl
+def register_commands(cli: argparse._SubParsersAction[Any]) -> None:
+    """Add ``lumiku pose-generator seed``."""
+    from lumiku_pose_generator.commands import add_commands
+
+    add_commands(cli)
 
 
 @hookimpl
