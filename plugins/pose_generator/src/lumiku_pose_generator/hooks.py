@@ -21,7 +21,15 @@ def register_routes(ctx: PluginContext) -> list[BaseRoute]:
         """Describe the app and its credit costs."""
         return {"id": ctx.id, "title": ctx.spec.display_title, "credits": dict(ctx.credits)}
 
-    return [get("/info", info, tags=("pose-generator",))]
+    from lumiku_pose_generator.routes.library import library_routes
+    from lumiku_pose_generator.routes.requests import request_routes
+
+    tags = ("pose-generator",)
+    return [
+        get("/info", info, tags=tags),
+        *library_routes(ctx, tags),
+        *request_routes(ctx, tags),
+    ]
 
 
 @hookimpl

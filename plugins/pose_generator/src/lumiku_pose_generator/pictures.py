@@ -11,7 +11,11 @@ the keypoints only and can be cached by them.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Final, Literal
 
@@ -79,3 +83,36 @@ def render(provider: ImageProvider, keypoints: Keypoints, kind: Kind) -> bytes:
         return figure(provider, keypoints, background="#ffffff")
     preview = figure(provider, keypoints)
     return preview if kind == "preview" else thumbnail(preview)
+
+
+def picture_tag(keypoints: Keypoints, kind: Kind) -> str:
+    """Return a short digest of what a picture is drawn from (its ETag)."""
+    text = json.dumps([kind, _points(keypoints), _MANNEQUIN, _SEED], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class PictureCache:
+    """Pictures drawn on first request and kept (least recently used out beyond
+    ``max_items``); safe to share between threads. A picture is keyed by its tag, so a
+    re-seeded pose with new keypoints gets a new picture."""
+
+    def __init__(self, provider: ImageProvider, max_items: int = 400) -> None:
+        self._provider = provider
+        self._max_items = max_items
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, keypoints: Keypoints, kind: Kind) -> tuple[bytes, str]:
+        """Return the PNG bytes of the picture and its tag."""
+        tag = picture_tag(keypoints, kind)
+        with self._lock:
+            found = self._items.get(tag)
+            if found is not None:
+                self._items.move_to_end(tag)
+                return found, tag
+        data = render(self._provider, keypoints, kind)
+        with self._lock:
+            self._items[tag] = data
+            while len(self._items) > self._max_items:
+                self._items.popitem(last=False)
+        return data, tag
