@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
+from typing import Any
 
 from starlette.routing import BaseRoute
 
@@ -19,7 +21,29 @@ def register_routes(ctx: PluginContext) -> list[BaseRoute]:
         """Describe the app and its credit costs."""
         return {"id": ctx.id, "title": ctx.spec.display_title, "credits": dict(ctx.credits)}
 
-    return [get("/info", info, tags=("pose-generator",))]
+    from lumiku_pose_generator.routes.library import library_routes
+    from lumiku_pose_generator.routes.requests import request_routes
+
+    tags = ("pose-generator",)
+    return [
+        get("/info", info, tags=tags),
+        *library_routes(ctx, tags),
+        *request_routes(ctx, tags),
+    ]
+
+
+@hookimpl
+def register_migrations() -> str:
+    """Return the plugin's Alembic branch (label ``pose_generator``)."""
+    return "lumiku_pose_generator:migrations"
+
+
+@hookimpl
+def register_commands(cli: argparse._SubParsersAction[Any]) -> None:
+    """Add ``lumiku pose-generator seed``."""
+    from lumiku_pose_generator.commands import add_commands
+
+    add_commands(cli)
 
 
 @hookimpl
