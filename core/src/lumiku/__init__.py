@@ -14,6 +14,7 @@ from lumiku.plugins.spec import PluginSpec, Requirement, hard, soft
 
 if TYPE_CHECKING:
     from lumiku.charges import Charge, Charges
+    from lumiku.cli.environment import configured_database
     from lumiku.db.types import UTCDateTime
     from lumiku.errors import (
         BadRequest,
@@ -65,6 +66,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "Charge": "lumiku.charges",
     "Charges": "lumiku.charges",
+    "configured_database": "lumiku.cli.environment",
     "UTCDateTime": "lumiku.db.types",
     **dict.fromkeys(
         (
@@ -188,6 +190,7 @@ __all__ = [
     "UploadedFile",
     "ValidationFailed",
     "check_image",
+    "configured_database",
     "declare_actor",
     "delete",
     "fetch_page",

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import io
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -50,30 +49,21 @@ def pose_keypoints(n: int) -> list[list[float]]:
 
 
 def library_poses(client: TestClient, count: int) -> list[str]:
-    """Return ``count`` library pose ids, adding test poses when the library has fewer."""
-    engine = runtime_of(client).engine
-    library = sa.Table(
-        "pose_library",
-        sa.MetaData(),
-        sa.Column("id", sa.String(36), primary_key=True),
-        sa.Column("name", sa.String(100)),
-        sa.Column("tags", sa.JSON),
-        sa.Column("keypoints", sa.JSON),
-    )
-    with engine.begin() as connection:
-        ids = list(connection.execute(sa.select(library.c.id).order_by(library.c.id)).scalars())
-        for n in range(len(ids), count):
-            pose_id = str(uuid.UUID(int=n + 1))
+    """Return the ids of the first ``count`` library poses (the seeded library)."""
+    with runtime_of(client).engine.connect() as connection:
+        ids = list(
             connection.execute(
-                sa.insert(library).values(
-                    id=pose_id,
-                    name=f"Standing pose {n}",
-                    tags=["standing", "arms", f"test{n}"],
-                    keypoints=pose_keypoints(n),
-                )
-            )
-            ids.append(pose_id)
-    return ids[:count]
+                sa.text("SELECT id FROM pose_library ORDER BY id LIMIT :n"), {"n": count}
+            ).scalars()
+        )
+    assert len(ids) == count, f"the library has {len(ids)} poses, {count} wanted"
+    return ids
+
+
+def count_rows(client: TestClient, table: str) -> int:
+    """Return the number of rows in ``table``."""
+    with runtime_of(client).engine.connect() as connection:
+        return int(connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one())
 
 
 class Api(SignedInUser):
@@ -163,8 +153,20 @@ class Kit:
     provider_plugin = staticmethod(provider_plugin)
     small = SMALL
 
-    def __init__(self, storage_dir: Path) -> None:
-        self.storage_dir = storage_dir
+    count_rows = staticmethod(count_rows)
+
+    def __init__(self, storage_dir: Path | None = None) -> None:
+        self.storage_dir = storage_dir or Path("/nonexistent")
+
+    @staticmethod
+    def admin(client: TestClient, name: str = "root") -> SignedInUser:
+        """Register a new user, make them an admin and return their handle."""
+        user = kit_sign_up(client, name)
+        with runtime_of(client).engine.begin() as connection:
+            connection.execute(
+                sa.text("UPDATE users SET role = 'admin' WHERE id = :id"), {"id": user.user_id}
+            )
+        return user.at(PREFIX)
 
     def files(self) -> list[Path]:
         folder = self.storage_dir / "pose-generator"
@@ -206,3 +208,22 @@ def app_client(make_client: Any) -> Callable[..., TestClient]:
 @pytest.fixture
 def client(app_client: Callable[..., TestClient]) -> TestClient:
     return app_client()
+
+
+@pytest.fixture(scope="module")
+def shared_app(
+    lumiku_databases: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TestClient]:
+    """One migrated app for a whole test module, on the backend under test (tests use
+    fresh users and never rely on the database holding only their rows)."""
+    from lumiku.testing.app import build_test_app, test_environment
+
+    workdir = tmp_path_factory.mktemp("pose-shared-app")
+    database = lumiku_databases.scratch(workdir)
+    env = test_environment(database.url, workdir)
+    app = build_test_app(env, plugins=[spec], database=database)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            yield client
+    finally:
+        database.drop()

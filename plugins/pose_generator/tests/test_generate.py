@@ -62,7 +62,7 @@ def test_a_text_generation_picks_poses_from_the_prompt_deterministically(
     body = {
         "projectId": project,
         "generationType": "TEXT_DESCRIPTION",
-        "textPrompt": "standing with arms crossed, test3",
+        "textPrompt": "standing confidently with arms crossed",
         "variationCount": 3,
     }
     first = api.post("/generate", json=body).json()
@@ -76,7 +76,7 @@ def test_a_text_generation_picks_poses_from_the_prompt_deterministically(
         return [p["poseLibraryId"] for p in poses]
 
     assert picked(first["generationId"]) == picked(second["generationId"])
-    assert picked(first["generationId"])[0] == kit.poses(client, 5)[3]  # the best match first
+    assert "arms-crossed" in picked(first["generationId"])[0]  # the best match first
     assert len(set(picked(first["generationId"]))) == 3
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 import dramatiq
@@ -30,6 +31,14 @@ def register_routes(ctx: PluginContext) -> list[BaseRoute]:
 def register_migrations() -> str:
     """Return the plugin's Alembic branch (label ``pose_generator``)."""
     return "lumiku_pose_generator:migrations"
+
+
+@hookimpl
+def register_commands(cli: argparse._SubParsersAction[Any]) -> None:
+    """Add ``lumiku pose-generator seed``."""
+    from lumiku_pose_generator.commands import add_commands
+
+    add_commands(cli)
 
 
 @hookimpl

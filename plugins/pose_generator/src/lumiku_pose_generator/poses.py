@@ -1,9 +1,9 @@
 """What a generation reads from the pose library: names, tags and keypoints of poses.
 
-Text mode picks its poses from the prompt deterministically: each variation ``n`` takes
-the library pose whose name and tags share the most words with the prompt, ties and
-further variations going round the best matches in an order fixed by a hash of the prompt,
-so the same prompt always gives the same poses.
+Text mode picks its poses from the prompt deterministically: the public library poses are
+ranked by how many words their name and tags share with the prompt (ties in an order fixed
+by a hash of the prompt and the pose), and variation ``n`` takes the ``n``-th, so the same
+prompt always gives the same poses and variations differ while the library allows.
 """
 
 from __future__ import annotations
@@ -15,14 +15,9 @@ from collections.abc import Iterable, Sequence
 import attrs
 import sqlalchemy as sa
 
-_library = sa.Table(
-    "pose_library",
-    sa.MetaData(),
-    sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("name", sa.String(100)),
-    sa.Column("tags", sa.JSON),
-    sa.Column("keypoints", sa.JSON),
-)
+from lumiku_pose_generator.models import pose_library
+
+_library = pose_library
 _WORD = re.compile(r"[a-z0-9]+")
 
 Keypoints = tuple[tuple[float, float, float], ...]
@@ -56,7 +51,9 @@ def find_poses(connection: sa.Connection, pose_ids: Iterable[str]) -> dict[str, 
 
 def all_poses(connection: sa.Connection) -> list[LibraryPose]:
     """Return every library pose, ordered by id."""
-    rows = connection.execute(sa.select(_library).order_by(_library.c.id)).mappings()
+    rows = connection.execute(
+        sa.select(_library).where(_library.c.is_public).order_by(_library.c.id)
+    ).mappings()
     return [_pose(row) for row in rows]
 
 
@@ -80,5 +77,4 @@ def pick_for_prompt(poses: Sequence[LibraryPose], prompt: str, variation: int) -
         return hashlib.sha256(f"{prompt}\x00{pose.id}".encode()).hexdigest()
 
     ranked = sorted(poses, key=lambda pose: (-score(pose), tiebreak(pose)))
-    best = [pose for pose in ranked if score(pose) > 0] or ranked
-    return best[variation % len(best)]
+    return ranked[variation % len(ranked)]
