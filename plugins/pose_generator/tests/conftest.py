@@ -48,7 +48,7 @@ def pose_keypoints(n: int) -> list[list[float]]:
     return points
 
 
-def library_poses(client: TestClient, count: int) -> list[str]:
+def library_poses(client: Any, count: int) -> list[str]:
     """Return the ids of the first ``count`` library poses (the seeded library)."""
     with runtime_of(client).engine.connect() as connection:
         ids = list(
@@ -103,7 +103,7 @@ class Api(SignedInUser):
             time.sleep(0.05)
 
 
-def sign_up(client: TestClient, name: str = "ana", credits: int = 0) -> Api:
+def sign_up(client: Any, name: str = "ana", credits: int = 0) -> Api:
     """Register a user (100 welcome credits, plus ``credits``) on the plugin's routes."""
     user = kit_sign_up(client, name)
     if credits:
@@ -152,6 +152,7 @@ class Kit:
     FlakyProvider = FlakyProvider
     provider_plugin = staticmethod(provider_plugin)
     small = SMALL
+    spec = spec
 
     count_rows = staticmethod(count_rows)
 
