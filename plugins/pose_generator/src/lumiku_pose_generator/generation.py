@@ -95,6 +95,16 @@ def check_background(
     return BackgroundChoice(mode, prompt=prompt)
 
 
+def check_formats(names: list[str], field: str) -> list[str]:
+    """Return the export format names (parsed by the one list), or 422 naming ``field``."""
+    if not names:
+        return []
+    try:
+        return [export.name for export in parse_formats(names)]
+    except ValueError as exc:
+        raise invalid({field: str(exc)}) from None
+
+
 class Generations:
     """Queue generations with their credit holds."""
 
@@ -108,7 +118,7 @@ class Generations:
         with self._ctx.engine.connect() as connection:
             project = find_project(connection, user_id, body.project_id)
             pose_ids, columns = self._poses(connection, body)
-        formats = parse_formats(body.output_formats)
+        formats = check_formats(body.output_formats, "outputFormats")
         background = NO_BACKGROUND
         if body.use_background_changer:
             errors: dict[str, str] = {}

@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute
 from lumiku import HealthCheck, PluginContext, hookimpl
 from lumiku_pose_generator import lifecycle
 from lumiku_pose_generator.routes.generations import generation_routes
+from lumiku_pose_generator.routes.outputs import output_routes
 from lumiku_pose_generator.routes.projects import project_routes
 from lumiku_pose_generator.services import services_for
 
@@ -24,6 +25,7 @@ def register_routes(ctx: PluginContext) -> list[BaseRoute]:
     return [
         *project_routes(services, TAGS),
         *generation_routes(services, TAGS),
+        *output_routes(services, services.outputs, TAGS),
     ]
 
 

@@ -8,6 +8,7 @@ import attrs
 
 from lumiku import HeldJobs, JobLimits, PluginContext
 from lumiku_pose_generator.generation import Generations
+from lumiku_pose_generator.outputs import Outputs
 from lumiku_pose_generator.plugin import PoseGeneratorSettings
 from lumiku_pose_generator.projects import Projects
 from lumiku_pose_generator.realtime import EVENTS, NAMESPACE, PoseGeneratorNamespace
@@ -28,6 +29,7 @@ class Services:
     projects: Projects
     generations: Generations
     results: Results
+    outputs: Outputs
     namespace: PoseGeneratorNamespace
 
 
@@ -52,12 +54,14 @@ def build_services(ctx: PluginContext) -> Services:
         limits=job_limits(ctx.settings),
         events=EVENTS,
     )
+    results = Results(ctx, jobs)
     return Services(
         ctx=ctx,
         jobs=jobs,
         projects=Projects(ctx, jobs),
         generations=Generations(ctx, jobs),
-        results=Results(ctx, jobs),
+        results=results,
+        outputs=Outputs(ctx, jobs, results),
         namespace=PoseGeneratorNamespace(NAMESPACE),
     )
 
