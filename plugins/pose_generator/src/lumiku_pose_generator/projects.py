@@ -77,7 +77,7 @@ class Projects:
         row: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "user_id": user_id,
-            "project_name": project_name,
+            "project_name": project_name.strip(),
             "description": description,
             "avatar_source": avatar.source,
             "avatar_id": avatar.avatar_id,
@@ -111,7 +111,7 @@ class Projects:
         values: dict[str, Any] = {
             name: value
             for name, value in (
-                ("project_name", changes.project_name),
+                ("project_name", changes.project_name and changes.project_name.strip()),
                 ("description", changes.description),
                 ("status", changes.status),
             )

@@ -10,6 +10,7 @@ from lumiku import Accepted, Call, PageQuery, RateLimit, get, post
 from lumiku_pose_generator.bodies import GenerateBody
 from lumiku_pose_generator.results import iso
 from lumiku_pose_generator.services import Services
+from lumiku_pose_generator.stats import user_stats
 
 
 def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]:
@@ -44,7 +45,12 @@ def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRou
             "nextCursor": page.next_cursor,
         }
 
+    def stats(call: Call[None, None]) -> dict[str, Any]:
+        """Return the caller's projects, generations, poses and credits spent."""
+        return user_stats(ctx, call.user_id)
+
     return [
+        get("/stats", stats, auth="user", tags=tags),
         post(
             "/generate",
             generate,
