@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from lumiku.auth.throttle import RedisAttempts
+from lumiku.auth.attempts import redis_client
 from lumiku.jobs.broker import build_broker
 from lumiku.ratelimit import RateLimiter
 from lumiku.realtime.publisher import RedisPublisher
@@ -104,8 +104,9 @@ def test_every_redis_client_has_connect_and_read_timeouts() -> None:
     limiter = RateLimiter(url)
     storage = limiter._limiter._primary.storage  # type: ignore[attr-defined]
     assert _timeouts(storage.storage) == (0.5, 0.5)
-    attempts = RedisAttempts(url)
-    assert _timeouts(attempts._client) == (0.5, 0.5)
+    throttle = redis_client(url)  # the login throttle's
+    assert _timeouts(throttle) == (1.0, 1.0)
+    assert hasattr(throttle.connection_pool.connection_class, "breaker")
     watch = RedisWatch(url, registry=None, metrics=None)  # type: ignore[arg-type]
     assert watch._client is not None
     assert _timeouts(watch._client) == (1, 1)

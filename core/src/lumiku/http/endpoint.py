@@ -44,6 +44,7 @@ from lumiku.http.multipart import read_multipart, read_urlencoded
 from lumiku.http.naming import to_camel
 from lumiku.http.results import render
 from lumiku.http.structuring import structure, validation_failed
+from lumiku.http.text import check_path_text, header_text
 from lumiku.idempotency import RequestKey
 
 if TYPE_CHECKING:
@@ -202,7 +203,7 @@ class Call(Generic[B, Q]):
 
     @property
     def client_ip(self) -> str:
-        """Return the client address (the proxy's, unless a proxy-headers middleware runs)."""
+        """Return the client address (behind ``LUMIKU_TRUSTED_PROXIES``: the forwarded one)."""
         return self.request.client.host if self.request.client else "unknown"
 
 
@@ -212,6 +213,7 @@ def _services(request: Request) -> EndpointServices:
 
 
 def _check_path(request: Request) -> None:
+    check_path_text(request)
     for name, value in request.path_params.items():
         if isinstance(value, str) and "\x00" in value:
             raise errors.BadRequest(
@@ -396,7 +398,7 @@ class _Wrapper:
 
 
 def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+    header = header_text(request, "authorization") or ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise errors.Unauthorized(

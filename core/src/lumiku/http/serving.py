@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import Any
 
 import uvicorn
@@ -42,7 +43,8 @@ def server_config(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
-        proxy_headers=True,
+        # The app reads X-Forwarded-For itself, from LUMIKU_TRUSTED_PROXIES only.
+        proxy_headers=False,
         http=GuardedHttpProtocol,
         timeout_keep_alive=limits.keep_alive_timeout,
         **options,
@@ -51,14 +53,19 @@ def server_config(
     return config
 
 
-def run_server(config: uvicorn.Config) -> int:
-    """Serve ``config`` until stopped (as ``uvicorn.run`` does); return the exit status."""
+def run_server(config: uvicorn.Config, sock: socket.socket | None = None) -> int:
+    """Serve ``config`` until stopped (as ``uvicorn.run`` does); return the exit status.
+
+    ``sock`` is a socket already bound and listening (``lumiku.cli.listening.bind``); without
+    it uvicorn binds ``config``'s host and port itself.
+    """
     server = uvicorn.Server(config)
+    sockets = None if sock is None else [sock]
     try:
         if config.workers > 1:
-            Multiprocess(config, sockets=[config.bind_socket()]).run()
+            Multiprocess(config, sockets=sockets or [config.bind_socket()]).run()
         else:
-            server.run()
+            server.run(sockets=sockets)
     except KeyboardInterrupt:
         pass
     finally:
