@@ -157,4 +157,6 @@ def guarded_client(
     pool = guarded_pool(
         url, timeout=timeout, connect_timeout=connect_timeout, breaker=breaker, **options
     )
-    return redis.Redis.from_pool(pool)
+    client = redis.Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # as Redis.from_url does: close() closes the pool
+    return client
