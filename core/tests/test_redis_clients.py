@@ -115,3 +115,22 @@ def test_every_redis_client_has_connect_and_read_timeouts() -> None:
     # The servers' subscription waits for messages: a connect timeout, no read timeout.
     assert REDIS_OPTIONS["socket_connect_timeout"] == 5
     assert "socket_timeout" not in REDIS_OPTIONS
+
+
+def test_the_image_provider_connects_within_seconds_and_reads_within_its_timeout() -> None:
+    import httpx
+
+    from lumiku.images import HuggingFaceConfig, HuggingFaceProvider, ImageRequest
+
+    seen: dict[str, float] = {}
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.update(request.extensions["timeout"])
+        return httpx.Response(400, json={"error": "refused"})
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    config = HuggingFaceConfig(api_key="hf_" + "k" * 30, timeout=120.0, max_retries=0)
+    provider = HuggingFaceProvider(config, client=client)
+    with pytest.raises(Exception):  # noqa: B017, PT011 - the answer does not matter here
+        provider.generate(ImageRequest(prompt="a cat", width=64, height=64, seed=1))
+    assert seen == {"connect": 10.0, "read": 120.0, "write": 120.0, "pool": 10.0}
