@@ -31,9 +31,20 @@ def test_every_limit_is_read_and_checked() -> None:
             "SERVER_KEEP_ALIVE_TIMEOUT": "10",
             "IMAGE_DECODE_BUDGET_MEGAPIXELS": "68",
             "IMAGE_DECODE_WAIT": "2",
+            "SERVER_THREADS": "64",
         }
     ).limits
-    assert limits == ServerLimits(8192, 5.0, 30.0, 2048, 200, 10, 68_000_000, 2.0)
+    assert limits == ServerLimits(
+        max_header_bytes=8192,
+        header_timeout=5.0,
+        body_timeout=30.0,
+        body_min_rate=2048,
+        max_concurrency=200,
+        keep_alive_timeout=10,
+        decode_budget_pixels=68_000_000,
+        decode_wait=2.0,
+        threads=64,
+    )
     bad = {
         "SERVER_MAX_HEADER_BYTES": "100",
         "SERVER_HEADER_TIMEOUT": "0",
@@ -41,6 +52,7 @@ def test_every_limit_is_read_and_checked() -> None:
         "SERVER_MAX_CONCURRENCY": "0",
         "IMAGE_DECODE_BUDGET_MEGAPIXELS": "1",
         "IMAGE_DECODE_WAIT": "-1",
+        "SERVER_THREADS": "1",
     }
     with pytest.raises(ConfigurationError) as caught:
         load_settings(bad)

@@ -210,3 +210,19 @@ def test_worker_processes_get_the_limits_too(live_server: Callable[..., LiveServ
         sock.close()
         assert status == 431
         assert body["error"]["details"] == {"limit": 4096}  # type: ignore[index]
+
+
+def test_a_pipelined_request_over_the_limit_is_refused_after_the_answer_before_it(
+    live_server: Callable[..., LiveServer],
+) -> None:
+    server = live_server()
+    sock = connect(server)
+    first = b"GET /health HTTP/1.1\r\nHost: t\r\n\r\n"
+    second = b"GET /health HTTP/1.1\r\nHost: t\r\nX-Long: " + b"a" * (LIMIT + 1) + b"\r\n\r\n"
+    sock.sendall(first + second)
+    answer = read_answer(sock)
+    sock.close()
+    assert answer.startswith((b"HTTP/1.1 200", b"HTTP/1.1 503"))
+    assert answer.count(b"HTTP/1.1 ") == 2
+    assert b"HTTP/1.1 431" in answer
+    assert answer.rstrip().endswith(b"}")
