@@ -3,6 +3,7 @@ deployer installs them: states, reasons, health, the app list and the startup li
 
 from __future__ import annotations
 
+import importlib.metadata
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,8 @@ from starlette.testclient import TestClient
 
 from lumiku.app import create_app
 from lumiku.plugins.discovery import discover
+from lumiku.plugins.registry import PluginRegistry
+from lumiku.plugins.spec import PluginSpec
 from lumiku.settings import load_settings
 from lumiku.testing import OPERATOR_HEADERS
 
@@ -34,7 +37,22 @@ def test_the_shipped_plugins_are_installed_entry_points_that_declare_themselves_
     for plugin_id, distribution in SHIPPED.items():
         assert found[plugin_id].distribution == distribution
         assert found[plugin_id].bundled  # kept by LUMIKU_SAFE_MODE
-        assert found[plugin_id].version == "0.1.0"
+        assert found[plugin_id].version == importlib.metadata.version(distribution)
+
+
+@pytest.mark.parametrize("plugin_id", ["avatar_creator", "payments_duitku"])
+def test_a_shipped_plugin_takes_its_version_from_its_distribution(
+    plugin_id: str, lumiku_env: dict[str, str]
+) -> None:
+    candidate = next(c for c in discover() if c.name == plugin_id)
+    spec = candidate.load()
+    assert isinstance(spec, PluginSpec)
+    assert spec.version is None  # one place to bump: the package's metadata
+    registry = PluginRegistry(load_settings(lumiku_env), redis_available=False)
+    registry.load([candidate])
+    version = importlib.metadata.version(SHIPPED[plugin_id])
+    assert registry.records[plugin_id].version == version
+    assert registry.records[plugin_id].to_json()["version"] == version
 
 
 def test_states_and_reasons_with_the_defaults(make_client: Callable[..., TestClient]) -> None:
@@ -126,9 +144,9 @@ def test_startup_prints_the_lines_operators_grep_for(
         "✅ Pose Generator queue initialized",
         "✅ Pose Generator storage initialized",
         "✅ WebSocket server initialized for Pose Generator",
-        "✅ Server started successfully",
+        "✅ Application started (",
     ):
         assert line in caplog.text
     assert caplog.text.index("✅ Environment variables validated successfully") < caplog.text.index(
-        "✅ Server started successfully"
+        "✅ Application started ("
     )

@@ -157,7 +157,7 @@ def test_failing_plugins_do_not_stop_the_host_or_the_others(
     assert 'lumiku_plugin_hook_errors_total{hook="startup",plugin="broken_startup"} 1.0' in metrics
     assert "plugin 'broken_startup', hook 'startup'" in caplog.text
     assert "Plugin broken_import failed to import" in caplog.text
-    assert "✅ Server started successfully" in caplog.text
+    assert "✅ Application started (" in caplog.text
 
 
 def test_a_raising_shutdown_does_not_skip_the_other_shutdowns(

@@ -167,8 +167,12 @@ def test_malformed_json_to_every_route_with_a_body_is_400(client: TestClient) ->
     assert float(parse_errors.group(1)) >= len(routes) * 4
 
 
-def test_malformed_json_is_400_before_authentication(client: TestClient) -> None:
+def test_authentication_comes_before_the_body(client: TestClient) -> None:
+    # The body of an anonymous request is never read: malformed or not, it is a 401.
     response = client.post("/api/apps/lkt-edge/items", content=b"{oops")
+    assert_error_shape(response, 401, "UNAUTHORIZED")
+    signed_in = {"Authorization": f"Bearer {admin_token(client)}"}
+    response = client.post("/api/apps/lkt-edge/items", content=b"{oops", headers=signed_in)
     assert_error_shape(response, 400, "INVALID_JSON")
     response = client.post("/api/apps/lkt-edge/items", json={"name": "a", "count": 1})
     assert_error_shape(response, 401, "UNAUTHORIZED")

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from lumiku import errors
-from lumiku.bootstrap import Runtime, build_runtime
+from lumiku.bootstrap import Runtime, build_runtime, configure_process
 from lumiku.client_address import ClientAddressMiddleware
 from lumiku.db import ping
 from lumiku.health import CheckResult, HealthCheck
@@ -41,6 +41,7 @@ from lumiku.http.plugin_mount import mount_plugin
 from lumiku.http.request_metrics import RequestMetrics
 from lumiku.http.routing import group_routes
 from lumiku.jobs.schedule import Scheduler
+from lumiku.logs import configure_logging
 from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookFailed, UnusableResult
 from lumiku.plugins.lifecycle import PluginLifecycle
 from lumiku.plugins.migrations import MigrationWatch
@@ -52,6 +53,7 @@ from lumiku.realtime.revocations import SWEEP_SECONDS
 from lumiku.realtime.server import close_realtime
 from lumiku.redis_watch import RedisWatch
 from lumiku.settings import Settings, load_settings
+from lumiku.wording import plural
 
 logger = logging.getLogger("lumiku")
 VERSION = "0.1.0"
@@ -226,7 +228,10 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
         for record in runtime.registry.sorted_records():
             icon = _ICONS.get(record.state.value, "⏸️")
             logger.info("%s Plugin %s: %s", icon, record.id, record.describe())
-        logger.info("✅ Server started successfully")
+        # "Server started" is for the server that listens (``lumiku serve`` logs it once it
+        # answers); the app can only say that its own startup is complete.
+        serving = plural(len(runtime.registry.serving()), "plugin")
+        logger.info("✅ Application started (%s serving)", serving)
         try:
             yield {"runtime": runtime}
         finally:
@@ -316,7 +321,14 @@ def create_app(
 
 
 def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
-    """Build the app wrapped by the Socket.IO server (what ``lumiku serve`` runs)."""
+    """Build the app wrapped by the Socket.IO server (what ``lumiku serve`` runs).
+
+    Logging and the process-wide limits are configured here too: each ``--workers`` process
+    is spawned fresh and builds its app with this factory.
+    """
+    settings = settings or load_settings()
+    configure_logging(settings.log_level)
+    configure_process(settings)
     app = create_app(settings)
     realtime = app.state.realtime
     # Socket.IO reads the client address too (idempotent with the app's own middleware).

@@ -32,6 +32,7 @@ from lumiku.jobs.broker import build_broker, job_stats
 from lumiku.jobs.enqueue import JobQueue
 from lumiku.jobs.schedule import Schedule, ScheduledActor, declare_schedules
 from lumiku.ledger.service import Ledger
+from lumiku.memory import tune_allocator
 from lumiku.metrics import Metrics
 from lumiku.plugins.context import Capabilities, Host, PluginContext
 from lumiku.plugins.discovery import discover
@@ -42,6 +43,7 @@ from lumiku.ratelimit import RateLimiter
 from lumiku.realtime.publisher import SwitchablePublisher
 from lumiku.realtime.revocations import SwitchableRevocations
 from lumiku.settings import Settings
+from lumiku.storage.decoding import process_budget
 from lumiku.storage.local import LocalStorage
 from lumiku.storage.signing import UrlSigner
 
@@ -62,6 +64,15 @@ def builtin_image_providers(settings: Settings) -> dict[str, ImageProvider]:
             )
         )
     return providers
+
+
+def configure_process(settings: Settings) -> None:
+    """Apply the settings that belong to the whole process (a server or worker process):
+    the memory allocator's tuning and the image decoding budget (``lumiku.memory``,
+    ``lumiku.storage.decoding``)."""
+    tune_allocator()
+    limits = settings.limits
+    process_budget().configure(limits.decode_budget_pixels, wait=limits.decode_wait)
 
 
 @attrs.define

@@ -73,6 +73,27 @@ def test_in_production_a_missing_configuration_stops_the_startup(
     assert "DUITKU_ENV: is sandbox in production" in message
 
 
+def test_bad_numbers_and_the_rules_are_reported_in_one_message_in_words(
+    make_app: Callable[..., Any],
+) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        make_app(
+            [spec],
+            **PRODUCTION,
+            DUITKU_EXPIRY_MINUTES="an hour",
+            DUITKU_READ_TIMEOUT="fast",
+            DUITKU_POLL_EVERY="1.5",
+        )
+    message = raised.value.message
+    assert "DUITKU_MERCHANT_CODE and DUITKU_API_KEY are not set" in message
+    assert "DUITKU_EXPIRY_MINUTES: expected a whole number, got 'an hour'" in message
+    assert "DUITKU_READ_TIMEOUT: expected a number, got 'fast'" in message
+    assert "DUITKU_POLL_EVERY: expected a whole number, got '1.5'" in message
+    assert "DUITKU_CALLBACK_URL: is required in production" in message  # checked all the same
+    assert "invalid literal" not in message
+    assert "could not convert" not in message
+
+
 def test_in_production_a_complete_configuration_runs(
     make_client: Callable[..., TestClient],
 ) -> None:

@@ -163,6 +163,30 @@ class AuthService:
                 user_id,
             )
 
+    def list_users(self) -> list[User]:
+        """Return every account, oldest first (the ``lumiku users list`` command)."""
+        return self._users.list_all()
+
+    def set_role(self, email: str, role: Role) -> tuple[User, Role]:
+        """Give the account of ``email`` the ``role``; return it and its previous role.
+
+        Raises ``NotFound`` when no account has that email and ``ValidationFailed`` for a
+        role other than ``user`` or ``admin``. The change applies to the account's next
+        request: roles are read from the database, not from tokens.
+        """
+        if not is_role(role):
+            raise ValidationFailed(
+                f"Unknown role {role!r}: use 'user' or 'admin'.",
+                details={"fields": {"role": "is unknown"}},
+            )
+        account = self._users.find_stored(email=normalize_email(email))
+        if account is None:
+            raise NotFound(f"No account has the email {email!r}.")
+        previous = account.user.role
+        if previous != role:
+            self._users.update(account.user.id, {"role": role, "updated_at": self._now()})
+        return self.get_profile(account.user.id), previous
+
     # --- sign in and out ------------------------------------------------------------
 
     def login(self, email: str, password: str, ip: str | None) -> tuple[User, IssuedToken]:
