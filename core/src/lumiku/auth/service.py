@@ -179,7 +179,7 @@ class AuthService:
                 f"Unknown role {role!r}: use 'user' or 'admin'.",
                 details={"fields": {"role": "is unknown"}},
             )
-        account = self._users.find_stored(email=normalize_email(email))
+        account = self._users.find_stored(email=checked_email(email))
         if account is None:
             raise NotFound(f"No account has the email {email!r}.")
         previous = account.user.role
