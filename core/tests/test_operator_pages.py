@@ -164,3 +164,41 @@ def test_settings_in_the_detailed_page_name_no_location(
     assert "storageDir" not in settings
     text = str(settings)
     assert lumiku_env["LUMIKU_STORAGE_DIR"] not in text
+
+
+def test_public_checks_run_at_most_once_per_ttl_and_never_queue() -> None:
+    import threading
+
+    from lumiku.health import CheckResult
+    from lumiku.http.health_routes import CachedChecks
+
+    runs: list[int] = []
+    release = threading.Event()
+
+    def slow() -> CheckResult:
+        runs.append(1)
+        if len(runs) > 1:
+            release.wait(5)
+        return CheckResult("ok")
+
+    cached = CachedChecks({"db": slow}, ttl=0.0)
+    assert cached.results()["db"].status == "ok"
+    worker = threading.Thread(target=cached.results)
+    worker.start()
+    while len(runs) < 2:
+        time.sleep(0.01)
+    started = time.monotonic()
+    assert cached.results()["db"].status == "ok"  # the previous result, not a wait
+    assert time.monotonic() - started < 1
+    release.set()
+    worker.join()
+    counted: list[int] = []
+
+    def counting() -> CheckResult:
+        counted.append(1)
+        return CheckResult("ok")
+
+    many = CachedChecks({"db": counting}, ttl=60)
+    for _ in range(5):
+        many.results()
+    assert len(counted) == 1

@@ -135,12 +135,20 @@ class CachedChecks:
         self._results: dict[str, CheckResult] = {}
 
     def results(self) -> dict[str, CheckResult]:
-        """Return fresh results, or those of the last run if it was less than ``ttl`` ago."""
-        with self._lock:
+        """Return fresh results, or those of the last run if it was less than ``ttl`` ago.
+
+        While a run is under way (a dependency is slow), other callers get the previous
+        results at once instead of queueing threads behind it.
+        """
+        if not self._lock.acquire(blocking=not self._results):
+            return dict(self._results)
+        try:
             if time.monotonic() - self._at >= self._ttl:
                 self._results = run_checks(self._checks)
                 self._at = time.monotonic()
             return dict(self._results)
+        finally:
+            self._lock.release()
 
 
 def health_routes(
