@@ -125,7 +125,7 @@ class Runtime:
                 host=Host(environment=self.settings.env, public_url=self.settings.public_url),
                 engine=self.engine,
                 ledger=self.ledger,
-                storage=self.storage.scoped(record.spec.storage_folder),
+                storage=self.storage.scoped(record.spec.storage_folder, signer=self.signer),
                 files=self.signer,
                 realtime=self.publisher,
                 jobs=self.jobs,
