@@ -202,3 +202,27 @@ def test_public_checks_run_at_most_once_per_ttl_and_never_queue() -> None:
     for _ in range(5):
         many.results()
     assert len(counted) == 1
+
+
+def test_anonymous_plugin_health_probes_reuse_one_run_of_the_checks(
+    make_client: Callable[..., TestClient],
+) -> None:
+    from lumiku.testing import define_plugin
+
+    runs: list[int] = []
+
+    def register_health_checks() -> dict[str, Any]:
+        def counted() -> bool:
+            runs.append(1)
+            return True
+
+        return {"counted": counted}
+
+    client = make_client(
+        [define_plugin("lkt_probed", register_health_checks=register_health_checks)]
+    )
+    for _ in range(10):
+        assert client.get("/api/apps/lkt-probed/health").json()["status"] == "up"
+    assert len(runs) == 1
+    client.get("/api/apps/lkt-probed/health", headers=OPERATOR_HEADERS)
+    assert len(runs) == 2  # operators always get a fresh run
