@@ -14,14 +14,12 @@
    result. Publish progress. An item that fails for good is recorded as failed and the job
    goes on; a retryable failure before the last attempt gives the claim back and raises,
    so Dramatiq retries with backoff (finished items are skipped then).
-6. Settle, then finish: capture ``unit_cost`` x items completed from the hold (release
-   it when none completed), then write ``completed``, ``partial`` or ``failed`` from the
-   counters; publish the end.
+6. Finish: ``completed``, ``partial`` or ``failed`` from the counters; capture ``unit_cost``
+   x items completed from the hold and release the rest; publish the end.
 
-Only items already counted are charged, so a charge is never taken for work that did not
-land; and whoever reads the job finished reads its credits settled. A crash between the
-two leaves a processing job with a settled hold: the next delivery or the recovery claims
-it, finds nothing left to do and finishes it, and settling again changes nothing.
+Finishing before capturing means a charge is never taken for work that did not land; a
+crash between the two leaves a finished job with an open hold, which the next delivery or
+the recovery settles (step 1).
 """
 
 from __future__ import annotations
@@ -40,7 +38,7 @@ from lumiku.heldjobs.heartbeat import Heartbeat
 from lumiku.heldjobs.items import finished_keys, job_items, read_items
 from lumiku.heldjobs.kind import JobKind, JobServices
 from lumiku.heldjobs.limits import EXPIRED_MESSAGE
-from lumiku.heldjobs.settle import conclude, settle, settle_row
+from lumiku.heldjobs.settle import conclude, settle_row
 from lumiku.heldjobs.work import Problem, problem_of
 
 CLAIM_RETRY_MARGIN = timedelta(seconds=5)
@@ -332,14 +330,6 @@ class Runner:
 
     def _finish(self, job_id: str, claim_id: str) -> None:
         services, kind = self._services, self._kind
-        # Settle first, then write the final status: whoever reads the job finished (a
-        # client polling it) reads its credits settled too. The amount is the one ``finish``
-        # records (unit cost x items completed; only this claim's holder counts items), so
-        # settling again after it (``conclude``, a redelivery, the recovery) changes nothing.
-        row = self._read(job_id)
-        if row is not None and row["status"] == "processing" and row["claim_id"] == claim_id:
-            due = int(row["unit_cost"]) * int(row["items_completed"])
-            settle(kind, services, row["hold_id"], due)
         with services.engine.begin() as connection:
             failures = [
                 item
