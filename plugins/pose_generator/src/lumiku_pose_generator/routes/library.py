@@ -59,7 +59,7 @@ def library_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]
             row = find_pose(connection, call.path["pose_id"])
         if row is None or kind not in KINDS:
             raise NotFound("No such pose picture.", details={"kinds": list(KINDS)})
-        data, tag = cache().get(row["keypoints"], _kind(kind))
+        data, tag = cache().get(row["keypoints"], _kind(kind), row["gender_suitability"])
         etag = f'"{tag}"'
         headers = {"ETag": etag, "Cache-Control": f"public, max-age={CACHE_SECONDS}"}
         if call.request.headers.get("if-none-match") == etag:
