@@ -154,6 +154,8 @@ def test_a_search_with_a_literal_underscore_matches_only_that(client: TestClient
         ({"limit": "101"}, "limit"),
         ({"limit": "ten"}, "limit"),
         ({"search": "x" * 101}, "search"),
+        ({"search": "a\x00b"}, "search"),
+        ({"search": "   "}, "search"),
         ({"premium": "true"}, "premium"),
     ],
 )
