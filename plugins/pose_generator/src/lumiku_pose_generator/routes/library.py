@@ -10,7 +10,7 @@ from typing import Final
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from lumiku import Call, NotFound, PluginContext, get
+from lumiku import Call, NotFound, PluginContext, RateLimit, get
 from lumiku_pose_generator.library import (
     LibraryQuery,
     category_rows,
@@ -28,6 +28,9 @@ from lumiku_pose_generator.views import (
 )
 
 CACHE_SECONDS: Final = 86400
+USE_LIMIT: Final = "120/minute"
+"""Reads of one pose per client address: each counts a use, so the popularity order is
+not free to inflate."""
 
 
 def library_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]:
@@ -75,7 +78,14 @@ def library_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]
 
     return [
         get("/library", list_library, query=LibraryQuery, response=PosePage, tags=tags),
-        get("/library/{pose_id}", get_pose, response=PoseView, tags=tags, errors=(404,)),
+        get(
+            "/library/{pose_id}",
+            get_pose,
+            response=PoseView,
+            tags=tags,
+            errors=(404,),
+            rate_limits=(RateLimit(USE_LIMIT, per="ip"),),
+        ),
         get(
             "/library/{pose_id}/images/{kind}.png",
             get_picture,
