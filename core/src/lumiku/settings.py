@@ -20,7 +20,9 @@ from urllib.parse import quote, urlsplit
 import attrs
 import cattrs
 
+from lumiku.credit_limits import MAX_AMOUNT
 from lumiku.errors import ConfigurationError
+from lumiku.integers import check_whole, parse_whole
 from lumiku.settings_fields import is_secret, variable_of
 
 Environment = Literal["development", "production", "test"]
@@ -478,10 +480,15 @@ def credit_overrides(
         if raw is None:
             continue
         try:
-            cost = int(raw)
+            cost = (
+                parse_whole(raw.strip(), 0, MAX_AMOUNT)
+                if isinstance(raw, str)
+                else check_whole(raw, 0, MAX_AMOUNT)
+            )
         except (TypeError, ValueError):
-            raise ConfigurationError(f"{variable}: must be a whole number of credits") from None
-        if cost < 0:
-            raise ConfigurationError(f"{variable}: must not be negative")
+            raise ConfigurationError(
+                f"{variable}: must be a whole number of credits from 0 to {MAX_AMOUNT}, "
+                f"got {str(raw)[:40]!r}"
+            ) from None
         result[action] = cost
     return result

@@ -77,7 +77,7 @@ def too_large(limit: int) -> errors.PayloadTooLarge:
 async def stream_body(request: Request, limit: int) -> AsyncIterator[bytes]:
     """Yield the body's chunks; raise ``PayloadTooLarge`` as soon as ``limit`` bytes pass."""
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
     size = 0
     async for chunk in request.stream():
