@@ -19,6 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lumiku.errors import PayloadTooLarge, UnsupportedMedia, ValidationFailed
 from lumiku.storage.errors import CorruptImage
+from lumiku.storage.transparency import png_bit_depth, with_alpha
 
 ImageFormat = Literal["JPEG", "PNG", "WEBP"]
 ThumbnailFormat = Literal["JPEG", "WEBP"]
@@ -94,7 +95,7 @@ def check_image(
             details={"size": len(data), "limit": max_bytes},
         )
     image, image_format = _decode(data, min_side=min_side, max_side=max_side)
-    pixels = _prepare(image, image_format)
+    pixels = _prepare(image, image_format, png_bit_depth(data))
     encoded = io.BytesIO()
     pixels.save(encoded, format=image_format, **_SAVE_OPTIONS[image_format])
     return CheckedImage(
@@ -120,7 +121,7 @@ def make_thumbnail(
         pixels = source.pixels
     else:
         image, _ = _decode(source, min_side=1, max_side=DEFAULT_MAX_SIDE, draft=max_side)
-        pixels = _orient(image)
+        pixels = with_alpha(_orient(image), bit_depth=png_bit_depth(source))
     if pixels.mode.startswith("I"):
         # 16-bit greyscale: scale it down to 8 bits, where convert() would clip at 255.
         pixels = pixels.convert("I").point(lambda value: value * (1 / 256)).convert("L")
@@ -175,17 +176,20 @@ def _decode(
     return image, image_format
 
 
-def _prepare(image: Image.Image, image_format: ImageFormat) -> Image.Image:
-    """Orient the pixels, convert them to a mode the encoder keeps, and drop all metadata."""
+def _prepare(image: Image.Image, image_format: ImageFormat, bit_depth: int | None) -> Image.Image:
+    """Orient the pixels, convert them to a mode the encoder keeps, and drop all metadata.
+
+    Transparency kept in ``info`` (a palette's alpha, a PNG colour key) becomes an alpha
+    channel first (``lumiku.storage.transparency``): ``info`` is cleared below.
+    """
     pixels = _orient(image)
+    if image_format != "JPEG":
+        pixels = with_alpha(pixels, bit_depth=bit_depth)
     if pixels.mode not in _KEEP_MODES[image_format]:
         target = "RGB"
         if image_format != "JPEG" and pixels.has_transparency_data:
             target = "RGBA"
         pixels = pixels.convert(target)
-    elif pixels.mode == "P" and pixels.has_transparency_data:
-        # A palette's transparency lives in ``info``, which is cleared below.
-        pixels = pixels.convert("RGBA")
     # Encoders copy some of ``info`` (PNG: ICC profile, transparency; JPEG: comment).
     pixels.info = {}
     return pixels
