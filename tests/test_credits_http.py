@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 
 from lumiku import Call, PluginContext, PluginSpec, RateLimit, UploadedFile, field, hookimpl, post
 from lumiku.ledger.tables import credit_entries
+from lumiku.testing import OPERATOR_HEADERS
 from lumiku.testing.server import serve_in_thread
 
 PASSWORD = "amber-violin-7-quartz"
@@ -137,7 +138,7 @@ def test_insufficient_credits_is_402_with_required_and_available(make_client: An
     error = response.json()["error"]
     assert error["code"] == "INSUFFICIENT_CREDITS"
     assert error["details"] == {"required": 101, "available": 100}
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=OPERATOR_HEADERS).text
     assert (
         'lumiku_credit_transactions_total{operation="spend",outcome="insufficient"} 1.0' in metrics
     )

@@ -153,8 +153,8 @@ def test_other_commands_exit_2_on_invalid_settings(
 ) -> None:
     result = run_cli({**lumiku_env, "PORT": "eighty", "LUMIKU_ENV": "nowhere"}, "plugins")
     assert result.code == 2
-    assert "❌ 2 setting(s) need fixing" in result.err
-    assert "PORT: must be an integer" in result.err
+    assert "❌ 2 settings need fixing" in result.err
+    assert "PORT: must be a whole number from 1 to 65535, got 'eighty'" in result.err
     assert "LUMIKU_ENV: must be development, production or test" in result.err
 
 

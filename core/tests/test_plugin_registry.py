@@ -695,7 +695,7 @@ def test_every_configuration_problem_is_named_in_one_reason(
     assert (record.state, record.reason_code) == (PluginState.DISABLED, ReasonCode.MISSING_CONFIG)
     assert record.reason.startswith("ACME_MERCHANT and ACME_API_KEY are not set; ")
     assert "ACME_GATEWAY_TIMEOUT" in record.reason
-    assert "ACME_PIN: is not a valid" in record.reason
+    assert "ACME_PIN: expected a whole number (the value is secret: not shown)" in record.reason
     assert "12ab34" not in record.reason  # a secret's value is never shown
     assert registry.configuration_errors() == []  # not production: the host starts
 

@@ -14,19 +14,16 @@ import tomllib
 from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, TypeVar, cast
+from typing import Any, Literal, cast
 from urllib.parse import quote, urlsplit
 
 import attrs
-import cattrs
 
-from lumiku.credit_limits import MAX_AMOUNT
+from lumiku.client_address import LOOPBACK, Network, parse_trusted_proxies
 from lumiku.errors import ConfigurationError
-from lumiku.integers import check_whole, parse_whole
-from lumiku.settings_fields import is_secret, variable_of
+from lumiku.wording import plural
 
 Environment = Literal["development", "production", "test"]
-T = TypeVar("T")
 
 DEFAULT_DATABASE_URL = "sqlite:///./var/lumiku.db"
 DEFAULT_FLUX_MODEL = "black-forest-labs/FLUX.1-schnell"
@@ -49,8 +46,9 @@ _KNOWN_SECRETS = (
     "12345",
     "qwerty",
 )
-_DURATION = re.compile(r"^(\d+)([smhd]?)$")
+_DURATION = re.compile(r"^([0-9]+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @attrs.frozen
@@ -75,6 +73,25 @@ class ImageSettings:
     huggingface_model: str = DEFAULT_FLUX_MODEL
     huggingface_base_url: str = DEFAULT_HUGGINGFACE_URL
     huggingface_timeout: float = 120.0
+
+
+@attrs.frozen
+class ServerLimits:
+    """What one server process lets a request cost (``SERVER_*`` and ``IMAGE_DECODE_*``).
+
+    Sizes are bytes, times seconds. ``decode_budget_pixels`` is the number of image pixels
+    the process decodes at once (``lumiku.images.budget``); a request that cannot get its
+    share within ``decode_wait`` seconds is answered 503.
+    """
+
+    max_header_bytes: int = 16 * 1024
+    header_timeout: float = 10.0
+    body_timeout: float = 20.0
+    body_min_rate: int = 1024
+    max_concurrency: int = 1000
+    keep_alive_timeout: int = 5
+    decode_budget_pixels: int = 34_000_000
+    decode_wait: float = 5.0
 
 
 @attrs.frozen
@@ -107,6 +124,11 @@ class Settings:
     plugins: PluginToggles = PluginToggles()
     images: ImageSettings = ImageSettings()
     log_level: str = "INFO"
+    # Proxies whose X-Forwarded-For is believed (lumiku.client_address); loopback by default.
+    trusted_proxies: tuple[Network, ...] = LOOPBACK
+    # The bearer token that opens /metrics, /health/detailed and /api/plugins (besides admins).
+    metrics_token: str = attrs.field(default="", repr=False)
+    limits: ServerLimits = ServerLimits()
     # The raw variables and file tables plugins read their own settings from.
     environ: Mapping[str, str] = attrs.field(factory=dict, repr=False, eq=False)
     file_config: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
@@ -118,21 +140,27 @@ class Settings:
         return self.env == "production"
 
     def public_view(self) -> dict[str, Any]:
-        """Return the settings safe to show in health pages and ``lumiku doctor``."""
+        """Return the settings safe to show in health pages: no URL, path or secret."""
         return {
             "env": self.env,
-            "database": mask_url(self.database_url),
-            "redis": self.redis.display_url if self.redis.enabled else "disabled",
-            "corsOrigins": list(self.cors_origins),
+            "database": self.database_url.partition(":")[0].partition("+")[0],
+            "redis": "enabled" if self.redis.enabled else "disabled",
+            "corsOrigins": len(self.cors_origins),
             "port": self.port,
-            "storageDir": str(self.storage_dir),
+            "trustedProxies": [str(network) for network in self.trusted_proxies],
+            "metricsToken": "set" if self.metrics_token else "not set",
             "jwtSecret": "generated (development only)" if self.jwt_secret_generated else "set",
         }
 
 
 def mask_url(url: str) -> str:
-    """Return ``url`` with its password replaced by ``***``."""
+    """Return ``url`` with its password (also a ``?password=`` parameter) replaced by ``***``."""
     parts = urlsplit(url)
+    if parts.query:
+        query = re.sub(r"(?i)((?:^|&)[a-z_]*pass(?:word)?=)[^&]*", r"\1***", parts.query)
+        if query != parts.query:
+            url = url.replace("?" + parts.query, "?" + query, 1)
+            parts = urlsplit(url)
     if parts.password is None:
         return url
     netloc = parts.netloc.rsplit("@", 1)[1]
@@ -190,10 +218,18 @@ def _read_config_file(environ: Mapping[str, str], problems: _Problems) -> dict[s
             problems.add("LUMIKU_CONFIG", f"the file {path} does not exist")
         return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        content = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         problems.add("LUMIKU_CONFIG", f"{path} is not valid TOML: {exc}")
         return {}
+    except OSError as exc:
+        problems.add("LUMIKU_CONFIG", f"{path} cannot be read: {exc.strerror}")
+        return {}
+    for section in ("plugins", "credits"):
+        if section in content and not isinstance(content[section], dict):
+            problems.add(f"lumiku.toml [{section}]", "must be a table (a [section] heading)")
+            del content[section]
+    return content
 
 
 def _read_redis(env: Environment, environ: Mapping[str, str], problems: _Problems) -> RedisSettings:
@@ -284,20 +320,60 @@ def _read_int(
     raw = environ.get(name)
     if raw is None or raw == "":
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        problems.add(name, f"must be an integer, got {raw!r}")
+    if not re.fullmatch(r"[+-]?[0-9]+", raw.strip()):
+        problems.add(name, f"must be a whole number from {low} to {high}, got {raw!r}")
         return default
+    value = int(raw)
     if not low <= value <= high:
-        problems.add(name, f"must be between {low} and {high}, got {value}")
+        problems.add(name, f"must be a whole number from {low} to {high}, got {value}")
     return value
+
+
+def _read_log_level(environ: Mapping[str, str], problems: _Problems) -> str:
+    level = (environ.get("LOG_LEVEL") or "INFO").strip().upper()
+    if level not in _LOG_LEVELS:
+        problems.add("LOG_LEVEL", f"must be one of {', '.join(_LOG_LEVELS)}, got {level!r}")
+        return "INFO"
+    return level
+
+
+def _read_operator_settings(
+    environ: Mapping[str, str], problems: _Problems
+) -> tuple[tuple[Network, ...], str]:
+    try:
+        trusted = parse_trusted_proxies(environ.get("LUMIKU_TRUSTED_PROXIES"))
+    except ValueError as exc:
+        problems.add("LUMIKU_TRUSTED_PROXIES", str(exc))
+        trusted = LOOPBACK
+    token = environ.get("LUMIKU_METRICS_TOKEN", "")
+    if token and len(token) < 24:
+        problems.add("LUMIKU_METRICS_TOKEN", f"must be at least 24 characters, it has {len(token)}")
+    return trusted, token
+
+
+def _read_limits(environ: Mapping[str, str], problems: _Problems) -> ServerLimits:
+    megapixels = _read_int(environ, "IMAGE_DECODE_BUDGET_MEGAPIXELS", 34, 17, 100_000, problems)
+    return ServerLimits(
+        max_header_bytes=_read_int(
+            environ, "SERVER_MAX_HEADER_BYTES", 16 * 1024, 4096, 1024 * 1024, problems
+        ),
+        header_timeout=float(_read_int(environ, "SERVER_HEADER_TIMEOUT", 10, 1, 3600, problems)),
+        body_timeout=float(_read_int(environ, "SERVER_BODY_TIMEOUT", 20, 1, 3600, problems)),
+        body_min_rate=_read_int(environ, "SERVER_BODY_MIN_RATE", 1024, 1, 1 << 30, problems),
+        max_concurrency=_read_int(environ, "SERVER_MAX_CONCURRENCY", 1000, 1, 1_000_000, problems),
+        keep_alive_timeout=_read_int(environ, "SERVER_KEEP_ALIVE_TIMEOUT", 5, 1, 3600, problems),
+        decode_budget_pixels=megapixels * 1_000_000,
+        decode_wait=float(_read_int(environ, "IMAGE_DECODE_WAIT", 5, 0, 600, problems)),
+    )
 
 
 def _read_toggles(
     environ: Mapping[str, str], file_config: Mapping[str, Any], problems: _Problems
 ) -> PluginToggles:
     table = file_config.get("plugins", {})
+    for key in ("enabled", "disabled"):
+        if key in table and not isinstance(table[key], list):
+            problems.add(f"lumiku.toml [plugins] {key}", "must be a list of plugin ids")
     allow: frozenset[str] | None = None
     if "LUMIKU_PLUGINS" in environ:
         allow = frozenset(_split(environ["LUMIKU_PLUGINS"]))
@@ -308,7 +384,13 @@ def _read_toggles(
         source[str(plugin_id)] = "config"
     for plugin_id in _split(environ.get("LUMIKU_DISABLE_PLUGINS", "")):
         source[plugin_id] = "env"
-    safe_mode = bool(table.get("safe_mode", False))
+    safe_mode = False
+    if "safe_mode" in table:
+        try:
+            raw = table["safe_mode"]
+            safe_mode = raw if isinstance(raw, bool) else parse_bool(str(raw))
+        except ValueError as exc:
+            problems.add("lumiku.toml [plugins] safe_mode", str(exc))
     if "LUMIKU_SAFE_MODE" in environ:
         try:
             safe_mode = parse_bool(environ["LUMIKU_SAFE_MODE"])
@@ -345,6 +427,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwt_expires_in = 7 * 86400
     port = _read_int(environ, "PORT", 3000, 1, 65535, problems)
     public_url = environ.get("LUMIKU_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/")
+    trusted_proxies, metrics_token = _read_operator_settings(environ, problems)
     if env == "production" and not public_url.startswith("https://"):
         problems.add("LUMIKU_PUBLIC_URL", "must be an https:// URL in production")
     settings = Settings(
@@ -371,124 +454,19 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 _read_int(environ, "HUGGINGFACE_TIMEOUT", 120, 1, 3600, problems)
             ),
         ),
-        log_level=environ.get("LOG_LEVEL", "INFO").upper(),
+        log_level=_read_log_level(environ, problems),
+        trusted_proxies=trusted_proxies,
+        metrics_token=metrics_token,
+        limits=_read_limits(environ, problems),
         environ=environ,
         file_config=file_config,
         warnings=tuple(warnings),
     )
     if problems.items:
         lines = "\n".join(f"  {p['variable']}: {p['rule']}" for p in problems.items)
+        count = len(problems.items)
         raise ConfigurationError(
-            f"{len(problems.items)} setting(s) need fixing:\n{lines}",
+            f"{plural(count, 'setting')} {'needs' if count == 1 else 'need'} fixing:\n{lines}",
             details={"problems": problems.items},
         )
     return settings
-
-
-def _settings_converter() -> cattrs.Converter:
-    converter = cattrs.Converter()
-
-    def to_bool(value: Any, _: type) -> bool:
-        return value if isinstance(value, bool) else parse_bool(str(value))
-
-    def to_int(value: Any, _: type) -> int:
-        if isinstance(value, bool):
-            raise ValueError("expected an integer")
-        return int(value)
-
-    converter.register_structure_hook(bool, to_bool)
-    converter.register_structure_hook(int, to_int)
-    converter.register_structure_hook(Path, lambda value, _: Path(value))
-    return converter
-
-
-def read_plugin_settings(settings: Settings, plugin_id: str, cls: type[T]) -> T:
-    """Build a plugin's settings class from ``[plugins.<id>]`` and environment variables.
-
-    Each field is read from ``<PLUGIN_ID>_<FIELD>``, or from the variable its
-    ``lumiku.setting(env=...)`` names; environment variables win over the file. Raises
-    ``ConfigurationError`` naming every variable that is missing or does not convert (a
-    ``secret`` field's value is never shown). Then, when the class defines
-    ``problems(*, production: bool)``, the values are checked by it: it returns
-    ``(variable, rule)`` pairs for every rule broken, reported together the same way.
-    """
-    prefix = plugin_id.upper() + "_"
-    table = settings.file_config.get("plugins", {}).get(plugin_id, {})
-    values: dict[str, Any] = {}
-    variables: dict[str, str] = {}
-    secret_fields: set[str] = set()
-    for field in attrs.fields(cast(Any, cls)):
-        variable = variable_of(field, prefix)
-        variables[field.name] = variable
-        if is_secret(field):
-            secret_fields.add(field.name)
-        if variable in settings.environ:
-            values[field.name] = settings.environ[variable]
-        elif isinstance(table, Mapping) and field.name in table:
-            values[field.name] = table[field.name]
-    try:
-        instance = _settings_converter().structure(values, cls)
-    except cattrs.ClassValidationError as exc:
-        problems = []
-        with_notes, without_notes = exc.group_exceptions()
-        for error, note in with_notes:
-            name = str(getattr(note, "name", "?"))
-            if isinstance(error, KeyError):
-                rule = "is required"
-            elif name in secret_fields:
-                rule = f"is not a valid {getattr(note, 'type', 'value')!r} (value not shown)"
-            else:
-                rule = str(error)
-            problems.append({"variable": variables.get(name, prefix + name.upper()), "rule": rule})
-        for error in without_notes:
-            problems.append({"variable": prefix + "*", "rule": str(error)})
-        if not problems:
-            problems.append({"variable": prefix + "*", "rule": str(exc)})
-        raise _plugin_settings_error(problems) from exc
-    except (TypeError, ValueError) as exc:
-        raise ConfigurationError(f"{prefix}*: {exc}") from exc
-    check = getattr(instance, "problems", None)
-    if callable(check):
-        broken = [
-            {"variable": str(variable), "rule": str(rule)}
-            for variable, rule in check(production=settings.is_production)
-        ]
-        if broken:
-            raise _plugin_settings_error(broken)
-    return instance
-
-
-def _plugin_settings_error(problems: list[dict[str, str]]) -> ConfigurationError:
-    lines = "; ".join(f"{p['variable']}: {p['rule']}" for p in problems)
-    return ConfigurationError(lines, details={"problems": problems})
-
-
-def credit_overrides(
-    settings: Settings, plugin_id: str, actions: Mapping[str, int]
-) -> dict[str, int]:
-    """Return ``actions`` with the deployer's overrides.
-
-    Overrides come from ``<ID>_CREDITS_<ACTION>`` variables and ``[credits.<id>]`` tables.
-    """
-    table = settings.file_config.get("credits", {}).get(plugin_id, {})
-    result = dict(actions)
-    for action in actions:
-        variable = f"{plugin_id.upper()}_CREDITS_{re.sub(r'(?<!^)(?=[A-Z])', '_', action).upper()}"
-        raw = settings.environ.get(
-            variable, table.get(action) if isinstance(table, Mapping) else None
-        )
-        if raw is None:
-            continue
-        try:
-            cost = (
-                parse_whole(raw.strip(), 0, MAX_AMOUNT)
-                if isinstance(raw, str)
-                else check_whole(raw, 0, MAX_AMOUNT)
-            )
-        except (TypeError, ValueError):
-            raise ConfigurationError(
-                f"{variable}: must be a whole number of credits from 0 to {MAX_AMOUNT}, "
-                f"got {str(raw)[:40]!r}"
-            ) from None
-        result[action] = cost
-    return result

@@ -178,3 +178,32 @@ def test_an_unpicklable_factory_is_refused_with_an_explanation() -> None:
 def test_at_least_one_process_and_thread_are_needed() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         run_workers(functools.partial(build_broker, None), processes=0, threads=1)
+
+
+class _Client:
+    def __init__(self, answers: bool) -> None:
+        self.answers = answers
+
+    def ping(self) -> bool:
+        if not self.answers:
+            raise redis.ConnectionError("refused")
+        return True
+
+
+class _Broker:
+    def __init__(self, answers: bool) -> None:
+        self.client = _Client(answers)
+
+
+def test_a_worker_process_claims_to_consume_only_when_its_broker_answers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from lumiku.jobs.supervisor import _announce
+
+    caplog.set_level("INFO", logger="lumiku.jobs")
+    _announce(_Broker(answers=True), 1)  # type: ignore[arg-type]
+    assert "✅ Worker process MainProcess is consuming with 1 thread" in caplog.text
+    caplog.clear()
+    _announce(_Broker(answers=False), 4)  # type: ignore[arg-type]
+    assert "✅" not in caplog.text
+    assert "⚠️ Worker process MainProcess started, but its broker is not answering" in caplog.text

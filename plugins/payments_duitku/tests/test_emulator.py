@@ -4,6 +4,7 @@ against it; its CLI command serves it for local development."""
 from __future__ import annotations
 
 import hashlib
+import socket
 from typing import Any
 
 import httpx
@@ -88,3 +89,20 @@ def test_the_cli_offers_the_emulator_command(monkeypatch: Any, capsys: Any) -> N
     monkeypatch.delenv("DUITKU_API_KEY")
     assert args.func(args) == 2
     assert "set DUITKU_MERCHANT_CODE and DUITKU_API_KEY" in capsys.readouterr().err
+
+
+def test_the_emulator_on_a_taken_port_says_so_and_claims_nothing(
+    monkeypatch: Any, capsys: Any
+) -> None:
+    from lumiku.cli.main import build_parser
+
+    monkeypatch.setenv("DUITKU_MERCHANT_CODE", "D0001")
+    monkeypatch.setenv("DUITKU_API_KEY", KEY)
+    monkeypatch.setenv("LUMIKU_ENV", "test")
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        args = build_parser().parse_args(["payments-duitku", "emulator", "--port", str(port)])
+        assert args.func(args) == 1
+    out = capsys.readouterr()
+    assert "✅" not in out.out + out.err
+    assert out.err.startswith(f"❌ cannot listen on 127.0.0.1:{port}: ")

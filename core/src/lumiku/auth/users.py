@@ -173,3 +173,9 @@ class UserStore:
                 raise EmailTakenError(email) from None
             raise
         return bool(result.rowcount)
+
+    def list_all(self) -> list[User]:
+        """Return every account, oldest first (for ``lumiku users list``)."""
+        query = sa.select(*_USER_COLUMNS).order_by(users.c.created_at, users.c.id)
+        with self._engine.connect() as connection:
+            return [_user(row) for row in connection.execute(query).mappings()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from lumiku.cli import listening
 from lumiku.cli.console import FAIL
 from lumiku.cli.environment import plugins_or_exit, settings_or_exit
 
@@ -24,21 +25,34 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    """Start uvicorn on the app factory."""
-    import uvicorn
+    """Bind the port, then start uvicorn on the app factory (one process or ``--workers``).
+
+    A port that cannot be bound ends the command with one ``❌`` line and exit status 1,
+    before the app is built. ``✅ Server started successfully`` is logged once the server
+    answers on the port (see ``lumiku.cli.listening``). The server runs within the limits of
+    the settings (``lumiku.http.serving``).
+    """
+    from lumiku.http.serving import run_server, server_config
 
     settings = settings_or_exit()
-    plugins_or_exit(settings)
-    uvicorn.run(
-        "lumiku.app:create_asgi_app",
-        factory=True,
-        host=args.host or settings.host,
-        port=args.port or settings.port,
-        workers=args.workers,
-        log_level=settings.log_level.lower(),
-        proxy_headers=True,
-    )
-    return 0
+    host = args.host or settings.host
+    port = settings.port if args.port is None else args.port
+    try:
+        sock = listening.bind(host, port)
+    except listening.ListenError as exc:
+        print(f"{FAIL} {exc}", file=sys.stderr)
+        return 1
+    with sock:
+        plugins_or_exit(settings)
+        port = sock.getsockname()[1]  # the one the OS picked for port 0
+        config = server_config(settings, host=host, port=port, workers=args.workers)
+        announcer = listening.StartupAnnouncer(host, port)
+        announcer.start()
+        try:
+            status = run_server(config, sock)
+        finally:
+            announcer.stop()
+        return 1 if status else 0
 
 
 def run_worker(args: argparse.Namespace) -> int:

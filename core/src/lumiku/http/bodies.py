@@ -74,11 +74,20 @@ def too_large(limit: int) -> errors.PayloadTooLarge:
     )
 
 
-async def stream_body(request: Request, limit: int) -> AsyncIterator[bytes]:
-    """Yield the body's chunks; raise ``PayloadTooLarge`` as soon as ``limit`` bytes pass."""
+def check_declared_length(request: Request, limit: int) -> None:
+    """Raise ``PayloadTooLarge`` when the ``Content-Length`` header is over ``limit`` bytes.
+
+    Reads headers only: call it before authenticating, so an oversized upload costs nothing.
+    A body without (or with a false) ``Content-Length`` is cut while it streams instead.
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
+
+
+async def stream_body(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """Yield the body's chunks; raise ``PayloadTooLarge`` as soon as ``limit`` bytes pass."""
+    check_declared_length(request, limit)
     size = 0
     async for chunk in request.stream():
         size += len(chunk)

@@ -232,7 +232,7 @@ def _text_float(value: Any) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _strict_float(value, float)
     text = str(value).strip()
-    if not re.fullmatch(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?", text):
+    if not re.fullmatch(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,3})?", text):
         raise ValueError(f"expected a number, got {text[:40]!r}")
     return _strict_float(float(text), float)
 

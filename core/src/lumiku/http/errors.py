@@ -74,8 +74,9 @@ def error_response(error: errors.LumikuError) -> JSONResponse:
     """Render a domain error, with ``Retry-After`` or ``WWW-Authenticate`` where they apply."""
     status = status_for(error)
     headers: dict[str, str] = {}
-    if isinstance(error, errors.RateLimited):
-        headers["Retry-After"] = str(error.retry_after)
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(retry_after, int):  # RateLimited, and a 503 that knows when to come back
+        headers["Retry-After"] = str(retry_after)
     if isinstance(error, errors.Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
     if status == 500:

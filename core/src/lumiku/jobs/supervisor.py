@@ -19,6 +19,7 @@ import attrs
 import dramatiq
 
 from lumiku.jobs.broker import boot_process
+from lumiku.wording import plural
 
 logger = logging.getLogger("lumiku.jobs")
 
@@ -90,7 +91,12 @@ def run_workers(
     try:
         for slot in slots:
             start(slot)
-        logger.info("✅ %d worker processes with %d threads each are running", processes, threads)
+        # Each child says "✅ ... consuming" once its worker runs; the parent only started them.
+        logger.info(
+            "Started %s with %s each",
+            plural(processes, "worker process", "worker processes"),
+            plural(threads, "thread"),
+        )
         while not signals.count:
             status = _watch(slots, start)
             if status != EXIT_OK:
@@ -185,6 +191,7 @@ def _serve(build_broker: BrokerFactory, threads: int, queues: Iterable[str] | No
     except Exception:
         logger.exception("❌ Worker process could not build its broker or start its worker")
         sys.exit(EXIT_BOOT_FAILED)
+    _announce(broker, threads)
     parent = multiprocessing.parent_process()
     while not stop.wait(_POLL):
         if parent is not None and not parent.is_alive():
@@ -192,3 +199,21 @@ def _serve(build_broker: BrokerFactory, threads: int, queues: Iterable[str] | No
             break
     worker.stop()
     broker.close()
+
+
+def _announce(broker: dramatiq.Broker, threads: int) -> None:
+    """Log that this worker process consumes, once its broker's Redis (if any) answers."""
+    name = multiprocessing.current_process().name
+    client = getattr(broker, "client", None)  # a Redis broker's connection
+    try:
+        if client is not None:
+            client.ping()
+    except Exception as exc:  # noqa: BLE001 - the worker keeps trying; the operator is told
+        logger.warning(
+            "⚠️ Worker process %s started, but its broker is not answering (%s): jobs wait "
+            "until it is back",
+            name,
+            type(exc).__name__,
+        )
+        return
+    logger.info("✅ Worker process %s is consuming with %s", name, plural(threads, "thread"))

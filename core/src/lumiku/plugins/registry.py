@@ -18,10 +18,11 @@ import pluggy
 
 from lumiku.errors import ConfigurationError
 from lumiku.hookspecs import HOOK_NAMES, PROJECT, LumikuHooks
+from lumiku.plugins.configuration import credit_overrides, read_plugin_settings
 from lumiku.plugins.discovery import Candidate
 from lumiku.plugins.spec import PluginSpec
 from lumiku.plugins.state import PluginRecord, PluginState, ReasonCode
-from lumiku.settings import Settings, credit_overrides, read_plugin_settings
+from lumiku.settings import Settings
 
 logger = logging.getLogger("lumiku.plugins")
 

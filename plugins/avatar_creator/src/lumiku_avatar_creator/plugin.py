@@ -38,7 +38,6 @@ class AvatarCreatorSettings:
 spec = PluginSpec(
     id="avatar_creator",
     title="Avatar Creator",
-    version="0.1.0",
     description="Create AI avatars from photos, prompts and presets.",
     route_prefix="/api/apps/avatar-creator",
     requires=(hard("database"), soft("redis")),

@@ -10,7 +10,9 @@ payment's ``callbackUrl`` (``DUITKU_CALLBACK_URL``, default
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import socket
 import sys
 from typing import Any
 
@@ -40,9 +42,22 @@ def run_emulator(args: argparse.Namespace) -> int:
         print("❌ set DUITKU_MERCHANT_CODE and DUITKU_API_KEY", file=sys.stderr)
         return 2
     emulator = DuitkuEmulator(merchant, key)
-    print(
-        f"✅ Duitku emulator for merchant {merchant}: set "
-        f"DUITKU_BASE_URL=http://{args.host}:{args.port}{API_PATH}"
-    )
-    uvicorn.run(emulator.app, host=args.host, port=args.port, log_level="info")
+    # Bound first: a taken port is one line and exit 1, and the ✅ line below is true.
+    try:
+        sock = socket.create_server((args.host, args.port))
+    except OSError as exc:
+        print(
+            f"❌ cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr
+        )
+        return 1
+    with sock:
+        port = sock.getsockname()[1]
+        print(
+            f"✅ Duitku emulator for merchant {merchant} listening: set "
+            f"DUITKU_BASE_URL=http://{args.host}:{port}{API_PATH}",
+            flush=True,
+        )
+        server = uvicorn.Server(uvicorn.Config(emulator.app, log_level="info"))
+        with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C once stopped
+            server.run(sockets=[sock])
     return 0

@@ -8,7 +8,6 @@ from lumiku_payments_duitku.settings import DuitkuSettings
 spec = PluginSpec(
     id="payments_duitku",
     title="Duitku Payments",
-    version="0.1.0",
     description="Buy credits through Duitku.",
     route_prefix="/api/payments",
     requires=(hard("database"), hard("config:DUITKU_MERCHANT_CODE"), hard("config:DUITKU_API_KEY")),

@@ -1,0 +1,98 @@
+"""``lumiku serve`` in a real subprocess: the port is bound before anything claims success,
+a taken port is one ``❌`` line and exit 1, and ``✅ Server started successfully`` is logged
+only once the server answers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from lumiku.cli.listening import ListenError, bind
+
+pytestmark = pytest.mark.slow
+
+
+def _serve(env: dict[str, str], *argv: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "lumiku.cli.main", "serve", *argv],
+        env={"PATH": os.environ.get("PATH", "/usr/bin:/bin"), **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def _environment(lumiku_env: dict[str, str]) -> dict[str, str]:
+    # No plugin: the test is about the server, and it boots faster.
+    return {**lumiku_env, "LUMIKU_PLUGINS": "", "LUMIKU_ENV": "test"}
+
+
+def test_a_taken_port_is_one_line_and_exit_1_with_no_success_line(
+    lumiku_env: dict[str, str], database_url: str
+) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        process = _serve(_environment(lumiku_env), "--host", "127.0.0.1", "--port", str(port))
+        out, _ = process.communicate(timeout=60)
+    assert process.returncode == 1, out
+    assert "✅" not in out
+    failures = [line for line in out.splitlines() if line.startswith("❌")]
+    assert failures == [
+        f"❌ cannot listen on 127.0.0.1:{port}: the address is already in use (another "
+        "process listens there: stop it, or choose another port with --port or PORT)"
+    ]
+    assert "Traceback" not in out
+
+
+def test_the_success_line_comes_once_the_server_answers(
+    lumiku_env: dict[str, str], database_url: str, tmp_path: Path
+) -> None:
+    process = _serve(_environment(lumiku_env), "--host", "127.0.0.1", "--port", "0")
+    lines: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        started = None
+        for line in process.stdout:
+            lines.append(line)
+            if "✅ Server started successfully on " in line:
+                started = line
+                break
+            assert time.monotonic() < deadline, "".join(lines)
+        assert started is not None, "".join(lines)
+        url = started.rsplit(" on ", 1)[1].strip()
+        assert url.startswith("http://127.0.0.1:")
+        # When the line is there, the server answers on the address it names.
+        assert httpx.get(url + "/health", timeout=5).status_code == 200
+        before = "".join(lines[:-1])
+        assert "✅ Application started (0 plugins serving)" in before
+    finally:
+        process.send_signal(signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+    assert process.returncode == 0, "".join(lines) + out
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("host.invalid", "unknown host (check --host or HOST)"),
+        ("192.0.2.1", "this machine has no such address (check --host or HOST)"),
+    ],
+)
+def test_the_other_bind_failures_are_named(host: str, reason: str) -> None:
+    with pytest.raises(ListenError) as raised:
+        bind(host, 0)
+    assert str(raised.value) == f"cannot listen on {host}:0: {reason}"
+
+
+def test_a_bound_socket_listens_at_once() -> None:
+    with bind("127.0.0.1", 0) as sock, socket.create_connection(sock.getsockname(), timeout=2):
+        pass  # accepted by the kernel into the backlog: the port is ours from now on
