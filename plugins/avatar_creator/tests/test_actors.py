@@ -63,7 +63,7 @@ def test_a_crash_between_the_avatar_and_the_capture_is_settled_by_a_redelivery(
     api, generation_id = held
     services = kit.services(client)
 
-    def crash(hold_id: str, amount: int) -> Any:
+    def crash(hold_id: str, amount: int, reason: str | None = None) -> Any:
         raise RuntimeError("worker died")
 
     monkeypatch.setattr(services.ctx.ledger, "capture", crash)

@@ -147,10 +147,12 @@ def test_deletes_racing_the_job_never_charge_for_a_failed_generation(
     project_id = row(client, kit, generation_id)["project_id"]
     real_capture = ledger.capture
 
-    def delete_project_then_capture(hold_id: str, amount: int | None = None) -> Any:
+    def delete_project_then_capture(
+        hold_id: str, amount: int | None = None, reason: str | None = None
+    ) -> Any:
         assert row(client, kit, generation_id)["status"] == "completed"
         assert api.delete(f"/projects/{project_id}").status_code == 204
-        return real_capture(hold_id, amount)
+        return real_capture(hold_id, amount, reason=reason)
 
     monkeypatch.setattr(ledger, "capture", delete_project_then_capture)
     jobs.run(generation_id, retries=0)
@@ -163,10 +165,12 @@ def test_deletes_racing_the_job_never_charge_for_a_failed_generation(
     monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", sent)
     api, generation_id = submit(client, kit)
 
-    def delete_avatar_then_capture(hold_id: str, amount: int | None = None) -> Any:
+    def delete_avatar_then_capture(
+        hold_id: str, amount: int | None = None, reason: str | None = None
+    ) -> Any:
         avatar_id = row(client, kit, generation_id)["avatar_id"]
         assert api.delete(f"/avatars/{avatar_id}").status_code == 204
-        return real_capture(hold_id, amount)
+        return real_capture(hold_id, amount, reason=reason)
 
     monkeypatch.setattr(ledger, "capture", delete_avatar_then_capture)
     jobs.run(generation_id, retries=0)

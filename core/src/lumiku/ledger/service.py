@@ -292,15 +292,20 @@ class Ledger:
         return self._holds.place(request)
 
     @_observed("capture")
-    def capture(self, hold_id: str, amount: int | None = None) -> Capture:
+    def capture(
+        self, hold_id: str, amount: int | None = None, *, reason: str | None = None
+    ) -> Capture:
         """Charge ``amount`` credits of an open hold (all when ``None``), release the rest.
 
-        Retrying with the same amount returns the recorded capture; see the module
-        docstring for every other outcome.
+        ``reason`` is the history line of the entry ("Avatar generation 'Ana'"); by default
+        it names the work the hold was for ("Avatar generation"). Retrying with the same
+        amount returns the recorded capture; see the module docstring for every other
+        outcome.
         """
         if amount is not None:
             check_amount(amount, allow_zero=True)
-        return self._settlement.capture(check_label("hold_id", hold_id, 36), amount)
+        checked = None if reason is None else check_reason(reason)
+        return self._settlement.capture(check_label("hold_id", hold_id, 36), amount, checked)
 
     @_observed("release")
     def release(self, hold_id: str) -> Hold:
