@@ -87,3 +87,39 @@ def test_unknown_email_is_an_error(lumiku_env: dict[str, str], make_app: Any) ->
     result = lumiku(lumiku_env, "credits", "grant", "nobody@example.com", "5")
     assert result.returncode == 1
     assert "no account" in result.stderr
+
+
+def test_grants_past_the_ceiling_and_a_corrupted_row_are_reported_in_one_line(
+    lumiku_env: dict[str, str], make_app: Any
+) -> None:
+    make_app([])  # migrates the database
+    assert lumiku(lumiku_env, "users", "create", "rich@example.com").returncode == 0
+    engine = create_engine(lumiku_env["DATABASE_URL"])
+    with engine.begin() as conn:  # nearly full, as after many maximum grants
+        conn.execute(sa.update(credit_accounts).values(balance=10**12 - 3))
+        conn.execute(
+            sa.text("UPDATE credit_entries SET amount = :full, balance_after = :full"),
+            {"full": 10**12 - 3},
+        )
+    over = lumiku(lumiku_env, "credits", "grant", "rich@example.com", "4")
+    assert over.returncode == 1
+    assert over.stderr.strip().count("\n") == 0, over.stderr  # one line, no traceback
+    assert "ceiling of 1000000000000 credits" in over.stderr
+    assert "At most 3 more credits fit" in over.stderr
+    too_big = lumiku(lumiku_env, "credits", "grant", "rich@example.com", str(2**63))
+    assert too_big.returncode == 1
+    assert "Traceback" not in too_big.stderr
+    assert lumiku(lumiku_env, "credits", "grant", "rich@example.com", "3").returncode == 0
+    assert lumiku(lumiku_env, "credits", "reconcile").returncode == 0
+
+    if engine.dialect.name == "sqlite":  # a value SQLite kept from before the ceiling
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA ignore_check_constraints = ON")
+            conn.execute(sa.text("UPDATE credit_accounts SET balance = 1.5e19"))
+            conn.exec_driver_sql("PRAGMA ignore_check_constraints = OFF")
+        found = lumiku(lumiku_env, "credits", "reconcile")
+        assert found.returncode == 1, found.stderr
+        assert "invalid_value" in found.stdout
+        assert "credit_accounts.balance" in found.stdout
+        assert "Traceback" not in found.stderr
+    engine.dispose()

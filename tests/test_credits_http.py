@@ -15,6 +15,7 @@ from starlette.routing import BaseRoute
 
 from lumiku import Call, PluginContext, PluginSpec, RateLimit, UploadedFile, field, hookimpl, post
 from lumiku.ledger.tables import credit_entries
+from lumiku.testing import OPERATOR_HEADERS
 from lumiku.testing.server import serve_in_thread
 
 PASSWORD = "amber-violin-7-quartz"
@@ -137,7 +138,7 @@ def test_insufficient_credits_is_402_with_required_and_available(make_client: An
     error = response.json()["error"]
     assert error["code"] == "INSUFFICIENT_CREDITS"
     assert error["details"] == {"required": 101, "available": 100}
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=OPERATOR_HEADERS).text
     assert (
         'lumiku_credit_transactions_total{operation="spend",outcome="insufficient"} 1.0' in metrics
     )
@@ -322,3 +323,31 @@ def test_multipart_retry_with_a_new_boundary_is_the_same_request(make_client: An
         "/api/apps/spender/upload", files=files, data={"name": "y"}, headers=headers
     )
     assert other.status_code == 422
+
+
+def test_a_grant_past_the_balance_ceiling_is_409(make_client: Any) -> None:
+    client = make_client()
+    runtime = client.app.state.runtime
+    user_token = register(client)
+    user_id = client.get("/api/auth/profile", headers=bearer(user_token)).json()["user"]["id"]
+    runtime.ledger.grant(user_id, 10**9, "top", "top-0")
+    with runtime.engine.begin() as conn:  # as after a thousand maximum grants
+        conn.execute(
+            sa.text("UPDATE credit_accounts SET balance = :full WHERE user_id = :user"),
+            {"full": 10**12 - 10, "user": user_id},
+        )
+    runtime.auth.create_user("boss@example.com", PASSWORD, "admin")
+    admin = client.post(
+        "/api/auth/login", json={"email": "boss@example.com", "password": PASSWORD}
+    ).json()["token"]
+    body = {"userId": user_id, "amount": 11, "reason": "one too many"}
+    over = client.post("/api/admin/credits/grant", json=body, headers=bearer(admin))
+    assert over.status_code == 409, over.text
+    error = over.json()["error"]
+    assert error["code"] == "BALANCE_CEILING"
+    assert error["details"]["room"] == 10
+    fits = client.post(
+        "/api/admin/credits/grant", json={**body, "amount": 10}, headers=bearer(admin)
+    )
+    assert fits.status_code == 201
+    assert fits.json()["balance"]["balance"] == 10**12

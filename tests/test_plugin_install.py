@@ -175,15 +175,23 @@ FILES = {
 
 PROBE_APP = """
 import json
+import os
 
 from starlette.testclient import TestClient
 
 from lumiku.app import create_app
 
+TOKEN = "probe-operator-token-0123456789"
+os.environ["LUMIKU_METRICS_TOKEN"] = TOKEN
+OPERATOR = {"Authorization": "Bearer " + TOKEN}
+
 with TestClient(create_app(), raise_server_exceptions=False) as client:
     answers = {
         "health": client.get("/health").status_code,
-        "plugins": {p["id"]: p["state"] for p in client.get("/api/plugins").json()["plugins"]},
+        "plugins": {
+            p["id"]: p["state"]
+            for p in client.get("/api/plugins", headers=OPERATOR).json()["plugins"]
+        },
         "hello": client.get("/api/apps/venv-probe/hello").json(),
         "add": client.post("/api/apps/venv-probe/items", json={"name": "lamp"}).json(),
         "invalid": client.post("/api/apps/venv-probe/items", content=b"{no").status_code,

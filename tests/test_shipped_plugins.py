@@ -16,6 +16,7 @@ from lumiku.plugins.discovery import discover
 from lumiku.plugins.registry import PluginRegistry
 from lumiku.plugins.spec import PluginSpec
 from lumiku.settings import load_settings
+from lumiku.testing import OPERATOR_HEADERS
 
 SHIPPED = {
     "avatar_creator": "lumiku-avatar-creator",
@@ -26,7 +27,9 @@ DUITKU = {"DUITKU_MERCHANT_CODE": "D0001", "DUITKU_API_KEY": "shipped-test-key"}
 
 
 def plugins(client: TestClient) -> dict[str, dict[str, Any]]:
-    return {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}
+    return {
+        p["id"]: p for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }
 
 
 def test_the_shipped_plugins_are_installed_entry_points_that_declare_themselves_bundled() -> None:
@@ -66,10 +69,15 @@ def test_states_and_reasons_with_the_defaults(make_client: Callable[..., TestCli
     assert "DUITKU_MERCHANT_CODE" in duitku["reason"]
     assert client.get("/health").status_code == 200
     # Not mounted while disabled: the generic plugin health route reports it.
-    assert client.get("/api/payments/health").status_code == 404
-    assert client.get("/api/apps/payments-duitku/health").json()["state"] == "disabled"
+    assert client.get("/api/payments/health", headers=OPERATOR_HEADERS).status_code == 404
+    assert (
+        client.get("/api/apps/payments-duitku/health", headers=OPERATOR_HEADERS).json()["state"]
+        == "disabled"
+    )
     for plugin_id in ("avatar_creator", "pose_generator"):
-        health = client.get(f"/api/apps/{plugin_id.replace('_', '-')}/health")
+        health = client.get(
+            f"/api/apps/{plugin_id.replace('_', '-')}/health", headers=OPERATOR_HEADERS
+        )
         assert health.status_code == 200, health.text
         assert health.json()["state"] == "degraded"
     assert [app["id"] for app in client.get("/api/apps").json()["apps"]] == [
@@ -82,12 +90,12 @@ def test_everything_configured(make_client: Callable[..., TestClient]) -> None:
     client = make_client(**DUITKU, AVATAR_CREATOR_CREDITS_GENERATE_AVATAR="12")
     found = plugins(client)
     assert found["payments_duitku"]["state"] == "running"
-    assert client.get("/api/payments/health").status_code == 200
+    assert client.get("/api/payments/health", headers=OPERATOR_HEADERS).status_code == 200
     apps = client.get("/api/apps").json()["apps"]
     assert [app["title"] for app in apps] == ["Avatar Creator", "Duitku Payments", "Pose Generator"]
     assert apps[0]["credits"]["generateAvatar"] == 12
     assert found["avatar_creator"]["credits"]["generateAvatar"] == 12
-    detailed = client.get("/health/detailed").json()
+    detailed = client.get("/health/detailed", headers=OPERATOR_HEADERS).json()
     assert set(SHIPPED) <= set(detailed["plugins"])
 
 
@@ -102,7 +110,12 @@ def test_toggles_on_the_shipped_plugins(make_client: Callable[..., TestClient]) 
     found = plugins(without_avatars)
     assert found["avatar_creator"]["reason"] == "by env"
     assert found["pose_generator"]["state"] == "degraded"
-    assert without_avatars.get("/api/apps/avatar-creator/health").json()["state"] == "disabled"
+    assert (
+        without_avatars.get("/api/apps/avatar-creator/health", headers=OPERATOR_HEADERS).json()[
+            "state"
+        ]
+        == "disabled"
+    )
     none = make_client(LUMIKU_PLUGINS="")
     assert {p["state"] for p in plugins(none).values()} == {"disabled"}
     assert none.get("/api/apps").json()["apps"] == []
@@ -112,7 +125,7 @@ def test_toggles_on_the_shipped_plugins(make_client: Callable[..., TestClient]) 
 def test_a_core_without_any_plugin_boots(make_client: Callable[..., TestClient]) -> None:
     client = make_client([])
     assert client.get("/health").status_code == 200
-    assert client.get("/api/plugins").json() == {"plugins": []}
+    assert client.get("/api/plugins", headers=OPERATOR_HEADERS).json() == {"plugins": []}
     assert client.get("/api/apps/avatar-creator/info").status_code == 404
 
 

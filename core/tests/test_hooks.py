@@ -30,7 +30,7 @@ from lumiku import (
 from lumiku.hookspecs import HOOK_NAMES
 from lumiku.jobs.schedule import Schedule, Scheduler
 from lumiku.plugins.discovery import discover
-from lumiku.testing import define_plugin, drain
+from lumiku.testing import OPERATOR_HEADERS, define_plugin, drain
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "plugins.md"
 
@@ -136,13 +136,17 @@ def test_hook_register_actors_with_a_wrong_name_fails_only_its_plugin(
             define_plugin("lkt_fine", register_routes=lambda: []),
         ]
     )
-    plugins = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}
+    plugins = {
+        p["id"]: p for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }
     assert plugins["lkt_fine"]["state"] == "running"
     bad = plugins["lkt_bad_actor"]
     assert (bad["state"], bad["reasonCode"]) == ("failed", "hook_error")
     assert "plugin 'lkt_bad_actor', hook 'register_actors'" in bad["reason"]
-    assert "'<plugin id>.<job>'" in bad["reason"]
     runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    # The HTTP view names the exception; the record (the CLI, the log) has its message.
+    assert "raised ValueError" in bad["reason"]
+    assert "'<plugin id>.<job>'" in runtime.registry.records["lkt_bad_actor"].reason
     assert "lkt_bad_actor" not in runtime.actors
 
 
@@ -182,10 +186,13 @@ def test_hook_register_schedules_with_a_bad_name_fails_only_its_plugin(
         return [Schedule("Bad Name", timedelta(minutes=1), lambda: None)]
 
     client = make_client([define_plugin("lkt_badsched", register_schedules=register_schedules)])
-    plugins = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}
+    plugins = {
+        p["id"]: p for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }
     bad = plugins["lkt_badsched"]
     assert (bad["state"], bad["reasonCode"]) == ("failed", "hook_error")
-    assert "snake_case" in bad["reason"]
+    runtime = client.app.state.runtime  # type: ignore[attr-defined]
+    assert "snake_case" in runtime.registry.records["lkt_badsched"].reason
 
 
 # -- register_health_checks --------------------------------------------------------------
@@ -205,10 +212,12 @@ def test_hook_register_health_checks_shows_everywhere(
     client = make_client(
         [define_plugin("lkt_checked", register_health_checks=register_health_checks)]
     )
-    body = client.get("/api/apps/lkt-checked/health").json()
+    body = client.get("/api/apps/lkt-checked/health", headers=OPERATOR_HEADERS).json()
     assert body["status"] == "degraded"
     assert body["checks"]["model"]["detail"] == "loaded"
-    detailed = client.get("/health/detailed").json()["plugins"]["lkt_checked"]
+    detailed = client.get("/health/detailed", headers=OPERATOR_HEADERS).json()["plugins"][
+        "lkt_checked"
+    ]
     assert set(detailed["checks"]) == {"model", "cache"}
 
 
@@ -225,7 +234,10 @@ def test_hook_register_realtime_adds_namespaces(make_client: Callable[..., TestC
     )
     sio = client.app.state.realtime.sio  # type: ignore[attr-defined]
     assert "/lkt-live" in sio.namespace_handlers
-    assert client.get("/api/plugins").json()["plugins"][0]["state"] == "running"
+    assert (
+        client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"][0]["state"]
+        == "running"
+    )
 
 
 def test_hook_register_realtime_with_bad_namespaces_fails_only_its_plugin(
@@ -242,7 +254,9 @@ def test_hook_register_realtime_with_bad_namespaces_fails_only_its_plugin(
         ]
     )
     assert client.get("/health").status_code == 200
-    plugins = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}
+    plugins = {
+        p["id"]: p for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }
     assert plugins["lkt_live"]["state"] == "running"
     assert plugins["lkt_first"]["state"] == "running"
     assert (plugins["lkt_open"]["state"], plugins["lkt_open"]["reasonCode"]) == (

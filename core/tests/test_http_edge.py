@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 from lumiku import Call, PluginContext, PluginSpec, field, get, hookimpl, post, put
 from lumiku.http.openapi import openapi_path, walk_routes
 from lumiku.plugins.discovery import discover
+from lumiku.testing import OPERATOR_HEADERS
 
 PASSWORD = "Edge-tests-7f3kQ-pw-9xLm"
 MALFORMED = [b"{not json", b'{"name": "x"', b"", b"   ", b"\xff\xfe{}", b"{'single': 'quotes'}"]
@@ -160,14 +161,18 @@ def test_malformed_json_to_every_route_with_a_body_is_400(client: TestClient) ->
             response = client.request(method, path, content=payload, headers=headers)
             error = assert_error_shape(response, 400, "INVALID_JSON")
             assert "JSON" in error["message"], (method, path, payload)
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=OPERATOR_HEADERS).text
     parse_errors = re.search(r"^lumiku_json_parse_errors_total (\S+)$", metrics, re.MULTILINE)
     assert parse_errors is not None
     assert float(parse_errors.group(1)) >= len(routes) * 4
 
 
-def test_malformed_json_is_400_before_authentication(client: TestClient) -> None:
+def test_authentication_comes_before_the_body(client: TestClient) -> None:
+    # The body of an anonymous request is never read: malformed or not, it is a 401.
     response = client.post("/api/apps/lkt-edge/items", content=b"{oops")
+    assert_error_shape(response, 401, "UNAUTHORIZED")
+    signed_in = {"Authorization": f"Bearer {admin_token(client)}"}
+    response = client.post("/api/apps/lkt-edge/items", content=b"{oops", headers=signed_in)
     assert_error_shape(response, 400, "INVALID_JSON")
     response = client.post("/api/apps/lkt-edge/items", json={"name": "a", "count": 1})
     assert_error_shape(response, 401, "UNAUTHORIZED")
@@ -277,7 +282,7 @@ def test_an_exception_in_a_plugin_route_is_a_500_without_details(
         assert "plugin lkt_edge" in caplog.text  # the log line names the plugin
         assert leak in caplog.text
     assert client.get("/health").status_code == 200
-    metrics = client.get("/metrics").text
+    metrics = client.get("/metrics", headers=OPERATOR_HEADERS).text
     assert 'lumiku_route_errors_total{plugin="lkt_edge"} 2.0' in metrics
 
 

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from starlette.testclient import TestClient
 
 from lumiku.db import create_engine, migrate
+from lumiku.testing import OPERATOR_HEADERS
 
 
 def table_names(url: str) -> set[str]:
@@ -165,7 +166,9 @@ def test_a_branch_whose_plugin_is_gone_is_reported_not_a_crash(
 
     client = make_client()  # the installed plugins, without the uninstalled one
     assert client.get("/health").status_code == 200
-    assert plugin.id not in {p["id"] for p in client.get("/api/plugins").json()["plugins"]}
+    assert plugin.id not in {
+        p["id"] for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }
     assert client.get(f"{plugin.prefix}/hello").status_code == 404
 
     # Following the steps drops the tables and ends the report.

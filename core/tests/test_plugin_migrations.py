@@ -24,6 +24,7 @@ from lumiku.plugins.discovery import discover
 from lumiku.plugins.registry import PluginRegistry
 from lumiku.plugins.state import PluginState
 from lumiku.settings import load_settings
+from lumiku.testing import OPERATOR_HEADERS
 from lumiku.testing.app import build_test_app
 
 TABLE_HOOKS = """
@@ -120,7 +121,7 @@ def test_a_plugin_comes_up_when_lumiku_migrate_runs_while_the_server_serves(
     caplog.set_level(logging.INFO)
 
     def state(client: TestClient) -> tuple[str, str, str]:
-        found = client.get("/api/plugins").json()["plugins"][0]
+        found = client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"][0]
         return found["state"], found["reasonCode"], found["reason"]
 
     with TestClient(app, raise_server_exceptions=False) as client:
@@ -130,12 +131,14 @@ def test_a_plugin_comes_up_when_lumiku_migrate_runs_while_the_server_serves(
         assert gated.json()["error"]["code"] == "PLUGIN_UNAVAILABLE"
         assert gated.json()["error"]["details"]["reasonCode"] == "migrations_pending"
         assert "lumiku migrate" in gated.json()["error"]["message"]
-        health = client.get(f"{plugin.prefix}/health")
+        health = client.get(f"{plugin.prefix}/health", headers=OPERATOR_HEADERS)
         assert (health.status_code, health.json()["state"]) == (503, "migrations_pending")
         assert client.get("/api/apps").json()["apps"] == []
         assert started == []  # not started while its tables are missing
         assert f"⚠️ Plugin {plugin.id}: migrations_pending (" in caplog.text
-        assert "lumiku_migrations_pending 1.0" in client.get("/metrics").text
+        assert (
+            "lumiku_migrations_pending 1.0" in client.get("/metrics", headers=OPERATOR_HEADERS).text
+        )
         listed = run_cli(lumiku_env, "plugins", "list", "--json")
         assert json.loads(listed.out)[0]["state"] == "migrations_pending"
 
@@ -143,7 +146,9 @@ def test_a_plugin_comes_up_when_lumiku_migrate_runs_while_the_server_serves(
         _wait_until(lambda: state(client)[0] == "running", "the plugin did not come up")
         assert client.get(f"{plugin.prefix}/items").json() == {"items": 0}
         assert started == [plugin.id]
-        assert "lumiku_migrations_pending 0.0" in client.get("/metrics").text
+        assert (
+            "lumiku_migrations_pending 0.0" in client.get("/metrics", headers=OPERATOR_HEADERS).text
+        )
 
         # A branch taken back while the server runs takes the plugin down again, with 503s.
         down = run_cli(lumiku_env, "migrate", "downgrade", "--plugin", plugin.id, "--to", "-1")
@@ -165,6 +170,11 @@ def test_core_migrations_pending_keep_the_warning(
     caplog.set_level(logging.INFO)
     app = build_test_app(lumiku_env, plugins=[PluginSpec(id="no_tables")], migrate_database=False)
     with TestClient(app) as client:
-        assert client.get("/api/plugins").json()["plugins"][0]["state"] == "running"
-        assert "lumiku_migrations_pending 1.0" in client.get("/metrics").text
+        assert (
+            client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"][0]["state"]
+            == "running"
+        )
+        assert (
+            "lumiku_migrations_pending 1.0" in client.get("/metrics", headers=OPERATOR_HEADERS).text
+        )
     assert "⚠️ Database migrations are not at head: run `lumiku migrate`" in caplog.text

@@ -14,6 +14,7 @@ from lumiku.plugins.spec import PluginSpec, Requirement, hard, soft
 
 if TYPE_CHECKING:
     from lumiku.charges import Charge, Charges
+    from lumiku.cli.environment import configured_database
     from lumiku.db.types import UTCDateTime
     from lumiku.errors import (
         BadRequest,
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
     from lumiku.http.files import UploadedFile
     from lumiku.http.results import Accepted
     from lumiku.images.errors import ProviderError
+    from lumiku.images.posemap import draw_pose_map
     from lumiku.images.provider import GeneratedImage, ImageProvider, ImageRequest
     from lumiku.jobs.broker import declare_actor
     from lumiku.jobs.schedule import Schedule
@@ -66,6 +68,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "Charge": "lumiku.charges",
     "Charges": "lumiku.charges",
+    "configured_database": "lumiku.cli.environment",
     "UTCDateTime": "lumiku.db.types",
     **dict.fromkeys(
         (
@@ -107,6 +110,7 @@ _LAZY = {
     "ImageRequest": "lumiku.images.provider",
     "GeneratedImage": "lumiku.images.provider",
     "ProviderError": "lumiku.images.errors",
+    "draw_pose_map": "lumiku.images.posemap",
     "declare_actor": "lumiku.jobs.broker",
     "Schedule": "lumiku.jobs.schedule",
     "Reference": "lumiku.ledger.records",
@@ -190,8 +194,10 @@ __all__ = [
     "UploadedFile",
     "ValidationFailed",
     "check_image",
+    "configured_database",
     "declare_actor",
     "delete",
+    "draw_pose_map",
     "fetch_page",
     "field",
     "get",

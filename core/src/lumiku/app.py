@@ -19,7 +19,8 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
 from lumiku import errors
-from lumiku.bootstrap import Runtime, build_runtime
+from lumiku.bootstrap import Runtime, build_runtime, configure_process
+from lumiku.client_address import ClientAddressMiddleware
 from lumiku.db import ping
 from lumiku.health import CheckResult, HealthCheck
 from lumiku.http.errors import (
@@ -35,6 +36,7 @@ from lumiku.http.health_routes import (
 )
 from lumiku.http.introspection import introspection_routes
 from lumiku.http.openapi import build_openapi, walk_routes
+from lumiku.http.operator import OperatorAccess
 from lumiku.http.plugin_mount import mount_plugin
 from lumiku.http.request_metrics import RequestMetrics
 from lumiku.http.routing import group_routes
@@ -68,7 +70,9 @@ def _core_routes(runtime: Runtime) -> list[BaseRoute]:
     ]
 
 
-def _plugin_routes(runtime: Runtime, health: PluginHealth) -> list[BaseRoute]:
+def _plugin_routes(
+    runtime: Runtime, health: PluginHealth, operators: OperatorAccess
+) -> list[BaseRoute]:
     mounts: list[BaseRoute] = []
     for record in runtime.registry.loaded():
         routes = runtime.hooks.call(
@@ -81,7 +85,7 @@ def _plugin_routes(runtime: Runtime, health: PluginHealth) -> list[BaseRoute]:
         if isinstance(routes, HookFailed):
             continue  # the plugin is failed and not mounted
         # First, so that a plugin's path parameter (/{payment_id}) never shadows it.
-        routes.insert(0, plugin_health_route(health, record))
+        routes.insert(0, plugin_health_route(health, record, operators))
         assert record.spec is not None
         record.routes = sorted(
             f"{method} {path}"
@@ -121,7 +125,9 @@ def _named_checks(result: Any) -> dict[str, HealthCheck]:
     return dict(result or {})
 
 
-def _health_routes(runtime: Runtime, plugins: PluginHealth) -> list[BaseRoute]:
+def _health_routes(
+    runtime: Runtime, plugins: PluginHealth, operators: OperatorAccess
+) -> list[BaseRoute]:
     checks = core_checks(
         engine=runtime.engine,
         redis_enabled=runtime.settings.redis.enabled,
@@ -131,7 +137,10 @@ def _health_routes(runtime: Runtime, plugins: PluginHealth) -> list[BaseRoute]:
     )
     return list(
         health_routes(
-            checks=checks, plugins=plugins, public_settings=runtime.settings.public_view()
+            checks=checks,
+            plugins=plugins,
+            public_settings=runtime.settings.public_view(),
+            operators=operators,
         )
     )
 
@@ -260,12 +269,13 @@ def create_app(
     # Health routes come last: the generic /api/apps/{plugin}/health must not shadow a
     # mounted plugin's own /health.
     plugin_health = _plugin_health(runtime)
+    operators = OperatorAccess(runtime.auth, settings.metrics_token)
     app_routes.extend(
         [
-            *introspection_routes(runtime.registry, runtime.metrics, openapi),
+            *introspection_routes(runtime.registry, runtime.metrics, openapi, operators),
             *_core_routes(runtime),
-            *_plugin_routes(runtime, plugin_health),
-            *_health_routes(runtime, plugin_health),
+            *_plugin_routes(runtime, plugin_health, operators),
+            *_health_routes(runtime, plugin_health, operators),
         ]
     )
     realtime = _realtime(runtime)
@@ -276,6 +286,8 @@ def create_app(
     app = Starlette(
         routes=group_routes(app_routes),
         middleware=[
+            # First: the limits, the login throttle and the logs all read this address.
+            Middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies),
             Middleware(RequestMetrics, metrics=runtime.metrics),
             Middleware(
                 CORSMiddleware,
@@ -308,11 +320,14 @@ def create_app(
 def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     """Build the app wrapped by the Socket.IO server (what ``lumiku serve`` runs).
 
-    Logging is configured here too: each ``--workers`` process is spawned fresh and builds
-    its app with this factory, and its startup lines must reach the operator as well.
+    Logging and the process-wide limits are configured here too: each ``--workers`` process
+    is spawned fresh and builds its app with this factory.
     """
     settings = settings or load_settings()
     configure_logging(settings.log_level)
+    configure_process(settings)
     app = create_app(settings)
     realtime = app.state.realtime
-    return realtime.wrap(app)  # type: ignore[no-any-return]
+    # Socket.IO reads the client address too (idempotent with the app's own middleware).
+    trusted = app.state.runtime.settings.trusted_proxies
+    return ClientAddressMiddleware(realtime.wrap(app), trusted)

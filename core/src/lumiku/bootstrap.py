@@ -32,6 +32,7 @@ from lumiku.jobs.broker import build_broker, job_stats
 from lumiku.jobs.enqueue import JobQueue
 from lumiku.jobs.schedule import Schedule, ScheduledActor, declare_schedules
 from lumiku.ledger.service import Ledger
+from lumiku.memory import tune_allocator
 from lumiku.metrics import Metrics
 from lumiku.plugins.context import Capabilities, Host, PluginContext
 from lumiku.plugins.discovery import discover
@@ -41,6 +42,7 @@ from lumiku.plugins.state import PluginRecord
 from lumiku.ratelimit import RateLimiter
 from lumiku.realtime.publisher import SwitchablePublisher
 from lumiku.settings import Settings
+from lumiku.storage.decoding import process_budget
 from lumiku.storage.local import LocalStorage
 from lumiku.storage.signing import UrlSigner
 
@@ -61,6 +63,15 @@ def builtin_image_providers(settings: Settings) -> dict[str, ImageProvider]:
             )
         )
     return providers
+
+
+def configure_process(settings: Settings) -> None:
+    """Apply the settings that belong to the whole process (a server or worker process):
+    the memory allocator's tuning and the image decoding budget (``lumiku.memory``,
+    ``lumiku.storage.decoding``)."""
+    tune_allocator()
+    limits = settings.limits
+    process_budget().configure(limits.decode_budget_pixels, wait=limits.decode_wait)
 
 
 @attrs.define
@@ -112,7 +123,7 @@ class Runtime:
                 host=Host(environment=self.settings.env, public_url=self.settings.public_url),
                 engine=self.engine,
                 ledger=self.ledger,
-                storage=self.storage.scoped(record.spec.storage_folder),
+                storage=self.storage.scoped(record.spec.storage_folder, signer=self.signer),
                 files=self.signer,
                 realtime=self.publisher,
                 jobs=self.jobs,

@@ -12,12 +12,18 @@ from typing import Literal
 import attrs
 
 Status = Literal["ok", "degraded", "down"]
+Overall = Literal["up", "degraded", "down"]
+"""What the health routes answer at the top: up, degraded (200) or down (503)."""
 logger = logging.getLogger("lumiku.health")
 
 
 @attrs.frozen
 class CheckResult:
-    """The outcome of one health check; ``detail`` must never contain a secret."""
+    """The outcome of one health check.
+
+    ``detail`` is a short reason for operators: never a secret, a URL, a filesystem path or
+    an exception's text (log those instead).
+    """
 
     status: Status
     detail: str = ""
@@ -43,7 +49,10 @@ HealthCheck = Callable[[], "CheckResult | bool"]
 
 
 def run_check(check: HealthCheck, *, timeout: float = 3.0) -> CheckResult:
-    """Run ``check`` with a time limit; an exception or a timeout is ``down`` with the reason."""
+    """Run ``check`` with a time limit; an exception or a timeout is ``down`` with a reason.
+
+    The exception itself (its text, its traceback) goes to the log, never into the result.
+    """
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(check)
@@ -51,9 +60,9 @@ def run_check(check: HealthCheck, *, timeout: float = 3.0) -> CheckResult:
             outcome = future.result(timeout=timeout)
         except FutureTimeout:
             return CheckResult("down", f"timed out after {timeout:g}s")
-        except Exception as exc:  # noqa: BLE001 - a failing check is reported, not raised
-            logger.warning("health check failed: %s", type(exc).__name__)
-            return CheckResult("down", f"{type(exc).__name__}: {exc}"[:200])
+        except Exception as exc:
+            logger.warning("health check failed: %s", type(exc).__name__, exc_info=exc)
+            return CheckResult("down", f"failed ({type(exc).__name__}); the server log has why")
     latency = (time.perf_counter() - started) * 1000
     if isinstance(outcome, CheckResult):
         return attrs.evolve(outcome, latency_ms=outcome.latency_ms or latency)
@@ -65,6 +74,11 @@ def run_checks(
 ) -> dict[str, CheckResult]:
     """Run each named check and return the results by name."""
     return {name: run_check(check, timeout=timeout) for name, check in checks.items()}
+
+
+def top_status(status: Status) -> Overall:
+    """Return the word the health routes answer for ``status``: ``ok`` reads ``up``."""
+    return "up" if status == "ok" else status
 
 
 def overall(results: Mapping[str, CheckResult]) -> Status:

@@ -19,6 +19,7 @@ from urllib.parse import quote, urlsplit
 
 import attrs
 
+from lumiku.client_address import LOOPBACK, Network, parse_trusted_proxies
 from lumiku.errors import ConfigurationError
 from lumiku.wording import plural
 
@@ -75,6 +76,25 @@ class ImageSettings:
 
 
 @attrs.frozen
+class ServerLimits:
+    """What one server process lets a request cost (``SERVER_*`` and ``IMAGE_DECODE_*``).
+
+    Sizes are bytes, times seconds. ``decode_budget_pixels`` is the number of image pixels
+    the process decodes at once (``lumiku.images.budget``); a request that cannot get its
+    share within ``decode_wait`` seconds is answered 503.
+    """
+
+    max_header_bytes: int = 16 * 1024
+    header_timeout: float = 10.0
+    body_timeout: float = 20.0
+    body_min_rate: int = 1024
+    max_concurrency: int = 1000
+    keep_alive_timeout: int = 5
+    decode_budget_pixels: int = 34_000_000
+    decode_wait: float = 5.0
+
+
+@attrs.frozen
 class PluginToggles:
     """Which plugins the deployer allows; ``allow`` is ``None`` when every plugin may load."""
 
@@ -104,6 +124,11 @@ class Settings:
     plugins: PluginToggles = PluginToggles()
     images: ImageSettings = ImageSettings()
     log_level: str = "INFO"
+    # Proxies whose X-Forwarded-For is believed (lumiku.client_address); loopback by default.
+    trusted_proxies: tuple[Network, ...] = LOOPBACK
+    # The bearer token that opens /metrics, /health/detailed and /api/plugins (besides admins).
+    metrics_token: str = attrs.field(default="", repr=False)
+    limits: ServerLimits = ServerLimits()
     # The raw variables and file tables plugins read their own settings from.
     environ: Mapping[str, str] = attrs.field(factory=dict, repr=False, eq=False)
     file_config: Mapping[str, Any] = attrs.field(factory=dict, repr=False, eq=False)
@@ -115,21 +140,27 @@ class Settings:
         return self.env == "production"
 
     def public_view(self) -> dict[str, Any]:
-        """Return the settings safe to show in health pages and ``lumiku doctor``."""
+        """Return the settings safe to show in health pages: no URL, path or secret."""
         return {
             "env": self.env,
-            "database": mask_url(self.database_url),
-            "redis": self.redis.display_url if self.redis.enabled else "disabled",
-            "corsOrigins": list(self.cors_origins),
+            "database": self.database_url.partition(":")[0].partition("+")[0],
+            "redis": "enabled" if self.redis.enabled else "disabled",
+            "corsOrigins": len(self.cors_origins),
             "port": self.port,
-            "storageDir": str(self.storage_dir),
+            "trustedProxies": [str(network) for network in self.trusted_proxies],
+            "metricsToken": "set" if self.metrics_token else "not set",
             "jwtSecret": "generated (development only)" if self.jwt_secret_generated else "set",
         }
 
 
 def mask_url(url: str) -> str:
-    """Return ``url`` with its password replaced by ``***``."""
+    """Return ``url`` with its password (also a ``?password=`` parameter) replaced by ``***``."""
     parts = urlsplit(url)
+    if parts.query:
+        query = re.sub(r"(?i)((?:^|&)[a-z_]*pass(?:word)?=)[^&]*", r"\1***", parts.query)
+        if query != parts.query:
+            url = url.replace("?" + parts.query, "?" + query, 1)
+            parts = urlsplit(url)
     if parts.password is None:
         return url
     netloc = parts.netloc.rsplit("@", 1)[1]
@@ -306,6 +337,36 @@ def _read_log_level(environ: Mapping[str, str], problems: _Problems) -> str:
     return level
 
 
+def _read_operator_settings(
+    environ: Mapping[str, str], problems: _Problems
+) -> tuple[tuple[Network, ...], str]:
+    try:
+        trusted = parse_trusted_proxies(environ.get("LUMIKU_TRUSTED_PROXIES"))
+    except ValueError as exc:
+        problems.add("LUMIKU_TRUSTED_PROXIES", str(exc))
+        trusted = LOOPBACK
+    token = environ.get("LUMIKU_METRICS_TOKEN", "")
+    if token and len(token) < 24:
+        problems.add("LUMIKU_METRICS_TOKEN", f"must be at least 24 characters, it has {len(token)}")
+    return trusted, token
+
+
+def _read_limits(environ: Mapping[str, str], problems: _Problems) -> ServerLimits:
+    megapixels = _read_int(environ, "IMAGE_DECODE_BUDGET_MEGAPIXELS", 34, 17, 100_000, problems)
+    return ServerLimits(
+        max_header_bytes=_read_int(
+            environ, "SERVER_MAX_HEADER_BYTES", 16 * 1024, 4096, 1024 * 1024, problems
+        ),
+        header_timeout=float(_read_int(environ, "SERVER_HEADER_TIMEOUT", 10, 1, 3600, problems)),
+        body_timeout=float(_read_int(environ, "SERVER_BODY_TIMEOUT", 20, 1, 3600, problems)),
+        body_min_rate=_read_int(environ, "SERVER_BODY_MIN_RATE", 1024, 1, 1 << 30, problems),
+        max_concurrency=_read_int(environ, "SERVER_MAX_CONCURRENCY", 1000, 1, 1_000_000, problems),
+        keep_alive_timeout=_read_int(environ, "SERVER_KEEP_ALIVE_TIMEOUT", 5, 1, 3600, problems),
+        decode_budget_pixels=megapixels * 1_000_000,
+        decode_wait=float(_read_int(environ, "IMAGE_DECODE_WAIT", 5, 0, 600, problems)),
+    )
+
+
 def _read_toggles(
     environ: Mapping[str, str], file_config: Mapping[str, Any], problems: _Problems
 ) -> PluginToggles:
@@ -366,6 +427,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         jwt_expires_in = 7 * 86400
     port = _read_int(environ, "PORT", 3000, 1, 65535, problems)
     public_url = environ.get("LUMIKU_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/")
+    trusted_proxies, metrics_token = _read_operator_settings(environ, problems)
     if env == "production" and not public_url.startswith("https://"):
         problems.add("LUMIKU_PUBLIC_URL", "must be an https:// URL in production")
     settings = Settings(
@@ -393,6 +455,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             ),
         ),
         log_level=_read_log_level(environ, problems),
+        trusted_proxies=trusted_proxies,
+        metrics_token=metrics_token,
+        limits=_read_limits(environ, problems),
         environ=environ,
         file_config=file_config,
         warnings=tuple(warnings),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dramatiq
 
-from lumiku.bootstrap import build_runtime
+from lumiku.bootstrap import build_runtime, configure_process
 from lumiku.logs import configure_logging
 from lumiku.realtime.publisher import RedisPublisher
 from lumiku.settings import load_settings
@@ -14,6 +14,7 @@ def build_worker_broker() -> dramatiq.Broker:
     """Build this worker process's runtime and return its broker (actors declared)."""
     settings = load_settings()
     configure_logging(settings.log_level)
+    configure_process(settings)
     runtime = build_runtime(settings)
     if settings.redis.url:
         runtime.publisher.target = RedisPublisher(settings.redis.url)

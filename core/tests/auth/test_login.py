@@ -77,26 +77,43 @@ def test_unknown_email_is_verified_against_a_real_argon2_hash(
     assert hasher.checked[0].startswith("$argon2id$v=19$m=8,t=1,p=1$")
 
 
-def test_five_failures_for_an_email_lock_it_even_for_the_right_password(
+def test_guesses_from_elsewhere_do_not_lock_the_owner_out(
     service: AuthService, ada: User, hasher: CountingHasher
 ) -> None:
-    for attempt in range(5):
-        with pytest.raises(Unauthorized):
-            service.login("ada@example.com", "wrong password entirely", f"10.0.0.{attempt}")
+    service.login("ada@example.com", PASSWORD, IP)  # the owner's address becomes familiar
+    for attempt in range(40):  # anyone, from anywhere
+        with pytest.raises((Unauthorized, RateLimited)):
+            service.login("ada@example.com", "wrong password entirely", f"10.0.{attempt}.1")
     before = hasher.verifications
     with pytest.raises(RateLimited) as caught:
-        service.login("ada@example.com", PASSWORD, "10.0.0.99")
+        service.login("ada@example.com", PASSWORD, "10.0.99.1")  # unfamiliar: slowed
     assert caught.value.retry_after > 0
     assert hasher.verifications == before  # refused before any verification
+    user, _ = service.login("ada@example.com", PASSWORD, IP)
+    assert user == ada
 
 
-def test_five_failures_from_an_ip_lock_the_ip(service: AuthService, ada: User) -> None:
-    for attempt in range(5):
+def test_five_failures_from_one_address_slow_that_address_for_that_account(
+    service: AuthService, ada: User, hasher: CountingHasher
+) -> None:
+    for _ in range(5):
+        with pytest.raises(Unauthorized):
+            service.login("ada@example.com", "wrong password entirely", "10.0.0.1")
+    before = hasher.verifications
+    with pytest.raises(RateLimited):
+        service.login("ada@example.com", PASSWORD, "10.0.0.1")
+    assert hasher.verifications == before
+    service.login("ada@example.com", PASSWORD, IP)
+
+
+def test_one_address_guessing_many_accounts_is_throttled(service: AuthService, ada: User) -> None:
+    service.login("ada@example.com", PASSWORD, IP)
+    for attempt in range(20):
         with pytest.raises(Unauthorized):
             service.login(f"guess{attempt}@example.com", PASSWORD, IP)
     with pytest.raises(RateLimited):
-        service.login("ada@example.com", PASSWORD, IP)
-    service.login("ada@example.com", PASSWORD, "198.51.100.1")
+        service.login("guess99@example.com", PASSWORD, IP)
+    service.login("ada@example.com", PASSWORD, IP)  # a familiar account at that address
 
 
 def test_a_success_resets_the_email_count(service: AuthService, ada: User) -> None:

@@ -15,6 +15,7 @@ from starlette.testclient import TestClient
 from lumiku import Accepted, Call, delete, get, patch, post, put, route
 from lumiku.http.openapi import build_openapi
 from lumiku.http.routing import PathRoute, group_routes
+from lumiku.testing import OPERATOR_HEADERS
 
 from .conftest import error_of, plugin_of
 
@@ -213,5 +214,7 @@ def test_a_plugins_root_route_is_served_at_its_prefix_without_a_redirect(
     document = client.get("/openapi.json").json()
     assert set(document["paths"]["/api/apps/lkt-rooted"]) == {"get", "post"}
     assert "/api/apps/lkt-rooted/" not in document["paths"]
-    plugin = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}["lkt_rooted"]
+    plugin = {
+        p["id"]: p for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }["lkt_rooted"]
     assert "POST /api/apps/lkt-rooted" in plugin["routes"]

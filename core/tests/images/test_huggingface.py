@@ -231,3 +231,11 @@ def test_the_config_lists_every_problem_at_once() -> None:
     problems = caught.value.details["problems"]
     assert len(problems) == 5
     assert any("HUGGINGFACE_API_KEY is empty" in problem for problem in problems)
+
+
+def test_a_cut_out_is_refused_without_calling_the_api(
+    server: FakeInferenceServer, provider_for: ProviderFactory, image_request: ImageRequest
+) -> None:
+    with provider_for() as provider, pytest.raises(ProviderError, match="cannot cut"):
+        provider.generate(attrs.evolve(image_request, transparent=True))
+    assert server.requests == []

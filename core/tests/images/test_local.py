@@ -194,3 +194,35 @@ def test_the_bytes_do_not_depend_on_the_process_hash_seed() -> None:
         for hash_seed in (1, 2)
     }
     assert len(digests) == 1
+
+
+def _portrait(face: tuple[int, int, int], shirt: tuple[int, int, int]) -> bytes:
+    """A 200px reference: a face-coloured middle and a shirt-coloured bottom edge."""
+    picture = Image.new("RGB", (200, 200), (230, 230, 230))
+    picture.paste(face, (60, 50, 140, 130))
+    picture.paste(shirt, (0, 175, 200, 200))
+    encoded = io.BytesIO()
+    picture.save(encoded, format="PNG")
+    return encoded.getvalue()
+
+
+def test_the_figure_wears_the_reference_images_colours() -> None:
+    reference = _portrait(face=(120, 80, 50), shirt=(200, 30, 40))
+    image = render(posed(reference_image=reference))
+    # Upper arm (clothing) and the middle of the forearm (skin) of the person's left side.
+    shirt = image.getpixel(limb_midpoint(sk.L_SHOULDER, sk.L_ELBOW, image.size))
+    skin = image.getpixel(limb_midpoint(sk.L_ELBOW, sk.L_WRIST, image.size))
+    assert max(abs(a - b) for a, b in zip(shirt, (200, 30, 40), strict=True)) <= 8  # type: ignore[arg-type]
+    assert max(abs(a - b) for a, b in zip(skin, (120, 80, 50), strict=True)) <= 8  # type: ignore[arg-type]
+
+
+def test_a_transparent_request_cuts_the_figure_out() -> None:
+    result = LocalImageProvider().generate(posed(transparent=True))
+    image = Image.open(io.BytesIO(result.data))
+    assert image.mode == "RGBA"
+    assert image.getpixel((2, 2))[3] == 0  # type: ignore[index]
+    assert image.getpixel(limb_midpoint(sk.NECK, sk.R_HIP, image.size))[3] == 255  # type: ignore[index]
+    # The same figure as on an opaque canvas, where it is opaque.
+    opaque = render(posed())
+    at = limb_midpoint(sk.L_ELBOW, sk.L_WRIST, image.size)
+    assert image.convert("RGB").getpixel(at) == opaque.getpixel(at)

@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from lumiku import Call, PluginContext, get
-from lumiku.testing import PASSWORD, SignedInUser, define_plugin, sign_up
+from lumiku.testing import OPERATOR_HEADERS, PASSWORD, SignedInUser, define_plugin, sign_up
 
 
 def whoami_routes(ctx: PluginContext) -> list[Any]:
@@ -28,7 +28,7 @@ def lumiku_plugins() -> list[Any]:
 
 
 def test_the_api_client_runs_the_plugins_of_lumiku_plugins(api_client: TestClient) -> None:
-    plugins = api_client.get("/api/plugins").json()["plugins"]
+    plugins = api_client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
     assert [(p["id"], p["state"]) for p in plugins] == [("lkt_whoami", "running")]
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from lumiku.auth import LoginThrottle
+from lumiku.auth import Limits, LoginThrottle
 from lumiku.clock import NaiveDatetimeError
 from lumiku.errors import RateLimited
 from lumiku.ledger import Ledger, Reference
@@ -61,7 +61,7 @@ def test_the_ledger_sweeper_releases_a_hold_once_its_time_has_passed(
 
 def test_the_login_throttle_lifts_its_lock_when_the_clock_passes_the_window() -> None:
     clock = ManualClock(START)
-    throttle = LoginThrottle("memory://", max_failures=1, window_seconds=60, clock=clock)
+    throttle = LoginThrottle("memory://", limits=Limits(per_pair=1, window_seconds=60), clock=clock)
     throttle.begin_attempt("ada@example.com", None)
 
     with pytest.raises(RateLimited) as caught:

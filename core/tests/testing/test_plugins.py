@@ -8,7 +8,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from lumiku import Call, PluginContext, get, soft
-from lumiku.testing import define_plugin
+from lumiku.testing import OPERATOR_HEADERS, define_plugin
 
 
 def hello_routes(ctx: PluginContext) -> list[Any]:
@@ -32,14 +32,17 @@ def test_a_defined_plugin_is_served_like_an_installed_one(make_client: Any) -> N
         "costs": {"hello": 5},
     }
     assert client.get("/api/two/hello").json()["plugin"] == "lkt_two"  # the same function
-    states = {p["id"]: p["state"] for p in client.get("/api/plugins").json()["plugins"]}
+    states = {
+        p["id"]: p["state"]
+        for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }
     assert states == {"lkt_one": "running", "lkt_two": "running"}
 
 
 def test_its_requirements_are_evaluated(make_client: Any) -> None:
     client = make_client([define_plugin("lkt_soft", requires=[soft("redis")])])
 
-    [plugin] = client.get("/api/plugins").json()["plugins"]
+    [plugin] = client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
     assert plugin["state"] == "degraded"
 
 

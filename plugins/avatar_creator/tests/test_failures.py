@@ -14,6 +14,7 @@ from lumiku import GeneratedImage, ImageProvider, ImageRequest, PluginSpec, hook
 from lumiku.heldjobs import ClaimBusy
 from lumiku.images.errors import ProviderRejected, ProviderUnavailable
 from lumiku.images.local import LocalImageProvider
+from lumiku.testing import OPERATOR_HEADERS
 
 
 class ScriptedProvider(ImageProvider):
@@ -223,5 +224,5 @@ def test_an_unregistered_provider_is_503_before_any_hold(app_client: Any, kit: A
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "PROVIDER_NOT_CONFIGURED"
     assert api.balance()["held"] == 0
-    health = client.get("/api/apps/avatar-creator/health").json()
+    health = client.get("/api/apps/avatar-creator/health", headers=OPERATOR_HEADERS).json()
     assert health["checks"]["provider"]["status"] == "down"

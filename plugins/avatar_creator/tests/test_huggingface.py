@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from lumiku.testing import OPERATOR_HEADERS
 from lumiku.testing.fake_inference import FakeResponse, fake_inference_server
 
 
@@ -43,7 +44,7 @@ def test_generations_go_to_the_inference_api_when_selected(app_client: Any, kit:
         image = client.get(done["avatar"]["imageUrl"])
         assert image.status_code == 200
         assert api.balance() == {"balance": 90, "held": 0, "available": 90}
-        health = client.get("/api/apps/avatar-creator/health").json()
+        health = client.get("/api/apps/avatar-creator/health", headers=OPERATOR_HEADERS).json()
         assert health["checks"]["provider"]["detail"] == "huggingface"
 
 

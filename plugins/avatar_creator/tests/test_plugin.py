@@ -7,6 +7,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from lumiku.plugins.discovery import discover
+from lumiku.testing import OPERATOR_HEADERS
 
 
 def test_is_discovered_through_its_entry_point() -> None:
@@ -20,7 +21,9 @@ def test_is_discovered_through_its_entry_point() -> None:
 def test_is_discovered_and_running_when_installed(make_client: Any) -> None:
     client: TestClient = make_client(None)
 
-    plugins = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}
+    plugins = {
+        p["id"]: p for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }
 
     record = plugins["avatar_creator"]
     assert record["state"] in {"running", "degraded"}
@@ -34,8 +37,10 @@ def test_is_discovered_and_running_when_installed(make_client: Any) -> None:
 
 
 def test_without_redis_it_reports_degraded_with_jobs_in_process(client: TestClient) -> None:
-    plugins = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}
-    health = client.get("/api/apps/avatar-creator/health").json()
+    plugins = {
+        p["id"]: p for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }
+    health = client.get("/api/apps/avatar-creator/health", headers=OPERATOR_HEADERS).json()
 
     assert plugins["avatar_creator"]["state"] == "degraded"
     assert plugins["avatar_creator"]["reasonCode"] == "redis_unavailable"

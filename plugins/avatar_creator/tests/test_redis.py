@@ -7,6 +7,8 @@ from typing import Any
 import dramatiq
 import pytest
 
+from lumiku.testing import OPERATOR_HEADERS
+
 
 @pytest.fixture
 def redis_url(private_redis: Any) -> str:
@@ -20,8 +22,10 @@ def test_with_redis_the_plugin_runs_and_a_redis_worker_generates(
     app_client: Any, kit: Any, redis_url: str
 ) -> None:
     client = app_client(REDIS_ENABLED="true", REDIS_URL=redis_url)
-    plugins = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}
-    health = client.get(kit.prefix + "/health").json()
+    plugins = {
+        p["id"]: p for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }
+    health = client.get(kit.prefix + "/health", headers=OPERATOR_HEADERS).json()
     assert plugins["avatar_creator"]["state"] == "running"
     assert health["checks"]["queue"]["status"] == "ok"
 

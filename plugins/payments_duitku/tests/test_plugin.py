@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from lumiku.errors import ConfigurationError
 from lumiku.plugins.discovery import discover
+from lumiku.testing import OPERATOR_HEADERS
 from lumiku_payments_duitku.plugin import spec
 
 KEY = "k3y-9f8e7d6c5b4a39281706f5e4d3c2b1a0"
@@ -30,7 +31,10 @@ def test_is_discovered_through_its_entry_point() -> None:
 
 
 def test_is_discovered_and_running_when_configured(shop: Any) -> None:
-    plugins = {p["id"]: p for p in shop.http.get("/api/plugins").json()["plugins"]}
+    plugins = {
+        p["id"]: p
+        for p in shop.http.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }
     record = plugins["payments_duitku"]
     assert (record["state"], record["routePrefix"]) == ("running", "/api/payments")
     assert {
@@ -40,7 +44,7 @@ def test_is_discovered_and_running_when_configured(shop: Any) -> None:
         "GET /api/payments/{merchant_order_id}",
         "POST /api/payments/callback",
     } <= set(record["routes"])
-    health = shop.http.get("/api/payments/health").json()
+    health = shop.http.get("/api/payments/health", headers=OPERATOR_HEADERS).json()
     check = health["checks"]["duitku"]
     assert (check["status"], check["detail"]) == ("ok", "Duitku sandbox")
 
@@ -49,7 +53,9 @@ def test_without_merchant_code_and_key_it_is_disabled_naming_both(
     make_client: Callable[..., TestClient],
 ) -> None:
     client = make_client([spec])
-    record = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}["payments_duitku"]
+    record = {
+        p["id"]: p for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }["payments_duitku"]
     assert (record["state"], record["reasonCode"]) == ("disabled", "missing_config")
     assert record["reason"] == "DUITKU_MERCHANT_CODE and DUITKU_API_KEY are not set"
     assert client.post("/api/payments/callback").status_code == 404  # not mounted
@@ -100,7 +106,9 @@ def test_in_production_a_complete_configuration_runs(
         DUITKU_CALLBACK_URL="https://api.lumiku.id/api/payments/callback",
         DUITKU_RETURN_URL="https://app.lumiku.id/payments/done",
     )
-    record = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}["payments_duitku"]
+    record = {
+        p["id"]: p for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }["payments_duitku"]
     assert record["state"] == "running"
 
 
@@ -115,7 +123,7 @@ def test_the_key_never_appears_in_plugins_health_errors_or_logs(
         DUITKU_BASE_URL="http://127.0.0.1:9/webapi/api/merchant",  # nothing listens there
         DUITKU_PACKAGES="not json",
     )
-    bad = client.get("/api/plugins").text
+    bad = client.get("/api/plugins", headers=OPERATOR_HEADERS).text
     assert "DUITKU_PACKAGES: is not JSON" in bad
     fixed = make_client(
         [spec],
@@ -132,9 +140,9 @@ def test_the_key_never_appears_in_plugins_health_errors_or_logs(
     seen = [
         bad,
         failed.text,
-        fixed.get("/api/plugins").text,
-        fixed.get("/api/payments/health").text,
-        fixed.get("/health/detailed").text,
+        fixed.get("/api/plugins", headers=OPERATOR_HEADERS).text,
+        fixed.get("/api/payments/health", headers=OPERATOR_HEADERS).text,
+        fixed.get("/health/detailed", headers=OPERATOR_HEADERS).text,
         fixed.get("/openapi.json").text,
         repr(fixed.app.state.runtime.contexts["payments_duitku"].settings),  # type: ignore[attr-defined]
         caplog.text,

@@ -8,12 +8,13 @@ Build the pieces in the bootstrap and hand them to ``AuthService``::
                        settings.welcome_credits)
 """
 
+from lumiku.auth.attempts import AttemptStore, MemoryAttempts, RedisAttempts
 from lumiku.auth.emails import normalize_email, validate_email
 from lumiku.auth.models import CurrentUser, User
 from lumiku.auth.passwords import Argon2Hasher, PasswordHasher, PasswordPolicy
 from lumiku.auth.revocations import delete_expired_revocations
 from lumiku.auth.service import AuthService, GrantWelcome
-from lumiku.auth.throttle import AttemptStore, LoginThrottle, MemoryAttempts, RedisAttempts
+from lumiku.auth.throttle import Limits, LoginThrottle
 from lumiku.auth.tokens import Claims, IssuedToken, TokenService
 from lumiku.clock import Clock, utc_now
 from lumiku.roles import ROLES, Role, require_role
@@ -28,6 +29,7 @@ __all__ = [
     "CurrentUser",
     "GrantWelcome",
     "IssuedToken",
+    "Limits",
     "LoginThrottle",
     "MemoryAttempts",
     "PasswordHasher",

@@ -116,6 +116,7 @@ def auth_routes(auth: AuthService) -> list[BaseRoute]:
             email=body.email,
             current_password=body.current_password,
             new_password=body.new_password,
+            client_ip=call.client_ip,
         )
         return ProfileResponse(user_view(user), token.token if token else None)
 

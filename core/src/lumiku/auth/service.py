@@ -19,7 +19,7 @@ from datetime import datetime
 import sqlalchemy as sa
 
 from lumiku.auth import revocations
-from lumiku.auth.emails import normalize_email, validate_email
+from lumiku.auth.emails import checked_email, normalize_email, validate_email
 from lumiku.auth.models import CurrentUser, User
 from lumiku.auth.names import clean_name
 from lumiku.auth.passwords import PasswordHasher, PasswordPolicy
@@ -185,20 +185,22 @@ class AuthService:
         """Check the credentials and return the account with a new token.
 
         An unknown email and a wrong password get the same ``Unauthorized`` after the same
-        work (one password verification). After 5 failures for the email or the IP within
-        15 minutes, attempts raise ``RateLimited`` before any verification.
+        work (one password verification). Attempts past the throttle's limits (see
+        ``lumiku.auth.throttle``: per account and address, per address, and per account
+        from unfamiliar addresses) raise ``RateLimited`` before any verification. An email
+        that is not ASCII raises ``ValidationFailed`` (it is never folded into another one).
         """
-        address = normalize_email(email)
-        self._throttle.begin_attempt(address, ip)
+        address = checked_email(email)
+        attempt = self._throttle.begin_attempt(address, ip)
         account = self._users.find_stored(email=address)
         if account is None:
             self._hasher.verify(self._dummy_hash, password)
-            self._throttle.record_failure(ip)
+            self._throttle.record_failure(attempt)
             raise Unauthorized(WRONG_CREDENTIALS)
         if not self._hasher.verify(account.password_hash, password):
-            self._throttle.record_failure(ip)
+            self._throttle.record_failure(attempt)
             raise Unauthorized(WRONG_CREDENTIALS)
-        self._throttle.record_success(address)
+        self._throttle.record_success(attempt)
         current_hash = account.password_hash
         if self._hasher.needs_rehash(current_hash):
             rehashed = self._hasher.hash(password)
@@ -258,13 +260,15 @@ class AuthService:
         email: str | None = None,
         current_password: str | None = None,
         new_password: str | None = None,
+        client_ip: str | None = None,
     ) -> tuple[User, IssuedToken | None]:
         """Change the name, email or password; ``None`` leaves a field as it is.
 
         An empty ``name`` clears it. Changing the email or the password needs the correct
-        ``current_password`` (``ValidationFailed`` otherwise; wrong guesses count towards
-        the email's login lockout). A new password ends every token issued before it; the
-        returned token (``None`` unless the password changed) replaces the caller's.
+        ``current_password`` (``ValidationFailed`` otherwise; wrong guesses from
+        ``client_ip`` are throttled like sign-ins). A new password ends every token issued
+        before it; the returned token (``None`` unless the password changed) replaces the
+        caller's.
         """
         account = self._users.find_stored(user_id=user_id)
         if account is None:
@@ -281,7 +285,7 @@ class AuthService:
         if not changes and new_password is None:
             return account.user, None
         if current_password is not None and sensitive:
-            self._confirm_password(account, current_password)
+            self._confirm_password(account, current_password, client_ip)
         token: IssuedToken | None = None
         if new_password is not None:
             changes["password_hash"] = new_hash = self._hasher.hash(new_password)
@@ -316,14 +320,15 @@ class AuthService:
                 fields["newPassword"] = problem
         return changes, fields
 
-    def _confirm_password(self, account: StoredUser, password: str) -> None:
-        self._throttle.begin_attempt(account.user.email, None)
+    def _confirm_password(self, account: StoredUser, password: str, ip: str | None) -> None:
+        attempt = self._throttle.begin_attempt(account.user.email, ip)
         if not self._hasher.verify(account.password_hash, password):
+            self._throttle.record_failure(attempt)
             raise ValidationFailed(
                 "The current password is incorrect.",
                 details={"fields": {"currentPassword": "is incorrect"}},
             )
-        self._throttle.record_success(account.user.email)
+        self._throttle.record_success(attempt)
 
     def _apply(self, account: StoredUser, changes: dict[str, object], *, guarded: bool) -> None:
         expected = account.password_hash if guarded else None

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from lumiku.auth.attempts import MemoryAttempts
 from lumiku.auth.passwords import Argon2Hasher
 from lumiku.auth.service import AuthService
-from lumiku.auth.throttle import LoginThrottle, MemoryAttempts
+from lumiku.auth.throttle import LoginThrottle
 from lumiku.auth.tokens import TokenService
 from lumiku.clock import Clock, utc_now
 from lumiku.ledger.service import Ledger

@@ -35,6 +35,17 @@ def database(settings: Settings) -> Iterator[sa.Engine]:
         engine.dispose()
 
 
+@contextmanager
+def configured_database() -> Iterator[sa.Engine]:
+    """Yield an engine on the deployment's database, for a plugin's CLI command.
+
+    The settings are read as ``lumiku migrate`` reads them (environment, ``lumiku.toml``);
+    invalid settings print every problem and exit 2. The engine is disposed afterwards.
+    """
+    with database(settings_or_exit()) as engine:
+        yield engine
+
+
 def load_registry(settings: Settings) -> PluginRegistry:
     """Discover and evaluate the installed plugins (Redis assumed as configured)."""
     registry = PluginRegistry(settings, redis_available=settings.redis.enabled)

@@ -29,10 +29,10 @@ def run_serve(args: argparse.Namespace) -> int:
 
     A port that cannot be bound ends the command with one ``❌`` line and exit status 1,
     before the app is built. ``✅ Server started successfully`` is logged once the server
-    answers on the port (see ``lumiku.cli.listening``).
+    answers on the port (see ``lumiku.cli.listening``). The server runs within the limits of
+    the settings (``lumiku.http.serving``).
     """
-    import uvicorn
-    from uvicorn.supervisors import Multiprocess
+    from lumiku.http.serving import run_server, server_config
 
     settings = settings_or_exit()
     host = args.host or settings.host
@@ -45,28 +45,14 @@ def run_serve(args: argparse.Namespace) -> int:
     with sock:
         plugins_or_exit(settings)
         port = sock.getsockname()[1]  # the one the OS picked for port 0
-        config = uvicorn.Config(
-            "lumiku.app:create_asgi_app",
-            factory=True,
-            host=host,
-            port=port,
-            workers=args.workers,
-            log_level=settings.log_level.lower(),
-            proxy_headers=True,
-        )
+        config = server_config(settings, host=host, port=port, workers=args.workers)
         announcer = listening.StartupAnnouncer(host, port)
         announcer.start()
-        server = uvicorn.Server(config)
         try:
-            if config.workers > 1:
-                Multiprocess(config, sockets=[sock]).run()
-            else:
-                server.run(sockets=[sock])
-        except KeyboardInterrupt:
-            pass  # Ctrl-C: uvicorn re-raises the signal it handled once it has stopped
+            status = run_server(config, sock)
         finally:
             announcer.stop()
-        return 0 if config.workers > 1 or server.started else 1
+        return 1 if status else 0
 
 
 def run_worker(args: argparse.Namespace) -> int:

@@ -83,11 +83,11 @@ def error_statuses(endpoint: Endpoint, *, has_path_params: bool) -> list[int]:
     if has_path_params:
         statuses |= {400, 404}
     if endpoint.auth:
-        statuses.add(401)
+        statuses |= {400, 401}  # 400: an Authorization header that is not UTF-8
         if endpoint.auth == "admin":
             statuses.add(403)
     if endpoint.idempotent:
-        statuses |= {409, 422}
+        statuses |= {400, 409, 422}  # 400: an Idempotency-Key that is not UTF-8
     if endpoint.rate_limits:
         statuses.add(429)
     if endpoint.plugin_id is not None:

@@ -14,6 +14,7 @@ from typing import Any
 from starlette.requests import Request
 
 from lumiku import errors
+from lumiku.http.text import check_json_text
 from lumiku.metrics import Metrics
 
 JSON_MEDIA_TYPE = "application/json"
@@ -73,11 +74,20 @@ def too_large(limit: int) -> errors.PayloadTooLarge:
     )
 
 
-async def stream_body(request: Request, limit: int) -> AsyncIterator[bytes]:
-    """Yield the body's chunks; raise ``PayloadTooLarge`` as soon as ``limit`` bytes pass."""
+def check_declared_length(request: Request, limit: int) -> None:
+    """Raise ``PayloadTooLarge`` when the ``Content-Length`` header is over ``limit`` bytes.
+
+    Reads headers only: call it before authenticating, so an oversized upload costs nothing.
+    A body without (or with a false) ``Content-Length`` is cut while it streams instead.
+    """
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
+
+
+async def stream_body(request: Request, limit: int) -> AsyncIterator[bytes]:
+    """Yield the body's chunks; raise ``PayloadTooLarge`` as soon as ``limit`` bytes pass."""
+    check_declared_length(request, limit)
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
@@ -102,15 +112,19 @@ def parse_json(raw: bytes, metrics: Metrics) -> Any:
     """Return the parsed JSON of ``raw``; raise ``BadRequest`` (``INVALID_JSON``) if it is not JSON.
 
     ``NaN`` and ``Infinity``, which Python's parser accepts, are not JSON and are refused.
+    A key or string that cannot be encoded as UTF-8 (a lone surrogate escape such as
+    ``"\\ud800"``) raises ``BadRequest`` (``INVALID_TEXT``).
     """
     if not raw.strip():
         raise errors.BadRequest(
             "The request body is empty; send a JSON object.", code="INVALID_JSON"
         )
     try:
-        return json.loads(raw, parse_constant=_no_constants)
+        data = json.loads(raw, parse_constant=_no_constants)
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         metrics.json_parse_errors.inc()
         raise errors.BadRequest(
             f"The request body is not valid JSON: {exc}", code="INVALID_JSON"
         ) from None
+    check_json_text(data)
+    return data

@@ -1,8 +1,9 @@
 """Declared endpoints: a handler plus the attrs classes of its body, query and response.
 
 ``route(...)`` turns a declaration into a Starlette ``Route`` whose wrapper checks the media
-type (415), reads and checks the body (400 malformed, 413 too large, 422 for schema
-violations, every failing field at once), authenticates, applies rate limits and
+type (415) and the declared size (413) from the headers, authenticates a route that takes a
+body before reading any of it (401), reads and checks the body (400 malformed, 413 too
+large, 422 for schema violations, every failing field at once), applies rate limits and
 idempotency keys, runs the handler (sync handlers in the threadpool, in one hop) and renders
 the result or the error in the common shape. OpenAPI is generated from the same
 declarations (``lumiku.http.openapi``).
@@ -25,6 +26,7 @@ from lumiku.http.bodies import (
     JSON_BODY_LIMIT,
     MULTIPART_MEDIA_TYPE,
     URLENCODED_MEDIA_TYPE,
+    check_declared_length,
     parse_json,
     read_body,
     require_json,
@@ -37,6 +39,7 @@ from lumiku.http.multipart import read_multipart, read_urlencoded
 from lumiku.http.naming import to_camel
 from lumiku.http.results import render
 from lumiku.http.structuring import structure, validation_failed
+from lumiku.http.text import check_path_text, header_text
 from lumiku.idempotency import RequestKey
 
 if TYPE_CHECKING:
@@ -48,6 +51,9 @@ Role = Literal["user", "admin"]
 Handler = Callable[["Call[Any, Any]"], Any]
 
 __all__ = ["JSON_BODY_LIMIT", "Call", "Endpoint", "RateLimit", "delete", "get", "post", "put"]
+
+_NOT_YET: Any = object()
+"""The user of a request not authenticated yet (``None`` is an anonymous route's user)."""
 
 SUCCESS_STATUSES = frozenset({200, 201, 202, 204})
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -192,7 +198,7 @@ class Call(Generic[B, Q]):
 
     @property
     def client_ip(self) -> str:
-        """Return the client address (the proxy's, unless a proxy-headers middleware runs)."""
+        """Return the client address (behind ``LUMIKU_TRUSTED_PROXIES``: the forwarded one)."""
         return self.request.client.host if self.request.client else "unknown"
 
 
@@ -202,6 +208,7 @@ def _services(request: Request) -> EndpointServices:
 
 
 def _check_path(request: Request) -> None:
+    check_path_text(request)
     for name, value in request.path_params.items():
         if isinstance(value, str) and "\x00" in value:
             raise errors.BadRequest(
@@ -218,12 +225,28 @@ class _Wrapper:
         self.endpoint = endpoint
         self.is_async = inspect.iscoroutinefunction(endpoint.handler)
 
-    async def _read(self, services: EndpointServices, request: Request) -> tuple[Any, bytes]:
-        """Check the media type from the headers, then read the body: ``(data, raw)``."""
+    def _check_headers(self, request: Request) -> str | None:
+        """Check what the headers say of the body: its media type (415), its size (413).
+
+        Returns the media type of a form body (``None`` otherwise). Nothing is read.
+        """
+        endpoint = self.endpoint
+        media: str | None = None
+        if endpoint.form_layout is not None:
+            media = require_media_type(request, endpoint.media_types)
+        elif endpoint.body is not None:
+            require_json(request)
+        if endpoint.takes_body:
+            check_declared_length(request, endpoint.body_limit)
+        return media
+
+    async def _read(
+        self, services: EndpointServices, request: Request, media: str | None
+    ) -> tuple[Any, bytes]:
+        """Read and parse the body (its headers were checked): ``(data, raw)``."""
         endpoint = self.endpoint
         layout = endpoint.form_layout
         if layout is not None:
-            media = require_media_type(request, endpoint.media_types)
             if media == MULTIPART_MEDIA_TYPE:
                 parts = await read_multipart(request, layout, endpoint.body_limit)
             else:
@@ -232,7 +255,6 @@ class _Wrapper:
                 parts = [part for part in parts if part[0] in layout.fields]
             return form_values(layout, parts), form_fingerprint(parts)
         if endpoint.body is not None:
-            require_json(request)
             raw = await read_body(request, endpoint.body_limit)
             return parse_json(raw, services.metrics), raw
         return None, b""
@@ -271,14 +293,20 @@ class _Wrapper:
         endpoint = self.endpoint
         try:
             _check_path(request)
-            data, raw = await self._read(services, request)
-            query, body = self._structure(services, request, data)
+            media = self._check_headers(request)
             token = _bearer(request) if endpoint.auth else None
+            user: Any = _NOT_YET
+            if endpoint.auth and endpoint.takes_body:
+                # Before a byte of the body is read: an anonymous or forged upload costs
+                # its headers, not the parsing and hashing of megabytes.
+                user = await run_in_threadpool(services.authenticate, token, endpoint.auth)
+            data, raw = await self._read(services, request, media)
+            query, body = self._structure(services, request, data)
             if self.is_async:
-                result = await self._run_async(services, request, token, body, query, raw)
+                result = await self._run_async(services, request, token, user, body, query, raw)
             else:
                 result = await run_in_threadpool(
-                    self._run_sync, services, request, token, body, query, raw
+                    self._run_sync, services, request, token, user, body, query, raw
                 )
             return render(services.json, endpoint, request, result)
         except errors.LumikuError as exc:
@@ -290,10 +318,17 @@ class _Wrapper:
             return internal_error_response(exc, where=f"{where} {endpoint.method} {endpoint.path}")
 
     def _admit(
-        self, services: EndpointServices, request: Request, token: str | None, raw: bytes
+        self,
+        services: EndpointServices,
+        request: Request,
+        token: str | None,
+        user: Any,
+        raw: bytes,
     ) -> tuple[Any, RequestKey | Response]:
-        """Authenticate, then reserve the Idempotency-Key (a replay is answered here)."""
-        user = services.authenticate(token, self.endpoint.auth) if self.endpoint.auth else None
+        """Authenticate (unless done already), then reserve the Idempotency-Key (a replay
+        is answered here)."""
+        if user is _NOT_YET:
+            user = services.authenticate(token, self.endpoint.auth) if self.endpoint.auth else None
         return user, services.begin(request, user, self.endpoint, raw)
 
     def _limit(self, services: EndpointServices, request: Request, user: Any) -> None:
@@ -311,11 +346,12 @@ class _Wrapper:
         services: EndpointServices,
         request: Request,
         token: str | None,
+        user: Any,
         body: Any,
         query: Any,
         raw: bytes,
     ) -> Any:
-        user, key = self._admit(services, request, token, raw)
+        user, key = self._admit(services, request, token, user, raw)
         if isinstance(key, Response):
             return key
         call: Call[Any, Any] = Call(request, body, query, user, raw, key)
@@ -331,11 +367,12 @@ class _Wrapper:
         services: EndpointServices,
         request: Request,
         token: str | None,
+        user: Any,
         body: Any,
         query: Any,
         raw: bytes,
     ) -> Any:
-        user, key = await run_in_threadpool(self._admit, services, request, token, raw)
+        user, key = await run_in_threadpool(self._admit, services, request, token, user, raw)
         if isinstance(key, Response):
             return key
         call: Call[Any, Any] = Call(request, body, query, user, raw, key)
@@ -354,7 +391,7 @@ class _Wrapper:
 
 
 def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+    header = header_text(request, "authorization") or ""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise errors.Unauthorized(

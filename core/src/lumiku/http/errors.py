@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -46,6 +47,16 @@ ERROR_CODES: dict[int, str] = {
 _HTTP_CODES = {**ERROR_CODES, 405: "METHOD_NOT_ALLOWED"}
 
 
+class ErrorResponse(JSONResponse):
+    """A JSON response whose text is always written: characters UTF-8 cannot encode (a lone
+    surrogate echoed from a request) become ``?`` instead of failing the response."""
+
+    def render(self, content: Any) -> bytes:
+        """Return ``content`` as compact UTF-8 JSON."""
+        text = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+        return text.encode("utf-8", errors="replace")
+
+
 def status_for(error: errors.LumikuError) -> int:
     """Return the HTTP status of ``error`` (its nearest mapped base class, else 500)."""
     for cls in type(error).__mro__:
@@ -63,20 +74,21 @@ def error_response(error: errors.LumikuError) -> JSONResponse:
     """Render a domain error, with ``Retry-After`` or ``WWW-Authenticate`` where they apply."""
     status = status_for(error)
     headers: dict[str, str] = {}
-    if isinstance(error, errors.RateLimited):
-        headers["Retry-After"] = str(error.retry_after)
+    retry_after = getattr(error, "retry_after", None)
+    if isinstance(retry_after, int):  # RateLimited, and a 503 that knows when to come back
+        headers["Retry-After"] = str(retry_after)
     if isinstance(error, errors.Unauthorized):
         headers["WWW-Authenticate"] = "Bearer"
     if status == 500:
         logger.error("unmapped domain error %s: %s", type(error).__name__, error.message)
-        return JSONResponse(error_body("INTERNAL_ERROR", "Internal server error"), status_code=500)
-    return JSONResponse(error_body(error.code, error.message, error.details), status, headers)
+        return ErrorResponse(error_body("INTERNAL_ERROR", "Internal server error"), status_code=500)
+    return ErrorResponse(error_body(error.code, error.message, error.details), status, headers)
 
 
 def internal_error_response(exc: BaseException, *, where: str) -> JSONResponse:
     """Log an unexpected exception with its place and answer 500 without a traceback."""
     logger.error("unexpected error in %s: %s", where, type(exc).__name__, exc_info=exc)
-    return JSONResponse(
+    return ErrorResponse(
         error_body("INTERNAL_ERROR", "Internal server error; the error was logged."), 500
     )
 
@@ -86,7 +98,9 @@ async def http_exception_handler(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
     message = "No route matches this path" if exc.status_code == 404 else str(exc.detail)
-    return JSONResponse(error_body(code, message), status_code=exc.status_code, headers=exc.headers)
+    return ErrorResponse(
+        error_body(code, message), status_code=exc.status_code, headers=exc.headers
+    )
 
 
 async def lumiku_error_handler(_request: Request, exc: Exception) -> Response:

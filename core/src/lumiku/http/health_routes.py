@@ -1,8 +1,16 @@
 """``/health``, ``/health/liveness``, ``/health/readiness``, ``/health/detailed`` and each
-plugin's ``<prefix>/health``."""
+plugin's ``<prefix>/health``.
+
+The public routes say ``up``, ``degraded`` or ``down`` and nothing more; ``down`` is a 503,
+``degraded`` (a soft dependency such as Redis is missing) a 200, so that a load balancer
+does not pull every node when Redis goes away. ``/health/detailed`` and the checks of a
+plugin's report are for operators (``lumiku.http.operator``). No answer carries a URL, a
+path or an exception's text.
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -14,8 +22,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lumiku.db import ping
-from lumiku.health import CheckResult, HealthCheck, overall, run_check, run_checks
+from lumiku.health import CheckResult, HealthCheck, overall, run_checks, top_status
 from lumiku.http.errors import error_body
+from lumiku.http.operator import OperatorAccess, shown_reason
 from lumiku.plugins.state import PluginRecord, PluginState
 from lumiku.storage.health import check_storage
 from lumiku.storage.local import LocalStorage
@@ -42,9 +51,10 @@ def core_checks(
     """Return the core's checks: database, redis, storage (root and folders), queues."""
 
     def redis() -> CheckResult:
+        # A soft dependency: without it the node still serves (limits count in memory).
         if not redis_enabled:
             return CheckResult("degraded", "disabled: jobs, realtime and limits run on this node")
-        return CheckResult("ok") if redis_up() else CheckResult("down", "not answering")
+        return CheckResult("ok") if redis_up() else CheckResult("degraded", "not answering")
 
     def storage_check() -> CheckResult:
         return check_storage(storage, folders=storage_folders())
@@ -75,25 +85,27 @@ class PluginHealth:
         self._records = records
         self._checks_of = checks_of
 
-    def report(self, record: PluginRecord) -> dict[str, Any]:
-        """Return the plugin's state and the results of its checks."""
+    def report(self, record: PluginRecord, *, detailed: bool = True) -> dict[str, Any]:
+        """Return the plugin's state and (``detailed``: for operators) its checks and reason."""
         serving = record.state.serving
         results = run_checks(self._checks_of(record)) if serving else {}
         status = overall(results) if serving else "down"
         if record.state is PluginState.DEGRADED and status == "ok":
             status = "degraded"
-        return {
+        body: dict[str, Any] = {
             "plugin": record.id,
-            "status": status,
+            "status": top_status(status),
             "state": str(record.state),
-            "reason": record.reason,
-            "reasonCode": str(record.reason_code),
-            "checks": {name: result.to_json() for name, result in results.items()},
         }
+        if detailed:
+            body["reason"] = shown_reason(record)
+            body["reasonCode"] = str(record.reason_code)
+            body["checks"] = {name: result.to_json() for name, result in results.items()}
+        return body
 
-    def reports(self) -> dict[str, dict[str, Any]]:
-        """Return the report of every plugin by id."""
-        return {record.id: self.report(record) for record in self._records()}
+    def records(self) -> list[PluginRecord]:
+        """Return every plugin's record."""
+        return list(self._records())
 
     def find(self, wanted: str) -> PluginRecord | None:
         """Return the plugin whose id (or id with dashes) is ``wanted``."""
@@ -102,10 +114,33 @@ class PluginHealth:
                 return record
         return None
 
-    async def response(self, record: PluginRecord) -> Response:
+    async def response(self, record: PluginRecord, *, detailed: bool = False) -> Response:
         """Answer with the report: 200, or 503 when the plugin is down."""
-        body = await run_in_threadpool(self.report, record)
+        body = await run_in_threadpool(lambda: self.report(record, detailed=detailed))
         return JSONResponse(body, status_code=200 if body["status"] != "down" else 503)
+
+
+class CachedChecks:
+    """Run ``checks`` at most once per ``ttl`` seconds; callers in between get the last results.
+
+    The public routes are anonymous: without this, a flood of ``/health`` would be a flood
+    of database pings and storage writes.
+    """
+
+    def __init__(self, checks: Mapping[str, HealthCheck], *, ttl: float = 2.0) -> None:
+        self._checks = checks
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._at = -ttl
+        self._results: dict[str, CheckResult] = {}
+
+    def results(self) -> dict[str, CheckResult]:
+        """Return fresh results, or those of the last run if it was less than ``ttl`` ago."""
+        with self._lock:
+            if time.monotonic() - self._at >= self._ttl:
+                self._results = run_checks(self._checks)
+                self._at = time.monotonic()
+            return dict(self._results)
 
 
 def health_routes(
@@ -113,41 +148,48 @@ def health_routes(
     checks: Mapping[str, HealthCheck],
     plugins: PluginHealth,
     public_settings: Mapping[str, Any],
+    operators: OperatorAccess,
 ) -> list[Route]:
     """Return the core health routes over ``checks`` (``database`` is the readiness check)."""
     started = time.time()
+    cached = CachedChecks(checks)
+    readiness_checks = CachedChecks({"database": checks["database"]})
+
+    def answer(status: str) -> Response:
+        return JSONResponse({"status": status}, status_code=503 if status == "down" else 200)
 
     async def health(_: Request) -> Response:
-        """Answer 200 while the process serves."""
-        return JSONResponse({"status": "ok", "uptimeSeconds": round(time.time() - started, 1)})
+        """Answer up or degraded (200) or down (503), from the core checks; nothing more."""
+        results = await run_in_threadpool(cached.results)
+        return answer(top_status(overall(results)))
 
     async def liveness(_: Request) -> Response:
         """Answer 200 while the event loop runs."""
-        return JSONResponse({"status": "alive"})
+        return answer("up")
 
     async def readiness(_: Request) -> Response:
-        """Answer 200 when the database answers, else 503."""
-        result = await run_in_threadpool(run_check, checks["database"])
-        body = {"status": "ready" if result.ok else "not_ready", "database": result.to_json()}
-        return JSONResponse(body, status_code=200 if result.ok else 503)
+        """Answer up (200) when the database answers, else down (503)."""
+        results = await run_in_threadpool(readiness_checks.results)
+        return answer("up" if results["database"].ok else "down")
 
     def detailed_sync() -> dict[str, Any]:
         results = run_checks(checks)
         return {
-            "status": overall(results),
+            "status": top_status(overall(results)),
             "uptimeSeconds": round(time.time() - started, 1),
             "settings": dict(public_settings),
             "checks": {name: result.to_json() for name, result in results.items()},
-            "plugins": plugins.reports(),
+            "plugins": {record.id: plugins.report(record) for record in plugins.records()},
         }
 
-    async def detailed(_: Request) -> Response:
-        """Report the database, Redis, storage, queues and each plugin's state and checks."""
+    async def detailed(request: Request) -> Response:
+        """Report the checks, safe settings and each plugin (operators only)."""
+        await operators.require(request)
         body = await run_in_threadpool(detailed_sync)
         return JSONResponse(body, status_code=503 if body["status"] == "down" else 200)
 
     async def plugin_health_by_id(request: Request) -> Response:
-        """Report one plugin's state and checks (for plugins that have no mount)."""
+        """Report one plugin's state (and checks, to operators) for plugins without a mount."""
         wanted = request.path_params["plugin"]
         record = plugins.find(wanted)
         if record is None:
@@ -155,7 +197,7 @@ def health_routes(
                 error_body("NOT_FOUND", f"No plugin named {wanted!r} is installed"),
                 status_code=404,
             )
-        return await plugins.response(record)
+        return await plugins.response(record, detailed=await operators.allows(request))
 
     return [
         Route("/health", health, methods=["GET"]),
@@ -166,11 +208,13 @@ def health_routes(
     ]
 
 
-def plugin_health_route(plugins: PluginHealth, record: PluginRecord) -> Route:
+def plugin_health_route(
+    plugins: PluginHealth, record: PluginRecord, operators: OperatorAccess
+) -> Route:
     """Return the ``/health`` route added to a plugin's mount."""
 
-    async def health(_: Request) -> Response:
-        """Report this plugin's state and checks."""
-        return await plugins.response(record)
+    async def health(request: Request) -> Response:
+        """Report this plugin's state (and its checks, to operators)."""
+        return await plugins.response(record, detailed=await operators.allows(request))
 
     return Route("/health", health, methods=["GET"], name=f"{record.id}_health")

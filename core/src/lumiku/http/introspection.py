@@ -11,6 +11,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from lumiku.http.endpoint import Call, get
+from lumiku.http.operator import OperatorAccess, shown_reason
 from lumiku.metrics import Metrics
 from lumiku.plugins.registry import PluginRegistry
 from lumiku.plugins.state import PluginState
@@ -60,12 +61,19 @@ class AppList:
 
 
 def introspection_routes(
-    registry: PluginRegistry, app_metrics: Metrics, openapi: Callable[[], dict[str, Any]]
+    registry: PluginRegistry,
+    app_metrics: Metrics,
+    openapi: Callable[[], dict[str, Any]],
+    operators: OperatorAccess,
 ) -> list[Route]:
-    """Return the introspection routes; ``openapi`` builds the document on first request."""
+    """Return the introspection routes; ``openapi`` builds the document on first request.
 
-    def list_plugins(_: Call[None, None]) -> PluginList:
-        """List installed plugins with state, reason, hooks and routes."""
+    ``/api/plugins`` and ``/metrics`` are for ``operators`` (an admin or the metrics token).
+    """
+
+    def list_plugins(call: Call[None, None]) -> PluginList:
+        """List installed plugins with state, reason, hooks and routes (operators only)."""
+        operators.check(call.request)
         infos = []
         for record in registry.sorted_records():
             data = record.to_json()
@@ -75,7 +83,7 @@ def introspection_routes(
                     title=data["title"],
                     version=data["version"],
                     state=data["state"],
-                    reason=data["reason"],
+                    reason=shown_reason(record),
                     reason_code=data["reasonCode"],
                     route_prefix=data["routePrefix"],
                     hooks=data["hooks"],
@@ -110,8 +118,9 @@ def introspection_routes(
             document.update(openapi())
         return JSONResponse(document)
 
-    async def metrics(_: Request) -> Response:
-        """Return the Prometheus metrics."""
+    async def metrics(request: Request) -> Response:
+        """Return the Prometheus metrics (operators only)."""
+        await operators.require(request)
         for record in registry.records.values():
             for state in PluginState:
                 app_metrics.plugin_state.labels(plugin=record.id, state=state.value).set(
@@ -121,7 +130,13 @@ def introspection_routes(
         return Response(app_metrics.render(), media_type="text/plain; version=0.0.4")
 
     return [
-        get("/api/plugins", list_plugins, response=PluginList, tags=("introspection",)),
+        get(
+            "/api/plugins",
+            list_plugins,
+            response=PluginList,
+            tags=("introspection",),
+            errors=(401, 403),  # operators only
+        ),
         get("/api/apps", list_apps, response=AppList, tags=("introspection",)),
         Route("/openapi.json", openapi_json, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),

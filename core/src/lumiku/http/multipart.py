@@ -77,7 +77,7 @@ class _PartReader:
         self._name = _decode(options[b"name"], "name of a form field")
         filename = options.get(b"filename")
         self._filename = (
-            None if filename is None else filename.decode("utf-8", "replace").replace("\0", "")
+            None if filename is None else _decode(filename, "filename").replace("\0", "")
         )
         field = self.layout.fields.get(self._name)
         self._keep = field is not None

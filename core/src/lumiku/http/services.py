@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from lumiku import errors
 from lumiku.http.errors import error_response, status_for
+from lumiku.http.text import header_text
 from lumiku.idempotency import IdempotencyStore, RequestKey, request_fingerprint
 from lumiku.metrics import Metrics
 from lumiku.ratelimit import RateLimiter
@@ -84,7 +85,7 @@ class EndpointServices:
         ``Idempotency-Key`` get a fresh server token: nothing is reserved.
         """
         user_id = str(user.id) if user is not None else ""
-        header = request.headers.get("idempotency-key")
+        header = header_text(request, "idempotency-key")
         if not endpoint.idempotent or user is None or header is None or self.idempotency is None:
             return RequestKey.fresh(user_id)
         fingerprint = request_fingerprint(endpoint.method, request.url.path, raw_body)

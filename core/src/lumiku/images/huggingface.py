@@ -79,6 +79,13 @@ class HuggingFaceProvider(ImageProvider):
 
     def generate(self, request: ImageRequest) -> GeneratedImage:
         """Generate ``request`` remotely, retrying transient failures; see the module doc."""
+        if request.transparent:
+            raise ProviderError(
+                "the huggingface provider cannot cut a subject out (transparent=True); "
+                "use the local provider for background changes",
+                provider=self.name,
+                retryable=False,
+            )
         payload = self._payload(request)
         failure: _Failure | None = None
         attempts = self._config.max_retries + 1

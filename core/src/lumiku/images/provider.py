@@ -137,6 +137,7 @@ class ImageRequest:
     keypoints: tuple[Keypoint, ...] | None = attrs.field(default=None, converter=_keypoint_tuple)
     background: str | None = attrs.field(default=None, validator=_check_background)
     reference_image: bytes | None = attrs.field(default=None, repr=False)
+    transparent: bool = False
 
 
 @attrs.frozen

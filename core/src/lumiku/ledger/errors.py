@@ -47,6 +47,22 @@ class PurchaseAlreadyCredited(Conflict):
         self.reference = reference
 
 
+class BalanceCeiling(Conflict):
+    """A credit would take a balance over the ceiling; nothing was changed."""
+
+    code = "BALANCE_CEILING"
+
+    def __init__(self, user_id: str, amount: int, balance: int, ceiling: int) -> None:
+        room = max(ceiling - balance, 0)
+        super().__init__(
+            f"Adding {amount} credits would take the balance of {balance} past the ceiling of "
+            f"{ceiling} credits an account may hold; nothing was changed. At most {room} more "
+            "credits fit.",
+            details={"userId": user_id, "balance": balance, "ceiling": ceiling, "room": room},
+        )
+        self.user_id = user_id
+
+
 class UnknownAccount(NotFound):
     """Credits were sent to a user that does not exist."""
 

@@ -16,6 +16,10 @@ entry per payment (a partial unique index, migration ``0005_purchase_once``). A 
 purchase for a payment under the same key is a retry and returns the recorded entry; under
 another key it is refused with ``PurchaseAlreadyCredited`` (409) and changes nothing.
 
+A credit that would take a balance past ``BALANCE_CEILING`` writes nothing: the upsert's
+``DO UPDATE ... WHERE balance + :amount <= ceiling`` returns no row, and
+``BalanceCeiling`` (409 ``BALANCE_CEILING``) is raised.
+
 ``credit_within`` writes a credit in the caller's transaction, inside a savepoint: it
 commits or rolls back with the caller's own writes (a payment marked paid and its purchase
 entry), and a refused write leaves the caller's transaction usable.
@@ -30,7 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from lumiku.db.types import UTCDateTime
 from lumiku.errors import InsufficientCredits
-from lumiku.ledger.errors import PurchaseAlreadyCredited, UnknownAccount
+from lumiku.ledger.errors import BalanceCeiling, PurchaseAlreadyCredited, UnknownAccount
 from lumiku.ledger.records import Entry
 from lumiku.ledger.requests import EntryRequest
 from lumiku.ledger.rows import find_entry, find_purchase, read_balance
@@ -41,7 +45,9 @@ from lumiku.ledger.store import (
     is_unique_violation,
 )
 from lumiku.ledger.tables import credit_accounts, credit_entries
+from lumiku.ledger.validation import BALANCE_CEILING
 
+_CEILING = sa.literal_column(str(BALANCE_CEILING), sa.BigInteger())
 _ENTRY_COLUMNS = (
     "user_id",
     "amount",
@@ -78,7 +84,11 @@ def debit_account() -> sa.UpdateBase:
 
 
 def credit_account(postgres: bool) -> sa.UpdateBase:
-    """Return the upsert that adds ``:amount`` credits, creating the account if needed."""
+    """Return the upsert that adds ``:amount`` credits, creating the account if needed.
+
+    It returns no row when the new balance would pass ``BALANCE_CEILING`` (a new account
+    starts at one operation's amount, which is far below).
+    """
     insert = postgresql.insert if postgres else sqlite.insert
     statement = insert(credit_accounts).values(
         user_id=_param("user", sa.String()),
@@ -92,6 +102,7 @@ def credit_account(postgres: bool) -> sa.UpdateBase:
             "balance": credit_accounts.c.balance + statement.excluded.balance,
             "updated_at": statement.excluded.updated_at,
         },
+        where=credit_accounts.c.balance + statement.excluded.balance <= _CEILING,
     ).returning(credit_accounts.c.user_id, credit_accounts.c.balance)
 
 
@@ -133,6 +144,11 @@ def account_then_entry(account_change: sa.UpdateBase) -> sa.UpdateBase:
     )
 
 
+def _over_ceiling(connection: sa.Connection, request: EntryRequest) -> BalanceCeiling:
+    balance = read_balance(connection, request.user_id).balance
+    return BalanceCeiling(request.user_id, request.amount, balance, BALANCE_CEILING)
+
+
 class Movements:
     """Write debits and credits of balances, exactly once per idempotency key."""
 
@@ -171,7 +187,9 @@ class Movements:
         params = request.params(now)
         try:
             with connection.begin_nested():
-                account = connection.execute(self._credit, params).one()
+                account = connection.execute(self._credit, params).first()
+                if account is None:  # over the ceiling: nothing was written
+                    raise _over_ceiling(connection, request)
                 params["balance_after"] = account.balance
                 entry_id = connection.execute(self._insert_entry, params).scalar_one()
         except sa.exc.IntegrityError as error:
@@ -235,7 +253,7 @@ class Movements:
             return request.replay(existing)
         cls._refuse_second_purchase(connection, request)
         if request.amount > 0:
-            # An upsert always writes, and a taken key is always found: not reachable.
-            raise RuntimeError(f"credit {request.key!r} was neither written nor recorded")
+            # The upsert writes unless the balance would pass the ceiling.
+            raise _over_ceiling(connection, request)
         available = read_balance(connection, request.user_id).available
         raise InsufficientCredits(required=-request.amount, available=available)

@@ -7,7 +7,10 @@ Checks (each one SQL statement, so each sees one consistent snapshot):
 - ``expired_hold``: a hold is still open past its expiry (plus a grace for the sweeper);
 - ``duplicate_purchase``: one payment reference was credited by more than one purchase
   (the database's unique index makes this impossible; the check reports a database that
-  lost the index).
+  lost the index);
+- ``invalid_value``: a stored balance, held, amount or ``balance_after`` is not a whole
+  number within the ceiling (a float, text, a number past it; see ``stored_values``). The
+  accounts holding one are left out of the checks above, which could not sum them.
 
 Checks contributed by plugins (``register_reconciliation_checks``) run after these, in the
 same transaction, each inside a savepoint: a check that raises is rolled back alone and
@@ -38,6 +41,7 @@ from lumiku.ledger.records import Discrepancy, Entry, Finding, Reference
 from lumiku.ledger.requests import EntryRequest
 from lumiku.ledger.rows import find_entry, finding_from
 from lumiku.ledger.store import Store
+from lumiku.ledger.stored_values import INVALID_VALUE, find_invalid_values
 from lumiku.ledger.tables import (
     LEDGER_SOURCE,
     credit_accounts,
@@ -90,7 +94,7 @@ def _amounts_by_user(table: sa.Table, *where: sa.ColumnElement[bool]) -> sa.Subq
 
 
 def _mismatches(
-    connection: sa.Connection, column: sa.Column[int], totals: sa.Subquery
+    connection: sa.Connection, column: sa.Column[int], totals: sa.Subquery, skipped: Skipped
 ) -> list[sa.Row[Any]]:
     expected = sa.func.coalesce(totals.c.total, 0)
     query = (
@@ -98,10 +102,18 @@ def _mismatches(
         .select_from(
             credit_accounts.outerjoin(totals, totals.c.user_id == credit_accounts.c.user_id)
         )
-        .where(column != expected)
+        .where(column != expected, _kept(credit_accounts, skipped))
         .order_by(credit_accounts.c.user_id)
     )
     return list(connection.execute(query).all())
+
+
+Skipped = frozenset[str]
+"""The users whose stored values are invalid: left out of the checks that sum them."""
+
+
+def _kept(table: sa.Table, skipped: Skipped) -> sa.ColumnElement[bool]:
+    return table.c.user_id.not_in(sorted(skipped)) if skipped else sa.true()
 
 
 def _finding(user_id: str, kind: str, expected: int, actual: int, detail: str) -> dict[str, Any]:
@@ -115,8 +127,14 @@ def _finding(user_id: str, kind: str, expected: int, actual: int, detail: str) -
     }
 
 
-def _balance_findings(connection: sa.Connection) -> list[dict[str, Any]]:
-    totals = _amounts_by_user(credit_entries)
+def _invalid_value_findings(connection: sa.Connection) -> tuple[list[dict[str, Any]], Skipped]:
+    invalid = find_invalid_values(connection)
+    findings = [_finding(item.user_id, INVALID_VALUE, 0, 0, item.detail()) for item in invalid]
+    return findings, frozenset(item.user_id for item in invalid)
+
+
+def _balance_findings(connection: sa.Connection, skipped: Skipped) -> list[dict[str, Any]]:
+    totals = _amounts_by_user(credit_entries, _kept(credit_entries, skipped))
     return [
         _finding(
             row.user_id,
@@ -125,12 +143,14 @@ def _balance_findings(connection: sa.Connection) -> list[dict[str, Any]]:
             int(row.actual),
             f"balance is {int(row.actual)} but the entries sum to {int(row.expected)}",
         )
-        for row in _mismatches(connection, credit_accounts.c.balance, totals)
+        for row in _mismatches(connection, credit_accounts.c.balance, totals, skipped)
     ]
 
 
-def _held_findings(connection: sa.Connection) -> list[dict[str, Any]]:
-    totals = _amounts_by_user(credit_holds, credit_holds.c.status == "held")
+def _held_findings(connection: sa.Connection, skipped: Skipped) -> list[dict[str, Any]]:
+    totals = _amounts_by_user(
+        credit_holds, credit_holds.c.status == "held", _kept(credit_holds, skipped)
+    )
     return [
         _finding(
             row.user_id,
@@ -139,15 +159,17 @@ def _held_findings(connection: sa.Connection) -> list[dict[str, Any]]:
             int(row.actual),
             f"held is {int(row.actual)} but the open holds sum to {int(row.expected)}",
         )
-        for row in _mismatches(connection, credit_accounts.c.held, totals)
+        for row in _mismatches(connection, credit_accounts.c.held, totals, skipped)
     ]
 
 
-def _expired_hold_findings(connection: sa.Connection, cutoff: datetime) -> list[dict[str, Any]]:
+def _expired_hold_findings(
+    connection: sa.Connection, cutoff: datetime, skipped: Skipped
+) -> list[dict[str, Any]]:
     holds = credit_holds.c
     query = (
         sa.select(holds.id, holds.user_id, holds.amount, holds.expires_at)
-        .where(holds.status == "held", holds.expires_at <= cutoff)
+        .where(holds.status == "held", holds.expires_at <= cutoff, _kept(credit_holds, skipped))
         .order_by(holds.expires_at, holds.id)
     )
     return [
@@ -234,12 +256,14 @@ class Reconciliation:
         run_id = str(uuid.uuid4())
         now = self._store.now()
         with self._store.transaction() as connection:
+            invalid, skipped = _invalid_value_findings(connection)
             found = [
                 {**finding, "source": LEDGER_SOURCE}
                 for finding in (
-                    *_balance_findings(connection),
-                    *_held_findings(connection),
-                    *_expired_hold_findings(connection, expiry_cutoff),
+                    *invalid,
+                    *_balance_findings(connection, skipped),
+                    *_held_findings(connection, skipped),
+                    *_expired_hold_findings(connection, expiry_cutoff, skipped),
                     *_duplicate_purchase_findings(connection),
                 )
             ]

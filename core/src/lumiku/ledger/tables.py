@@ -1,8 +1,9 @@
 """The ledger's tables: accounts, append-only entries, holds, and reconciliation findings.
 
-Migrations ``0002_ledger`` and ``0005_purchase_once`` create them; these ``Table`` objects
-describe the same schema for queries (a test compares the two). Credits are whole numbers in
-``BIGINT`` columns.
+Migrations ``0002_ledger``, ``0005_purchase_once`` and ``0006_balance_ceiling`` create
+them; these ``Table`` objects describe the same schema for queries (a test compares the
+two). Credits are whole numbers in ``BIGINT`` columns, held within ``BALANCE_CEILING`` by
+CHECK constraints (``ceiling``).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import sqlalchemy as sa
 
 from lumiku.db.metadata import metadata
 from lumiku.db.types import UTCDateTime
+from lumiku.ledger.validation import BALANCE_CEILING
 
 # BIGINT keys on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-numbered rowid.
 _SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
@@ -20,6 +22,15 @@ HOLD_STATUSES = ("held", "captured", "released", "expired")
 PURCHASE_REFERENCE_INDEX = "uq_credit_entries_purchase_reference"
 LEDGER_SOURCE = "ledger"
 """The ``source`` of the findings of the ledger's own checks."""
+
+
+ACCOUNT_CEILING = f"balance <= {BALANCE_CEILING}"
+ENTRY_CEILING = (
+    f"amount BETWEEN -{BALANCE_CEILING} AND {BALANCE_CEILING} "
+    f"AND balance_after BETWEEN 0 AND {BALANCE_CEILING}"
+)
+HOLD_CEILING = f"amount <= {BALANCE_CEILING}"
+"""The SQL of the ``ceiling`` CHECK constraints (migration ``0006_balance_ceiling``)."""
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -34,6 +45,7 @@ credit_accounts = sa.Table(
     sa.Column("held", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("updated_at", UTCDateTime(), nullable=False),
     sa.CheckConstraint("held >= 0 AND balance >= held", name="funds"),
+    sa.CheckConstraint(ACCOUNT_CEILING, name="ceiling"),
 )
 
 credit_entries = sa.Table(
@@ -52,6 +64,7 @@ credit_entries = sa.Table(
     sa.Column("created_at", UTCDateTime(), nullable=False),
     sa.CheckConstraint(_one_of("kind", ENTRY_KINDS), name="kind"),
     sa.CheckConstraint("amount <> 0", name="amount"),
+    sa.CheckConstraint(ENTRY_CEILING, name="ceiling"),
     # History pages walk one user's entries newest first; a B-tree scans either way.
     sa.Index("ix_credit_entries_user_history", "user_id", "id"),
     # One purchase entry per payment: a second one is refused by the database (0005).
@@ -82,6 +95,7 @@ credit_holds = sa.Table(
     sa.Column("resolved_at", UTCDateTime(), nullable=True),
     sa.CheckConstraint(_one_of("status", HOLD_STATUSES), name="status"),
     sa.CheckConstraint("amount > 0 AND captured >= 0 AND captured <= amount", name="amounts"),
+    sa.CheckConstraint(HOLD_CEILING, name="ceiling"),
     sa.Index("ix_credit_holds_user_status", "user_id", "status"),
     # The sweeper looks for open holds past their expiry.
     sa.Index("ix_credit_holds_status_expires_at", "status", "expires_at"),

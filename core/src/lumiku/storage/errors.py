@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from lumiku.errors import BadRequest, Forbidden
+from typing import Any
+
+from lumiku.errors import BadRequest, Forbidden, ServiceUnavailable
 
 
 class InvalidStorageKey(BadRequest):
@@ -33,3 +35,13 @@ class ExpiredSignature(Forbidden):
     """A file URL was signed correctly but its expiry time has passed."""
 
     code = "SIGNATURE_EXPIRED"
+
+
+class DecodingBusy(ServiceUnavailable):
+    """The process is decoding as many image pixels as it may; retry in ``retry_after`` s."""
+
+    code = "IMAGE_DECODING_BUSY"
+
+    def __init__(self, message: str, *, retry_after: int, details: dict[str, Any]) -> None:
+        super().__init__(message, details={"retryAfter": retry_after, **details})
+        self.retry_after = retry_after

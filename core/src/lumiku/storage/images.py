@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Literal, cast
 
@@ -18,6 +18,7 @@ import attrs
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lumiku.errors import PayloadTooLarge, UnsupportedMedia, ValidationFailed
+from lumiku.storage.decoding import DecodingBudget, process_budget
 from lumiku.storage.errors import CorruptImage
 
 ImageFormat = Literal["JPEG", "PNG", "WEBP"]
@@ -26,6 +27,8 @@ ThumbnailFormat = Literal["JPEG", "WEBP"]
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 DEFAULT_MIN_SIDE = 256
 DEFAULT_MAX_SIDE = 4096
+PREVIEW_SIDE = 1024
+"""The longer side of the pixels a ``CheckedImage`` keeps for its thumbnail."""
 
 _ACCEPTED: Mapping[str, tuple[str, str]] = MappingProxyType(
     {"JPEG": (".jpg", "image/jpeg"), "PNG": (".png", "image/png"), "WEBP": (".webp", "image/webp")}
@@ -59,7 +62,9 @@ class CheckedImage:
     width: int
     height: int
     data: bytes = attrs.field(repr=False)
-    # Kept so a thumbnail does not decode the image a second time; treat as read-only.
+    # A copy at most PREVIEW_SIDE pixels on its longer side, kept so a thumbnail does not
+    # decode the image again; the full-size pixels are released within check_image, so a
+    # burst of uploads holds megabytes, not a 64 MiB bitmap each. Treat as read-only.
     pixels: Image.Image = attrs.field(repr=False, eq=False)
 
     @property
@@ -79,13 +84,16 @@ def check_image(
     max_bytes: int = DEFAULT_MAX_BYTES,
     min_side: int = DEFAULT_MIN_SIDE,
     max_side: int = DEFAULT_MAX_SIDE,
+    budget: DecodingBudget | None = None,
 ) -> CheckedImage:
     """Check an uploaded image by its content and return it normalized and re-encoded.
 
     Raises ``PayloadTooLarge`` over ``max_bytes``, ``UnsupportedMedia`` for anything but
     JPEG, PNG or WebP (whatever the file name or declared content type), ``ValidationFailed``
     for a side outside ``min_side``..``max_side`` pixels, and ``CorruptImage`` for a file
-    that does not decode completely.
+    that does not decode completely. The decode takes its pixels from ``budget`` (the
+    process's by default) and raises ``DecodingBusy`` (503) when they do not come free in
+    time.
     """
     if len(data) > max_bytes:
         raise PayloadTooLarge(
@@ -93,16 +101,21 @@ def check_image(
             f"({max_bytes // (1024 * 1024)} MB); upload a smaller or more compressed file.",
             details={"size": len(data), "limit": max_bytes},
         )
-    image, image_format = _decode(data, min_side=min_side, max_side=max_side)
-    pixels = _prepare(image, image_format)
-    encoded = io.BytesIO()
-    pixels.save(encoded, format=image_format, **_SAVE_OPTIONS[image_format])
+    with contextlib.ExitStack() as held:
+        image, image_format = _decode(
+            data, min_side=min_side, max_side=max_side, admit=_admit(held, budget)
+        )
+        pixels = _prepare(image, image_format)
+        encoded = io.BytesIO()
+        pixels.save(encoded, format=image_format, **_SAVE_OPTIONS[image_format])
+        width, height = pixels.size
+        preview = _preview(pixels)
+        if preview is not pixels:
+            pixels.close()
+            image.close()
+        del image, pixels
     return CheckedImage(
-        format=image_format,
-        width=pixels.width,
-        height=pixels.height,
-        data=encoded.getvalue(),
-        pixels=pixels,
+        format=image_format, width=width, height=height, data=encoded.getvalue(), pixels=preview
     )
 
 
@@ -116,16 +129,22 @@ def make_thumbnail(
     """
     if max_side < 1:
         raise ValueError(f"max_side must be at least 1 pixel, got {max_side}")
-    if isinstance(source, CheckedImage):
-        pixels = source.pixels
-    else:
-        image, _ = _decode(source, min_side=1, max_side=DEFAULT_MAX_SIDE, draft=max_side)
-        pixels = _orient(image)
-    if pixels.mode.startswith("I"):
-        # 16-bit greyscale: scale it down to 8 bits, where convert() would clip at 255.
-        pixels = pixels.convert("I").point(lambda value: value * (1 / 256)).convert("L")
-    elif pixels.mode not in {"L", "RGB", "RGBA"}:
-        pixels = pixels.convert("RGBA" if pixels.has_transparency_data else "RGB")
+    if isinstance(source, CheckedImage) and max_side <= max(source.pixels.size):
+        return _thumbnail(source.pixels, max_side, image_format)
+    data = source.data if isinstance(source, CheckedImage) else source
+    with contextlib.ExitStack() as held:
+        image, _ = _decode(
+            data,
+            min_side=1,
+            max_side=DEFAULT_MAX_SIDE,
+            draft=max_side,
+            admit=_admit(held, None),
+        )
+        return _thumbnail(_orient(image), max_side, image_format)
+
+
+def _thumbnail(pixels: Image.Image, max_side: int, image_format: ThumbnailFormat) -> bytes:
+    pixels = _thumbnail_mode(pixels)
     scale = min(1.0, max_side / max(pixels.width, pixels.height))
     size = (max(1, round(pixels.width * scale)), max(1, round(pixels.height * scale)))
     thumbnail = pixels.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
@@ -136,10 +155,48 @@ def make_thumbnail(
     return encoded.getvalue()
 
 
+def _thumbnail_mode(pixels: Image.Image) -> Image.Image:
+    """Return ``pixels`` in a mode a thumbnail is made in (L, RGB or RGBA)."""
+    if pixels.mode.startswith("I"):
+        # 16-bit greyscale: scale it down to 8 bits, where convert() would clip at 255.
+        return pixels.convert("I").point(lambda value: value * (1 / 256)).convert("L")
+    if pixels.mode not in {"L", "RGB", "RGBA"}:
+        return pixels.convert("RGBA" if pixels.has_transparency_data else "RGB")
+    return pixels
+
+
+def _preview(pixels: Image.Image) -> Image.Image:
+    """Return ``pixels`` (small) or a copy at most ``PREVIEW_SIDE`` on its longer side."""
+    if max(pixels.size) <= PREVIEW_SIDE:
+        return pixels
+    source = _thumbnail_mode(pixels)
+    scale = PREVIEW_SIDE / max(source.size)
+    size = (max(1, round(source.width * scale)), max(1, round(source.height * scale)))
+    preview = source.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if source is not pixels:
+        source.close()
+    return preview
+
+
+def _admit(held: contextlib.ExitStack, budget: DecodingBudget | None) -> Callable[[int], None]:
+    """Return what ``_decode`` calls with the pixel count: hold it until ``held`` closes."""
+
+    def admit(pixels: int) -> None:
+        held.enter_context((budget or process_budget()).hold(pixels))
+
+    return admit
+
+
 def _decode(
-    data: bytes, *, min_side: int, max_side: int, draft: int | None = None
+    data: bytes,
+    *,
+    min_side: int,
+    max_side: int,
+    draft: int | None = None,
+    admit: Callable[[int], None] = lambda _pixels: None,
 ) -> tuple[Image.Image, ImageFormat]:
-    """Open ``data`` as an accepted format, check its declared size, then decode it fully."""
+    """Open ``data`` as an accepted format, check its declared size, then decode it fully
+    (after ``admit(width * height)``, which may wait for the decoding budget)."""
     try:
         image = Image.open(io.BytesIO(data), formats=tuple(_ACCEPTED))
     except _BOMB as exc:
@@ -164,6 +221,11 @@ def _decode(
             f"{max_side} pixels. Resize it and upload it again.",
             details={"width": width, "height": height, "minSide": min_side, "maxSide": max_side},
         )
+    try:
+        admit(width * height)
+    except BaseException:
+        image.close()
+        raise
     try:
         if draft is not None and image_format == "JPEG":
             image.draft("RGB", (draft, draft))

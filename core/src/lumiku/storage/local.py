@@ -8,11 +8,15 @@ import tempfile
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from lumiku.errors import ConfigurationError, NotFound
+from lumiku.errors import ConfigurationError, LumikuError, NotFound, ValidationFailed
 from lumiku.storage.errors import UnsafeStorageKey
 from lumiku.storage.keys import StorageKey, check_folder, new_key, parse_key
+
+if TYPE_CHECKING:
+    from lumiku.storage.signing import UrlSigner
 
 
 def _utc_now() -> datetime:
@@ -46,9 +50,13 @@ class LocalStorage:
                     "LUMIKU_STORAGE_DIR instead of single folders."
                 )
 
-    def scoped(self, folder: str) -> ScopedStorage:
-        """Return a view limited to ``folder``, the only one a plugin should be given."""
-        return ScopedStorage(self, check_folder(folder), clock=self._clock)
+    def scoped(self, folder: str, *, signer: UrlSigner | None = None) -> ScopedStorage:
+        """Return a view limited to ``folder``, the only one a plugin should be given.
+
+        With ``signer``, the view also reads files of other folders named by a file URL
+        that ``signer`` issued (:meth:`ScopedStorage.read_signed`).
+        """
+        return ScopedStorage(self, check_folder(folder), clock=self._clock, signer=signer)
 
     def path(self, key: str) -> Path:
         """Return the real path for ``key``, after proving it stays inside its folder."""
@@ -74,11 +82,17 @@ class ScopedStorage:
     """One plugin's folder: store new files, read, check and delete the ones it owns."""
 
     def __init__(
-        self, storage: LocalStorage, folder: str, *, clock: Callable[[], datetime] = _utc_now
+        self,
+        storage: LocalStorage,
+        folder: str,
+        *,
+        clock: Callable[[], datetime] = _utc_now,
+        signer: UrlSigner | None = None,
     ) -> None:
         self._storage = storage
         self._folder = check_folder(folder)
         self._clock = clock
+        self._signer = signer
 
     @property
     def folder(self) -> str:
@@ -120,6 +134,50 @@ class ScopedStorage:
         with self.open(key) as file:
             return file.read()
 
+    def signed_key(self, url: str, *, field: str = "url") -> str:
+        """Return the key of a file URL this server signed (``/files/<key>?expires&signature``).
+
+        A signed URL is a capability: whoever holds it may read the file, whichever
+        plugin's folder it is in (an avatar of another plugin, handed over as its URL).
+        ``url`` may be absolute (any host) or a path. Raise ``ValidationFailed`` (422,
+        naming ``field``) for a URL that is not one of this server's signed file URLs or
+        whose signature is wrong or expired.
+        """
+        if self._signer is None:
+            raise RuntimeError("this storage view was built without a URL signer")
+        try:
+            parts = urlsplit(url)
+            query = parse_qs(parts.query, keep_blank_values=True)
+        except ValueError:
+            parts, query = None, {}
+        prefix = self._signer.prefix + "/"
+        if parts is None or not parts.path.startswith(prefix):
+            raise _bad_url(field, f"must be a file URL of this server ({prefix}...)")
+        key = unquote(parts.path[len(prefix) :])
+        try:
+            parse_key(key)
+            self._signer.verify(key, _single(query, "expires"), _single(query, "signature"))
+        except LumikuError as exc:  # a malformed key, a bad or expired signature
+            raise _bad_url(field, exc.message) from None
+        return key
+
+    def read_signed(self, url: str, *, field: str = "url") -> bytes:
+        """Return the bytes of the file a signed URL names (see :meth:`signed_key`).
+
+        Raise ``ValidationFailed`` for a bad URL and ``NotFound`` when the file is gone.
+        """
+        key = self.signed_key(url, field=field)
+        return self.read_any(key)
+
+    def read_any(self, key: str) -> bytes:
+        """Return the bytes of ``key`` in any folder: only for keys from :meth:`signed_key`
+        or from another plugin's public service. Raise ``NotFound`` when it is gone."""
+        path = self._storage.path(key)
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise _not_found(key) from None
+
     def delete(self, key: str) -> bool:
         """Delete the file under ``key``; return False if it was already gone (idempotent)."""
         try:
@@ -150,6 +208,18 @@ class ScopedStorage:
                 details={"key": key, "folder": self._folder},
             )
         return parsed
+
+
+def _single(query: dict[str, list[str]], name: str) -> str | None:
+    values = query.get(name)
+    return values[0] if values and len(values) == 1 else None
+
+
+def _bad_url(field: str, rule: str) -> ValidationFailed:
+    return ValidationFailed(
+        f"{field} {rule}; use a file URL exactly as this API returned it.",
+        details={"fields": {field: rule}},
+    )
 
 
 def _write_atomically(target: Path, data: bytes) -> None:

@@ -52,6 +52,11 @@ class UrlSigner:
     def __repr__(self) -> str:
         return f"UrlSigner(prefix={self._prefix!r})"
 
+    @property
+    def prefix(self) -> str:
+        """Return the path the signed URLs start with (``/files``)."""
+        return self._prefix
+
     def sign(self, key: str, *, expires_in: int = 3600, now: float | None = None) -> str:
         """Return a URL path for ``key`` that stays valid for ``expires_in`` seconds."""
         if not 0 < expires_in <= MAX_EXPIRES_IN:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from lumiku.testing.app import build_test_app, job_queue_of, runtime_of, test_environment
-    from lumiku.testing.client import PASSWORD, SignedInUser, sign_up
+    from lumiku.testing.client import OPERATOR_HEADERS, PASSWORD, SignedInUser, sign_up
     from lumiku.testing.clock import ManualClock
     from lumiku.testing.context import PluginHarness, build_plugin_harness
     from lumiku.testing.jobs import FAST_RETRIES, StubJobs, drain, stub_jobs
@@ -31,6 +31,7 @@ _LAZY = {
     "job_queue_of": "lumiku.testing.app",
     "runtime_of": "lumiku.testing.app",
     "test_environment": "lumiku.testing.app",
+    "OPERATOR_HEADERS": "lumiku.testing.client",
     "PASSWORD": "lumiku.testing.client",
     "SignedInUser": "lumiku.testing.client",
     "sign_up": "lumiku.testing.client",
@@ -55,6 +56,7 @@ _LAZY = {
 
 __all__ = [
     "FAST_RETRIES",
+    "OPERATOR_HEADERS",
     "PASSWORD",
     "ManualClock",
     "PluginHarness",

@@ -15,13 +15,17 @@ from lumiku.db import migrate
 from lumiku.plugins.migrations import migration_sources
 from lumiku.plugins.registry import PluginSource
 from lumiku.settings import Settings, load_settings
-from lumiku.testing.client import TestClient
+from lumiku.testing.client import OPERATOR_TOKEN, TestClient
 from lumiku.testing.queue import RecordingJobQueue
 from lumiku.testing.templates import ScratchDatabase
 
 
 def test_environment(database_url: str, workdir: Path, **overrides: str) -> dict[str, str]:
-    """Return the environment of a test app: its own database, storage and secret, no Redis."""
+    """Return the environment of a test app: its own database, storage and secret, no Redis.
+
+    ``LUMIKU_METRICS_TOKEN`` is :data:`~lumiku.testing.client.OPERATOR_TOKEN`: send
+    ``OPERATOR_HEADERS`` to read the operator pages.
+    """
     config = workdir / "lumiku.toml"
     if not config.exists():
         config.write_text("")
@@ -32,6 +36,7 @@ def test_environment(database_url: str, workdir: Path, **overrides: str) -> dict
         "LUMIKU_CONFIG": str(config),
         "JWT_SECRET": secrets.token_urlsafe(48),
         "REDIS_ENABLED": "false",
+        "LUMIKU_METRICS_TOKEN": OPERATOR_TOKEN,
     }
     env.update(overrides)
     return env

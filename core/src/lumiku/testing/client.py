@@ -23,10 +23,24 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", "Using `httpx` with `starlette.testclient`")
     from starlette.testclient import TestClient
 
-__all__ = ["PASSWORD", "SignedInUser", "TestClient", "sign_up"]
+__all__ = [
+    "OPERATOR_HEADERS",
+    "OPERATOR_TOKEN",
+    "PASSWORD",
+    "SignedInUser",
+    "TestClient",
+    "sign_up",
+]
 
 PASSWORD = "violet staple orchard kettle"  # noqa: S105 - the password of test accounts
 """The password of the accounts :func:`sign_up` creates."""
+
+OPERATOR_TOKEN = "test-operator-token-0123456789abcdef"  # noqa: S105 - test apps only
+"""The ``LUMIKU_METRICS_TOKEN`` of test apps: it opens ``/metrics``, ``/health/detailed``,
+``/api/plugins`` and the checks of a plugin's health report."""
+
+OPERATOR_HEADERS = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+"""The header an operator (or Prometheus) sends to a test app."""
 
 
 class SignedInUser:
