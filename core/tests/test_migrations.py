@@ -319,3 +319,24 @@ def test_a_failing_migration_rolls_back_its_step_on_postgresql(
     # Each revision commits on its own: the steps before the broken one stay applied.
     assert set(plugin.tables) <= tables
     assert status_rows(run_cli, env)[plugin.id]["current"] == f"{plugin.id}_0002"
+
+
+def test_a_plugin_head_not_named_after_its_plugin_is_pointed_out(
+    install_plugin: Callable[..., Any], tmp_path: Path
+) -> None:
+    from lumiku.db.migrate import MigrationSource, resolve_location, unnamed_heads
+
+    folder = tmp_path / "versions"
+    folder.mkdir()
+    (folder / "xy0001_things.py").write_text(
+        'revision = "xy0001_things"\ndown_revision = None\nbranch_labels = ("lkt_named",)\n'
+        'depends_on = "0001_users"\n\n\ndef upgrade():\n    pass\n\n\n'
+        "def downgrade():\n    pass\n"
+    )
+    plugin = install_plugin()
+    sources = [
+        migrate.core_source(),
+        MigrationSource("lkt_named", folder),
+        MigrationSource(plugin.id, resolve_location(f"{plugin.package}:migrations")),
+    ]
+    assert unnamed_heads(sources) == [("lkt_named", "xy0001_things")]

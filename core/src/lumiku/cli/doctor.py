@@ -15,6 +15,7 @@ from lumiku.errors import ConfigurationError
 from lumiku.plugins.migrations import (
     mark_pending_migrations,
     migration_sources,
+    naming_advice,
     orphan_advice,
 )
 from lumiku.settings import load_settings
@@ -52,7 +53,8 @@ def run(_args: argparse.Namespace) -> int:
         try:
             ping(engine)
             line(OK, f"database reachable ({engine.url.get_backend_name()})")
-            rows = migrate.status(engine, migration_sources(registry), registry.records)
+            sources = migration_sources(registry)
+            rows = migrate.status(engine, sources, registry.records)
             mark_pending_migrations(engine, registry)  # the plugin lines below show it
             for row in rows:
                 if row.state == "up_to_date":
@@ -65,6 +67,8 @@ def run(_args: argparse.Namespace) -> int:
                         f"migrations of {row.branch} {row.state.replace('_', ' ')}: "
                         "run `lumiku migrate`",
                     )
+            for plugin_id, head in migrate.unnamed_heads(sources):
+                line(WARN, naming_advice(plugin_id, head))
         except sa.exc.SQLAlchemyError as exc:
             line(FAIL, f"database not reachable: {type(exc).__name__}")
     finally:

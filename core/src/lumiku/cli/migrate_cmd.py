@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from lumiku.cli.console import FAIL, OK, WARN, print_json
 from lumiku.cli.environment import database, load_registry, settings_or_exit
 from lumiku.db import migrate
-from lumiku.plugins.migrations import migration_sources, orphan_advice
+from lumiku.plugins.migrations import migration_sources, naming_advice, orphan_advice
 from lumiku.plugins.registry import PluginRegistry
 
 
@@ -67,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
         for row in migrate.status(engine, sources, registry.records):
             if row.state == "orphaned":
                 print(f"{WARN} {orphan_advice(row, registry)}; left as is")
+        for plugin_id, head in migrate.unnamed_heads(sources):
+            print(f"{WARN} {naming_advice(plugin_id, head)}")
         _guarded(lambda: migrate.upgrade(engine, sources, args.plugin))
         applied = sorted({args.plugin} if args.plugin else branches)
         print(f"{OK} migrations applied: {', '.join(applied)}")

@@ -193,6 +193,20 @@ def status(
     return result
 
 
+def unnamed_heads(sources: Sequence[MigrationSource]) -> list[tuple[str, str]]:
+    """Return ``(plugin id, head revision)`` for each plugin branch whose head revision id
+    does not start with ``<plugin id>_``: uninstalled, that branch could not be named."""
+    script = ScriptDirectory.from_config(_config(sources, None))
+    found = []
+    for source in sources:
+        if source.branch == CORE_BRANCH:
+            continue
+        for head in script.get_revisions(f"{source.branch}@head"):
+            if head is not None and not head.revision.startswith(source.branch + "_"):
+                found.append((source.branch, head.revision))
+    return found
+
+
 def _branch_revisions(script: ScriptDirectory, branch: str) -> list[Any]:
     try:
         return list(script.iterate_revisions(f"{branch}@head", "base"))

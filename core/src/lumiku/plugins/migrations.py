@@ -191,3 +191,12 @@ class MigrationWatch:
             await asyncio.sleep(self.interval)
             if await asyncio.to_thread(self.check_now) and on_change is not None:
                 await on_change()
+
+
+def naming_advice(plugin_id: str, head: str) -> str:
+    """Say why a plugin's head revision should be named after the plugin, and how."""
+    return (
+        f"the newest migration of {plugin_id} is {head}, which does not start with "
+        f"'{plugin_id}_': if {plugin_id} is uninstalled, its tables cannot be named. Name "
+        f"its next revision {plugin_id}_<step> (the plugin's author does)"
+    )
