@@ -181,8 +181,11 @@ class MigrationWatch:
         changed = self.registry.set_migrations_pending(report.plugins)
         for plugin_id in changed:
             record = self.registry.records[plugin_id]
-            mark = "✅" if record.state.serving else "⚠️"
-            logger.warning("%s Plugin %s is now %s", mark, plugin_id, record.describe())
+            if record.state.serving:
+                # Not ✅ yet: its startup runs next, and the app says when it succeeded.
+                logger.info("Plugin %s: its migrations are at head; starting it", plugin_id)
+            else:
+                logger.warning("⚠️ Plugin %s is now %s", plugin_id, record.describe())
         return changed
 
     async def run(self, on_change: Callable[[], Awaitable[object]] | None = None) -> None:
