@@ -100,8 +100,9 @@ def _entry(kind: str, reason: str, reference: Reference | None = JOB) -> Entry:
             "Balance correction: -40 credits found by an account check",
         ),
         ("capture", "Avatar generation 'Ana'", JOB, "Avatar generation 'Ana'"),
-        ("spend", "capture of hold 3f2a0c1e", JOB, "capture of hold 3f2a0c1e"),  # not ours
-        ("grant", "granted by an operator", None, "granted by an operator"),
+        ("spend", "capture of hold 3f2a0c1e", JOB, "Capture of hold 3f2a0c1e"),  # not ours
+        ("grant", "granted by an operator", None, "Granted by an operator"),
+        ("welcome", "welcome credits", None, "Welcome credits"),
     ],
 )
 def test_lines_written_before_read_as_new_ones(

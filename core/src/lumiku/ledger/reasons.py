@@ -38,11 +38,13 @@ def correction_reason(difference: int) -> str:
 
 
 def readable_reason(entry: Entry) -> str:
-    """Return the entry's history line; lines written before this module existed (a
-    capture naming its hold, a correction naming its reconciliation run) read as new ones."""
+    """Return the entry's history line, starting with a capital; lines written before this
+    module existed (a capture naming its hold, a correction naming its reconciliation run)
+    read as new ones."""
     if entry.kind == "capture" and _OLD_CAPTURE.match(entry.reason):
         return work_name(entry.reference) if entry.reference else "Charged work"
     correction = _OLD_CORRECTION.match(entry.reason) if entry.kind == "adjustment" else None
     if correction:
         return correction_reason(int(correction.group(1)))
-    return entry.reason
+    # A line starts like a sentence ("welcome credits" was written in lower case).
+    return entry.reason[:1].upper() + entry.reason[1:]
