@@ -161,3 +161,18 @@ def test_an_unmigrated_database_is_one_line_not_a_traceback(
         line = _one_failure(result)
         assert line.startswith("❌ the database refused the command ("), line
         assert "lumiku migrate" in line
+
+
+@pytest.mark.parametrize("command", ["create", "set-role"])
+def test_a_lookalike_email_is_refused_in_one_line_not_folded(
+    run_cli: Any, lumiku_env: dict[str, str], command: str
+) -> None:
+    env = {**lumiku_env, "LUMIKU_NEW_PASSWORD": PASSWORD}
+    assert run_cli(env, "migrate").code == 0
+    assert run_cli(env, "users", "create", "quack@example.com").code == 0
+    argv = ["quac\u212a@example.com", *(["admin"] if command == "set-role" else [])]
+    result = run_cli(env, "users", command, *argv)
+    assert result.code == 1
+    assert "U+212A" in _one_failure(result)
+    listed = json.loads(run_cli(env, "users", "list", "--json").out)
+    assert [(row["email"], row["role"]) for row in listed] == [("quack@example.com", "user")]

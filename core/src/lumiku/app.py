@@ -49,6 +49,7 @@ from lumiku.plugins.registry import PluginSource
 from lumiku.plugins.state import PluginRecord
 from lumiku.realtime.attachment import RealtimeAttachment, attach_realtime, claim_namespaces
 from lumiku.realtime.namespace import AuthenticatedNamespace
+from lumiku.realtime.revocations import SWEEP_SECONDS
 from lumiku.realtime.server import close_realtime
 from lumiku.redis_watch import RedisWatch
 from lumiku.settings import Settings, load_settings
@@ -171,6 +172,7 @@ def _realtime(runtime: Runtime) -> RealtimeAttachment:
         user_id_of=lambda token: str(runtime.auth.authenticate(token).id),
         publisher=runtime.publisher,
         metrics=runtime.metrics,
+        revocations=runtime.revocations,
     )
 
 
@@ -227,6 +229,7 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
         tasks = [
             asyncio.create_task(Scheduler(runtime.jobs, runtime.schedules).run()),
             asyncio.create_task(watches.migrations.run(on_change=start_late)),
+            asyncio.create_task(realtime.sweep(SWEEP_SECONDS)),
         ]
         if runtime.settings.redis.enabled:
             tasks.append(asyncio.create_task(watches.redis.run(on_change=start_late)))

@@ -8,11 +8,15 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from lumiku.testing import OPERATOR_HEADERS
+
 
 def test_is_discovered_and_running_degraded_without_redis(client: TestClient, kit: Any) -> None:
-    plugins = {p["id"]: p for p in client.get("/api/plugins").json()["plugins"]}
+    plugins = {
+        p["id"]: p for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    }
     assert plugins["pose_generator"]["state"] == "degraded"  # Redis is off in tests
-    health = client.get(kit.prefix + "/health")
+    health = client.get(kit.prefix + "/health", headers=OPERATOR_HEADERS)
     assert health.status_code == 200
     assert health.json()["status"] == "degraded"
 

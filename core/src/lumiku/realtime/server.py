@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 
 from lumiku.realtime.connections import ConnectionGauge
 from lumiku.realtime.namespace import AuthenticatedNamespace, Authenticator
+from lumiku.realtime.revocations import INTERNAL_NAMESPACE, RevocationRedisManager
 
 DEFAULT_CHANNEL = "lumiku:socketio"
 """The Redis pub/sub channel the servers and the worker publishers share."""
@@ -41,7 +42,10 @@ def build_realtime(
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ValueError(f"Socket.IO namespaces registered twice: {duplicates}")
-    manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
+    if INTERNAL_NAMESPACE in names:
+        raise ValueError(f"the Socket.IO namespace {INTERNAL_NAMESPACE} is reserved for Lumiku")
+    # The Redis manager also carries revocation notices between nodes (realtime.revocations).
+    manager = RevocationRedisManager(redis_url, channel=channel) if redis_url else None
     server = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,
