@@ -340,3 +340,24 @@ def test_a_plugin_head_not_named_after_its_plugin_is_pointed_out(
         MigrationSource(plugin.id, resolve_location(f"{plugin.package}:migrations")),
     ]
     assert unnamed_heads(sources) == [("lkt_named", "xy0001_things")]
+
+
+def test_a_database_ahead_of_the_installed_plugin_says_so(
+    install_plugin: Callable[..., Any], run_cli: Callable[..., Any], lumiku_env: dict[str, str]
+) -> None:
+    plugin = install_plugin()
+    assert run_cli(lumiku_env, "migrate").code == 0
+    # An older version of the package: it lacks the revision the database is at.
+    (plugin.site / plugin.package / "migrations" / f"{plugin.id}_0002.py").unlink()
+    importlib.invalidate_caches()
+    orphans = [
+        row for row in status_rows(run_cli, lumiku_env).values() if row["state"] == "orphaned"
+    ]
+    assert [(row["plugin"], row["current"]) for row in orphans] == [
+        (plugin.id, f"{plugin.id}_0002")
+    ]
+    assert orphans[0]["advice"] == (
+        f"the database is at revision {plugin.id}_0002 of {plugin.id}, which the installed "
+        "version (1.2.3) does not have: install the version that wrote it again (and "
+        "downgrade with it first, if you mean to go back)"
+    )
