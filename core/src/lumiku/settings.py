@@ -46,7 +46,7 @@ _KNOWN_SECRETS = (
     "12345",
     "qwerty",
 )
-_DURATION = re.compile(r"^(\d+)([smhd]?)$")
+_DURATION = re.compile(r"^([0-9]+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -326,7 +326,7 @@ def _read_int(
     raw = environ.get(name)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"[+-]?\d+", raw.strip()):
+    if not re.fullmatch(r"[+-]?[0-9]+", raw.strip()):
         problems.add(name, f"must be a whole number from {low} to {high}, got {raw!r}")
         return default
     value = int(raw)

@@ -34,7 +34,6 @@ from lumiku.http.bodies import (
     require_json,
     require_media_type,
 )
-from lumiku.http.converter import INT64
 from lumiku.http.errors import (
     ERROR_CODES,
     client_gone_response,
@@ -48,6 +47,7 @@ from lumiku.http.results import render
 from lumiku.http.structuring import structure, validation_failed
 from lumiku.http.text import check_path_text, header_text
 from lumiku.idempotency import RequestKey
+from lumiku.integers import INT64
 
 if TYPE_CHECKING:
     from lumiku.http.services import EndpointServices
