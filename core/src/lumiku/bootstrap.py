@@ -41,6 +41,7 @@ from lumiku.plugins.registry import PluginRegistry, PluginSource
 from lumiku.plugins.state import PluginRecord
 from lumiku.ratelimit import RateLimiter
 from lumiku.realtime.publisher import SwitchablePublisher
+from lumiku.realtime.revocations import SwitchableRevocations
 from lumiku.settings import Settings
 from lumiku.storage.decoding import process_budget
 from lumiku.storage.local import LocalStorage
@@ -95,6 +96,7 @@ class Runtime:
     image_providers: dict[str, ImageProvider]
     idempotency: IdempotencyStore
     markers: QueuedMarkers
+    revocations: SwitchableRevocations = attrs.field(factory=SwitchableRevocations)
     held_job_kinds: HeldJobKinds = attrs.field(factory=HeldJobKinds)
     clock: Clock = utc_now
     contexts: dict[str, PluginContext] = attrs.field(factory=dict)
@@ -186,7 +188,8 @@ def build_runtime(
         ).inc(),
     )
     storage = LocalStorage(settings.storage_dir)
-    auth = build_auth(engine, settings, ledger, clock)
+    revocations = SwitchableRevocations()
+    auth = build_auth(engine, settings, ledger, clock, tokens_changed=revocations.tokens_changed)
     idempotency = IdempotencyStore(engine, clock)
     endpoints = EndpointServices(
         json=make_json_converter(),
@@ -216,6 +219,7 @@ def build_runtime(
         image_providers=image_providers,
         idempotency=idempotency,
         markers=markers_for(broker),
+        revocations=revocations,
         clock=clock,
     )
     for record, provided in hooks.each(

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from lumiku.heldjobs import claims
-from lumiku.testing import ManualClock
+from lumiku.testing import OPERATOR_HEADERS, ManualClock
 from lumiku_pose_generator.tables import generations
 
 
@@ -48,7 +48,7 @@ def test_a_generation_stuck_four_times_is_failed_and_released(make_client: Any, 
     stats = api.get("/stats").json()
     assert stats["generationsByStatus"] == {"failed": 1}
     assert (stats["totalProjects"], stats["posesGenerated"], stats["creditsSpent"]) == (1, 0, 0)
-    health = client.get(kit.prefix + "/health").json()
+    health = client.get(kit.prefix + "/health", headers=OPERATOR_HEADERS).json()
     assert health["checks"]["queue"]["status"] == "degraded"
 
 

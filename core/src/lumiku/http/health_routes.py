@@ -138,16 +138,22 @@ class PluginHealth:
     """Each plugin's state with the results of its checks.
 
     ``checks_of`` returns a plugin's checks (what its ``register_health_checks`` gives); it is
-    asked on every report, and only for plugins that serve.
+    asked on every report, and only for plugins that serve. The public (anonymous) report of
+    a plugin is reused for ``public_ttl`` seconds, so a flood of anonymous probes does not
+    run the plugin's checks each time.
     """
 
     def __init__(
         self,
         records: Callable[[], Iterable[PluginRecord]],
         checks_of: Callable[[PluginRecord], Mapping[str, HealthCheck]],
+        *,
+        public_ttl: float = 2.0,
     ) -> None:
         self._records = records
         self._checks_of = checks_of
+        self._public_ttl = public_ttl
+        self._public: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def report(self, record: PluginRecord, *, detailed: bool = True) -> dict[str, Any]:
         """Return the plugin's state and (``detailed``: for operators) its checks and reason."""
@@ -178,9 +184,20 @@ class PluginHealth:
                 return record
         return None
 
+    def public_report(self, record: PluginRecord) -> dict[str, Any]:
+        """Return the report anyone may read (id, status, state), at most ``public_ttl`` old."""
+        cached = self._public.get(record.id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self._public_ttl:
+            return cached[1]
+        body = self.report(record, detailed=False)
+        self._public[record.id] = (now, body)
+        return body
+
     async def response(self, record: PluginRecord, *, detailed: bool = False) -> Response:
         """Answer with the report: 200, or 503 when the plugin is down."""
-        body = await run_in_threadpool(lambda: self.report(record, detailed=detailed))
+        report = self.report if detailed else self.public_report
+        body = await run_in_threadpool(lambda: report(record))
         return JSONResponse(body, status_code=200 if body["status"] != "down" else 503)
 
 
@@ -199,12 +216,20 @@ class CachedChecks:
         self._results: dict[str, CheckResult] = {}
 
     def results(self) -> dict[str, CheckResult]:
-        """Return fresh results, or those of the last run if it was less than ``ttl`` ago."""
-        with self._lock:
+        """Return fresh results, or those of the last run if it was less than ``ttl`` ago.
+
+        While a run is under way (a dependency is slow), other callers get the previous
+        results at once instead of queueing threads behind it.
+        """
+        if not self._lock.acquire(blocking=not self._results):
+            return dict(self._results)
+        try:
             if time.monotonic() - self._at >= self._ttl:
                 self._results = run_checks(self._checks)
                 self._at = time.monotonic()
             return dict(self._results)
+        finally:
+            self._lock.release()
 
 
 def health_routes(

@@ -13,6 +13,7 @@ from lumiku.metrics import Metrics
 from lumiku.realtime.connections import ConnectionGauge
 from lumiku.realtime.namespace import AuthenticatedNamespace
 from lumiku.realtime.publisher import ServerPublisher, SwitchablePublisher
+from lumiku.realtime.revocations import ServerRevocations, SwitchableRevocations, sweep_forever
 from lumiku.realtime.server import build_realtime, wrap_app
 
 
@@ -30,15 +31,26 @@ class RealtimeAttachment:
     """The Socket.IO server of one app; bound to the event loop by the lifespan."""
 
     def __init__(
-        self, sio: socketio.AsyncServer, gauge: ConnectionGauge, publisher: SwitchablePublisher
+        self,
+        sio: socketio.AsyncServer,
+        gauge: ConnectionGauge,
+        publisher: SwitchablePublisher,
+        revocations: SwitchableRevocations | None = None,
     ) -> None:
         self.sio = sio
         self.gauge = gauge
         self._publisher = publisher
+        self._revocations = revocations
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Let plugins publish to this server from any thread."""
+        """Let plugins publish to this server, and auth close revoked sockets, from any thread."""
         self._publisher.target = ServerPublisher(self.sio, loop)
+        if self._revocations is not None:
+            self._revocations.target = ServerRevocations(self.sio, loop)
+
+    async def sweep(self, interval: float) -> None:
+        """Re-check every socket's token every ``interval`` seconds (run it as a task)."""
+        await sweep_forever(self.sio, interval)
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
         """Return ``app`` served together with Socket.IO on the same port."""
@@ -78,6 +90,7 @@ def attach_realtime(
     user_id_of: Callable[[str], str],
     publisher: SwitchablePublisher,
     metrics: Metrics,
+    revocations: SwitchableRevocations | None = None,
 ) -> RealtimeAttachment:
     """Build the Socket.IO server serving ``namespaces``.
 
@@ -93,4 +106,4 @@ def attach_realtime(
         namespaces=namespaces,
         connections=gauge,
     )
-    return RealtimeAttachment(sio, gauge, publisher)
+    return RealtimeAttachment(sio, gauge, publisher, revocations)
