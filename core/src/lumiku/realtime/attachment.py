@@ -30,15 +30,20 @@ class RealtimeAttachment:
     """The Socket.IO server of one app; bound to the event loop by the lifespan."""
 
     def __init__(
-        self, sio: socketio.AsyncServer, gauge: ConnectionGauge, publisher: SwitchablePublisher
+        self,
+        sio: socketio.AsyncServer,
+        gauge: ConnectionGauge,
+        publisher: SwitchablePublisher,
+        local_only: Callable[[], bool] | None = None,
     ) -> None:
         self.sio = sio
         self.gauge = gauge
         self._publisher = publisher
+        self._local_only = local_only
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Let plugins publish to this server from any thread."""
-        self._publisher.target = ServerPublisher(self.sio, loop)
+        self._publisher.target = ServerPublisher(self.sio, loop, local_only=self._local_only)
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
         """Return ``app`` served together with Socket.IO on the same port."""
@@ -78,11 +83,14 @@ def attach_realtime(
     user_id_of: Callable[[str], str],
     publisher: SwitchablePublisher,
     metrics: Metrics,
+    local_only: Callable[[], bool] | None = None,
 ) -> RealtimeAttachment:
     """Build the Socket.IO server serving ``namespaces``.
 
     ``user_id_of`` turns a token into a user id (raising when it is not valid);
-    ``publisher`` is bound to the server once the event loop runs.
+    ``publisher`` is bound to the server once the event loop runs. While ``local_only()``
+    is true (Redis lost at runtime), events go to this node's sockets directly instead of
+    through Redis.
     """
     gauge = ConnectionGauge()
     metrics.live.connections = gauge
@@ -93,4 +101,4 @@ def attach_realtime(
         namespaces=namespaces,
         connections=gauge,
     )
-    return RealtimeAttachment(sio, gauge, publisher)
+    return RealtimeAttachment(sio, gauge, publisher, local_only)
