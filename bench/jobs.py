@@ -232,6 +232,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
+queued_ms = first_ms = 0.0
+
+
 def main() -> None:
     import httpx
     import sqlalchemy as sa
@@ -243,6 +246,7 @@ def main() -> None:
     from lumiku.testing.databases import temporary_postgres_database
     from lumiku_pose_generator.models import pose_library
 
+    global queued_ms, first_ms
     workdir = Path(tempfile.mkdtemp(prefix="bench-jobs-"))
     with temporary_postgres_database("lumiku_bench") as database_url, redis_server() as redis_url:
         env = test_environment(
@@ -301,6 +305,20 @@ def main() -> None:
                     )
                     if round_ >= 3:  # warm-up
                         plugin_latency.append((at - started) * 1000)
+            with ledger_engine.connect() as connection:
+                stages = connection.execute(
+                    sa.text(
+                        "SELECT g.created_at, g.started_at, min(i.finished_at) "
+                        "FROM pose_generations g JOIN job_items i ON i.job_id = g.id "
+                        "GROUP BY g.id, g.created_at, g.started_at ORDER BY g.created_at"
+                    )
+                ).all()[3:]
+            queued_ms = statistics.median(
+                (started - created).total_seconds() * 1000 for created, started, _ in stages
+            )
+            first_ms = statistics.median(
+                (first - started).total_seconds() * 1000 for _, started, first in stages
+            )
             baseline_latency: list[float] = []
             listener = listeners[users[0]["id"]]
             from lumiku.jobs.broker import build_broker, declare_actor
@@ -375,6 +393,9 @@ def main() -> None:
     print(f"  pose generator  p50 {p50:7.1f}  p99 {p99:7.1f}")
     print(f"  bare actor      p50 {b50:7.1f}  p99 {b99:7.1f}")
     print(f"  p50 above baseline: {p50 - b50:.1f} ms (target < 20)")
+    print(
+        f"  medians: submit to claimed {queued_ms:.1f} ms, claimed to first pose {first_ms:.1f} ms"
+    )
     print(f"poses per second, 2 workers, {GENERATIONS}x{POSES} poses at 768x1024")
     print(f"  pose generator  {plugin_rate:6.2f}/s  ({plugin_ms:.0f} ms per pose per worker)")
     print(f"  bare actor      {baseline_rate:6.2f}/s  ({baseline_ms:.0f} ms per pose per worker)")
