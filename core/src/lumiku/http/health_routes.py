@@ -23,6 +23,17 @@ from starlette.routing import Route
 
 from lumiku.db import ping
 from lumiku.health import CheckResult, HealthCheck, overall, run_checks, top_status
+from lumiku.http.described import (
+    DETAILED_HEALTH,
+    HEALTH_STATUS,
+    OPERATORS,
+    OPTIONAL_BEARER,
+    PLUGIN_HEALTH,
+    PUBLIC,
+    described,
+    error_ref,
+    health_responses,
+)
 from lumiku.http.errors import error_body
 from lumiku.http.operator import OperatorAccess, shown_reason
 from lumiku.plugins.state import PluginRecord, PluginState
@@ -224,12 +235,35 @@ def health_routes(
             )
         return await plugins.response(record, detailed=await operators.allows(request))
 
+    public = health_responses(HEALTH_STATUS)
+    for_operators = health_responses(
+        DETAILED_HEALTH, ("401", error_ref("Unauthorized")), ("403", error_ref("Forbidden"))
+    )
+    by_id = health_responses(PLUGIN_HEALTH, ("404", error_ref("NotFound")))
     return [
-        Route("/health", health, methods=["GET"]),
-        Route("/health/liveness", liveness, methods=["GET"]),
-        Route("/health/readiness", readiness, methods=["GET"]),
-        Route("/health/detailed", detailed, methods=["GET"]),
-        Route("/api/apps/{plugin}/health", plugin_health_by_id, methods=["GET"]),
+        described(Route("/health", health, methods=["GET"]), security=PUBLIC, responses=public),
+        described(
+            Route("/health/liveness", liveness, methods=["GET"]),
+            security=PUBLIC,
+            responses=public,
+        ),
+        described(
+            Route("/health/readiness", readiness, methods=["GET"]),
+            security=PUBLIC,
+            responses=public,
+        ),
+        described(
+            Route("/health/detailed", detailed, methods=["GET"]),
+            operationId="getHealthDetailed",
+            security=OPERATORS,
+            responses=for_operators,
+        ),
+        described(
+            Route("/api/apps/{plugin}/health", plugin_health_by_id, methods=["GET"]),
+            operationId="getPluginHealth",
+            security=OPTIONAL_BEARER,
+            responses=by_id,
+        ),
     ]
 
 
@@ -242,4 +276,8 @@ def plugin_health_route(
         """Report this plugin's state (and its checks, to operators)."""
         return await plugins.response(record, detailed=await operators.allows(request))
 
-    return Route("/health", health, methods=["GET"], name=f"{record.id}_health")
+    return described(
+        Route("/health", health, methods=["GET"], name=f"{record.id}_health"),
+        security=OPTIONAL_BEARER,
+        responses=health_responses(PLUGIN_HEALTH),
+    )

@@ -14,6 +14,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from lumiku.errors import NotFound
+from lumiku.http.described import PUBLIC, described, error_ref
 from lumiku.storage.keys import StorageKey, parse_key
 from lumiku.storage.local import LocalStorage
 from lumiku.storage.signing import UrlSigner
@@ -62,11 +63,44 @@ def file_endpoint(storage: LocalStorage, signer: UrlSigner) -> Endpoint:
 
 def file_route(storage: LocalStorage, signer: UrlSigner, *, path: str = "/files") -> Route:
     """Return the ``GET <path>/{key:path}`` route for ``file_endpoint``."""
-    return Route(
+    route = Route(
         f"{path.rstrip('/')}/{{key:path}}",
         file_endpoint(storage, signer),
         methods=["GET"],
         name="files",
+    )
+    return described(
+        route,
+        operationId="getFile",
+        summary="Download a stored file through the signed link the API returned.",
+        security=PUBLIC,
+        parameters=[
+            {
+                "name": "expires",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0},
+                "description": "When the link expires, in Unix seconds (as signed)",
+            },
+            {
+                "name": "signature",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "description": "The link's signature (as signed)",
+            },
+        ],
+        responses={
+            "200": {
+                "description": "The file (an image, or a ZIP archive as an attachment)",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            },
+            "400": error_ref("BadRequest"),
+            "403": error_ref("Forbidden"),
+            "404": error_ref("NotFound"),
+        },
     )
 
 
