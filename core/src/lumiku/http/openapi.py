@@ -94,9 +94,15 @@ def _query_parameters(builder: SchemaBuilder, query: type) -> list[dict[str, Any
     ]
 
 
+def _documented_media_types(spec: Endpoint) -> tuple[str, ...]:
+    """Return the media types the document offers for a form: one, as client generators
+    handle one (a form without files is served as either, documented as url-encoded)."""
+    return spec.media_types[-1:]
+
+
 def _form_body(builder: SchemaBuilder, spec: Endpoint) -> dict[str, Any]:
     if spec.form_layout is None:  # deprecated raw form: its fields are not declared
-        return {media: {"schema": {"type": "object"}} for media in spec.media_types}
+        return {media: {"schema": {"type": "object"}} for media in _documented_media_types(spec)}
     schema = builder.form_component(spec.form_layout.cls, open=spec.extra_fields == "ignore")
     encoding: dict[str, Any] = {}
     for attribute in attrs.fields(spec.form_layout.cls):
@@ -105,7 +111,7 @@ def _form_body(builder: SchemaBuilder, spec: Endpoint) -> dict[str, Any]:
         if known is not None and known.is_file and file_limits(attribute).media_types:
             encoding[wire] = {"contentType": ", ".join(file_limits(attribute).media_types)}
     content: dict[str, Any] = {}
-    for media in spec.media_types:
+    for media in _documented_media_types(spec):
         content[media] = {"schema": schema}
         if encoding and media == "multipart/form-data":
             content[media]["encoding"] = encoding
