@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -205,6 +206,9 @@ class Watches:
 def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        # Threads waiting on I/O (a slow dependency) must not leave none for other routes;
+        # the CPU-heavy work has bounds of its own (password hashing, image decoding).
+        to_thread.current_default_thread_limiter().total_tokens = runtime.settings.limits.threads
         await asyncio.to_thread(_check_database, runtime, watches.migrations)
         await asyncio.to_thread(watches.redis.check_now)
         await asyncio.to_thread(runtime.storage.ensure_layout, runtime.registry.storage_folders())

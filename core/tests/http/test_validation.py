@@ -227,7 +227,7 @@ def test_query_strings_are_text_with_the_same_rules(client: TestClient) -> None:
     }
     huge = client.get(search + "?pageSize=99999999999999999999")
     assert error_of(huge, 422, "VALIDATION_ERROR")["details"]["fields"] == {
-        "pageSize": "expected an integer, got '99999999999999999999'"
+        "pageSize": "must be a 64-bit integer"
     }
     nul = client.get(search + "?after=a%00b")
     assert error_of(nul, 422, "VALIDATION_ERROR")["details"]["fields"] == {

@@ -66,7 +66,9 @@ def run(_args: argparse.Namespace) -> int:
     finally:
         engine.dispose()
     if settings.redis.enabled:
-        client = redis.Redis.from_url(settings.redis.url or "", socket_connect_timeout=2)
+        client = redis.Redis.from_url(
+            settings.redis.url or "", socket_connect_timeout=2, socket_timeout=2
+        )
         try:
             client.ping()
             line(OK, f"Redis answering ({settings.redis.display_url})")

@@ -10,26 +10,39 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
+
 from lumiku.errors import Conflict
 from lumiku.heldjobs.claims import Finished
 from lumiku.heldjobs.kind import JobKind, JobServices
 
 
-def settle(kind: JobKind, services: JobServices, hold_id: str | None, charged: int) -> bool:
+def settle(
+    kind: JobKind,
+    services: JobServices,
+    hold_id: str | None,
+    charged: int,
+    *,
+    connection: sa.Connection | None = None,
+) -> bool:
     """Capture ``charged`` of the hold (release it when 0); return whether it is settled.
 
-    Database errors raise (the caller retries); a hold resolved in another way is logged.
+    With ``connection`` the ledger writes in the caller's transaction (a savepoint), so the
+    job's final status and its charge commit together. Database errors raise (the caller
+    retries); a hold resolved in another way is logged.
     """
     if not hold_id:
         return True
     ledger, logger = services.ledger, services.logger
-    if not ledger.get_hold(hold_id).is_open:
+    # Outside a transaction, skip a settled hold without a write. Inside one, ask no other
+    # connection (SQLite's single writer would wait for this very transaction).
+    if connection is None and not ledger.get_hold(hold_id).is_open:
         return True
     try:
         if charged > 0:
-            ledger.capture(hold_id, charged)
+            ledger.capture(hold_id, charged, connection=connection)
         else:
-            ledger.release(hold_id)
+            ledger.release(hold_id, connection=connection)
     except Conflict as exc:
         logger.warning("⚠️ %s: hold %s could not be settled: %s", kind.actor_name, hold_id, exc)
         return False

@@ -23,22 +23,76 @@ from starlette.routing import Route
 
 from lumiku.db import ping
 from lumiku.health import CheckResult, HealthCheck, overall, run_checks, top_status
-from lumiku.http.described import (
-    DETAILED_HEALTH,
-    HEALTH_STATUS,
-    OPERATORS,
-    OPTIONAL_BEARER,
-    PLUGIN_HEALTH,
-    PUBLIC,
-    described,
-    error_ref,
-    health_responses,
-)
+from lumiku.http.described import OPERATORS, OPTIONAL_BEARER, PUBLIC, described, error_ref
 from lumiku.http.errors import error_body
 from lumiku.http.operator import OperatorAccess, shown_reason
 from lumiku.plugins.state import PluginRecord, PluginState
 from lumiku.storage.health import check_storage
 from lumiku.storage.local import LocalStorage
+
+_STATUS = {"type": "string", "enum": ["up", "degraded", "down"]}
+_CHECK = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
+        "detail": {"type": "string"},
+        "latencyMs": {"type": "number"},
+    },
+    "additionalProperties": False,
+}
+HEALTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": _STATUS},
+    "additionalProperties": False,
+}
+"""The body of ``/health``, ``/health/liveness`` and ``/health/readiness``."""
+PLUGIN_HEALTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["plugin", "status", "state"],
+    "properties": {
+        "plugin": {"type": "string"},
+        "status": _STATUS,
+        "state": {
+            "type": "string",
+            "enum": [str(state) for state in PluginState],
+        },
+        "reason": {"type": "string"},
+        "reasonCode": {"type": "string"},
+        "checks": {"type": "object", "additionalProperties": _CHECK},
+    },
+    "additionalProperties": False,
+}
+"""The body of a plugin's health report; ``reason``, ``reasonCode`` and ``checks`` are for
+operators."""
+DETAILED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "uptimeSeconds", "settings", "checks", "plugins"],
+    "properties": {
+        "status": _STATUS,
+        "uptimeSeconds": {"type": "number"},
+        "settings": {"type": "object"},
+        "checks": {"type": "object", "additionalProperties": _CHECK},
+        "plugins": {"type": "object", "additionalProperties": PLUGIN_HEALTH_SCHEMA},
+    },
+    "additionalProperties": False,
+}
+"""The body of ``/health/detailed``."""
+
+
+def documented(route: Route, schema: Mapping[str, Any], what: str) -> Route:
+    """Return ``route`` with its 200 and 503 bodies declared for OpenAPI (``schema``).
+
+    A health route answers 503 in its own shape, not the error shape: the status says
+    ``down``. Other statuses (401, 404, 405) are errors in the common shape.
+    """
+    content = {"application/json": {"schema": dict(schema)}}
+    route.openapi_responses = {  # type: ignore[attr-defined]  # read by lumiku.http.openapi
+        "200": {"description": f"{what}: up or degraded", "content": content},
+        "503": {"description": f"{what}: down", "content": content},
+    }
+    return route
 
 
 def database_check(engine: sa.Engine) -> HealthCheck:
@@ -235,34 +289,42 @@ def health_routes(
             )
         return await plugins.response(record, detailed=await operators.allows(request))
 
-    public = health_responses(HEALTH_STATUS)
-    for_operators = health_responses(
-        DETAILED_HEALTH, ("401", error_ref("Unauthorized")), ("403", error_ref("Forbidden"))
-    )
-    by_id = health_responses(PLUGIN_HEALTH, ("404", error_ref("NotFound")))
     return [
-        described(Route("/health", health, methods=["GET"]), security=PUBLIC, responses=public),
         described(
-            Route("/health/liveness", liveness, methods=["GET"]),
+            documented(Route("/health", health, methods=["GET"]), HEALTH_SCHEMA, "The server"),
             security=PUBLIC,
-            responses=public,
         ),
         described(
-            Route("/health/readiness", readiness, methods=["GET"]),
+            documented(
+                Route("/health/liveness", liveness, methods=["GET"]), HEALTH_SCHEMA, "The process"
+            ),
             security=PUBLIC,
-            responses=public,
         ),
         described(
-            Route("/health/detailed", detailed, methods=["GET"]),
+            documented(
+                Route("/health/readiness", readiness, methods=["GET"]),
+                HEALTH_SCHEMA,
+                "The database",
+            ),
+            security=PUBLIC,
+        ),
+        described(
+            documented(
+                Route("/health/detailed", detailed, methods=["GET"]), DETAILED_SCHEMA, "The server"
+            ),
             operationId="getHealthDetailed",
             security=OPERATORS,
-            responses=for_operators,
+            responses={"401": error_ref("Unauthorized"), "403": error_ref("Forbidden")},
         ),
         described(
-            Route("/api/apps/{plugin}/health", plugin_health_by_id, methods=["GET"]),
+            documented(
+                Route("/api/apps/{plugin}/health", plugin_health_by_id, methods=["GET"]),
+                PLUGIN_HEALTH_SCHEMA,
+                "The plugin",
+            ),
             operationId="getPluginHealth",
             security=OPTIONAL_BEARER,
-            responses=by_id,
+            responses={"404": error_ref("NotFound")},
         ),
     ]
 
@@ -276,8 +338,7 @@ def plugin_health_route(
         """Report this plugin's state (and its checks, to operators)."""
         return await plugins.response(record, detailed=await operators.allows(request))
 
+    route = Route("/health", health, methods=["GET"], name=f"{record.id}_health")
     return described(
-        Route("/health", health, methods=["GET"], name=f"{record.id}_health"),
-        security=OPTIONAL_BEARER,
-        responses=health_responses(PLUGIN_HEALTH),
+        documented(route, PLUGIN_HEALTH_SCHEMA, "The plugin"), security=OPTIONAL_BEARER
     )

@@ -181,12 +181,15 @@ def _first_line(doc: str | None) -> str:
 def _raw_operation(route: Route, method: str, path: str, plugin: str | None) -> dict[str, Any]:
     """Return the operation of a plain route: derived, then what ``described`` attached."""
     described: dict[str, Any] = dict(getattr(route, "openapi_operation", None) or {})
+    # A raw route may declare its bodies (``route.openapi_responses``, as health does).
+    base = dict(getattr(route, "openapi_responses", None) or {"200": {"description": "Success"}})
+    extra = described.pop("responses", None)
+    error = {"$ref": "#/components/responses/Error"}
     operation: dict[str, Any] = {
         "operationId": described.pop("operationId", ""),
         "summary": described.pop("summary", None) or _first_line(route.endpoint.__doc__),
         "parameters": [*_path_parameters(path), *described.pop("parameters", [])],
-        "responses": described.pop("responses", None)
-        or {"200": {"description": "Success"}, "default": {"$ref": "#/components/responses/Error"}},
+        "responses": {**base, **extra} if extra else {**base, "default": error},
     }
     if plugin:
         operation["tags"] = [plugin]

@@ -11,6 +11,8 @@ neither waits for nor deadlocks with a capture in flight: that capture decides.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -59,7 +61,19 @@ class Settlement:
             )
         )
 
-    def capture(self, hold_id: str, amount: int | None) -> Capture:
+    @contextmanager
+    def _transaction(self, connection: sa.Connection | None) -> Iterator[sa.Connection]:
+        """The store's own transaction, or a savepoint in the caller's (``connection``)."""
+        if connection is None:
+            with self._store.transaction() as own:
+                yield own
+            return
+        with connection.begin_nested():
+            yield connection
+
+    def capture(
+        self, hold_id: str, amount: int | None, connection: sa.Connection | None = None
+    ) -> Capture:
         """Charge ``amount`` (all when ``None``) of an open hold and release the rest."""
         now = self._store.now()
         holds = credit_holds.c
@@ -68,7 +82,7 @@ class Settlement:
         )
         if amount is not None:
             statement = statement.where(holds.amount >= amount)
-        with self._store.transaction() as connection:
+        with self._transaction(connection) as connection:
             row = connection.execute(statement).mappings().first()
             if row is None:
                 return self._recorded_capture(connection, hold_id, amount)
@@ -99,10 +113,10 @@ class Settlement:
             entry_id = connection.execute(self._insert_entry, params).scalar_one()
         return Capture(hold, request.recorded(entry_id, balance, now))
 
-    def release(self, hold_id: str) -> Hold:
+    def release(self, hold_id: str, connection: sa.Connection | None = None) -> Hold:
         """Give an open hold's credits back to the available ones."""
         now = self._store.now()
-        with self._store.transaction() as connection:
+        with self._transaction(connection) as connection:
             row = connection.execute(_resolve(hold_id, "released", now)).mappings().first()
             if row is None:
                 return self._recorded_release(connection, hold_id)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar, cast
 
 import attrs
 
+from lumiku.credit_limits import MAX_AMOUNT
 from lumiku.errors import ConfigurationError
 from lumiku.settings import Settings, parse_bool
 from lumiku.settings_fields import is_secret, variable_of
@@ -26,7 +27,7 @@ from lumiku.settings_fields import is_secret, variable_of
 T = TypeVar("T")
 Problem = dict[str, str]
 
-_WHOLE = re.compile(r"^[+-]?\d+$")
+_WHOLE = re.compile(r"^[+-]?[0-9]+$")  # ASCII digits: int() also reads "\uff11\uff12"
 
 
 class _Unusable(Exception):
@@ -251,7 +252,7 @@ def credit_overrides(
 
     Overrides come from ``<ID>_CREDITS_<ACTION>`` variables and ``[credits.<id>]`` tables.
     Raises ``ConfigurationError`` naming every override that is not a whole number of
-    credits, 0 or more (the ledger refuses amounts above its maximum when charging).
+    credits from 0 to the ledger's maximum for one operation (``MAX_AMOUNT``).
     """
     table, shape = _table(settings, "credits", plugin_id)
     problems: list[Problem] = [shape] if shape else []
@@ -277,6 +278,14 @@ def credit_overrides(
             continue
         if cost < 0:
             problems.append({"variable": where, "rule": f"must be 0 or more credits, got {cost}"})
+            continue
+        if cost > MAX_AMOUNT:
+            problems.append(
+                {
+                    "variable": where,
+                    "rule": f"must be at most {MAX_AMOUNT} credits (one charge), got {cost}",
+                }
+            )
             continue
         result[action] = cost
     if problems:
