@@ -5,8 +5,10 @@ and read its errors (402, 404, 409, 415, 422, 429) with their bodies parsed."""
 from __future__ import annotations
 
 import io
+import json
 import time
 import uuid
+import zipfile
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -339,3 +341,163 @@ def test_error_bodies_are_parsed(api: Any, served: Any) -> None:
     error = error_of(throttled, 429, "RATE_LIMITED")
     assert int(throttled.headers["Retry-After"]) > 0
     assert error.details.retry_after == int(throttled.headers["Retry-After"])
+
+
+def body_of(response: Any, status: int = 200) -> Any:
+    """Return the JSON of a response whose body the document leaves untyped (``parsed`` is
+    ``None``), asserting its status."""
+    assert response.status_code == status, (response.status_code, response.content[:500])
+    if response.parsed is not None and hasattr(response.parsed, "to_dict"):
+        return response.parsed.to_dict()
+    return json.loads(response.content)
+
+
+def test_pose_generator_every_flow(api: Any, served: Any) -> None:
+    m, File = api.models, api.types.File  # noqa: N806 - a class
+    user, _user_id = new_user(api, served, credits=1_000)
+    admin = api.client(served.url, served.admin_token)
+    anonymous = api.client(served.url)
+    body_of(api.op("getPoseInfo").sync_detailed(client=anonymous))
+    categories = ok(api.op("listPoseCategories").sync_detailed(client=anonymous))
+    assert categories is not None
+    library = ok(api.op("listPoseLibrary").sync_detailed(client=anonymous, limit=3))
+    pose_ids = [pose.id for pose in library.poses]
+    assert len(pose_ids) == 3
+    ok(api.op("getPose").sync_detailed(pose_ids[0], client=anonymous))
+    picture = api.op("getPosePicture").sync_detailed(pose_ids[0], "thumbnail", client=anonymous)
+    assert picture.status_code == 200
+    assert picture.content.startswith(b"\x89PNG")
+
+    photo = File(payload=io.BytesIO(png()), file_name="me.png", mime_type="image/png")
+    uploaded = body_of(
+        api.op("uploadPoseImage").sync_detailed(
+            client=user,
+            body=m.ImageUploadForm(image=photo),
+            idempotency_key=f"pose-upload-{uuid.uuid4().hex}",
+        ),
+        201,
+    )
+    project_body = m.ProjectBody(
+        project_name="Shoot",
+        avatar_source=m.ProjectBodyAvatarSource("UPLOAD"),
+        avatar_image_url=uploaded["imageUrl"],
+    )
+    key = f"pose-project-{uuid.uuid4().hex}"
+    project = body_of(
+        api.op("createPoseProject").sync_detailed(
+            client=user, body=project_body, idempotency_key=key
+        ),
+        201,
+    )
+    again = api.op("createPoseProject").sync_detailed(
+        client=user, body=project_body, idempotency_key=key
+    )
+    assert body_of(again, 201)["id"] == project["id"]
+    assert again.headers["Idempotent-Replayed"] == "true"
+    listed = body_of(api.op("listPoseProjects").sync_detailed(client=user))
+    assert [p["id"] for p in listed["projects"]] == [project["id"]]
+    body_of(api.op("getPoseProject").sync_detailed(project["id"], client=user))
+    renamed = body_of(
+        api.op("updatePoseProject").sync_detailed(
+            project["id"], client=user, body=m.ProjectUpdateBody(project_name="Shoot 2")
+        )
+    )
+    assert renamed["projectName"] == "Shoot 2"
+
+    queued = body_of(
+        api.op("generatePose").sync_detailed(
+            client=user,
+            body=m.GenerateBody(
+                project_id=project["id"],
+                generation_type=m.GenerateBodyGenerationType("GALLERY_REFERENCE"),
+                selected_pose_ids=pose_ids[:2],
+            ),
+            idempotency_key=f"pose-generate-{uuid.uuid4().hex}",
+        ),
+        202,
+    )
+    generation_id = queued["generationId"]
+    generation = wait_for_pose_generation(api, user, generation_id)
+    assert generation["status"] == "completed", generation
+    results = body_of(api.op("getPoseResults").sync_detailed(generation_id, client=user))
+    poses = results["poses"]
+    assert len(poses) == 2
+    exported = body_of(
+        api.op("regeneratePoseExport").sync_detailed(
+            poses[0]["id"], client=user, body=m.ExportBody(formats=["tiktok"])
+        )
+    )
+    assert exported["exports"]["tiktok"]
+    archive = api.op("exportPoseZip").sync_detailed(generation_id, client=user, formats="original")
+    assert archive.status_code == 200
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as opened:
+        assert len(opened.namelist()) == 2
+    changed = body_of(
+        api.op("changePoseBackground").sync_detailed(
+            poses[0]["id"],
+            client=user,
+            body=m.BackgroundBody(
+                background_mode=m.BackgroundBodyBackgroundMode("solid_color"),
+                background_color="#00ff00",
+            ),
+            idempotency_key=f"pose-background-{uuid.uuid4().hex}",
+        ),
+        202,
+    )
+    assert wait_for_pose_generation(api, user, changed["generationId"])["status"] == "completed"
+    body_of(api.op("getPoseStats").sync_detailed(client=user))
+
+    name = f"Holding a mug {uuid.uuid4().hex[:6]}"
+    request = ok(
+        api.op("submitPoseRequest").sync_detailed(
+            client=user,
+            body=m.PoseRequestBody(pose_name=name, description="Both hands around a mug."),
+            idempotency_key=f"pose-request-{uuid.uuid4().hex}",
+        ),
+        201,
+    )
+    duplicate = api.op("submitPoseRequest").sync_detailed(
+        client=user, body=m.PoseRequestBody(pose_name=name, description="Again, the mug.")
+    )
+    error_of(duplicate, 409)
+    mine = ok(api.op("listMyPoseRequests").sync_detailed(client=user))
+    assert request.id in {r.id for r in mine.requests}
+    pending = ok(api.op("listAllPoseRequests").sync_detailed(client=admin, limit=100))
+    assert request.id in {r.id for r in pending.requests}
+    ok(api.op("approvePoseRequest").sync_detailed(request.id, client=admin))
+    ok(api.op("startPoseRequest").sync_detailed(request.id, client=admin))
+    done = ok(
+        api.op("completePoseRequest").sync_detailed(
+            request.id, client=admin, body=m.CompleteBody(pose_id=pose_ids[0], notes="Added.")
+        )
+    )
+    assert done.status == "completed"
+    other = ok(
+        api.op("submitPoseRequest").sync_detailed(
+            client=user,
+            body=m.PoseRequestBody(pose_name=f"{name} 2", description="Another pose."),
+        ),
+        201,
+    )
+    rejected = ok(
+        api.op("rejectPoseRequest").sync_detailed(
+            other.id, client=admin, body=m.RejectBody(notes="Unsafe.")
+        )
+    )
+    assert rejected.status == "rejected"
+    error_of(api.op("approvePoseRequest").sync_detailed(other.id, client=user), 403)
+
+    deleted = api.op("deletePoseProject").sync_detailed(project["id"], client=user)
+    assert deleted.status_code == 204
+    error_of(api.op("getPoseProject").sync_detailed(project["id"], client=user), 404)
+
+
+def wait_for_pose_generation(api: Any, user: Any, generation_id: str) -> Any:
+    """Poll ``getPoseGeneration`` until the generation finishes; return its last state."""
+    deadline = time.monotonic() + 90
+    while True:
+        generation = body_of(api.op("getPoseGeneration").sync_detailed(generation_id, client=user))
+        if generation["status"] in ("completed", "partial", "failed"):
+            return generation
+        assert time.monotonic() < deadline, generation
+        time.sleep(0.2)
