@@ -156,13 +156,15 @@ def _operation(
     elif spec.form is not None:
         operation["requestBody"] = {"required": True, "content": _form_body(builder, spec)}
     ok: dict[str, Any] = {"description": "Success" if spec.status != 202 else "Accepted"}
-    if spec.response is not None and spec.status != 204:
+    if spec.produces is not None:
+        ok["content"] = {spec.produces: {"schema": {"type": "string", "format": "binary"}}}
+    elif spec.response is not None and spec.status != 204:
         ok["content"] = {"application/json": {"schema": builder.schema(spec.response)}}
     headers = success_headers(spec)
     if headers:
         ok["headers"] = headers
     responses: dict[str, Any] = {str(spec.status): ok}
-    if spec.status == 200 and spec.response is None:
+    if spec.status == 200 and spec.response is None and spec.produces is None:
         responses["204"] = {"description": "Success, nothing to return"}  # a handler's None
     for status in error_statuses(spec, has_path_params=bool(_PATH_PARAM.search(path))):
         responses[str(status)] = error_response_ref(status)

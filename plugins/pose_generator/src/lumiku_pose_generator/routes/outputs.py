@@ -78,6 +78,7 @@ def output_routes(services: Services, outputs: Outputs, tags: tuple[str, ...]) -
             export_zip,
             auth="user",
             query=ZipQuery,
+            produces="application/zip",
             tags=tags,
         ),
     ]
