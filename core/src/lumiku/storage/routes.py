@@ -14,7 +14,6 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from lumiku.errors import NotFound
-from lumiku.http.described import PUBLIC, described, error_ref
 from lumiku.storage.keys import StorageKey, parse_key
 from lumiku.storage.local import LocalStorage
 from lumiku.storage.signing import UrlSigner
@@ -69,12 +68,12 @@ def file_route(storage: LocalStorage, signer: UrlSigner, *, path: str = "/files"
         methods=["GET"],
         name="files",
     )
-    return described(
-        route,
-        operationId="getFile",
-        summary="Download a stored file through the signed link the API returned.",
-        security=PUBLIC,
-        parameters=[
+    # Read by lumiku.http.openapi (see lumiku.http.described; storage does not import http).
+    route.openapi_operation = {  # type: ignore[attr-defined]
+        "operationId": "getFile",
+        "summary": "Download a stored file through the signed link the API returned.",
+        "security": [],
+        "parameters": [
             {
                 "name": "expires",
                 "in": "query",
@@ -90,18 +89,19 @@ def file_route(storage: LocalStorage, signer: UrlSigner, *, path: str = "/files"
                 "description": "The link's signature (as signed)",
             },
         ],
-        responses={
+        "responses": {
             "200": {
                 "description": "The file (an image, or a ZIP archive as an attachment)",
                 "content": {
                     "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
                 },
             },
-            "400": error_ref("BadRequest"),
-            "403": error_ref("Forbidden"),
-            "404": error_ref("NotFound"),
+            "400": {"$ref": "#/components/responses/BadRequest"},
+            "403": {"$ref": "#/components/responses/Forbidden"},
+            "404": {"$ref": "#/components/responses/NotFound"},
         },
-    )
+    }
+    return route
 
 
 def _locate(storage: LocalStorage, key: StorageKey) -> tuple[Path, os.stat_result]:
