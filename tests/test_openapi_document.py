@@ -137,3 +137,12 @@ def test_browsers_may_read_the_replay_and_limit_headers(make_app: Any) -> None:
         h.strip().lower() for h in answer.headers["access-control-expose-headers"].split(",")
     }
     assert {"idempotent-replayed", "retry-after", "x-ratelimit-remaining", "location"} <= exposed
+
+
+def test_every_success_body_is_declared(document: dict[str, Any]) -> None:
+    untyped = []
+    for method, path, operation in operations(document):
+        for status, answer in operation["responses"].items():
+            if status.startswith("2") and status != "204" and "content" not in answer:
+                untyped.append(f"{method} {path} {status}")
+    assert untyped == []
