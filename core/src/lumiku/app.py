@@ -222,13 +222,21 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
             worker.start()
             logger.warning("⚠️ Redis is disabled: background jobs run in this process")
         await lifecycle.start_serving()
+
+        async def start_late() -> None:
+            """Start the plugins that came up while serving; say which did."""
+            for plugin_id in await lifecycle.start_serving():
+                record = runtime.registry.records[plugin_id]
+                if record.state.serving:  # its startup succeeded (else it is failed, logged)
+                    logger.info("✅ Plugin %s started: %s", plugin_id, record.describe())
+
         tasks = [
             asyncio.create_task(Scheduler(runtime.jobs, runtime.schedules).run()),
-            asyncio.create_task(watches.migrations.run(on_change=lifecycle.start_serving)),
+            asyncio.create_task(watches.migrations.run(on_change=start_late)),
             asyncio.create_task(realtime.sweep(SWEEP_SECONDS)),
         ]
         if runtime.settings.redis.enabled:
-            tasks.append(asyncio.create_task(watches.redis.run(on_change=lifecycle.start_serving)))
+            tasks.append(asyncio.create_task(watches.redis.run(on_change=start_late)))
         for record in runtime.registry.sorted_records():
             icon = _ICONS.get(record.state.value, "⏸️")
             logger.info("%s Plugin %s: %s", icon, record.id, record.describe())

@@ -44,6 +44,7 @@ from lumiku.heldjobs.kind import JobKind, JobServices
 from lumiku.heldjobs.limits import EXPIRED_MESSAGE
 from lumiku.heldjobs.settle import conclude, settle, settle_row
 from lumiku.heldjobs.work import Problem, problem_of
+from lumiku.wording import plural
 
 CLAIM_RETRY_MARGIN = timedelta(seconds=5)
 """How long after another delivery's lease runs out a redelivery that found it busy retries."""
@@ -175,7 +176,7 @@ class Runner:
         keys = list(kind.work.items(row))
         if len(keys) != row["items_total"]:
             raise RuntimeError(
-                f"{kind.actor_name}: job {row['id']} lists {len(keys)} items, "
+                f"{kind.actor_name}: job {row['id']} lists {plural(len(keys), 'item')}, "
                 f"but {row['items_total']} were held for"
             )
         if row["hold_id"] and not services.ledger.get_hold(row["hold_id"]).is_open:
@@ -359,6 +360,7 @@ class Runner:
                         services,
                         finished.hold_id,
                         finished.credits_charged,
+                        job_id=finished.job_id,
                         connection=connection,
                     )
         except BaseException:

@@ -20,12 +20,14 @@ import sqlalchemy as sa
 from lumiku.db.types import UTCDateTime
 from lumiku.ledger.errors import CaptureExceedsHold, HoldAlreadyResolved, HoldNotFound
 from lumiku.ledger.movements import insert_entry
+from lumiku.ledger.reasons import capture_reason
 from lumiku.ledger.records import Capture, Hold
 from lumiku.ledger.requests import EntryRequest
 from lumiku.ledger.rows import find_entry, find_hold, hold_from
 from lumiku.ledger.store import Store
 from lumiku.ledger.tables import credit_accounts, credit_holds
 from lumiku.ledger.validation import RESERVED_KEY_PREFIX
+from lumiku.wording import plural
 
 EXPIRY_BATCH = 500
 
@@ -72,9 +74,16 @@ class Settlement:
             yield connection
 
     def capture(
-        self, hold_id: str, amount: int | None, connection: sa.Connection | None = None
+        self,
+        hold_id: str,
+        amount: int | None,
+        reason: str | None = None,
+        connection: sa.Connection | None = None,
     ) -> Capture:
-        """Charge ``amount`` (all when ``None``) of an open hold and release the rest."""
+        """Charge ``amount`` (all when ``None``) of an open hold and release the rest.
+
+        ``reason`` is the entry's history line (default: the work the hold was for).
+        """
         now = self._store.now()
         holds = credit_holds.c
         statement = _resolve(hold_id, "captured", now).values(
@@ -104,7 +113,7 @@ class Settlement:
                 user_id=hold.user_id,
                 amount=-hold.captured,
                 kind="capture",
-                reason=f"capture of hold {hold.id}",
+                reason=reason or capture_reason(hold.reference),
                 key=capture_key(hold.id),
                 plugin=hold.plugin,
                 reference=hold.reference,
@@ -178,7 +187,7 @@ class Settlement:
         if hold.status == "captured" and hold.captured == requested:
             return Capture(hold, find_entry(connection, capture_key(hold.id)))
         raise HoldAlreadyResolved(
-            hold.id, hold.status, hold.captured, f"captured for {requested} credits"
+            hold.id, hold.status, hold.captured, f"captured for {plural(requested, 'credit')}"
         )
 
     @staticmethod

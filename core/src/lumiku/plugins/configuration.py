@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import attrs
+import cattrs
 
 from lumiku.credit_limits import MAX_AMOUNT
 from lumiku.errors import ConfigurationError
@@ -101,8 +102,8 @@ def _convert(value: object, kind: Any) -> Any:
         return value
     options = typing.get_args(kind)
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
-        if value is None and type(None) in options:
-            return None
+        if (value is None or value == "") and type(None) in options:
+            return None  # an empty variable unsets an optional setting
         expected = []
         for option in options:
             if option is type(None):
@@ -121,7 +122,20 @@ def _convert(value: object, kind: Any) -> Any:
         return converter(value)
     if isinstance(kind, type) and isinstance(value, kind):
         return value
-    raise _Unusable(getattr(kind, "__name__", str(kind)))
+    try:  # other types (lists from lumiku.toml, attrs classes): cattrs' own rules
+        return cattrs.Converter().structure(value, kind)
+    except Exception:  # noqa: BLE001 - any refusal is told in words below
+        raise _Unusable(_words_for(kind)) from None
+
+
+def _words_for(kind: Any) -> str:
+    """Return what a value of ``kind`` is, in words ("a list of values")."""
+    origin = typing.get_origin(kind) or kind
+    if origin in (list, tuple, set, frozenset):
+        return "a list of values"
+    if origin in (dict, Mapping):
+        return "a table of values"
+    return f"a {getattr(kind, '__name__', str(kind))}"
 
 
 def _by_name(annotation: str) -> Any:
