@@ -176,6 +176,10 @@ def test_avatar_creator_every_flow(api: Any, served: Any) -> None:
     assert again.parsed.id == project.id
     listed = ok(api.op("listAvatarProjects").sync_detailed(client=user))
     assert [p.id for p in listed.projects] == [project.id]  # a retried create made one
+    reused = api.op("createAvatarProject").sync_detailed(
+        client=user, body=m.AvatarProjectBody(name="Another"), idempotency_key=key
+    )
+    error_of(reused, 422)  # the key again with another body
     ok(api.op("getAvatarProject").sync_detailed(project.id, client=user))
     updated = ok(
         api.op("updateAvatarProject").sync_detailed(
