@@ -286,7 +286,9 @@ def create_app(
     app_routes: list[BaseRoute] = []
 
     def openapi() -> dict[str, Any]:
-        return build_openapi(app_routes, title="Lumiku API", version=VERSION)
+        return build_openapi(
+            app_routes, title="Lumiku API", version=VERSION, public_url=settings.public_url
+        )
 
     # Health routes come last: the generic /api/apps/{plugin}/health must not shadow a
     # mounted plugin's own /health.
@@ -317,6 +319,8 @@ def create_app(
                 allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
                 expose_headers=[
+                    "Idempotent-Replayed",
+                    "Location",
                     "Retry-After",
                     "X-RateLimit-Limit",
                     "X-RateLimit-Remaining",
