@@ -43,8 +43,9 @@ from lumiku.ratelimit import RateLimiter
 from lumiku.realtime.publisher import SwitchablePublisher
 from lumiku.realtime.revocations import SwitchableRevocations
 from lumiku.settings import Settings
+from lumiku.storage.backend import StorageBackend
 from lumiku.storage.decoding import process_budget
-from lumiku.storage.local import LocalStorage
+from lumiku.storage.opening import open_storage
 from lumiku.storage.signing import UrlSigner
 
 logger = logging.getLogger("lumiku")
@@ -87,7 +88,7 @@ class Runtime:
     endpoints: EndpointServices
     limiter: RateLimiter
     ledger: Ledger
-    storage: LocalStorage
+    storage: StorageBackend
     signer: UrlSigner
     auth: AuthService
     broker: dramatiq.Broker
@@ -187,7 +188,7 @@ def build_runtime(
             operation=operation, outcome=outcome
         ).inc(),
     )
-    storage = LocalStorage(settings.storage_dir)
+    storage = open_storage(settings)
     revocations = SwitchableRevocations()
     auth = build_auth(engine, settings, ledger, clock, tokens_changed=revocations.tokens_changed)
     idempotency = IdempotencyStore(engine, clock)

@@ -21,6 +21,7 @@ import attrs
 
 from lumiku.client_address import LOOPBACK, Network, parse_trusted_proxies
 from lumiku.errors import ConfigurationError
+from lumiku.settings_storage import S3Settings, read_s3_settings
 from lumiku.wording import plural
 
 Environment = Literal["development", "production", "test"]
@@ -119,6 +120,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 3000
     storage_dir: Path = Path("./uploads")
+    # LUMIKU_STORAGE=s3: the shared bucket (lumiku.settings_storage); None keeps the disk.
+    s3: S3Settings | None = None
     welcome_credits: int = 100
     public_url: str = "http://127.0.0.1:3000"
     plugins: PluginToggles = PluginToggles()
@@ -145,6 +148,7 @@ class Settings:
             "env": self.env,
             "database": self.database_url.partition(":")[0].partition("+")[0],
             "redis": "enabled" if self.redis.enabled else "disabled",
+            "storage": "s3" if self.s3 is not None else "local",
             "corsOrigins": len(self.cors_origins),
             "port": self.port,
             "trustedProxies": [str(network) for network in self.trusted_proxies],
@@ -441,6 +445,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         host=environ.get("HOST", "127.0.0.1"),
         port=port,
         storage_dir=Path(environ.get("LUMIKU_STORAGE_DIR", "./uploads")),
+        s3=read_s3_settings(environ, problems.add, production=env == "production"),
         welcome_credits=_read_int(environ, "LUMIKU_WELCOME_CREDITS", 100, 0, 1_000_000, problems),
         public_url=public_url,
         plugins=_read_toggles(environ, file_config, problems),

@@ -26,8 +26,8 @@ from lumiku.health import CheckResult, HealthCheck, overall, run_checks, top_sta
 from lumiku.http.errors import error_body
 from lumiku.http.operator import OperatorAccess, shown_reason
 from lumiku.plugins.state import PluginRecord, PluginState
+from lumiku.storage.backend import StorageBackend
 from lumiku.storage.health import check_storage
-from lumiku.storage.local import LocalStorage
 
 
 def database_check(engine: sa.Engine) -> HealthCheck:
@@ -45,7 +45,7 @@ def core_checks(
     engine: sa.Engine,
     redis_enabled: bool,
     redis_up: Callable[[], bool],
-    storage: LocalStorage,
+    storage: StorageBackend,
     storage_folders: Callable[[], Iterable[str]],
 ) -> dict[str, HealthCheck]:
     """Return the core's checks: database, redis, storage (root and folders), queues."""
