@@ -169,7 +169,7 @@ def build_runtime(
     the ledger and of auth; tests pass a recording queue and a manual clock.
     """
     engine = create_engine(settings.database_url)
-    metrics = Metrics()
+    metrics = Metrics(multiprocess_dir=settings.metrics_dir)
     registry = PluginRegistry(settings, redis_available=settings.redis.enabled)
     registry.load(discover() if plugins is None else plugins)
     required = registry.configuration_errors()
@@ -181,13 +181,7 @@ def build_runtime(
         )
     hooks = HookDispatcher(registry, on_error=metrics.record_hook_error)
     limiter = RateLimiter(settings.redis.url)
-    ledger = Ledger(
-        engine,
-        clock,
-        observer=lambda operation, outcome: metrics.credit_transactions.labels(
-            operation=operation, outcome=outcome
-        ).inc(),
-    )
+    ledger = Ledger(engine, clock, observer=metrics.record_credit_operation)
     storage = open_storage(settings)
     revocations = SwitchableRevocations()
     auth = build_auth(engine, settings, ledger, clock, tokens_changed=revocations.tokens_changed)
@@ -231,7 +225,9 @@ def build_runtime(
                 logger.warning("⚠️ plugin %s: image provider %r already exists", record.id, name)
                 continue
             image_providers[name] = provider
-    runtime.metrics.live.jobs = job_stats(broker)
+    stats = job_stats(broker)
+    if stats is not None:
+        stats.observer = metrics.record_job
     _declare_actors(runtime)
     return runtime
 

@@ -122,6 +122,8 @@ class Settings:
     storage_dir: Path = Path("./uploads")
     # LUMIKU_STORAGE=s3: the shared bucket (lumiku.settings_storage); None keeps the disk.
     s3: S3Settings | None = None
+    # PROMETHEUS_MULTIPROC_DIR: where every process of the machine writes its metrics.
+    metrics_dir: Path | None = None
     welcome_credits: int = 100
     public_url: str = "http://127.0.0.1:3000"
     plugins: PluginToggles = PluginToggles()
@@ -355,6 +357,20 @@ def _read_operator_settings(
     return trusted, token
 
 
+def _read_metrics_dir(environ: Mapping[str, str], problems: _Problems) -> Path | None:
+    raw = environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not raw:
+        return None
+    directory = Path(raw)
+    if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
+        problems.add(
+            "PROMETHEUS_MULTIPROC_DIR",
+            "must be an existing writable directory (emptied before the first process starts)",
+        )
+        return None
+    return directory
+
+
 def _read_limits(environ: Mapping[str, str], problems: _Problems) -> ServerLimits:
     megapixels = _read_int(environ, "IMAGE_DECODE_BUDGET_MEGAPIXELS", 34, 17, 100_000, problems)
     return ServerLimits(
@@ -446,6 +462,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         port=port,
         storage_dir=Path(environ.get("LUMIKU_STORAGE_DIR", "./uploads")),
         s3=read_s3_settings(environ, problems.add, production=env == "production"),
+        metrics_dir=_read_metrics_dir(environ, problems),
         welcome_credits=_read_int(environ, "LUMIKU_WELCOME_CREDITS", 100, 0, 1_000_000, problems),
         public_url=public_url,
         plugins=_read_toggles(environ, file_config, problems),

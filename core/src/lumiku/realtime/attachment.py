@@ -97,8 +97,7 @@ def attach_realtime(
     ``user_id_of`` turns a token into a user id (raising when it is not valid);
     ``publisher`` is bound to the server once the event loop runs.
     """
-    gauge = ConnectionGauge()
-    metrics.live.connections = gauge
+    gauge = ConnectionGauge(on_change=metrics.record_connections)
     sio = build_realtime(
         redis_url=redis_url,
         cors_origins=[o for o in cors_origins if o != "*"] or ("*" if "*" in cors_origins else []),
