@@ -146,6 +146,23 @@ def test_users_create_in_a_subprocess_without_a_terminal(
         assert lines[0].startswith("❌ "), result.stderr
 
 
+def test_an_unmigrated_database_is_one_line_not_a_traceback(
+    run_cli: Any, lumiku_env: dict[str, str]
+) -> None:
+    env = {**lumiku_env, "LUMIKU_NEW_PASSWORD": PASSWORD}
+    for argv in (
+        ("users", "list"),
+        ("users", "set-role", "a@example.com", "admin"),
+        ("users", "create", "a@example.com"),
+        ("credits", "grant", "a@example.com", "5"),
+    ):
+        result = run_cli(env, *argv)
+        assert result.code == 1, argv
+        line = _one_failure(result)
+        assert line.startswith("❌ the database refused the command ("), line
+        assert "lumiku migrate" in line
+
+
 @pytest.mark.parametrize("command", ["create", "set-role"])
 def test_a_lookalike_email_is_refused_in_one_line_not_folded(
     run_cli: Any, lumiku_env: dict[str, str], command: str

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -205,6 +206,9 @@ class Watches:
 def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        # Threads waiting on I/O (a slow dependency) must not leave none for other routes;
+        # the CPU-heavy work has bounds of its own (password hashing, image decoding).
+        to_thread.current_default_thread_limiter().total_tokens = runtime.settings.limits.threads
         await asyncio.to_thread(_check_database, runtime, watches.migrations)
         await asyncio.to_thread(watches.redis.check_now)
         await asyncio.to_thread(runtime.storage.ensure_layout, runtime.registry.storage_folders())
@@ -218,13 +222,21 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
             worker.start()
             logger.warning("⚠️ Redis is disabled: background jobs run in this process")
         await lifecycle.start_serving()
+
+        async def start_late() -> None:
+            """Start the plugins that came up while serving; say which did."""
+            for plugin_id in await lifecycle.start_serving():
+                record = runtime.registry.records[plugin_id]
+                if record.state.serving:  # its startup succeeded (else it is failed, logged)
+                    logger.info("✅ Plugin %s started: %s", plugin_id, record.describe())
+
         tasks = [
             asyncio.create_task(Scheduler(runtime.jobs, runtime.schedules).run()),
-            asyncio.create_task(watches.migrations.run(on_change=lifecycle.start_serving)),
+            asyncio.create_task(watches.migrations.run(on_change=start_late)),
             asyncio.create_task(realtime.sweep(SWEEP_SECONDS)),
         ]
         if runtime.settings.redis.enabled:
-            tasks.append(asyncio.create_task(watches.redis.run(on_change=lifecycle.start_serving)))
+            tasks.append(asyncio.create_task(watches.redis.run(on_change=start_late)))
         for record in runtime.registry.sorted_records():
             icon = _ICONS.get(record.state.value, "⏸️")
             logger.info("%s Plugin %s: %s", icon, record.id, record.describe())

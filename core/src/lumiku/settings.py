@@ -47,7 +47,7 @@ _KNOWN_SECRETS = (
     "12345",
     "qwerty",
 )
-_DURATION = re.compile(r"^(\d+)([smhd]?)$")
+_DURATION = re.compile(r"^([0-9]+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -82,7 +82,8 @@ class ServerLimits:
 
     Sizes are bytes, times seconds. ``decode_budget_pixels`` is the number of image pixels
     the process decodes at once (``lumiku.images.budget``); a request that cannot get its
-    share within ``decode_wait`` seconds is answered 503.
+    share within ``decode_wait`` seconds is answered 503. ``threads`` is the size of the
+    threadpool that runs synchronous handlers.
     """
 
     max_header_bytes: int = 16 * 1024
@@ -93,6 +94,7 @@ class ServerLimits:
     keep_alive_timeout: int = 5
     decode_budget_pixels: int = 34_000_000
     decode_wait: float = 5.0
+    threads: int = 100
 
 
 @attrs.frozen
@@ -326,7 +328,7 @@ def _read_int(
     raw = environ.get(name)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"[+-]?\d+", raw.strip()):
+    if not re.fullmatch(r"[+-]?[0-9]+", raw.strip()):
         problems.add(name, f"must be a whole number from {low} to {high}, got {raw!r}")
         return default
     value = int(raw)
@@ -382,6 +384,7 @@ def _read_limits(environ: Mapping[str, str], problems: _Problems) -> ServerLimit
         body_min_rate=_read_int(environ, "SERVER_BODY_MIN_RATE", 1024, 1, 1 << 30, problems),
         max_concurrency=_read_int(environ, "SERVER_MAX_CONCURRENCY", 1000, 1, 1_000_000, problems),
         keep_alive_timeout=_read_int(environ, "SERVER_KEEP_ALIVE_TIMEOUT", 5, 1, 3600, problems),
+        threads=_read_int(environ, "SERVER_THREADS", 100, 4, 10_000, problems),
         decode_budget_pixels=megapixels * 1_000_000,
         decode_wait=float(_read_int(environ, "IMAGE_DECODE_WAIT", 5, 0, 600, problems)),
     )

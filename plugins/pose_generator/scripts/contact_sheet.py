@@ -40,7 +40,9 @@ def main(argv: list[str]) -> int:
         data = (
             pictures.control_map(points, cell)
             if use_map
-            else pictures.figure(provider, points, size=cell, background="#f4f4f4")
+            else pictures.figure(
+                provider, points, size=cell, background="#f4f4f4", gender=pose.gender
+            )
         )
         tile = Image.open(io.BytesIO(data)).convert("RGB")
         x, y = (index % columns) * cell, (index // columns) * (cell + 28)

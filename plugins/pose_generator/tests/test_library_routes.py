@@ -154,6 +154,8 @@ def test_a_search_with_a_literal_underscore_matches_only_that(client: TestClient
         ({"limit": "101"}, "limit"),
         ({"limit": "ten"}, "limit"),
         ({"search": "x" * 101}, "search"),
+        ({"search": "a\x00b"}, "search"),
+        ({"search": "   "}, "search"),
         ({"premium": "true"}, "premium"),
     ],
 )
@@ -279,3 +281,15 @@ def test_most_used_first_with_a_stable_tie_break(client: TestClient, kit: Any) -
         if cursor is None:
             break
     assert one_by_one == ids
+
+
+def test_reads_of_a_pose_are_rate_limited_per_address(api_client: TestClient) -> None:
+    url = f"{PREFIX}/library/{POSES[20].id}"
+    statuses = [api_client.get(url).status_code for _ in range(121)]
+    assert statuses[:120] == [200] * 120
+    refused = api_client.get(url)
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "RATE_LIMITED"
+    assert int(refused.headers["retry-after"]) > 0
+    listed = api_client.get(f"{PREFIX}/library", params={"search": POSES[20].name})
+    assert listed.json()["poses"][0]["usageCount"] == 120  # refused reads count nothing

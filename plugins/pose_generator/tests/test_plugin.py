@@ -19,6 +19,17 @@ def test_is_discovered_and_running_degraded_without_redis(client: TestClient, ki
     health = client.get(kit.prefix + "/health", headers=OPERATOR_HEADERS)
     assert health.status_code == 200
     assert health.json()["status"] == "degraded"
+    checks = health.json()["checks"]
+    assert checks["queue"]["status"] == "degraded"
+    assert checks["queue"]["detail"].startswith("in-process (Redis is off); waiting 0, active 0")
+    assert {name: c["status"] for name, c in checks.items() if name != "queue"} == {
+        "provider": "ok",
+        "storage": "ok",
+        "websocket": "ok",
+    }
+    public = client.get(kit.prefix + "/health").json()
+    assert public["status"] == "degraded"
+    assert "checks" not in public
 
 
 def test_the_startup_lines_follow_working_parts(

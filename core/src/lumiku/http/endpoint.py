@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -32,8 +32,12 @@ from lumiku.http.bodies import (
     require_json,
     require_media_type,
 )
-from lumiku.http.converter import INT64
-from lumiku.http.errors import ERROR_CODES, error_response, internal_error_response
+from lumiku.http.errors import (
+    ERROR_CODES,
+    client_gone_response,
+    error_response,
+    internal_error_response,
+)
 from lumiku.http.forms import FormLayout, form_fingerprint, form_values, query_parts
 from lumiku.http.multipart import read_multipart, read_urlencoded
 from lumiku.http.naming import to_camel
@@ -41,6 +45,7 @@ from lumiku.http.results import render
 from lumiku.http.structuring import structure, validation_failed
 from lumiku.http.text import check_path_text, header_text
 from lumiku.idempotency import RequestKey
+from lumiku.integers import INT64
 
 if TYPE_CHECKING:
     from lumiku.http.services import EndpointServices
@@ -311,6 +316,8 @@ class _Wrapper:
             return render(services.json, endpoint, request, result)
         except errors.LumikuError as exc:
             return error_response(exc)
+        except ClientDisconnect:  # not a fault of the server: no 500, no traceback
+            return client_gone_response(request)
         except Exception as exc:  # noqa: BLE001 - the boundary: any error becomes a 500 in the common shape
             plugin_id = endpoint.plugin_id or request.scope.get("lumiku.plugin")
             where = f"plugin {plugin_id}" if plugin_id else "core"

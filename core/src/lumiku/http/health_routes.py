@@ -29,6 +29,70 @@ from lumiku.plugins.state import PluginRecord, PluginState
 from lumiku.storage.backend import StorageBackend
 from lumiku.storage.health import check_storage
 
+_STATUS = {"type": "string", "enum": ["up", "degraded", "down"]}
+_CHECK = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
+        "detail": {"type": "string"},
+        "latencyMs": {"type": "number"},
+    },
+    "additionalProperties": False,
+}
+HEALTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": _STATUS},
+    "additionalProperties": False,
+}
+"""The body of ``/health``, ``/health/liveness`` and ``/health/readiness``."""
+PLUGIN_HEALTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["plugin", "status", "state"],
+    "properties": {
+        "plugin": {"type": "string"},
+        "status": _STATUS,
+        "state": {
+            "type": "string",
+            "enum": [str(state) for state in PluginState],
+        },
+        "reason": {"type": "string"},
+        "reasonCode": {"type": "string"},
+        "checks": {"type": "object", "additionalProperties": _CHECK},
+    },
+    "additionalProperties": False,
+}
+"""The body of a plugin's health report; ``reason``, ``reasonCode`` and ``checks`` are for
+operators."""
+DETAILED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "uptimeSeconds", "settings", "checks", "plugins"],
+    "properties": {
+        "status": _STATUS,
+        "uptimeSeconds": {"type": "number"},
+        "settings": {"type": "object"},
+        "checks": {"type": "object", "additionalProperties": _CHECK},
+        "plugins": {"type": "object", "additionalProperties": PLUGIN_HEALTH_SCHEMA},
+    },
+    "additionalProperties": False,
+}
+"""The body of ``/health/detailed``."""
+
+
+def documented(route: Route, schema: Mapping[str, Any], what: str) -> Route:
+    """Return ``route`` with its 200 and 503 bodies declared for OpenAPI (``schema``).
+
+    A health route answers 503 in its own shape, not the error shape: the status says
+    ``down``. Other statuses (401, 404, 405) are errors in the common shape.
+    """
+    content = {"application/json": {"schema": dict(schema)}}
+    route.openapi_responses = {  # type: ignore[attr-defined]  # read by lumiku.http.openapi
+        "200": {"description": f"{what}: up or degraded", "content": content},
+        "503": {"description": f"{what}: down", "content": content},
+    }
+    return route
+
 
 def database_check(engine: sa.Engine) -> HealthCheck:
     """Return a check that runs ``SELECT 1``."""
@@ -225,11 +289,21 @@ def health_routes(
         return await plugins.response(record, detailed=await operators.allows(request))
 
     return [
-        Route("/health", health, methods=["GET"]),
-        Route("/health/liveness", liveness, methods=["GET"]),
-        Route("/health/readiness", readiness, methods=["GET"]),
-        Route("/health/detailed", detailed, methods=["GET"]),
-        Route("/api/apps/{plugin}/health", plugin_health_by_id, methods=["GET"]),
+        documented(Route("/health", health, methods=["GET"]), HEALTH_SCHEMA, "The server"),
+        documented(
+            Route("/health/liveness", liveness, methods=["GET"]), HEALTH_SCHEMA, "The process"
+        ),
+        documented(
+            Route("/health/readiness", readiness, methods=["GET"]), HEALTH_SCHEMA, "The database"
+        ),
+        documented(
+            Route("/health/detailed", detailed, methods=["GET"]), DETAILED_SCHEMA, "The server"
+        ),
+        documented(
+            Route("/api/apps/{plugin}/health", plugin_health_by_id, methods=["GET"]),
+            PLUGIN_HEALTH_SCHEMA,
+            "The plugin",
+        ),
     ]
 
 
@@ -242,4 +316,5 @@ def plugin_health_route(
         """Report this plugin's state (and its checks, to operators)."""
         return await plugins.response(record, detailed=await operators.allows(request))
 
-    return Route("/health", health, methods=["GET"], name=f"{record.id}_health")
+    route = Route("/health", health, methods=["GET"], name=f"{record.id}_health")
+    return documented(route, PLUGIN_HEALTH_SCHEMA, "The plugin")

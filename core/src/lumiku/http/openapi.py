@@ -177,7 +177,8 @@ def _raw_operation(route: Route, method: str, path: str, plugin: str | None) -> 
         "summary": doc,
         "parameters": _path_parameters(path),
         "responses": {
-            "200": {"description": "Success"},
+            # A raw route may declare its own (``route.openapi_responses``, as health does).
+            **getattr(route, "openapi_responses", {"200": {"description": "Success"}}),
             "default": {"$ref": "#/components/responses/Error"},
         },
     }

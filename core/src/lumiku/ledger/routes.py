@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from lumiku.http.endpoint import Call, get, post
 from lumiku.http.fields import field
+from lumiku.ledger.reasons import readable_reason
 from lumiku.ledger.records import Entry
 from lumiku.pages import PageQuery
 
@@ -74,7 +75,7 @@ def entry_view(entry: Entry) -> EntryView:
         entry.amount,
         entry.kind,
         entry.balance_after,
-        entry.reason,
+        readable_reason(entry),
         entry.plugin,
         reference.type if reference else None,
         reference.id if reference else None,

@@ -293,20 +293,37 @@ class Ledger:
         return self._holds.place(request)
 
     @_observed("capture")
-    def capture(self, hold_id: str, amount: int | None = None) -> Capture:
+    def capture(
+        self,
+        hold_id: str,
+        amount: int | None = None,
+        *,
+        reason: str | None = None,
+        connection: sa.Connection | None = None,
+    ) -> Capture:
         """Charge ``amount`` credits of an open hold (all when ``None``), release the rest.
 
-        Retrying with the same amount returns the recorded capture; see the module
-        docstring for every other outcome.
+        ``reason`` is the history line of the entry ("Avatar generation 'Ana'"); by default
+        it names the work the hold was for ("Avatar generation"). Retrying with the same
+        amount returns the recorded capture; see the module docstring for every other
+        outcome. With ``connection`` (in a transaction on the ledger's database) the capture
+        is written in the caller's transaction, inside a savepoint: a job's final status and
+        its charge commit together. A refused capture leaves that transaction usable.
         """
         if amount is not None:
             check_amount(amount, allow_zero=True)
-        return self._settlement.capture(check_label("hold_id", hold_id, 36), amount)
+        checked = None if reason is None else check_reason(reason)
+        return self._settlement.capture(
+            check_label("hold_id", hold_id, 36), amount, checked, connection=connection
+        )
 
     @_observed("release")
-    def release(self, hold_id: str) -> Hold:
-        """Give an open hold's credits back; a released or expired hold is returned as is."""
-        return self._settlement.release(check_label("hold_id", hold_id, 36))
+    def release(self, hold_id: str, *, connection: sa.Connection | None = None) -> Hold:
+        """Give an open hold's credits back; a released or expired hold is returned as is.
+
+        ``connection``: as for ``capture``.
+        """
+        return self._settlement.release(check_label("hold_id", hold_id, 36), connection=connection)
 
     def expire_holds(self, now: datetime | None = None) -> int:
         """Expire every open hold whose expiry is at or before ``now``; return how many.

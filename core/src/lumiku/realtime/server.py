@@ -20,6 +20,11 @@ DEFAULT_CHANNEL = "lumiku:socketio"
 
 SOCKETIO_PATH = "socket.io"
 
+REDIS_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 5, "socket_keepalive": True}
+"""The Redis options of the servers' pub/sub manager: a connection attempt gives up after 5 s
+(and is retried by the manager); no read timeout, because the subscription waits for
+messages, and TCP keepalive finds a peer that went away."""
+
 
 def build_realtime(
     *,
@@ -45,7 +50,11 @@ def build_realtime(
     if INTERNAL_NAMESPACE in names:
         raise ValueError(f"the Socket.IO namespace {INTERNAL_NAMESPACE} is reserved for Lumiku")
     # The Redis manager also carries revocation notices between nodes (realtime.revocations).
-    manager = RevocationRedisManager(redis_url, channel=channel) if redis_url else None
+    manager = (
+        RevocationRedisManager(redis_url, channel=channel, redis_options=REDIS_OPTIONS)
+        if redis_url
+        else None
+    )
     server = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,

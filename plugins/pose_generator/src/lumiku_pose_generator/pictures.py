@@ -29,6 +29,13 @@ CONTROL_SIZE: Final = 512
 FIGURE_SIZE: Final = 768
 THUMBNAIL_SIZE: Final = 400
 _MANNEQUIN: Final = {"style": "professional", "bodyType": "average", "hairStyle": "short"}
+_MANNEQUINS: Final = {
+    "unisex": _MANNEQUIN,
+    "male": {**_MANNEQUIN, "gender": "male"},
+    "female": {**_MANNEQUIN, "gender": "female", "hairStyle": "hijab"},
+}
+"""The mannequin drawn for a pose, by the pose's gender suitability (the female poses are
+the hijab groups')."""
 _SEED: Final = 8
 Keypoints = Sequence[Sequence[float]]
 
@@ -54,15 +61,17 @@ def figure(
     *,
     size: int = FIGURE_SIZE,
     background: str | None = None,
+    gender: str = "unisex",
 ) -> bytes:
     """Return the mannequin posed by ``keypoints`` drawn by ``provider`` (the local one
-    draws a figure on the skeleton), on ``background`` (a hex colour) or its backdrop."""
+    draws a figure on the skeleton), on ``background`` (a hex colour) or its backdrop;
+    ``gender`` (a pose's suitability) picks the mannequin."""
     request = ImageRequest(
         prompt="a mannequin showing a pose from the library",
         width=size,
         height=size,
         seed=_SEED,
-        attributes=_MANNEQUIN,
+        attributes=_MANNEQUINS.get(gender, _MANNEQUIN),
         keypoints=_points(keypoints),
         background=background,
     )
@@ -75,19 +84,22 @@ def thumbnail(preview: bytes, size: int = THUMBNAIL_SIZE) -> bytes:
         return _png(image.convert("RGB").resize((size, size), Image.Resampling.LANCZOS))
 
 
-def render(provider: ImageProvider, keypoints: Keypoints, kind: Kind) -> bytes:
+def render(
+    provider: ImageProvider, keypoints: Keypoints, kind: Kind, gender: str = "unisex"
+) -> bytes:
     """Return the picture ``kind`` of a pose as PNG bytes."""
     if kind == "control":
         return control_map(keypoints)
     if kind == "reference":
-        return figure(provider, keypoints, background="#ffffff")
-    preview = figure(provider, keypoints)
+        return figure(provider, keypoints, background="#ffffff", gender=gender)
+    preview = figure(provider, keypoints, gender=gender)
     return preview if kind == "preview" else thumbnail(preview)
 
 
-def picture_tag(keypoints: Keypoints, kind: Kind) -> str:
+def picture_tag(keypoints: Keypoints, kind: Kind, gender: str = "unisex") -> str:
     """Return a short digest of what a picture is drawn from (its ETag)."""
-    text = json.dumps([kind, _points(keypoints), _MANNEQUIN, _SEED], separators=(",", ":"))
+    mannequin = _MANNEQUINS.get(gender, _MANNEQUIN)
+    text = json.dumps([kind, _points(keypoints), mannequin, _SEED], separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -102,15 +114,15 @@ class PictureCache:
         self._items: OrderedDict[str, bytes] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, keypoints: Keypoints, kind: Kind) -> tuple[bytes, str]:
+    def get(self, keypoints: Keypoints, kind: Kind, gender: str = "unisex") -> tuple[bytes, str]:
         """Return the PNG bytes of the picture and its tag."""
-        tag = picture_tag(keypoints, kind)
+        tag = picture_tag(keypoints, kind, gender)
         with self._lock:
             found = self._items.get(tag)
             if found is not None:
                 self._items.move_to_end(tag)
                 return found, tag
-        data = render(self._provider, keypoints, kind)
+        data = render(self._provider, keypoints, kind, gender)
         with self._lock:
             self._items[tag] = data
             while len(self._items) > self._max_items:

@@ -10,7 +10,7 @@ from typing import Final
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
-from lumiku import Call, NotFound, PluginContext, get
+from lumiku import Call, NotFound, PluginContext, RateLimit, get
 from lumiku_pose_generator.library import (
     LibraryQuery,
     category_rows,
@@ -28,6 +28,9 @@ from lumiku_pose_generator.views import (
 )
 
 CACHE_SECONDS: Final = 86400
+USE_LIMIT: Final = "120/minute"
+"""Reads of one pose per client address: each counts a use, so the popularity order is
+not free to inflate."""
 
 
 def library_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]:
@@ -59,7 +62,7 @@ def library_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]
             row = find_pose(connection, call.path["pose_id"])
         if row is None or kind not in KINDS:
             raise NotFound("No such pose picture.", details={"kinds": list(KINDS)})
-        data, tag = cache().get(row["keypoints"], _kind(kind))
+        data, tag = cache().get(row["keypoints"], _kind(kind), row["gender_suitability"])
         etag = f'"{tag}"'
         headers = {"ETag": etag, "Cache-Control": f"public, max-age={CACHE_SECONDS}"}
         if call.request.headers.get("if-none-match") == etag:
@@ -75,7 +78,14 @@ def library_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]
 
     return [
         get("/library", list_library, query=LibraryQuery, response=PosePage, tags=tags),
-        get("/library/{pose_id}", get_pose, response=PoseView, tags=tags, errors=(404,)),
+        get(
+            "/library/{pose_id}",
+            get_pose,
+            response=PoseView,
+            tags=tags,
+            errors=(404,),
+            rate_limits=(RateLimit(USE_LIMIT, per="ip"),),
+        ),
         get(
             "/library/{pose_id}/images/{kind}.png",
             get_picture,
