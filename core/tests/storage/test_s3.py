@@ -177,6 +177,7 @@ def test_the_client_has_bounded_timeouts_and_retries(s3_server: S3Server) -> Non
     assert (config.connect_timeout, config.read_timeout) == (3.0, 10.0)
     assert config.retries["total_max_attempts"] == 4  # the first try included
     assert config.retries["mode"] == "standard"
+    assert config.max_pool_connections == 40
 
 
 def test_a_prefix_goes_before_every_object(s3_server: S3Server, s3_client: S3Client) -> None:

@@ -51,6 +51,9 @@ def make_client(settings: S3Settings) -> S3Client:
         # Path-style addressing for self-hosted stores, whose buckets have no DNS names.
         s3={"addressing_style": "path" if settings.endpoint_url else "auto"},
         signature_version="s3v4",
+        # As many connections as the web process's threadpool uses at once (40), so that
+        # concurrent requests do not open and discard connections beyond the pool.
+        max_pool_connections=40,
     )
     # A session of its own: boto3's default session is not safe to share across threads.
     session = boto3.session.Session()
