@@ -11,7 +11,9 @@ from typing import Any
 from PIL import Image
 from starlette.testclient import TestClient
 
+from lumiku.testing import runtime_of
 from lumiku.testing.s3_server import S3Server
+from lumiku.testing.server import free_port
 
 
 def bucket_objects(s3_server: S3Server, bucket: str) -> dict[str, bytes]:
@@ -61,3 +63,28 @@ def test_upload_and_generation_live_in_the_bucket(
     deleted = api.delete(f"/avatars/{uploaded.json()['avatar']['id']}")
     assert deleted.status_code in (200, 204), deleted.text
     assert len(bucket_objects(s3_server, s3_env["LUMIKU_S3_BUCKET"])) == 2
+
+
+def test_a_store_that_cannot_be_reached_is_503_and_charges_nothing(
+    app_client: Callable[..., TestClient], s3_env: dict[str, str], kit: Any
+) -> None:
+    gone = {
+        **s3_env,
+        "LUMIKU_S3_ENDPOINT": f"http://127.0.0.1:{free_port()}",
+        "LUMIKU_S3_MAX_ATTEMPTS": "1",
+        "LUMIKU_S3_CONNECT_TIMEOUT": "1",
+    }
+    client = app_client(**gone)
+    api = kit.sign_up(client)
+    project_id = api.project("Store away")
+
+    uploaded = api.upload(project_id, kit.image(640, 480), name="Ana")
+
+    assert uploaded.status_code == 503, uploaded.text
+    assert uploaded.json()["error"]["code"] == "STORAGE_UNAVAILABLE"
+    assert "127.0.0.1" not in uploaded.text
+    assert api.balance() == {"balance": 100, "held": 0, "available": 100}
+    signed = runtime_of(client).signer.sign("avatar-creator/2025/03/" + "0" * 32 + ".png")
+    fetched = client.get(signed)
+    assert fetched.status_code == 503
+    assert fetched.json()["error"]["code"] == "STORAGE_UNAVAILABLE"
