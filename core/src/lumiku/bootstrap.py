@@ -22,6 +22,7 @@ from lumiku.clock import Clock, utc_now
 from lumiku.db.engine import create_engine
 from lumiku.errors import ConfigurationError
 from lumiku.heldjobs import HeldJobKinds, JobServices, QueuedMarkers, markers_for
+from lumiku.http.body_budget import BodyBudget
 from lumiku.http.converter import make_json_converter, make_query_converter
 from lumiku.http.services import EndpointServices
 from lumiku.idempotency import IdempotencyStore
@@ -193,6 +194,9 @@ def build_runtime(
         limiter=limiter,
         authenticator=auth,
         idempotency=idempotency,
+        bodies=BodyBudget(
+            settings.limits.body_budget_bytes, per_client=settings.limits.body_budget_per_client
+        ),
     )
     broker = build_broker(settings.redis.url)
     image_providers = builtin_image_providers(settings)

@@ -83,7 +83,9 @@ class ServerLimits:
     Sizes are bytes, times seconds. ``decode_budget_pixels`` is the number of image pixels
     the process decodes at once (``lumiku.images.budget``); a request that cannot get its
     share within ``decode_wait`` seconds is answered 503. ``threads`` is the size of the
-    threadpool that runs synchronous handlers.
+    threadpool that runs synchronous handlers. ``body_budget_bytes`` is how many request body
+    bytes the process holds at once, ``body_budget_per_client`` how many one user or address
+    may (``lumiku.http.body_budget``).
     """
 
     max_header_bytes: int = 16 * 1024
@@ -95,6 +97,8 @@ class ServerLimits:
     decode_budget_pixels: int = 34_000_000
     decode_wait: float = 5.0
     threads: int = 100
+    body_budget_bytes: int = 256 * 1024 * 1024
+    body_budget_per_client: int = 32 * 1024 * 1024
 
 
 @attrs.frozen
@@ -385,6 +389,14 @@ def _read_limits(environ: Mapping[str, str], problems: _Problems) -> ServerLimit
         max_concurrency=_read_int(environ, "SERVER_MAX_CONCURRENCY", 1000, 1, 1_000_000, problems),
         keep_alive_timeout=_read_int(environ, "SERVER_KEEP_ALIVE_TIMEOUT", 5, 1, 3600, problems),
         threads=_read_int(environ, "SERVER_THREADS", 100, 4, 10_000, problems),
+        body_budget_bytes=_read_int(environ, "SERVER_BODY_BUDGET_MB", 256, 16, 1 << 20, problems)
+        * 1024
+        * 1024,
+        body_budget_per_client=_read_int(
+            environ, "SERVER_BODY_BUDGET_PER_CLIENT_MB", 32, 11, 1 << 20, problems
+        )
+        * 1024
+        * 1024,
         decode_budget_pixels=megapixels * 1_000_000,
         decode_wait=float(_read_int(environ, "IMAGE_DECODE_WAIT", 5, 0, 600, problems)),
     )
