@@ -202,27 +202,24 @@ def events_until_end(received: queue.Queue[tuple[str, Any]]) -> list[tuple[str, 
             return events
 
 
-def job_counts(url: str) -> Counter[tuple[str, str]]:
-    """Return the node's ``lumiku_queue_jobs_total`` by (queue, state)."""
+def scrape(url: str) -> Counter[tuple[str, ...]]:
+    """Return the node's queue jobs by ``("jobs", queue, state)``, its spend requests by
+    ``("requests", status class)`` and its spends by ``("spends", outcome)``."""
     text = httpx.get(f"{url}/metrics", headers=OPERATOR_HEADERS, timeout=30).text
-    counts: Counter[tuple[str, str]] = Counter()
+    counts: Counter[tuple[str, ...]] = Counter()
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
+            labels, number = sample.labels, int(sample.value)
             if sample.name == "lumiku_queue_jobs_total":
-                counts[sample.labels["queue"], sample.labels["state"]] += int(sample.value)
+                counts["jobs", labels["queue"], labels["state"]] += number
+            elif sample.name == "lumiku_http_request_duration_seconds_count":
+                if labels["route"] == f"{SPENDER}/spend":
+                    counts["requests", labels["status"]] += number
+            elif sample.name == "lumiku_credit_transactions_total" and (
+                labels["operation"] == "spend"
+            ):
+                counts["spends", labels["outcome"]] += number
     return counts
-
-
-def wait_settled(engine: sa.Engine, user_id: str, timeout: float = 180.0) -> tuple[int, int]:
-    """Wait until the user's account holds nothing; return (balance, held)."""
-    deadline = time.monotonic() + timeout
-    query = sa.text("SELECT balance, held FROM credit_accounts WHERE user_id = :user")
-    while True:
-        with engine.connect() as connection:
-            balance, held = connection.execute(query, {"user": user_id}).one()
-        if held == 0 or time.monotonic() > deadline:
-            return int(balance), int(held)
-        time.sleep(0.5)
 
 
 def install_spender(site: Path) -> str:
@@ -348,12 +345,21 @@ def test_two_nodes_and_two_workers_share_files_events_and_credits(
     assert reconcile.returncode == 0, reconcile.stdout + reconcile.stderr
     assert "every balance matches" in reconcile.stdout
 
-    on_a, on_b = job_counts(node_a), job_counts(node_b)
+    on_a, on_b = scrape(node_a), scrape(node_b)
+    both = on_a + on_b
     # The generation ran on one worker: its machine's node reports it, and only once.
-    assert (on_a + on_b)["pose_generator", "processed"] == 1
+    assert both["jobs", "pose_generator", "processed"] == 1
+    # Each node counted the requests it served; together, all of them.
+    assert (on_a["requests", "2xx"], on_a["requests", "4xx"]) != (0, 0)
+    assert (on_b["requests", "2xx"], on_b["requests", "4xx"]) != (0, 0)
+    assert (both["requests", "2xx"], both["requests", "4xx"]) == (WELCOME, REQUESTS - WELCOME)
+    assert (both["spends", "ok"], both["spends", "insufficient"]) == (
+        WELCOME,
+        REQUESTS - WELCOME,
+    )
     print(
         f"\nnodes 2, workers 2, requests {REQUESTS}: {dict(statuses)}; "
-        f"jobs on machine A {dict(on_a)}, on machine B {dict(on_b)}"
+        f"metrics of machine A {dict(on_a)}, of machine B {dict(on_b)}"
     )
 
 
