@@ -16,6 +16,8 @@ from lumiku.errors import ConfigurationError, ServiceUnavailable
 from lumiku.settings import load_settings
 from lumiku.storage.errors import StorageUnavailable
 from lumiku.storage.health import check_storage
+from lumiku.storage.local import LocalStorage
+from lumiku.storage.opening import open_storage
 from lumiku.storage.s3 import S3Storage, make_client
 from lumiku.testing import OPERATOR_HEADERS
 from lumiku.testing.s3_server import S3Server
@@ -171,13 +173,14 @@ def test_production_wants_https_to_the_store(base: dict[str, str]) -> None:
 
 
 def test_the_client_has_bounded_timeouts_and_retries(s3_server: S3Server) -> None:
-    client = make_client(s3_settings(s3_server, "b" * 3, connect_timeout=3.0, max_attempts=4))
+    settings = s3_settings(s3_server, "b" * 3, connect_timeout=3.0, max_attempts=4)
+    client = make_client(settings, connections=64)
 
     config = client.meta.config
     assert (config.connect_timeout, config.read_timeout) == (3.0, 10.0)
     assert config.retries["total_max_attempts"] == 4  # the first try included
     assert config.retries["mode"] == "standard"
-    assert config.max_pool_connections == 40
+    assert config.max_pool_connections == 64
 
 
 def test_a_prefix_goes_before_every_object(s3_server: S3Server, s3_client: S3Client) -> None:
@@ -270,3 +273,16 @@ def test_an_app_on_s3_stores_there_and_reports_the_bucket(
         assert s3_server.endpoint not in text
         assert s3_env["LUMIKU_S3_SECRET_ACCESS_KEY"] not in text
         assert s3_env["LUMIKU_S3_ACCESS_KEY_ID"] not in text
+
+
+def test_the_settings_open_a_bucket_with_a_connection_per_thread(
+    base: dict[str, str], s3_env: dict[str, str]
+) -> None:
+    settings = load_settings({**base, **s3_env, "SERVER_THREADS": "12"})
+
+    storage = open_storage(settings)
+
+    assert isinstance(storage, S3Storage)
+    assert storage.bucket == s3_env["LUMIKU_S3_BUCKET"]
+    assert storage.client.meta.config.max_pool_connections == 12
+    assert isinstance(open_storage(load_settings(base)), LocalStorage)

@@ -19,4 +19,5 @@ def open_storage(settings: Settings) -> StorageBackend:
         return LocalStorage(settings.storage_dir)
     from lumiku.storage.s3 import S3Storage
 
-    return S3Storage(settings.s3)
+    # One connection per thread of the process's threadpool (SERVER_THREADS).
+    return S3Storage(settings.s3, connections=settings.limits.threads)

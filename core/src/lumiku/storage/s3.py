@@ -42,8 +42,9 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def make_client(settings: S3Settings) -> S3Client:
-    """Return a thread-safe boto3 S3 client for ``settings`` (no request is made)."""
+def make_client(settings: S3Settings, *, connections: int = 10) -> S3Client:
+    """Return a thread-safe boto3 S3 client for ``settings`` (no request is made) that
+    keeps up to ``connections`` connections open (the threads that may use it at once)."""
     config = Config(
         connect_timeout=settings.connect_timeout,
         read_timeout=settings.read_timeout,
@@ -51,9 +52,9 @@ def make_client(settings: S3Settings) -> S3Client:
         # Path-style addressing for self-hosted stores, whose buckets have no DNS names.
         s3={"addressing_style": "path" if settings.endpoint_url else "auto"},
         signature_version="s3v4",
-        # As many connections as the web process's threadpool uses at once (40), so that
-        # concurrent requests do not open and discard connections beyond the pool.
-        max_pool_connections=40,
+        # As many connections as threads use the client at once, so that concurrent
+        # requests do not open and discard connections beyond the pool.
+        max_pool_connections=connections,
     )
     # A session of its own: boto3's default session is not safe to share across threads.
     session = boto3.session.Session()
@@ -82,12 +83,15 @@ class S3Storage:
         settings: S3Settings,
         *,
         client: S3Client | None = None,
+        connections: int = 10,
         clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self._settings = settings
         self._bucket = settings.bucket
         self._prefix = settings.prefix
-        self._client = client if client is not None else make_client(settings)
+        self._client = (
+            client if client is not None else make_client(settings, connections=connections)
+        )
         self._clock = clock
 
     def __repr__(self) -> str:
