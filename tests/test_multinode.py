@@ -252,6 +252,8 @@ def test_two_nodes_and_two_workers_share_files_events_and_credits(
     app = migrate(**shared)  # migrates the test's database for the installed plugins
     engine = runtime_of(app).engine
     site = install_spender(tmp_path / "site")
+    if os.environ.get("PYTHONPATH"):
+        site += os.pathsep + os.environ["PYTHONPATH"]
     machines = {name: tmp_path / f"metrics-{name}" for name in ("a", "b")}
     urls: dict[str, str] = {}
     nodes: dict[str, Process] = {}
