@@ -102,8 +102,7 @@ def attach_realtime(
     is true (Redis lost at runtime), events go to this node's sockets directly instead of
     through Redis.
     """
-    gauge = ConnectionGauge()
-    metrics.live.connections = gauge
+    gauge = ConnectionGauge(on_change=metrics.record_connections)
     sio = build_realtime(
         redis_url=redis_url,
         cors_origins=[o for o in cors_origins if o != "*"] or ("*" if "*" in cors_origins else []),
