@@ -298,26 +298,62 @@ def downgrade():
 """
 
 
-@pytest.mark.postgres
-def test_a_failing_migration_rolls_back_its_step_on_postgresql(
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_a_failing_migration_changes_nothing(
     install_plugin: Callable[..., Any],
     run_cli: Callable[..., Any],
     lumiku_env: dict[str, str],
-    postgres_url: str,
+    request: pytest.FixtureRequest,
+    database: str,
 ) -> None:
-    env = {**lumiku_env, "DATABASE_URL": postgres_url}
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
+    env = {**lumiku_env, "DATABASE_URL": url or lumiku_env["DATABASE_URL"]}
     plugin = install_plugin()
+    assert run_cli(env, "migrate", "--plugin", "core").code == 0
     path = plugin.site / plugin.package / "migrations" / f"{plugin.id}_0003.py"
     path.write_text(FAILING_MIGRATION.replace("@ID@", plugin.id))
     failed = run_cli(env, "migrate")
     assert failed.code == 1
-    assert "migration failed and was rolled back" in failed.err
-    assert "this migration is broken" in failed.err
+    assert "❌ upgrade failed, nothing was changed: this migration is broken" in failed.err
+    assert "RuntimeError" not in failed.err
     assert "Traceback" not in failed.err
-    tables = table_names(postgres_url)
+    tables = table_names(env["DATABASE_URL"])
     assert f"{plugin.id}_half_done" not in tables
-    # Each revision commits on its own: the steps before the broken one stay applied.
-    assert set(plugin.tables) <= tables
+    # The whole run is one transaction: the steps before the broken one are undone too.
+    assert not set(plugin.tables) & tables
+    assert status_rows(run_cli, env)[plugin.id]["current"] is None
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_a_refused_downgrade_leaves_the_version_table_and_the_tables(
+    install_plugin: Callable[..., Any],
+    run_cli: Callable[..., Any],
+    lumiku_env: dict[str, str],
+    request: pytest.FixtureRequest,
+    database: str,
+) -> None:
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
+    env = {**lumiku_env, "DATABASE_URL": url or lumiku_env["DATABASE_URL"]}
+    plugin = install_plugin()
+    assert run_cli(env, "migrate").code == 0
+    before = table_names(env["DATABASE_URL"])
+    # The first step down (0002: drops a table, moves the version) succeeds, the second
+    # refuses: as payments_duitku's pd0001_tables refuses while paid payments exist.
+    first = plugin.site / plugin.package / "migrations" / f"{plugin.id}_0001.py"
+    first.write_text(
+        first.read_text().replace(
+            "def downgrade():", 'def downgrade():\n    raise RuntimeError("1 item is kept")\n'
+        )
+    )
+    failed = run_cli(env, "migrate", "downgrade", "--plugin", plugin.id)
+    assert failed.code == 1
+    assert f"❌ downgrade of {plugin.id} failed, nothing was changed: 1 item is kept" in failed.err
+    assert "RuntimeError" not in failed.err
+    assert table_names(env["DATABASE_URL"]) == before
     assert status_rows(run_cli, env)[plugin.id]["current"] == f"{plugin.id}_0002"
 
 

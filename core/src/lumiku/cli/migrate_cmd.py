@@ -15,16 +15,26 @@ from lumiku.plugins.migrations import migration_sources, naming_advice, orphan_a
 from lumiku.plugins.registry import PluginRegistry
 
 
-def _guarded(step: Callable[[], None]) -> None:
-    """Run a migration step; on failure say which and exit 1 instead of a traceback."""
+def _guarded(step: Callable[[], None], what: str) -> None:
+    """Run a migration step; on failure say why and exit 1 instead of a traceback.
+
+    A run is one transaction (``migrations/env.py``), so a failed or refused step leaves
+    the database as it was, and the message says so.
+    """
     try:
         step()
     except Exception as exc:  # noqa: BLE001 - the CLI reports and exits
-        print(
-            f"{FAIL} migration failed and was rolled back: {type(exc).__name__}: {exc}",
-            file=sys.stderr,
-        )
+        print(f"{FAIL} {what} failed, nothing was changed: {failure_text(exc)}", file=sys.stderr)
         raise SystemExit(1) from None
+
+
+def failure_text(exc: BaseException) -> str:
+    """Return what an operator reads about a failed step: the reason, without the Python
+    exception's class (which names one only when the exception says nothing else)."""
+    text = str(exc).strip()
+    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+        text = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else text
+    return text or type(exc).__name__
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -61,7 +71,10 @@ def run(args: argparse.Namespace) -> int:
             if not args.plugin:
                 print(f"{FAIL} downgrade needs --plugin ID", file=sys.stderr)
                 return 2
-            _guarded(lambda: migrate.downgrade(engine, sources, args.plugin, args.to))
+            _guarded(
+                lambda: migrate.downgrade(engine, sources, args.plugin, args.to),
+                f"downgrade of {args.plugin}",
+            )
             print(f"{OK} {args.plugin} downgraded to {args.to}")
             return 0
         for row in migrate.status(engine, sources, registry.records):
@@ -69,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"{WARN} {orphan_advice(row, registry)}; left as is")
         for plugin_id, head in migrate.unnamed_heads(sources):
             print(f"{WARN} {naming_advice(plugin_id, head)}")
-        _guarded(lambda: migrate.upgrade(engine, sources, args.plugin))
+        _guarded(lambda: migrate.upgrade(engine, sources, args.plugin), "upgrade")
         applied = sorted({args.plugin} if args.plugin else branches)
         print(f"{OK} migrations applied: {', '.join(applied)}")
         return 0
