@@ -59,7 +59,7 @@ def run(_args: argparse.Namespace) -> int:
             for row in rows:
                 if row.state == "up_to_date":
                     line(OK, f"migrations of {row.branch} at head ({row.head})")
-                elif row.state == "orphaned":
+                elif row.state in ("orphaned", "plugin_off"):
                     line(WARN, orphan_advice(row, registry))
                 else:
                     line(

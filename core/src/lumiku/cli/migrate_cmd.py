@@ -11,7 +11,12 @@ import sqlalchemy as sa
 from lumiku.cli.console import FAIL, OK, WARN, print_json
 from lumiku.cli.environment import database, load_registry, settings_or_exit
 from lumiku.db import migrate
-from lumiku.plugins.migrations import migration_sources, naming_advice, orphan_advice
+from lumiku.plugins.migrations import (
+    migration_sources,
+    naming_advice,
+    off_advice,
+    orphan_advice,
+)
 from lumiku.plugins.registry import PluginRegistry
 
 
@@ -57,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
         pass  # a plugin disabled by its configuration can still take its tables back
     sources = migration_sources(registry)
     branches = {source.branch for source in sources}
+    record = registry.get(args.plugin) if args.plugin else None
+    if args.action == "downgrade" and record is not None and not record.loaded:
+        print(f"{FAIL} {off_advice(record, None)}", file=sys.stderr)
+        return 2
     if args.plugin and args.plugin not in branches:
         print(
             f"{FAIL} no migrations known for {args.plugin!r} "
@@ -78,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{OK} {args.plugin} downgraded to {args.to}")
             return 0
         for row in migrate.status(engine, sources, registry.records):
-            if row.state == "orphaned":
+            if row.state in ("orphaned", "plugin_off"):
                 print(f"{WARN} {orphan_advice(row, registry)}; left as is")
         for plugin_id, head in migrate.unnamed_heads(sources):
             print(f"{WARN} {naming_advice(plugin_id, head)}")
@@ -97,7 +106,8 @@ def _status(
     rows = migrate.status(engine, sources, registry.records)
     if args.plugin:
         rows = [row for row in rows if row.branch == args.plugin]
-    advice = {row.current: orphan_advice(row, registry) for row in rows if row.state == "orphaned"}
+    kept = ("orphaned", "plugin_off")
+    advice = {row.current: orphan_advice(row, registry) for row in rows if row.state in kept}
     if args.json:
         print_json(
             [
@@ -107,18 +117,22 @@ def _status(
                     "head": r.head,
                     "state": r.state,
                     **(
-                        {"plugin": r.plugin, "advice": advice[r.current]}
-                        if r.state == "orphaned"
-                        else {}
+                        {"plugin": r.plugin, "advice": advice[r.current]} if r.state in kept else {}
                     ),
                 }
                 for r in rows
             ]
         )
     else:
-        marks = {"up_to_date": OK, "behind": WARN, "not_applied": WARN, "orphaned": WARN}
+        marks = {
+            "up_to_date": OK,
+            "behind": WARN,
+            "not_applied": WARN,
+            "orphaned": WARN,
+            "plugin_off": WARN,
+        }
         for row in rows:
-            note = f" ({advice[row.current]})" if row.state == "orphaned" else ""
+            note = f" ({advice[row.current]})" if row.state in kept else ""
             print(
                 f"{marks[row.state]} {row.branch}: {row.current or '-'} / head {row.head or '-'} "
                 f"[{row.state}]{note}"

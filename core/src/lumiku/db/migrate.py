@@ -27,7 +27,7 @@ from alembic.script import ScriptDirectory
 CORE_BRANCH = "core"
 VERSION_TABLE = "alembic_version"
 
-BranchState = Literal["up_to_date", "behind", "not_applied", "orphaned"]
+BranchState = Literal["up_to_date", "behind", "not_applied", "orphaned", "plugin_off"]
 
 
 @attrs.frozen
@@ -42,9 +42,11 @@ class MigrationSource:
 class BranchStatus:
     """One branch's revision in the database compared with the newest in the code.
 
-    An ``orphaned`` row is a revision in the database that no source knows: ``plugin`` is
-    the plugin it belongs to when its id tells (``plugin_of_revision``), and ``branch`` is
-    that id, else ``unknown:<revision>``.
+    A revision in the database that no source knows is ``plugin_off`` when it belongs to
+    an installed plugin that has no source (disabled, turned off or failed: its branch and
+    tables are kept, they are its own), else ``orphaned``. For both, ``plugin`` is the
+    plugin it belongs to when its id tells (``plugin_of_revision``), and ``branch`` is that
+    id, else ``unknown:<revision>``.
     """
 
     branch: str
@@ -53,6 +55,15 @@ class BranchStatus:
     state: BranchState
     plugin: str | None = None
 
+
+# Revisions the shipped plugins wrote before revision ids named their plugin: a database
+# migrated by an older version still holds them, and they are that plugin's.
+SHIPPED_REVISIONS = {
+    "ac0001_tables": "avatar_creator",
+    "ac0002_seed": "avatar_creator",
+    "ac0003_held_jobs": "avatar_creator",
+    "pd0001_tables": "payments_duitku",
+}
 
 # ``<plugin id>_<step of 4+ digits>`` and an optional ``_<words>`` that start with a letter.
 _PLUGIN_REVISION = re.compile(r"^(?P<plugin>[a-z][a-z0-9_]*?)_\d{4,}(?:_[a-z][a-z0-9_]*)?$")
@@ -65,8 +76,12 @@ def plugin_of_revision(revision: str, known: Iterable[str] = ()) -> str | None:
     ``payments_duitku_0002_refunds``), so the version table alone tells whose an orphaned
     revision is once its scripts are gone. The longest of the ``known`` plugin ids the
     revision starts with wins; otherwise the id is what comes before the first
-    ``_<digits>`` step. Older revision ids (``ac0003_held_jobs``) name no plugin.
+    ``_<digits>`` step. The shipped plugins' older revision ids (``ac0003_held_jobs``,
+    ``pd0001_tables``) are known by name (``SHIPPED_REVISIONS``); other ids of an older
+    naming name no plugin.
     """
+    if revision in SHIPPED_REVISIONS:
+        return SHIPPED_REVISIONS[revision]
     matching = [plugin_id for plugin_id in known if revision.startswith(plugin_id + "_")]
     if matching:
         return max(matching, key=len)
@@ -165,8 +180,10 @@ def status(
 ) -> list[BranchStatus]:
     """Compare each branch's revision in the database with its head in the code.
 
-    ``known_plugins`` (the installed plugins' ids) help name the plugin of an orphan.
+    ``known_plugins`` (the installed plugins' ids) help name the plugin of a revision no
+    source knows, and tell a disabled plugin's (``plugin_off``) from an orphan.
     """
+    installed = set(known_plugins)
     config = _config(sources, None)
     script = ScriptDirectory.from_config(config)
     with engine.connect() as connection:
@@ -185,11 +202,14 @@ def status(
         else:
             state = "behind"
         result.append(BranchStatus(source.branch, current, head, state))
+    with_source = {source.branch for source in sources}
     for revision in applied:
         if revision not in known:
-            plugin = plugin_of_revision(revision, known_plugins)
+            plugin = plugin_of_revision(revision, installed)
             branch = plugin or f"unknown:{revision}"
-            result.append(BranchStatus(branch, revision, None, "orphaned", plugin))
+            off = plugin is not None and plugin in installed and plugin not in with_source
+            kept: BranchState = "plugin_off" if off else "orphaned"
+            result.append(BranchStatus(branch, revision, None, kept, plugin))
     return result
 
 

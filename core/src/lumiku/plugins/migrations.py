@@ -20,7 +20,7 @@ from lumiku.db import migrate
 from lumiku.metrics import Metrics
 from lumiku.plugins.dispatch import LOG_AND_GO_ON, HookDispatcher
 from lumiku.plugins.registry import PluginRegistry
-from lumiku.plugins.state import PluginState
+from lumiku.plugins.state import PluginRecord, PluginState
 
 logger = logging.getLogger("lumiku")
 
@@ -98,8 +98,9 @@ def orphan_advice(row: migrate.BranchStatus, registry: PluginRegistry) -> str:
     """Say whose an orphaned revision is and the exact way to remove its tables.
 
     A plugin's tables are dropped by its own ``downgrade()`` (it knows its tables, indexes
-    and seed data), so the way always goes through the plugin's code: enabled for one
-    command when it is installed, installed again for one command when it is not.
+    and seed data), so the way always goes through the plugin's code: imported for the
+    command when it is installed (``off_advice``), installed again for one command when it
+    is not.
     """
     revision = row.current
     plugin_id = row.plugin
@@ -125,11 +126,30 @@ def orphan_advice(row: migrate.BranchStatus, registry: PluginRegistry) -> str:
             f"version ({record.version}) does not have: install the version that wrote it "
             "again (and downgrade with it first, if you mean to go back)"
         )
-    return (
-        f"plugin {plugin_id} is installed but {record.describe()}: its tables are kept. To "
-        f"drop them, run {downgrade} (with the plugin enabled: not in "
-        "LUMIKU_DISABLE_PLUGINS, listed in LUMIKU_PLUGINS if that is set, not in safe mode)"
-    )
+    return off_advice(record, revision)
+
+
+def off_advice(record: PluginRecord, revision: str | None) -> str:
+    """Say that an installed plugin without a migration source (disabled, turned off or
+    failed) keeps its tables, and how ``lumiku migrate downgrade`` takes them back.
+
+    A plugin disabled by its configuration has its code imported for that command, so the
+    downgrade runs while it stays disabled; one turned off by a toggle is never imported,
+    so it must be turned on for that one command; a failed one must load first.
+    """
+    downgrade = f"`{DOWNGRADE_COMMAND} {record.id}`"
+    kept = f"plugin {record.id} is installed but {record.describe()}: its tables are kept"
+    at = f" (revision {revision})" if revision else ""
+    if record.state is PluginState.FAILED:
+        return f"{kept}{at}. To drop them, make it load, then run {downgrade}"
+    if record.spec is None:  # turned off by a toggle: never imported
+        return (
+            f"{kept}{at}. To drop them, run {downgrade} with the plugin turned on for that "
+            "command (not in LUMIKU_DISABLE_PLUGINS or lumiku.toml's [plugins] disable, "
+            "listed in LUMIKU_PLUGINS if that is set, not in safe mode): a plugin turned off "
+            "is never imported"
+        )
+    return f"{kept}{at}. To drop them, run {downgrade}: it runs while the plugin stays disabled"
 
 
 def mark_pending_migrations(
