@@ -113,7 +113,10 @@ def test_doctor_fails_when_redis_or_storage_do_not_work(
     result = run_cli(env, "doctor")
     assert result.code == 1
     lines = marks(result.out)
-    assert any(line.startswith("❌ Redis not answering at redis://127.0.0.1:") for line in lines)
+    assert any(
+        line.startswith("❌ Redis at redis://127.0.0.1:") and line.endswith(" is not answering")
+        for line in lines
+    )
     assert any(line.startswith("❌ storage") for line in lines)
 
 

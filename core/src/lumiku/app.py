@@ -134,6 +134,7 @@ def _health_routes(
         engine=runtime.engine,
         redis_enabled=runtime.settings.redis.enabled,
         redis_up=lambda: runtime.registry.redis_available,
+        redis_problem=lambda: runtime.registry.redis_problem,
         storage=runtime.storage,
         storage_folders=runtime.registry.storage_folders,
     )

@@ -18,6 +18,7 @@ from lumiku.plugins.migrations import (
     naming_advice,
     orphan_advice,
 )
+from lumiku.redis_watch import redis_problem
 from lumiku.settings import load_settings
 from lumiku.storage.health import check_storage
 from lumiku.storage.opening import open_storage
@@ -81,7 +82,7 @@ def run(_args: argparse.Namespace) -> int:
             client.ping()
             line(OK, f"Redis answering ({settings.redis.display_url})")
         except redis.RedisError as exc:
-            line(FAIL, f"Redis not answering at {settings.redis.display_url}: {type(exc).__name__}")
+            line(FAIL, f"Redis at {settings.redis.display_url} {redis_problem(exc)}")
         finally:
             client.close()
     else:

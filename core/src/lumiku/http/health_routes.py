@@ -110,16 +110,24 @@ def core_checks(
     engine: sa.Engine,
     redis_enabled: bool,
     redis_up: Callable[[], bool],
+    redis_problem: Callable[[], str] = lambda: "is not answering",
     storage: StorageBackend,
     storage_folders: Callable[[], Iterable[str]],
 ) -> dict[str, HealthCheck]:
-    """Return the core's checks: database, redis, storage (root and folders), queues."""
+    """Return the core's checks: database, redis, storage (root and folders), queues.
+
+    ``redis_problem`` says what went wrong when ``redis_up`` is false (as
+    ``PluginRegistry.redis_problem``).
+    """
 
     def redis() -> CheckResult:
         # A soft dependency: without it the node still serves (limits count in memory).
         if not redis_enabled:
             return CheckResult("degraded", "disabled: jobs, realtime and limits run on this node")
-        return CheckResult("ok") if redis_up() else CheckResult("degraded", "not answering")
+        if redis_up():
+            return CheckResult("ok")
+        # "not answering", "refused the password (authentication failed)"
+        return CheckResult("degraded", redis_problem().removeprefix("is "))
 
     def storage_check() -> CheckResult:
         return check_storage(storage, folders=storage_folders())

@@ -57,6 +57,8 @@ class PluginRegistry:
     ) -> None:
         self.settings = settings
         self.redis_available = redis_available
+        # What follows "Redis " in the reasons while it is away (``set_redis_available``).
+        self.redis_problem = "is not answering"
         self.records: dict[str, PluginRecord] = {}
         # Plugin id -> reason, for plugins whose migrations are not at head (see
         # ``set_migrations_pending``); unknown until the database was read.
@@ -264,7 +266,7 @@ class PluginRegistry:
                 return None
             if not self.settings.redis.enabled:
                 return ReasonCode.REDIS_UNAVAILABLE, "Redis is off (not configured or disabled)"
-            return ReasonCode.REDIS_UNAVAILABLE, "Redis is not answering"
+            return ReasonCode.REDIS_UNAVAILABLE, f"Redis {self.redis_problem}"
         if capability == "database":
             return None
         if capability.startswith("config:"):
@@ -368,14 +370,18 @@ class PluginRegistry:
                 return impl.function(**{name: kwargs[name] for name in impl.argnames})
         return None
 
-    def set_redis_available(self, available: bool) -> list[str]:
+    def set_redis_available(self, available: bool, problem: str = "is not answering") -> list[str]:
         """Record that Redis went away or came back and re-evaluate the plugins.
 
-        Returns the ids whose state changed.
+        ``problem`` follows "Redis " in the reasons while it is away ("is not answering",
+        "refused the password (authentication failed)"). Returns the ids whose state
+        changed.
         """
-        if available == self.redis_available:
+        if available == self.redis_available and (available or problem == self.redis_problem):
             return []
         self.redis_available = available
+        if not available:
+            self.redis_problem = problem
         return self._reevaluate()
 
     def set_migrations_pending(self, pending: Mapping[str, str]) -> list[str]:
