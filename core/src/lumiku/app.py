@@ -39,6 +39,7 @@ from lumiku.http.introspection import introspection_routes
 from lumiku.http.openapi import build_openapi, walk_routes
 from lumiku.http.operator import OperatorAccess
 from lumiku.http.plugin_mount import mount_plugin
+from lumiku.http.ready import mark_ready
 from lumiku.http.request_metrics import RequestMetrics
 from lumiku.http.routing import group_routes
 from lumiku.jobs.schedule import Scheduler
@@ -252,6 +253,7 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
         # answers); the app can only say that its own startup is complete.
         serving = plural(len(runtime.registry.serving()), "plugin")
         logger.info("✅ Application started (%s serving)", serving)
+        mark_ready()
         try:
             yield {"runtime": runtime}
         finally:

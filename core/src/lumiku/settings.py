@@ -158,7 +158,7 @@ class Settings:
             "redis": "enabled" if self.redis.enabled else "disabled",
             "storage": "s3" if self.s3 is not None else "local",
             "corsOrigins": len(self.cors_origins),
-            "port": self.port,
+            # No port: the settings' PORT is not the one served after `lumiku serve --port`.
             "trustedProxies": [str(network) for network in self.trusted_proxies],
             "metricsToken": "set" if self.metrics_token else "not set",
             "jwtSecret": "generated (development only)" if self.jwt_secret_generated else "set",
