@@ -44,17 +44,18 @@ from lumiku.http.request_metrics import RequestMetrics
 from lumiku.http.routing import group_routes
 from lumiku.jobs.schedule import Scheduler
 from lumiku.logs import configure_logging
+from lumiku.plugins.discovery import discover
 from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookFailed, UnusableResult
 from lumiku.plugins.lifecycle import PluginLifecycle
 from lumiku.plugins.migrations import MigrationWatch
-from lumiku.plugins.registry import PluginSource
+from lumiku.plugins.registry import PluginRegistry, PluginSource
 from lumiku.plugins.state import PluginRecord
 from lumiku.realtime.attachment import RealtimeAttachment, attach_realtime, claim_namespaces
 from lumiku.realtime.namespace import AuthenticatedNamespace
 from lumiku.realtime.revocations import SWEEP_SECONDS
 from lumiku.realtime.server import close_realtime
 from lumiku.redis_watch import RedisWatch
-from lumiku.settings import Settings, load_settings
+from lumiku.settings import Settings, read_settings, settings_error
 from lumiku.wording import plural
 
 logger = logging.getLogger("lumiku")
@@ -206,6 +207,17 @@ class Watches:
     migrations: MigrationWatch
 
 
+def _checked_settings(plugins: Iterable[PluginSource] | None) -> Settings:
+    """Load the settings; on problems raise one ``ConfigurationError`` listing the core's
+    and the plugins' that stop the startup (``PluginRegistry.configuration_problems``)."""
+    settings, problems = read_settings()
+    if problems:
+        registry = PluginRegistry(settings, redis_available=settings.redis.enabled)
+        registry.load(discover() if plugins is None else plugins)
+        raise settings_error(problems + registry.configuration_problems())
+    return settings
+
+
 def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -280,11 +292,13 @@ def create_app(
 ) -> Starlette:
     """Build the HTTP app. ``plugins=None`` discovers installed plugins via entry points."""
     if runtime is None:
-        settings = settings or load_settings()
+        settings = settings or _checked_settings(plugins)
         for warning in settings.warnings:
             logger.warning("⚠️ %s", warning)
         logger.info("✅ Environment variables validated successfully")
         runtime = build_runtime(settings, plugins=plugins)
+        for warning in runtime.registry.configuration_warnings():
+            logger.warning("⚠️ %s", warning)
     settings = runtime.settings
     app_routes: list[BaseRoute] = []
 
@@ -352,7 +366,7 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     Logging and the process-wide limits are configured here too: each ``--workers`` process
     is spawned fresh and builds its app with this factory.
     """
-    settings = settings or load_settings()
+    settings = settings or _checked_settings(None)
     configure_logging(settings.log_level)
     configure_process(settings)
     app = create_app(settings)

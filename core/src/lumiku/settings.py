@@ -21,6 +21,7 @@ import attrs
 
 from lumiku.client_address import LOOPBACK, Network, parse_trusted_proxies
 from lumiku.errors import ConfigurationError
+from lumiku.settings_keys import file_key_findings
 from lumiku.settings_storage import S3Settings, read_s3_settings
 from lumiku.wording import plural
 
@@ -438,6 +439,28 @@ def _read_toggles(
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raise ``ConfigurationError`` listing every problem."""
+    settings, problems = read_settings(environ)
+    if problems:
+        raise settings_error(problems)
+    return settings
+
+
+def settings_error(problems: list[dict[str, str]]) -> ConfigurationError:
+    """Return the error listing ``problems`` (``{"variable", "rule"}`` each) one a line."""
+    lines = "\n".join(f"  {p['variable']}: {p['rule']}" for p in problems)
+    count = len(problems)
+    return ConfigurationError(
+        f"{plural(count, 'setting')} {'needs' if count == 1 else 'need'} fixing:\n{lines}",
+        details={"problems": problems},
+    )
+
+
+def read_settings(
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Settings, list[dict[str, str]]]:
+    """Read the settings and return them with every problem found (``{"variable",
+    "rule"}`` each); a value with a problem is its default in the settings returned, so
+    the plugins' settings can still be checked and reported together (``lumiku.cli``)."""
     environ = dict(os.environ if environ is None else environ)
     problems = _Problems()
     warnings: list[str] = []
@@ -447,6 +470,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         env_name = "development"
     env = cast(Environment, env_name)
     file_config = _read_config_file(environ, problems)
+    for where, rule in file_key_findings(file_config):
+        if env == "production":
+            problems.add(where, rule)
+        else:
+            warnings.append(f"{where} {rule}: it is ignored")
     database_url = normalize_database_url(environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
     if not re.match(r"^(sqlite|postgresql\+psycopg)://", database_url):
         problems.add("DATABASE_URL", "must be a postgresql:// or sqlite:/// URL")
@@ -499,11 +527,4 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         file_config=file_config,
         warnings=tuple(warnings),
     )
-    if problems.items:
-        lines = "\n".join(f"  {p['variable']}: {p['rule']}" for p in problems.items)
-        count = len(problems.items)
-        raise ConfigurationError(
-            f"{plural(count, 'setting')} {'needs' if count == 1 else 'need'} fixing:\n{lines}",
-            details={"problems": problems.items},
-        )
-    return settings
+    return settings, problems.items

@@ -11,15 +11,15 @@ from lumiku.cli.console import FAIL, OK, WARN
 from lumiku.cli.environment import load_registry
 from lumiku.db import migrate, ping
 from lumiku.db.engine import create_engine
-from lumiku.errors import ConfigurationError
 from lumiku.plugins.migrations import (
     mark_pending_migrations,
     migration_sources,
     naming_advice,
     orphan_advice,
+    revision_owners,
 )
 from lumiku.redis_watch import redis_problem
-from lumiku.settings import load_settings
+from lumiku.settings import read_settings
 from lumiku.storage.health import check_storage
 from lumiku.storage.opening import open_storage
 
@@ -39,23 +39,28 @@ def run(_args: argparse.Namespace) -> int:
         failed = failed or mark == FAIL
         print(f"{mark} {text}")
 
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        for problem in exc.details.get("problems", []):
+    settings, problems = read_settings()
+    if problems:
+        # The plugins' problems with the core's, so one run shows everything to fix.
+        registry = load_registry(settings)
+        for problem in problems + registry.configuration_problems():
             line(FAIL, f"setting {problem['variable']}: {problem['rule']}")
+        for unconfigured in registry.unconfigured():
+            line(WARN, unconfigured)
         return 1
     line(OK, f"settings valid (environment: {settings.env})")
     for warning in settings.warnings:
         line(WARN, warning)
     engine = create_engine(settings.database_url)
     registry = load_registry(settings)
+    for warning in registry.configuration_warnings():
+        line(WARN, warning)
     try:
         try:
             ping(engine)
             line(OK, f"database reachable ({engine.url.get_backend_name()})")
             sources = migration_sources(registry)
-            rows = migrate.status(engine, sources, registry.records)
+            rows = migrate.status(engine, sources, registry.records, revision_owners(registry))
             mark_pending_migrations(engine, registry)  # the plugin lines below show it
             for row in rows:
                 if row.state == "up_to_date":

@@ -16,6 +16,7 @@ from lumiku.plugins.migrations import (
     naming_advice,
     off_advice,
     orphan_advice,
+    revision_owners,
 )
 from lumiku.plugins.registry import PluginRegistry
 
@@ -86,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
             )
             print(f"{OK} {args.plugin} downgraded to {args.to}")
             return 0
-        for row in migrate.status(engine, sources, registry.records):
+        for row in migrate.status(engine, sources, registry.records, revision_owners(registry)):
             if row.state in ("orphaned", "plugin_off"):
                 print(f"{WARN} {orphan_advice(row, registry)}; left as is")
         for plugin_id, head in migrate.unnamed_heads(sources):
@@ -103,7 +104,7 @@ def _status(
     registry: PluginRegistry,
     args: argparse.Namespace,
 ) -> int:
-    rows = migrate.status(engine, sources, registry.records)
+    rows = migrate.status(engine, sources, registry.records, revision_owners(registry))
     if args.plugin:
         rows = [row for row in rows if row.branch == args.plugin]
     kept = ("orphaned", "plugin_off")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.resources
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -56,15 +56,6 @@ class BranchStatus:
     plugin: str | None = None
 
 
-# Revisions the shipped plugins wrote before revision ids named their plugin: a database
-# migrated by an older version still holds them, and they are that plugin's.
-SHIPPED_REVISIONS = {
-    "ac0001_tables": "avatar_creator",
-    "ac0002_seed": "avatar_creator",
-    "ac0003_held_jobs": "avatar_creator",
-    "pd0001_tables": "payments_duitku",
-}
-
 # ``<plugin id>_<step of 4+ digits>`` and an optional ``_<words>`` that start with a letter.
 _PLUGIN_REVISION = re.compile(r"^(?P<plugin>[a-z][a-z0-9_]*?)_\d{4,}(?:_[a-z][a-z0-9_]*)?$")
 
@@ -76,12 +67,9 @@ def plugin_of_revision(revision: str, known: Iterable[str] = ()) -> str | None:
     ``payments_duitku_0002_refunds``), so the version table alone tells whose an orphaned
     revision is once its scripts are gone. The longest of the ``known`` plugin ids the
     revision starts with wins; otherwise the id is what comes before the first
-    ``_<digits>`` step. The shipped plugins' older revision ids (``ac0003_held_jobs``,
-    ``pd0001_tables``) are known by name (``SHIPPED_REVISIONS``); other ids of an older
-    naming name no plugin.
+    ``_<digits>`` step. Older revision ids (``ac0003_held_jobs``) name no plugin: while
+    their plugin is installed, ``status``'s ``owner_of`` tells.
     """
-    if revision in SHIPPED_REVISIONS:
-        return SHIPPED_REVISIONS[revision]
     matching = [plugin_id for plugin_id in known if revision.startswith(plugin_id + "_")]
     if matching:
         return max(matching, key=len)
@@ -176,12 +164,17 @@ def downgrade(
 
 
 def status(
-    engine: sa.Engine, sources: Sequence[MigrationSource], known_plugins: Iterable[str] = ()
+    engine: sa.Engine,
+    sources: Sequence[MigrationSource],
+    known_plugins: Iterable[str] = (),
+    owner_of: Callable[[str], str | None] | None = None,
 ) -> list[BranchStatus]:
     """Compare each branch's revision in the database with its head in the code.
 
     ``known_plugins`` (the installed plugins' ids) help name the plugin of a revision no
-    source knows, and tell a disabled plugin's (``plugin_off``) from an orphan.
+    source knows, and tell a disabled plugin's (``plugin_off``) from an orphan;
+    ``owner_of(revision)`` names the installed plugin whose files hold a revision, for ids
+    that do not name their plugin (``lumiku.plugins.migrations.revision_owners``).
     """
     installed = set(known_plugins)
     config = _config(sources, None)
@@ -205,7 +198,8 @@ def status(
     with_source = {source.branch for source in sources}
     for revision in applied:
         if revision not in known:
-            plugin = plugin_of_revision(revision, installed)
+            owner = owner_of(revision) if owner_of is not None else None
+            plugin = owner or plugin_of_revision(revision, installed)
             branch = plugin or f"unknown:{revision}"
             off = plugin is not None and plugin in installed and plugin not in with_source
             kept: BranchState = "plugin_off" if off else "orphaned"

@@ -9,7 +9,9 @@ such a plugin up without a restart (and a branch taken back by a downgrade takes
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -46,6 +48,55 @@ def migration_sources(
         if location is not None:
             sources.append(migrate.MigrationSource(record.id, location))
     return sources
+
+
+_REVISION_LINE = re.compile(r"""^revision\s*(?::[^=\n]*)?=\s*["']([^"'\n]+)["']""", re.M)
+
+
+def _package_revisions(package: str) -> set[str]:
+    """Return the revision ids written in the ``migrations`` folders of ``package``, read
+    as text (the package is not imported: a plugin turned off stays unimported)."""
+    try:
+        found = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return set()
+    if found is None or not found.submodule_search_locations:
+        return set()
+    revisions: set[str] = set()
+    for location in found.submodule_search_locations:
+        root = Path(location)
+        for path in root.rglob("*.py"):
+            if "migrations" not in path.relative_to(root).parts[:-1]:
+                continue
+            try:
+                match = _REVISION_LINE.search(path.read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                continue
+            if match:
+                revisions.add(match.group(1))
+    return revisions
+
+
+def revision_owners(registry: PluginRegistry) -> Callable[[str], str | None]:
+    """Return ``owner_of(revision)``: the installed plugin whose migration files hold it.
+
+    For a revision id that does not name its plugin (``ac0003_held_jobs``) while the plugin
+    is installed but gives no migration source (disabled, turned off, failed). The files
+    are read on the first question only.
+    """
+    owners: dict[str, str] | None = None
+
+    def owner_of(revision: str) -> str | None:
+        nonlocal owners
+        if owners is None:
+            owners = {}
+            for record in registry.sorted_records():
+                if record.package:
+                    for found in _package_revisions(record.package):
+                        owners.setdefault(found, record.id)
+        return owners.get(revision)
+
+    return owner_of
 
 
 def _folder(location: str | None) -> Path | None:
@@ -85,7 +136,9 @@ def read_migrations(
     engine: sa.Engine, registry: PluginRegistry, hooks: HookDispatcher | None = None
 ) -> MigrationReport:
     """Compare each branch in the database with its head (raises ``SQLAlchemyError``)."""
-    rows = migrate.status(engine, migration_sources(registry, hooks), registry.records)
+    rows = migrate.status(
+        engine, migration_sources(registry, hooks), registry.records, revision_owners(registry)
+    )
     pending = [row for row in rows if row.head and row.state in ("not_applied", "behind")]
     return MigrationReport(
         core_pending=any(row.branch == migrate.CORE_BRANCH for row in pending),
