@@ -32,6 +32,8 @@ def test_every_limit_is_read_and_checked() -> None:
             "IMAGE_DECODE_BUDGET_MEGAPIXELS": "68",
             "IMAGE_DECODE_WAIT": "2",
             "SERVER_THREADS": "64",
+            "SERVER_BODY_BUDGET_MB": "512",
+            "SERVER_BODY_BUDGET_PER_CLIENT_MB": "64",
         }
     ).limits
     assert limits == ServerLimits(
@@ -44,6 +46,8 @@ def test_every_limit_is_read_and_checked() -> None:
         decode_budget_pixels=68_000_000,
         decode_wait=2.0,
         threads=64,
+        body_budget_bytes=512 * 1024 * 1024,
+        body_budget_per_client=64 * 1024 * 1024,
     )
     bad = {
         "SERVER_MAX_HEADER_BYTES": "100",
@@ -53,6 +57,8 @@ def test_every_limit_is_read_and_checked() -> None:
         "IMAGE_DECODE_BUDGET_MEGAPIXELS": "1",
         "IMAGE_DECODE_WAIT": "-1",
         "SERVER_THREADS": "1",
+        "SERVER_BODY_BUDGET_MB": "1",
+        "SERVER_BODY_BUDGET_PER_CLIENT_MB": "10",
     }
     with pytest.raises(ConfigurationError) as caught:
         load_settings(bad)

@@ -169,6 +169,7 @@ def _realtime(runtime: Runtime) -> RealtimeAttachment:
     return attach_realtime(
         namespaces,
         redis_url=settings.redis.url,
+        local_only=lambda: not runtime.registry.redis_available,
         cors_origins=settings.cors_origins,
         user_id_of=lambda token: str(runtime.auth.authenticate(token).id),
         publisher=runtime.publisher,
@@ -221,6 +222,12 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
             worker = InProcessWorker(runtime.broker, threads=2)
             worker.start()
             logger.warning("⚠️ Redis is disabled: background jobs run in this process")
+        elif runtime.fallback_broker is not None:
+            from lumiku.jobs.worker import InProcessWorker
+
+            # Started when Redis is first away: it runs the jobs queued meanwhile.
+            worker = InProcessWorker(runtime.fallback_broker, threads=2)
+            runtime.jobs.before_fallback(worker.start)
         await lifecycle.start_serving()
 
         async def start_late() -> None:

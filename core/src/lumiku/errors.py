@@ -131,3 +131,15 @@ class ServiceUnavailable(LumikuError):
     """A dependency (database, Redis, an image provider) cannot be reached right now."""
 
     code = "SERVICE_UNAVAILABLE"
+
+
+class ServerBusy(ServiceUnavailable):
+    """The server is at one of its capacity limits; ``retry_after`` says when to try again."""
+
+    code = "SERVER_BUSY"
+
+    def __init__(
+        self, message: str, *, retry_after: int, details: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details={"retryAfter": retry_after, **(details or {})})
+        self.retry_after = retry_after

@@ -20,7 +20,7 @@ from lumiku.plugins.migrations import (
 )
 from lumiku.settings import load_settings
 from lumiku.storage.health import check_storage
-from lumiku.storage.local import LocalStorage
+from lumiku.storage.opening import open_storage
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -86,16 +86,17 @@ def run(_args: argparse.Namespace) -> int:
             client.close()
     else:
         line(WARN, "Redis disabled: jobs run in the web process, realtime and limits on one node")
-    storage = LocalStorage(settings.storage_dir)
+    storage = open_storage(settings)
     folders = registry.storage_folders()
+    where = f"S3 bucket {settings.s3.bucket}" if settings.s3 else str(settings.storage_dir)
     try:
         storage.ensure_layout(folders)
     except OSError as exc:
-        line(FAIL, f"storage {settings.storage_dir} cannot be created: {exc.strerror}")
+        line(FAIL, f"storage {where} cannot be created: {exc.strerror}")
     else:
         health = check_storage(storage, folders=folders)
         mark = {"ok": OK, "degraded": WARN}.get(health.status, FAIL)
-        line(mark, f"storage {settings.storage_dir}: {health.detail or 'writable'}")
+        line(mark, f"storage {where}: {health.detail or 'writable'}")
     required = set(registry.configuration_errors())
     for record in registry.sorted_records():
         mark = {"running": OK, "degraded": WARN, "disabled": WARN}.get(record.state.value, FAIL)

@@ -11,8 +11,10 @@ declarations (``lumiku.http.openapi``).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
@@ -310,15 +312,16 @@ class _Wrapper:
                 # Before a byte of the body is read: an anonymous or forged upload costs
                 # its headers, not the parsing and hashing of megabytes.
                 user = await run_in_threadpool(services.authenticate, token, endpoint.auth)
-            data, raw = await self._read(services, request, media)
-            query, body = self._structure(services, request, data)
-            if self.is_async:
-                result = await self._run_async(services, request, token, user, body, query, raw)
-            else:
-                result = await run_in_threadpool(
-                    self._run_sync, services, request, token, user, body, query, raw
-                )
-            return render(services.json, endpoint, request, result)
+            async with self._body_share(services, request, user):
+                data, raw = await self._read(services, request, media)
+                query, body = self._structure(services, request, data)
+                if self.is_async:
+                    result = await self._run_async(services, request, token, user, body, query, raw)
+                else:
+                    result = await run_in_threadpool(
+                        self._run_sync, services, request, token, user, body, query, raw
+                    )
+                return render(services.json, endpoint, request, result)
         except errors.LumikuError as exc:
             return error_response(exc)
         except ClientDisconnect:  # not a fault of the server: no 500, no traceback
@@ -328,6 +331,22 @@ class _Wrapper:
             where = f"plugin {plugin_id}" if plugin_id else "core"
             services.metrics.record_route_error(plugin_id)
             return internal_error_response(exc, where=f"{where} {endpoint.method} {endpoint.path}")
+
+    def _body_share(
+        self, services: EndpointServices, request: Request, user: Any
+    ) -> AbstractAsyncContextManager[None]:
+        """Hold the body's bytes in the process's body budget until the response is made."""
+        endpoint = self.endpoint
+        if not endpoint.takes_body:
+            return contextlib.nullcontext()
+        declared = request.headers.get("content-length", "")
+        limit = endpoint.body_limit
+        size = min(int(declared), limit) if declared.isdigit() else limit
+        if user is not None and user is not _NOT_YET:
+            client = f"user:{user.id}"
+        else:
+            client = f"ip:{request.client.host if request.client else 'unknown'}"
+        return services.bodies.hold(size, client)
 
     def _admit(
         self,

@@ -27,8 +27,8 @@ from lumiku.http.described import OPERATORS, OPTIONAL_BEARER, PUBLIC, described,
 from lumiku.http.errors import error_body
 from lumiku.http.operator import OperatorAccess, shown_reason
 from lumiku.plugins.state import PluginRecord, PluginState
+from lumiku.storage.backend import StorageBackend
 from lumiku.storage.health import check_storage
-from lumiku.storage.local import LocalStorage
 
 _STATUS = {"type": "string", "enum": ["up", "degraded", "down"]}
 _CHECK = {
@@ -110,7 +110,7 @@ def core_checks(
     engine: sa.Engine,
     redis_enabled: bool,
     redis_up: Callable[[], bool],
-    storage: LocalStorage,
+    storage: StorageBackend,
     storage_folders: Callable[[], Iterable[str]],
 ) -> dict[str, HealthCheck]:
     """Return the core's checks: database, redis, storage (root and folders), queues."""

@@ -15,8 +15,10 @@ from lumiku_pose_generator.tables import Record
 from lumiku_pose_generator.wire import PoseProjectPage, PoseProjectView, UploadedImage
 
 
-def project_view(services: Services, row: Record) -> dict[str, Any]:
+def project_view(services: Services, row: Record, poses: int | None = None) -> dict[str, Any]:
     """Return the wire view of a project (the avatar image as a signed URL)."""
+    if poses is None:
+        poses = services.projects.pose_counts([row["id"]])[row["id"]]
     ctx = services.ctx
     return {
         "id": row["id"],
@@ -29,7 +31,7 @@ def project_view(services: Services, row: Record) -> dict[str, Any]:
         ),
         "status": row["status"],
         "totalGenerations": row["total_generations"],
-        "totalPoses": row["total_poses"],
+        "totalPoses": poses,
         "createdAt": iso(row["created_at"]),
         "updatedAt": iso(row["updated_at"]),
     }
@@ -42,8 +44,9 @@ def project_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]
     def list_projects(call: Call[None, PageQuery]) -> dict[str, Any]:
         """List the caller's projects, newest first."""
         page = projects.page(call.user_id, call.query)
+        counts = projects.pose_counts([row["id"] for row in page.rows])
         return {
-            "projects": [project_view(services, row) for row in page.rows],
+            "projects": [project_view(services, row, counts[row["id"]]) for row in page.rows],
             "nextCursor": page.next_cursor,
         }
 
