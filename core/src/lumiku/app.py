@@ -169,6 +169,7 @@ def _realtime(runtime: Runtime) -> RealtimeAttachment:
     return attach_realtime(
         namespaces,
         redis_url=settings.redis.url,
+        local_only=lambda: not runtime.registry.redis_available,
         cors_origins=settings.cors_origins,
         user_id_of=lambda token: str(runtime.auth.authenticate(token).id),
         publisher=runtime.publisher,
@@ -221,6 +222,12 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
             worker = InProcessWorker(runtime.broker, threads=2)
             worker.start()
             logger.warning("⚠️ Redis is disabled: background jobs run in this process")
+        elif runtime.fallback_broker is not None:
+            from lumiku.jobs.worker import InProcessWorker
+
+            # Started when Redis is first away: it runs the jobs queued meanwhile.
+            worker = InProcessWorker(runtime.fallback_broker, threads=2)
+            runtime.jobs.before_fallback(worker.start)
         await lifecycle.start_serving()
 
         async def start_late() -> None:
@@ -279,7 +286,9 @@ def create_app(
     app_routes: list[BaseRoute] = []
 
     def openapi() -> dict[str, Any]:
-        return build_openapi(app_routes, title="Lumiku API", version=VERSION)
+        return build_openapi(
+            app_routes, title="Lumiku API", version=VERSION, public_url=settings.public_url
+        )
 
     # Health routes come last: the generic /api/apps/{plugin}/health must not shadow a
     # mounted plugin's own /health.
@@ -310,6 +319,8 @@ def create_app(
                 allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
                 expose_headers=[
+                    "Idempotent-Replayed",
+                    "Location",
                     "Retry-After",
                     "X-RateLimit-Limit",
                     "X-RateLimit-Remaining",

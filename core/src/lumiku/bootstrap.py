@@ -21,7 +21,13 @@ from lumiku.charges import Charges
 from lumiku.clock import Clock, utc_now
 from lumiku.db.engine import create_engine
 from lumiku.errors import ConfigurationError
-from lumiku.heldjobs import HeldJobKinds, JobServices, QueuedMarkers, markers_for
+from lumiku.heldjobs import (
+    FailoverMarkers,
+    HeldJobKinds,
+    JobServices,
+    QueuedMarkers,
+    markers_for,
+)
 from lumiku.http.body_budget import BodyBudget
 from lumiku.http.converter import make_json_converter, make_query_converter
 from lumiku.http.services import EndpointServices
@@ -99,6 +105,8 @@ class Runtime:
     idempotency: IdempotencyStore
     markers: QueuedMarkers
     revocations: SwitchableRevocations = attrs.field(factory=SwitchableRevocations)
+    fallback_broker: dramatiq.Broker | None = None
+    """With Redis configured: the in-process broker jobs go to while Redis is away."""
     held_job_kinds: HeldJobKinds = attrs.field(factory=HeldJobKinds)
     clock: Clock = utc_now
     contexts: dict[str, PluginContext] = attrs.field(factory=dict)
@@ -199,6 +207,11 @@ def build_runtime(
         ),
     )
     broker = build_broker(settings.redis.url)
+    fallback = None
+    markers = markers_for(broker)
+    if settings.redis.url:
+        fallback = build_broker(None, stats=job_stats(broker))
+        markers = FailoverMarkers(markers, markers_for(fallback), lambda: registry.redis_available)
     image_providers = builtin_image_providers(settings)
     runtime = Runtime(
         settings=settings,
@@ -217,10 +230,13 @@ def build_runtime(
         publisher=SwitchablePublisher(),
         image_providers=image_providers,
         idempotency=idempotency,
-        markers=markers_for(broker),
+        markers=markers,
         revocations=revocations,
+        fallback_broker=fallback,
         clock=clock,
     )
+    if fallback is not None:
+        runtime.jobs.set_fallback(fallback, primary_up=lambda: registry.redis_available)
     for record, provided in hooks.each(
         "register_image_providers", registry.loaded(), on_failure=LOG_AND_GO_ON, accept=dict
     ):
@@ -229,10 +245,12 @@ def build_runtime(
                 logger.warning("⚠️ plugin %s: image provider %r already exists", record.id, name)
                 continue
             image_providers[name] = provider
-    stats = job_stats(broker)
+    stats = job_stats(broker)  # the fallback broker shares these counters
     if stats is not None:
         stats.observer = metrics.record_job
-    _declare_actors(runtime)
+    _declare_actors(runtime, runtime.broker)
+    if fallback is not None:
+        _declare_actors(runtime, fallback, record=False)
     return runtime
 
 
@@ -242,13 +260,15 @@ def _declare_schedules(
     return declare_schedules(broker, owner, list(schedules or []))
 
 
-def _declare_actors(runtime: Runtime) -> None:
+def _declare_actors(runtime: Runtime, broker: dramatiq.Broker, *, record: bool = True) -> None:
+    """Declare the core's and the plugins' actors and schedules on ``broker``; ``record``
+    keeps their names and schedules on the runtime (once: the fallback has the same)."""
     from lumiku.auth.schedules import auth_schedules
     from lumiku.ledger.schedules import ledger_schedules
     from lumiku.plugins.reconciliation import contributed_checks
 
     core = declare_schedules(
-        runtime.broker,
+        broker,
         "core",
         [
             *ledger_schedules(
@@ -258,25 +278,27 @@ def _declare_actors(runtime: Runtime) -> None:
             runtime.held_job_kinds.schedule(),
         ],
     )
-    runtime.schedules.extend(core)
-    runtime.actors["core"] = [item.actor_name for item in core]
-    for record, names in runtime.hooks.each(
+    if record:
+        runtime.schedules.extend(core)
+        runtime.actors["core"] = [item.actor_name for item in core]
+    for plugin, names in runtime.hooks.each(
         "register_actors",
         runtime.registry.loaded(),
         # Without its actors the plugin would take work it can never run: fail it.
         on_failure=FAIL_PLUGIN,
-        kwargs_for=lambda record: {"ctx": runtime.context(record), "broker": runtime.broker},
+        kwargs_for=lambda plugin: {"ctx": runtime.context(plugin), "broker": broker},
         accept=lambda actors: [actor.actor_name for actor in actors or []],
     ):
-        runtime.actors[record.id] = names
-    for record in runtime.registry.loaded():
+        if record:
+            runtime.actors[plugin.id] = names
+    for plugin in runtime.registry.loaded():
         declared = runtime.hooks.call(
             "register_schedules",
-            record,
-            {"ctx": runtime.context(record)},
+            plugin,
+            {"ctx": runtime.context(plugin)},
             on_failure=FAIL_PLUGIN,
-            accept=functools.partial(_declare_schedules, runtime.broker, record.id),
+            accept=functools.partial(_declare_schedules, broker, plugin.id),
         )
-        if not isinstance(declared, HookFailed) and declared:
+        if record and not isinstance(declared, HookFailed) and declared:
             runtime.schedules.extend(declared)
-            runtime.actors.setdefault(record.id, []).extend(item.actor_name for item in declared)
+            runtime.actors.setdefault(plugin.id, []).extend(item.actor_name for item in declared)

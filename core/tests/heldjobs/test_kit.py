@@ -20,7 +20,6 @@ def test_a_job_holds_runs_every_item_once_and_captures_exactly(
         submitted = kit.held.submit(world.key(user), values={"label": "a"}, items=3)
         assert submitted.credits_held == 30
         assert submitted.credits_available == 70
-        assert world.balance(user) == (100, 30)
         kit.drain()
     job = world.job(submitted.job["id"])
     assert (job["status"], job["items_completed"], job["items_failed"]) == ("completed", 3, 0)

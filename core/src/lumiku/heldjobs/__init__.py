@@ -21,7 +21,13 @@ from lumiku.heldjobs.items import JobItem, job_items
 from lumiku.heldjobs.kind import JobKind, JobServices
 from lumiku.heldjobs.kit import HeldJobs, QueueUnavailable, Submitted
 from lumiku.heldjobs.limits import JobLimits
-from lumiku.heldjobs.markers import MemoryMarkers, QueuedMarkers, RedisMarkers, markers_for
+from lumiku.heldjobs.markers import (
+    FailoverMarkers,
+    MemoryMarkers,
+    QueuedMarkers,
+    RedisMarkers,
+    markers_for,
+)
 from lumiku.heldjobs.recovery import RECOVERY_EVERY, HeldJobKinds, Recovered, recover
 from lumiku.heldjobs.runner import ClaimBusy
 from lumiku.heldjobs.work import ItemFailed, Job, JobWork, Problem, problem_of
@@ -32,6 +38,7 @@ __all__ = [
     "OPEN_JOB_STATUSES",
     "RECOVERY_EVERY",
     "ClaimBusy",
+    "FailoverMarkers",
     "HeldJobKinds",
     "HeldJobs",
     "ItemFailed",

@@ -10,12 +10,14 @@ recovery queues it again. Ids leave the set when the job finishes.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import dramatiq
+import redis
 from dramatiq.brokers.redis import RedisBroker
 
 
@@ -80,6 +82,42 @@ class RedisMarkers:
             return set()
         present = self._client.smismember(self._key(actor), wanted)
         return {job_id for job_id, here in zip(wanted, present, strict=True) if not here}
+
+
+class FailoverMarkers:
+    """Markers of a Redis broker with an in-process fallback (Redis lost at runtime).
+
+    A job queued while Redis is away (or unreachable) is marked in memory, where its
+    message is; ``missing`` is what neither set holds. While Redis cannot be read,
+    ``missing`` raises, and the recovery queues again only jobs untouched for long.
+    """
+
+    def __init__(
+        self, primary: QueuedMarkers, fallback: QueuedMarkers, primary_up: Callable[[], bool]
+    ) -> None:
+        self._primary = primary
+        self._fallback = fallback
+        self._primary_up = primary_up
+
+    def add(self, actor: str, job_id: str) -> None:
+        """Mark ``job_id`` where its message goes."""
+        if self._primary_up():
+            try:
+                self._primary.add(actor, job_id)
+                return
+            except redis.RedisError:
+                pass  # the queue falls back to this process as well
+        self._fallback.add(actor, job_id)
+
+    def discard(self, actor: str, job_id: str) -> None:
+        """Forget ``job_id`` in both sets (Redis only if it answers)."""
+        self._fallback.discard(actor, job_id)
+        with contextlib.suppress(redis.RedisError):
+            self._primary.discard(actor, job_id)
+
+    def missing(self, actor: str, job_ids: Iterable[str]) -> set[str]:
+        """Return the ids marked in neither set."""
+        return self._fallback.missing(actor, self._primary.missing(actor, job_ids))
 
 
 def markers_for(broker: dramatiq.Broker) -> QueuedMarkers:

@@ -143,13 +143,32 @@ def error_schemas() -> dict[str, Any]:
         },
         "ErrorDetails": {
             "type": "object",
-            "description": "Machine-readable details; other keys depend on the error code",
+            "description": "Machine-readable details; which keys appear depends on the error code",
             "properties": {
                 "fields": {
                     "type": "object",
-                    "description": "field path (camelCase, e.g. items[2].name) -> what is wrong",
+                    "description": "422: field path (camelCase, e.g. items[2].name) -> what is "
+                    "wrong",
                     "additionalProperties": {"type": "string"},
-                }
+                },
+                "required": {
+                    "type": "integer",
+                    "description": "402: credits the action needs",
+                },
+                "available": {
+                    "type": "integer",
+                    "description": "402: credits the account has available",
+                },
+                "retryAfter": {
+                    "type": "integer",
+                    "description": "429 (and some 503): seconds to wait, as Retry-After",
+                },
+                "reason": {"type": "string", "description": "why, as a short code or text"},
+                "plugin": {"type": "string", "description": "503: the plugin that is not serving"},
+                "idempotencyKey": {
+                    "type": "string",
+                    "description": "409/422: the Idempotency-Key concerned",
+                },
             },
             "additionalProperties": True,
         },

@@ -95,7 +95,10 @@ class Endpoint:
     declaration implies (e.g. ``(402, 409)``), for the OpenAPI document.
     ``extra_fields="ignore"`` drops form fields the form class does not declare instead of
     refusing them (422): for a third party's webhook that may add fields. ``plugin_id`` is
-    set when the route is mounted for a plugin.
+    set when the route is mounted for a plugin. ``operation_id`` overrides the OpenAPI
+    operation id derived from the handler's name (``lumiku.http.openapi``). ``produces``
+    is the media type of a handler that answers with its own ``Response`` (a picture, a ZIP):
+    the document declares the success body as binary of that type.
     """
 
     method: str
@@ -113,6 +116,8 @@ class Endpoint:
     summary: str = ""
     tags: tuple[str, ...] = ()
     name: str | None = None
+    operation_id: str | None = None
+    produces: str | None = None
     errors: tuple[int, ...] = attrs.field(default=(), validator=_check_statuses)
     extra_fields: Literal["refuse", "ignore"] = "refuse"
     plugin_id: str | None = None
@@ -462,9 +467,10 @@ def route(
 
     ``declaration`` takes the fields of ``Endpoint`` (``body``, ``form``, ``query``,
     ``response``, ``status``, ``auth``, ``max_body``, ``rate_limits``, ``idempotent``,
-    ``errors``, ``extra_fields``, ``summary``, ``tags``, ``name``). Raises ``ValueError`` or
-    ``TypeError`` for a declaration that cannot be served (an unknown status, body and form
-    together, a form or query class with a field type that cannot come from text).
+    ``errors``, ``extra_fields``, ``summary``, ``tags``, ``name``, ``operation_id``,
+    ``produces``). Raises ``ValueError`` or ``TypeError`` for a declaration that cannot be
+    served (an unknown status, body and form together, a form or query class with a field
+    type that cannot come from text).
     """
     return endpoint_route(
         Endpoint(method.upper(), path, handler, plugin_id=plugin_id, **declaration)

@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from lumiku.db import ping
 from lumiku.health import CheckResult, HealthCheck, overall, run_checks, top_status
+from lumiku.http.described import OPERATORS, OPTIONAL_BEARER, PUBLIC, described, error_ref
 from lumiku.http.errors import error_body
 from lumiku.http.operator import OperatorAccess, shown_reason
 from lumiku.plugins.state import PluginRecord, PluginState
@@ -289,20 +290,41 @@ def health_routes(
         return await plugins.response(record, detailed=await operators.allows(request))
 
     return [
-        documented(Route("/health", health, methods=["GET"]), HEALTH_SCHEMA, "The server"),
-        documented(
-            Route("/health/liveness", liveness, methods=["GET"]), HEALTH_SCHEMA, "The process"
+        described(
+            documented(Route("/health", health, methods=["GET"]), HEALTH_SCHEMA, "The server"),
+            security=PUBLIC,
         ),
-        documented(
-            Route("/health/readiness", readiness, methods=["GET"]), HEALTH_SCHEMA, "The database"
+        described(
+            documented(
+                Route("/health/liveness", liveness, methods=["GET"]), HEALTH_SCHEMA, "The process"
+            ),
+            security=PUBLIC,
         ),
-        documented(
-            Route("/health/detailed", detailed, methods=["GET"]), DETAILED_SCHEMA, "The server"
+        described(
+            documented(
+                Route("/health/readiness", readiness, methods=["GET"]),
+                HEALTH_SCHEMA,
+                "The database",
+            ),
+            security=PUBLIC,
         ),
-        documented(
-            Route("/api/apps/{plugin}/health", plugin_health_by_id, methods=["GET"]),
-            PLUGIN_HEALTH_SCHEMA,
-            "The plugin",
+        described(
+            documented(
+                Route("/health/detailed", detailed, methods=["GET"]), DETAILED_SCHEMA, "The server"
+            ),
+            operationId="getHealthDetailed",
+            security=OPERATORS,
+            responses={"401": error_ref("Unauthorized"), "403": error_ref("Forbidden")},
+        ),
+        described(
+            documented(
+                Route("/api/apps/{plugin}/health", plugin_health_by_id, methods=["GET"]),
+                PLUGIN_HEALTH_SCHEMA,
+                "The plugin",
+            ),
+            operationId="getPluginHealth",
+            security=OPTIONAL_BEARER,
+            responses={"404": error_ref("NotFound")},
         ),
     ]
 
@@ -317,4 +339,6 @@ def plugin_health_route(
         return await plugins.response(record, detailed=await operators.allows(request))
 
     route = Route("/health", health, methods=["GET"], name=f"{record.id}_health")
-    return documented(route, PLUGIN_HEALTH_SCHEMA, "The plugin")
+    return described(
+        documented(route, PLUGIN_HEALTH_SCHEMA, "The plugin"), security=OPTIONAL_BEARER
+    )

@@ -28,6 +28,11 @@ EXIT_BOOT_FAILED = 3
 """Exit status of a child whose broker factory or worker failed to start: not retried."""
 
 _POLL = 0.5  # seconds between checks of the stop flag and the children
+IDLE_WAKEUP_MS = 20
+"""The longest an idle Redis consumer sleeps between polls. Dramatiq's default (1 s) is
+its backoff ceiling: a job arriving at a quiet worker waited up to a second (measured:
+first progress of a one-pose generation 196 ms p50, 1053 ms p99). An idle poll is one
+Redis call per queue."""
 _HEALTHY_AFTER = 30.0  # a child that ran this long resets its restart backoff
 _MAX_RESTART_DELAY = 30.0
 
@@ -185,7 +190,10 @@ def _serve(build_broker: BrokerFactory, threads: int, queues: Iterable[str] | No
         broker = build_broker()
         boot_process(broker)
         worker = dramatiq.Worker(
-            broker, queues=set(queues) if queues else None, worker_threads=threads
+            broker,
+            queues=set(queues) if queues else None,
+            worker_threads=threads,
+            worker_timeout=IDLE_WAKEUP_MS,
         )
         worker.start()
     except Exception:

@@ -124,6 +124,7 @@ def credit_routes(ledger: Ledger, users: KnownUsers) -> list[BaseRoute]:
         get(
             "/api/credits/history",
             history,
+            operation_id="listHistory",
             auth="user",
             query=PageQuery,
             response=HistoryView,
@@ -132,6 +133,7 @@ def credit_routes(ledger: Ledger, users: KnownUsers) -> list[BaseRoute]:
         post(
             "/api/admin/credits/grant",
             grant,
+            operation_id="grantCredits",
             auth="admin",
             body=GrantBody,
             response=GrantView,

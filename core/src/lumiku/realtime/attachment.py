@@ -36,15 +36,17 @@ class RealtimeAttachment:
         gauge: ConnectionGauge,
         publisher: SwitchablePublisher,
         revocations: SwitchableRevocations | None = None,
+        local_only: Callable[[], bool] | None = None,
     ) -> None:
         self.sio = sio
         self.gauge = gauge
         self._publisher = publisher
         self._revocations = revocations
+        self._local_only = local_only
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Let plugins publish to this server, and auth close revoked sockets, from any thread."""
-        self._publisher.target = ServerPublisher(self.sio, loop)
+        self._publisher.target = ServerPublisher(self.sio, loop, local_only=self._local_only)
         if self._revocations is not None:
             self._revocations.target = ServerRevocations(self.sio, loop)
 
@@ -91,11 +93,14 @@ def attach_realtime(
     publisher: SwitchablePublisher,
     metrics: Metrics,
     revocations: SwitchableRevocations | None = None,
+    local_only: Callable[[], bool] | None = None,
 ) -> RealtimeAttachment:
     """Build the Socket.IO server serving ``namespaces``.
 
     ``user_id_of`` turns a token into a user id (raising when it is not valid);
-    ``publisher`` is bound to the server once the event loop runs.
+    ``publisher`` is bound to the server once the event loop runs. While ``local_only()``
+    is true (Redis lost at runtime), events go to this node's sockets directly instead of
+    through Redis.
     """
     gauge = ConnectionGauge(on_change=metrics.record_connections)
     sio = build_realtime(
@@ -105,4 +110,4 @@ def attach_realtime(
         namespaces=namespaces,
         connections=gauge,
     )
-    return RealtimeAttachment(sio, gauge, publisher, revocations)
+    return RealtimeAttachment(sio, gauge, publisher, revocations, local_only)

@@ -33,16 +33,28 @@ class ServerPublisher:
     """Publish through the Socket.IO server of this process, from any thread.
 
     The emit is scheduled on the server's event loop and not waited for, so it may be called
-    from the loop itself (a request handler) without blocking it.
+    from the loop itself (a request handler) without blocking it. While ``local_only()`` is
+    true (a Redis-backed server whose Redis is away), the emit skips the Redis manager and
+    reaches this node's sockets only, instead of being lost.
     """
 
-    def __init__(self, sio: socketio.AsyncServer, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self,
+        sio: socketio.AsyncServer,
+        loop: asyncio.AbstractEventLoop,
+        *,
+        local_only: Callable[[], bool] | None = None,
+    ) -> None:
         self._sio = sio
         self._loop = loop
+        self._local_only = local_only
 
     def publish(self, user_id: str, event: str, data: Mapping[str, Any], *, namespace: str) -> None:
         """Schedule the emit on the server's loop."""
-        emit = self._sio.emit(event, dict(data), to=user_room(user_id), namespace=namespace)
+        local = self._local_only is not None and self._local_only()
+        emit = self._sio.emit(
+            event, dict(data), to=user_room(user_id), namespace=namespace, ignore_queue=local
+        )
         try:
             future = asyncio.run_coroutine_threadsafe(emit, self._loop)
         except RuntimeError:  # the loop is closed: the server is shutting down

@@ -71,12 +71,46 @@ def file_endpoint(storage: StorageBackend, signer: UrlSigner) -> Endpoint:
 
 def file_route(storage: StorageBackend, signer: UrlSigner, *, path: str = "/files") -> Route:
     """Return the ``GET <path>/{key:path}`` route for ``file_endpoint``."""
-    return Route(
+    route = Route(
         f"{path.rstrip('/')}/{{key:path}}",
         file_endpoint(storage, signer),
         methods=["GET"],
         name="files",
     )
+    # Read by lumiku.http.openapi (see lumiku.http.described; storage does not import http).
+    route.openapi_operation = {  # type: ignore[attr-defined]
+        "operationId": "getFile",
+        "summary": "Download a stored file through the signed link the API returned.",
+        "security": [],
+        "parameters": [
+            {
+                "name": "expires",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0},
+                "description": "When the link expires, in Unix seconds (as signed)",
+            },
+            {
+                "name": "signature",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "description": "The link's signature (as signed)",
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "The file (an image, or a ZIP archive as an attachment)",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            },
+            "400": {"$ref": "#/components/responses/BadRequest"},
+            "403": {"$ref": "#/components/responses/Forbidden"},
+            "404": {"$ref": "#/components/responses/NotFound"},
+        },
+    }
+    return route
 
 
 async def _streamed(

@@ -79,10 +79,13 @@ def drain(
 def _broker_of(jobs: object) -> dramatiq.Broker:
     if isinstance(jobs, dramatiq.Broker):
         return jobs
-    if isinstance(jobs, StubJobs | Runtime):
+    if isinstance(jobs, StubJobs):
         return jobs.broker
     if isinstance(jobs, TestClient | Starlette):
-        return runtime_of(jobs).broker
+        jobs = runtime_of(jobs)
+    if isinstance(jobs, Runtime):
+        # A Redis app's jobs run in memory only on its fallback (Redis lost at runtime).
+        return jobs.fallback_broker or jobs.broker
     raise TypeError(f"drain() takes an app, a TestClient, a runtime or StubJobs, got {jobs!r}")
 
 

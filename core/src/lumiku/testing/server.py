@@ -22,16 +22,28 @@ def free_port() -> int:
 
 @contextmanager
 def serve_in_thread(
-    app: ASGIApp, *, port: int | None = None, startup_timeout: float = 20.0
+    app: ASGIApp,
+    *,
+    port: int | None = None,
+    startup_timeout: float = 20.0,
+    loop: str = "auto",
 ) -> Iterator[str]:
     """Run ``app`` (lifespan included) in a background thread; yield its base URL.
 
     ``port`` is a free port chosen beforehand (``free_port()``), for an app that must know
     its own address before it is built (a callback URL); by default one is picked.
+    ``loop`` is uvicorn's event loop (``"asyncio"`` for a test whose Redis restarts under
+    the app: uvloop refuses to close a loop a dead connection is still registered with).
     """
     port = port or free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        loop=loop,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)

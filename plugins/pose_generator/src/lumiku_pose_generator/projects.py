@@ -97,6 +97,22 @@ class Projects:
         with self._engine.connect() as connection:
             return find_project(connection, user_id, project_id)
 
+    def pose_counts(self, project_ids: list[str]) -> dict[str, int]:
+        """Return how many poses each project has (counted, so workers never update the
+        project's row)."""
+        if not project_ids:
+            return {}
+        p = generated_poses.c
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(p.project_id, sa.func.count())
+                .where(p.project_id.in_(project_ids))
+                .group_by(p.project_id)
+            ).all()
+        counts = dict.fromkeys(project_ids, 0)
+        counts.update({project_id: int(count) for project_id, count in rows})
+        return counts
+
     def page(self, user_id: str, page: PageQuery) -> Page[Record]:
         """Return a page of the caller's projects, newest first."""
         query = sa.select(projects).where(projects.c.user_id == user_id)

@@ -4,7 +4,8 @@ The kit claims the generation, skips items already finished (a redelivered messa
 renders or charges a pose twice), publishes progress after each pose, captures the cost of
 the poses made and releases the rest. This module makes one pose: ``produce`` renders it
 and stores the PNG and its thumbnail; ``record`` inserts the ``generated_poses`` row (unique
-per generation and variation key, the item key) in the kit's transaction; ``discard``
+per generation and variation key, the item key) in the kit's transaction (a project's
+pose count is counted when it is read, so workers never queue on the project's row); ``discard``
 deletes the files of a pose that will not be recorded.
 
 Items: ``<n>:<poseId>`` for the ``n``-th pose of a gallery or text generation, and
@@ -24,9 +25,10 @@ from lumiku import ItemFailed, Job, NotFound, PluginContext
 from lumiku_pose_generator.avatars import ImageCache, record_usage
 from lumiku_pose_generator.poses import LibraryPose, find_poses
 from lumiku_pose_generator.render import Background, render_pose, seed_of, thumbnail
-from lumiku_pose_generator.tables import generated_poses, projects
+from lumiku_pose_generator.tables import generated_poses
 
 BACKGROUND_ITEM = "background"
+_POSE_CACHE = 512
 _POSE_IDS = uuid.UUID("5b0f3c1e-8a4d-4f6b-9c2e-7d1a0b3e5f21")
 
 
@@ -68,6 +70,7 @@ class PoseWork:
         self._ctx = ctx
         self._images = ImageCache(ctx)
         self._used: set[str] = set()
+        self._poses: dict[str, LibraryPose] = {}
 
     def items(self, job: Job) -> Sequence[str]:
         """Return the item keys of ``job``."""
@@ -123,11 +126,6 @@ class PoseWork:
                 updated_at=now,
             )
         )
-        connection.execute(
-            sa.update(projects)
-            .where(projects.c.id == job["project_id"])
-            .values(total_poses=projects.c.total_poses + 1, updated_at=now)
-        )
 
     def discard(self, result: StoredPose) -> None:
         """Delete the files of a pose that was not recorded."""
@@ -142,8 +140,13 @@ class PoseWork:
             self._used.add(job["id"])
 
     def _pose(self, pose_id: str) -> LibraryPose:
+        pose = self._poses.get(pose_id)
+        if pose is not None:
+            return pose
         with self._ctx.engine.connect() as connection:
             pose = find_poses(connection, [pose_id]).get(pose_id)
+        if pose is not None and len(self._poses) < _POSE_CACHE:
+            self._poses[pose_id] = pose  # library poses change only by a new seed
         if pose is None:
             raise ItemFailed("POSE_NOT_FOUND", f"Library pose {pose_id} no longer exists.")
         return pose

@@ -12,10 +12,13 @@ from lumiku_pose_generator.projects import ProjectChanges
 from lumiku_pose_generator.results import iso
 from lumiku_pose_generator.services import Services
 from lumiku_pose_generator.tables import Record
+from lumiku_pose_generator.wire import PoseProjectPage, PoseProjectView, UploadedImage
 
 
-def project_view(services: Services, row: Record) -> dict[str, Any]:
+def project_view(services: Services, row: Record, poses: int | None = None) -> dict[str, Any]:
     """Return the wire view of a project (the avatar image as a signed URL)."""
+    if poses is None:
+        poses = services.projects.pose_counts([row["id"]])[row["id"]]
     ctx = services.ctx
     return {
         "id": row["id"],
@@ -28,7 +31,7 @@ def project_view(services: Services, row: Record) -> dict[str, Any]:
         ),
         "status": row["status"],
         "totalGenerations": row["total_generations"],
-        "totalPoses": row["total_poses"],
+        "totalPoses": poses,
         "createdAt": iso(row["created_at"]),
         "updatedAt": iso(row["updated_at"]),
     }
@@ -41,8 +44,9 @@ def project_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]
     def list_projects(call: Call[None, PageQuery]) -> dict[str, Any]:
         """List the caller's projects, newest first."""
         page = projects.page(call.user_id, call.query)
+        counts = projects.pose_counts([row["id"] for row in page.rows])
         return {
-            "projects": [project_view(services, row) for row in page.rows],
+            "projects": [project_view(services, row, counts[row["id"]]) for row in page.rows],
             "nextCursor": page.next_cursor,
         }
 
@@ -90,23 +94,41 @@ def project_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]
 
     one = "/projects/{project_id}"
     return [
-        get("/projects", list_projects, auth="user", query=PageQuery, tags=tags),
+        get(
+            "/projects",
+            list_projects,
+            auth="user",
+            query=PageQuery,
+            response=PoseProjectPage,
+            tags=tags,
+        ),
         post(
             "/projects",
             create_project,
+            response=PoseProjectView,
             auth="user",
+            idempotent=True,
             body=ProjectBody,
             status=201,
             rate_limits=(RateLimit("30/hour"),),
             tags=tags,
         ),
-        get(one, get_project, auth="user", tags=tags),
-        put(one, update_project, auth="user", body=ProjectUpdateBody, tags=tags),
+        get(one, get_project, auth="user", response=PoseProjectView, tags=tags),
+        put(
+            one,
+            update_project,
+            auth="user",
+            body=ProjectUpdateBody,
+            response=PoseProjectView,
+            tags=tags,
+        ),
         delete(one, delete_project, auth="user", status=204, errors=(409,), tags=tags),
         post(
             "/uploads",
             upload_image,
+            response=UploadedImage,
             auth="user",
+            idempotent=True,
             form=ImageUploadForm,
             status=201,
             rate_limits=(RateLimit("60/hour"),),
