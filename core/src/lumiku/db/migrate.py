@@ -131,8 +131,9 @@ def orphaned_revisions(connection: sa.Connection, sources: Sequence[MigrationSou
 @contextmanager
 def _configured(connection: sa.Connection, sources: Sequence[MigrationSource]) -> Iterator[Config]:
     orphans = orphaned_revisions(connection, sources)
-    # End the transaction that reading the version table began: Alembic opens one per
-    # revision only on a connection that is not already in a transaction.
+    # End the transaction that reading the version table began: ``migrations/env.py`` begins
+    # the run's one transaction itself (after SQLite's foreign-key pragma, which only
+    # changes outside a transaction).
     connection.commit()
     with tempfile.TemporaryDirectory(prefix="lumiku-orphans-") as tmp:
         stub_dir: Path | None = None
