@@ -256,3 +256,19 @@ def test_a_wrong_password_is_reported_as_such_not_as_silence(
     detailed = client.get("/health/detailed", headers=OPERATOR_HEADERS).json()
     assert detailed["checks"]["redis"]["detail"] == "not answering"
     assert "❌ Redis is not answering" in caplog.text
+
+
+def test_doctor_says_a_wrong_password_was_refused(
+    run_cli: Callable[..., Any], lumiku_env: dict[str, str], private_redis: Callable[..., Any]
+) -> None:
+    server = private_redis(password="right-password")
+    wrong = server.url.replace(":right-password@", ":wrong-password@")
+    env = {**lumiku_env, "LUMIKU_PLUGINS": "", "REDIS_ENABLED": "true", "REDIS_URL": wrong}
+    out = run_cli(env, "doctor").out
+    redis_lines = [line for line in out.splitlines() if "Redis" in line]
+    assert any(
+        line.startswith("❌ Redis at ")
+        and line.endswith(" refused the password (authentication failed)")
+        for line in redis_lines
+    ), out
+    assert "wrong-password" not in out
