@@ -44,6 +44,8 @@ class QueueUnavailable(ServiceUnavailable):
     """The job could not be queued; it was failed and its credits given back."""
 
     code = "QUEUE_UNAVAILABLE"
+    retry_after = 5
+    """Seconds a client should wait before submitting again (sent as ``Retry-After``)."""
 
 
 @attrs.frozen
@@ -178,7 +180,7 @@ class HeldJobs:
             raise QueueUnavailable(
                 f"Job {job_id!r} could not be queued, so it was marked failed and its credits "
                 "were released; try again in a moment.",
-                details={"jobId": job_id},
+                details={"jobId": job_id, "retryAfter": QueueUnavailable.retry_after},
             ) from exc
 
     def _replay(self, user_id: str, row: Mapping[str, Any]) -> Submitted:
