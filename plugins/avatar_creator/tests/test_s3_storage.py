@@ -88,3 +88,5 @@ def test_a_store_that_cannot_be_reached_is_503_and_charges_nothing(
     fetched = client.get(signed)
     assert fetched.status_code == 503
     assert fetched.json()["error"]["code"] == "STORAGE_UNAVAILABLE"
+    assert client.get("/health").status_code == 503  # the bucket check is down
+    assert client.get("/health/readiness").status_code == 200  # the database answers

@@ -108,6 +108,7 @@ def file_route(storage: StorageBackend, signer: UrlSigner, *, path: str = "/file
             "400": {"$ref": "#/components/responses/BadRequest"},
             "403": {"$ref": "#/components/responses/Forbidden"},
             "404": {"$ref": "#/components/responses/NotFound"},
+            "503": {"$ref": "#/components/responses/Unavailable"},  # the store is unreachable
         },
     }
     return route
