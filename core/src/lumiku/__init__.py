@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from lumiku.http.files import UploadedFile
     from lumiku.http.results import Accepted
     from lumiku.images.errors import ProviderError
+    from lumiku.images.posemap import draw_pose_map
     from lumiku.images.provider import GeneratedImage, ImageProvider, ImageRequest
     from lumiku.jobs.broker import declare_actor
     from lumiku.jobs.schedule import Schedule
@@ -108,6 +109,7 @@ _LAZY = {
     "ImageRequest": "lumiku.images.provider",
     "GeneratedImage": "lumiku.images.provider",
     "ProviderError": "lumiku.images.errors",
+    "draw_pose_map": "lumiku.images.posemap",
     "declare_actor": "lumiku.jobs.broker",
     "Schedule": "lumiku.jobs.schedule",
     "Reference": "lumiku.ledger.records",
@@ -193,6 +195,7 @@ __all__ = [
     "configured_database",
     "declare_actor",
     "delete",
+    "draw_pose_map",
     "fetch_page",
     "field",
     "get",

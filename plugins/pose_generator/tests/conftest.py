@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 import sqlalchemy as sa
 from PIL import Image
@@ -228,3 +229,20 @@ def shared_app(
             yield client
     finally:
         database.drop()
+
+
+@attrs.frozen
+class People:
+    """Users of a shared app: two users and an admin (sign-ups are limited per hour)."""
+
+    ana: SignedInUser
+    bob: SignedInUser
+    admin: SignedInUser
+
+
+@pytest.fixture(scope="module")
+def people(shared_app: TestClient) -> People:
+    """Return two users and an admin on the module's shared app."""
+    return People(
+        Kit.sign_up(shared_app, "ana"), Kit.sign_up(shared_app, "bob"), Kit.admin(shared_app)
+    )

@@ -8,7 +8,7 @@ from typing import Any
 import dramatiq
 from starlette.routing import BaseRoute
 
-from lumiku import HealthCheck, PluginContext, hookimpl
+from lumiku import Call, HealthCheck, PluginContext, get, hookimpl
 from lumiku_pose_generator import lifecycle
 from lumiku_pose_generator.routes.generations import generation_routes
 from lumiku_pose_generator.routes.outputs import output_routes
@@ -21,8 +21,19 @@ TAGS = ("pose-generator",)
 @hookimpl
 def register_routes(ctx: PluginContext) -> list[BaseRoute]:
     """Return the plugin's routes."""
+
+    def info(_call: Call[None, None]) -> dict[str, object]:
+        """Describe the app and its credit costs."""
+        return {"id": ctx.id, "title": ctx.spec.display_title, "credits": dict(ctx.credits)}
+
+    from lumiku_pose_generator.routes.library import library_routes
+    from lumiku_pose_generator.routes.requests import request_routes
+
     services = services_for(ctx)
     return [
+        get("/info", info, tags=TAGS),
+        *library_routes(ctx, TAGS),
+        *request_routes(ctx, TAGS),
         *project_routes(services, TAGS),
         *generation_routes(services, TAGS),
         *output_routes(services, services.outputs, TAGS),

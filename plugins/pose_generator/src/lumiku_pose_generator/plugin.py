@@ -43,7 +43,6 @@ class PoseGeneratorSettings:
 spec = PluginSpec(
     id="pose_generator",
     title="Pose Generator",
-    version="0.1.0",
     description="Generate images of an avatar in poses from a library or a text prompt.",
     route_prefix="/api/apps/pose-generator",
     requires=(hard("database"), soft("redis"), soft("plugin:avatar_creator")),

@@ -1,9 +1,179 @@
-"""Poses of the commerce groups."""
+"""Poses of the e-commerce group: product modeling, short videos, before/after, live."""
 
 from __future__ import annotations
 
 from typing import Final
 
-from lumiku_pose_generator.library_data.seeds import PoseSeed
+from lumiku_pose_generator.library_data import limbs as lm
+from lumiku_pose_generator.library_data.seeds import (
+    BEGINNER,
+    INTERMEDIATE,
+    MALE,
+    UNISEX,
+    PoseSeed,
+)
+from lumiku_pose_generator.posture import Limb, Posture
 
-POSES: Final[tuple[PoseSeed, ...]] = ()
+POSES: Final = (
+    PoseSeed(
+        "product-modeling",
+        "Holding Product at Chest",
+        "Both hands hold the product in front of the chest, facing the camera.",
+        ("holding product", "product", "front", "e-commerce"),
+        BEGINNER,
+        UNISEX,
+        Posture(Limb((30, 30), (115, 170)), Limb((30, 30), (115, 170)), lm.APART, lm.APART),
+        featured=True,
+    ),
+    PoseSeed(
+        "product-modeling",
+        "Presenting on an Open Palm",
+        "One arm reaches out to the side, palm up, offering the product.",
+        ("presenting", "product", "open palm"),
+        BEGINNER,
+        UNISEX,
+        Posture(lm.RELAXED, Limb((60, 40), (75, 40)), lm.STAND, lm.APART, yaw=-15, head_turn=20),
+    ),
+    PoseSeed(
+        "product-modeling",
+        "Product Beside the Face",
+        "The product is held up next to the cheek, the other hand on the hip.",
+        ("product", "beauty", "close-up", "skincare"),
+        BEGINNER,
+        UNISEX,
+        Posture(Limb((25, 60), (160, 120)), lm.ON_HIP, lm.STAND, lm.RELAXED_KNEE, head_tilt=-8),
+    ),
+    PoseSeed(
+        "product-modeling",
+        "Pointing at the Product",
+        "One hand holds the product at the waist, the other points at it.",
+        ("pointing at product", "product", "recommendation"),
+        INTERMEDIATE,
+        UNISEX,
+        Posture(
+            Limb((20, 20), (80, 60)),
+            Limb((35, 110), (80, 170)),
+            lm.STAND,
+            lm.APART,
+            yaw=20,
+            head_nod=15,
+        ),
+        premium=True,
+    ),
+    PoseSeed(
+        "shopee-tiktok",
+        "Double Thumbs Up",
+        "Both thumbs up in front of the chest with an excited lean.",
+        ("thumbs up", "excited", "review"),
+        BEGINNER,
+        UNISEX,
+        Posture(lm.THUMB_UP, lm.THUMB_UP, lm.APART, lm.APART, lean=8),
+    ),
+    PoseSeed(
+        "shopee-tiktok",
+        "Unboxing Lean-In",
+        "Leaning toward the camera, both hands low in front opening a parcel.",
+        ("unboxing", "parcel", "leaning"),
+        BEGINNER,
+        UNISEX,
+        Posture(lm.HANDS_DOWN_FRONT, lm.HANDS_DOWN_FRONT, lm.APART, lm.APART, lean=30, yaw=25),
+    ),
+    PoseSeed(
+        "shopee-tiktok",
+        "Peace Sign Selfie",
+        "One arm raised holding the phone, the other hand making a peace sign by the face.",
+        ("selfie", "peace sign", "playful"),
+        BEGINNER,
+        UNISEX,
+        Posture(lm.SELFIE, lm.PEACE, lm.STAND, lm.RELAXED_KNEE, head_tilt=10),
+        featured=True,
+    ),
+    PoseSeed(
+        "shopee-tiktok",
+        "Hip Pop Dance Move",
+        "Hips pushed to one side, one arm up and one hand on the hip.",
+        ("dance", "tiktok", "hip pop", "trend"),
+        INTERMEDIATE,
+        UNISEX,
+        Posture(
+            Limb((150, 20), (120, 150)),
+            lm.ON_HIP,
+            Limb((12, 0), (0, 0)),
+            Limb((2, 160), (10, 0)),
+            tilt=-10,
+            head_tilt=10,
+        ),
+    ),
+    PoseSeed(
+        "before-after",
+        "Before: Slouched Stance",
+        "Shoulders forward, head down, arms hanging: the 'before' picture.",
+        ("before", "slouch", "tired"),
+        BEGINNER,
+        UNISEX,
+        Posture(
+            Limb((10, 90), (12, 95)),
+            Limb((10, 90), (12, 95)),
+            lm.STAND,
+            lm.STAND,
+            lean=14,
+            head_nod=30,
+        ),
+    ),
+    PoseSeed(
+        "before-after",
+        "After: Proud Stance",
+        "Chest up, chin raised, feet apart and arms slightly away from the body.",
+        ("after", "proud", "confident"),
+        BEGINNER,
+        UNISEX,
+        Posture(lm.OUT_LOW, lm.OUT_LOW, lm.WIDE, lm.WIDE, lean=-5, head_nod=-12),
+    ),
+    PoseSeed(
+        "before-after",
+        "Side Profile Stand",
+        "Standing in full profile, arms at the sides, to compare silhouettes.",
+        ("profile", "side view", "silhouette"),
+        BEGINNER,
+        MALE,
+        Posture(lm.AT_SIDE, lm.AT_SIDE, lm.STAND, lm.STAND, yaw=90),
+    ),
+    PoseSeed(
+        "before-after",
+        "Back View",
+        "Facing away from the camera to show the back of an outfit, head turned slightly.",
+        ("back view", "outfit", "rear"),
+        INTERMEDIATE,
+        UNISEX,
+        Posture(lm.RELAXED, lm.ON_HIP, lm.APART, lm.APART, yaw=180, head_turn=-35),
+    ),
+    PoseSeed(
+        "live-selling",
+        "Showing the Item to Camera",
+        "Both hands raise the item to face height toward the viewers.",
+        ("live", "showing", "product", "camera"),
+        BEGINNER,
+        UNISEX,
+        Posture(lm.FORWARD_UP, lm.FORWARD_UP, lm.STAND, lm.APART, yaw=15),
+    ),
+    PoseSeed(
+        "live-selling",
+        "Waving Hello",
+        "One hand raised and waving to greet the viewers.",
+        ("waving", "greeting", "live"),
+        BEGINNER,
+        UNISEX,
+        Posture(lm.RELAXED, lm.WAVE, lm.STAND, lm.APART),
+    ),
+    PoseSeed(
+        "live-selling",
+        "Counting on Fingers",
+        "One hand up in front of the chest counting, the other pointing at the fingers.",
+        ("counting", "explaining", "features"),
+        BEGINNER,
+        UNISEX,
+        Posture(
+            Limb((30, 90), (120, 130)), lm.PEACE, lm.APART, lm.RELAXED_KNEE, yaw=35, head_nod=10
+        ),
+    ),
+)

@@ -31,17 +31,19 @@ POSES: Final = (
         "Feet apart, both hands on the hips, elbows out: a leader's stance.",
         ("hands on hips", "power pose", "confident"),
         BEGINNER,
-        UNISEX,
+        MALE,
         Posture(lm.ON_HIP, lm.ON_HIP, lm.WIDE, lm.WIDE),
     ),
     PoseSeed(
         "business-portraits",
         "Hand in Pocket",
-        "Three-quarter turn, one hand in the trouser pocket, the other relaxed.",
+        "Three-quarter turn, one hand in the trouser pocket, the other holding the jacket's lapel.",
         ("hand in pocket", "relaxed", "three-quarter"),
         BEGINNER,
         MALE,
-        Posture(lm.POCKET, lm.RELAXED, lm.STAND, lm.RELAXED_KNEE, yaw=-30, head_turn=20),
+        Posture(
+            lm.POCKET, Limb((20, 80), (120, 160)), lm.STAND, lm.RELAXED_KNEE, yaw=-30, head_turn=20
+        ),
     ),
     PoseSeed(
         "business-portraits",
@@ -51,18 +53,18 @@ POSES: Final = (
         INTERMEDIATE,
         MALE,
         Posture(
-            lm.HOLD_CHEST, Limb((20, 85), (95, 140)), lm.STAND, lm.APART, yaw=40, head_turn=-25
+            lm.HOLD_CHEST, Limb((20, 85), (95, 140)), lm.STAND, lm.APART, yaw=60, head_turn=-40
         ),
         premium=True,
     ),
     PoseSeed(
         "corporate-headshots",
         "Straight-On Headshot",
-        "Facing the camera, shoulders level, arms resting at the sides.",
+        "Facing the camera square on, shoulders level, arms resting at the sides.",
         ("headshot", "front", "neutral"),
         BEGINNER,
         UNISEX,
-        Posture(lm.AT_SIDE, lm.AT_SIDE, lm.STAND, lm.STAND),
+        Posture(lm.AT_SIDE, lm.AT_SIDE, lm.APART, lm.APART),
     ),
     PoseSeed(
         "corporate-headshots",
@@ -71,7 +73,7 @@ POSES: Final = (
         ("headshot", "three-quarter", "classic"),
         BEGINNER,
         UNISEX,
-        Posture(lm.RELAXED, lm.RELAXED, lm.STAND, lm.STAND, yaw=45, head_turn=-35),
+        Posture(lm.BEHIND, lm.BEHIND, lm.STAND, lm.STAND, yaw=60, head_turn=-50),
     ),
     PoseSeed(
         "corporate-headshots",
@@ -85,11 +87,11 @@ POSES: Final = (
     PoseSeed(
         "corporate-headshots",
         "Over-the-Shoulder Look",
-        "Shoulder toward the camera, face turned back over it.",
+        "Turned away from the camera, one hand on the hip, face looking back over the shoulder.",
         ("over the shoulder", "headshot", "profile"),
         INTERMEDIATE,
         UNISEX,
-        Posture(lm.AT_SIDE, lm.AT_SIDE, lm.STAND, lm.STAND, yaw=75, head_turn=-60),
+        Posture(lm.AT_SIDE, lm.ON_HIP, lm.STAND, lm.STAND, yaw=100, head_turn=-80),
     ),
     PoseSeed(
         "conference-speaking",
@@ -125,7 +127,9 @@ POSES: Final = (
         ("podium", "lectern", "speaker"),
         INTERMEDIATE,
         MALE,
-        Posture(lm.HANDS_DOWN_FRONT, lm.HANDS_DOWN_FRONT, lm.APART, lm.APART, yaw=30, lean=15),
+        Posture(
+            Limb((35, 60), (45, 80)), Limb((35, 60), (45, 80)), lm.APART, lm.APART, yaw=-30, lean=15
+        ),
     ),
     PoseSeed(
         "office-workspace",
@@ -142,7 +146,7 @@ POSES: Final = (
         "Standing, phone held to the ear, free hand in the pocket.",
         ("phone", "call", "standing"),
         BEGINNER,
-        UNISEX,
+        MALE,
         Posture(lm.PHONE, lm.POCKET, lm.STAND, lm.RELAXED_KNEE, yaw=-25),
     ),
     PoseSeed(
@@ -155,9 +159,9 @@ POSES: Final = (
         Posture(
             Limb((30, -60), (20, -70)),
             Limb((30, -60), (20, -70)),
-            Limb((50, 90), (15, 90)),
-            Limb((40, 80), (5, 80)),
-            yaw=40,
+            Limb((20, 90), (20, 90)),
+            Limb((15, 80), (18, 80)),
+            yaw=60,
         ),
     ),
     PoseSeed(
@@ -165,7 +169,7 @@ POSES: Final = (
         "Walking with Coffee",
         "Mid-stride through the office with a coffee cup in one hand.",
         ("walking", "coffee", "candid"),
-        INTERMEDIATE,
+        BEGINNER,
         UNISEX,
         Posture(lm.CURL, lm.SWING_BACK, lm.STEP_FORWARD, lm.STEP_BACK, yaw=-40),
     ),
