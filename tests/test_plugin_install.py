@@ -150,11 +150,11 @@ FILES = {
         def register_health_checks(ctx):
             return {"ready": lambda: True}
     """,
-    "src/lumiku_venv_probe/migrations/vp0001_items.py": f"""
+    "src/lumiku_venv_probe/migrations/venv_probe_0001_items.py": f"""
         import sqlalchemy as sa
         from alembic import op
 
-        revision = "vp0001_items"
+        revision = "{PLUGIN_ID}_0001_items"
         down_revision = None
         branch_labels = ("{PLUGIN_ID}",)
         depends_on = "0001_users"
@@ -306,7 +306,27 @@ def test_a_plugin_installed_with_pip_is_discovered_and_can_be_uninstalled(
     assert after["openapi"] is False
 
     orphaned = venv.lumiku("migrate", "status")
-    assert (
-        "unknown:vp0001_items: vp0001_items / head - [orphaned] "
-        "(its plugin is not installed or not enabled)" in (orphaned.stdout)
+    steps = (
+        f"To drop them: install the package that provides {PLUGIN_ID} again, run "
+        f"`lumiku migrate downgrade --plugin {PLUGIN_ID}`, then uninstall it"
     )
+    assert (
+        f"⚠️ {PLUGIN_ID}: {PLUGIN_ID}_0001_items / head - [orphaned] (plugin {PLUGIN_ID} is "
+        f"not installed, but its tables remain (revision {PLUGIN_ID}_0001_items). {steps}"
+    ) in orphaned.stdout
+    listing = venv.lumiku("plugins", "list").stdout
+    assert f"{PLUGIN_ID}" in listing
+    assert steps in listing
+
+    # Following the reported steps drops the tables, and nothing is reported any more.
+    venv.run("-m", "pip", "install", "--no-deps", "--no-build-isolation", str(source))
+    downgraded = venv.lumiku("migrate", "downgrade", "--plugin", PLUGIN_ID)
+    assert f"{PLUGIN_ID} downgraded to base" in downgraded.stdout
+    venv.run("-m", "pip", "uninstall", "--yes", DISTRIBUTION)
+    engine = create_engine(database_url)
+    try:
+        assert "venv_probe_items" not in sa.inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    assert "orphaned" not in venv.lumiku("migrate", "status").stdout
+    assert PLUGIN_ID not in venv.lumiku("plugins", "list").stdout

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -134,6 +138,12 @@ def test_startup_prints_the_lines_operators_grep_for(
     database_url: str,  # created now: the app is built without the kit
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    # The plugins start (and print their lines) only on a migrated database.
+    lumiku = Path(sys.executable).parent / "lumiku"
+    migrated = subprocess.run(
+        [str(lumiku), "migrate"], env={**os.environ, **lumiku_env}, capture_output=True, check=False
+    )
+    assert migrated.returncode == 0, migrated.stderr
     caplog.set_level(logging.INFO)
     app = create_app(load_settings(lumiku_env))
     with TestClient(app) as client:

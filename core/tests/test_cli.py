@@ -266,3 +266,22 @@ def test_a_plugin_required_in_production_stops_serve_worker_and_doctor_until_con
     assert run_cli({**production, "LUMIKU_ENV": "development"}, "plugins").code == 0
     turned_off = {**production, "LUMIKU_DISABLE_PLUGINS": plugin.id}
     assert "❌ plugin" not in run_cli(turned_off, "doctor").out
+
+
+def test_doctor_checks_the_s3_bucket(
+    run_cli: Callable[..., Any], lumiku_env: dict[str, str], s3_env: dict[str, str]
+) -> None:
+    env = {**lumiku_env, **s3_env, "LUMIKU_PLUGINS": ""}
+    assert run_cli(env, "migrate").code == 0
+
+    reachable = run_cli(env, "doctor")
+    missing = run_cli({**env, "LUMIKU_S3_BUCKET": "no-such-bucket-here"}, "doctor")
+
+    assert reachable.code == 0, reachable.out
+    bucket = s3_env["LUMIKU_S3_BUCKET"]
+    assert f"✅ storage S3 bucket {bucket}: S3 bucket reachable" in marks(reachable.out)
+    assert missing.code == 1
+    assert any(
+        line.startswith("❌ storage S3 bucket no-such-bucket-here: S3 bucket not usable")
+        for line in marks(missing.out)
+    )

@@ -184,7 +184,7 @@ VIOLATIONS: list[tuple[Any, dict[str, str]]] = [
     ({"name": "a", "count": "5"}, {"count": "expected an integer, got a string"}),
     ({"name": "a", "count": 1.5}, {"count": "expected an integer, got a number"}),
     ({"name": "a", "count": 0}, {"count": "must be at least 1"}),
-    ({"name": "", "count": 1}, {"name": "must be at least 1 characters"}),
+    ({"name": "", "count": 1}, {"name": "must be at least 1 character"}),
     ({"name": "a", "count": 1, "colour": "blue"}, {"colour": "must be one of red, green"}),
     (
         {"name": "a", "count": 1, "tags": ["a", "b", "c", "d"]},

@@ -8,8 +8,11 @@ their entry points exactly as it does installed packages.
 
 from __future__ import annotations
 
+import importlib
 import json
+import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,30 +132,37 @@ def test_a_branch_whose_plugin_is_gone_is_reported_not_a_crash(
     run_cli: Callable[..., Any],
     lumiku_env: dict[str, str],
     make_client: Callable[..., TestClient],
+    tmp_path: Path,
 ) -> None:
     plugin = install_plugin()
     assert run_cli(lumiku_env, "migrate").code == 0
+    package = shutil.copytree(plugin.site / plugin.package, tmp_path / "kept" / plugin.package)
+    dist_info = shutil.copytree(plugin.dist_info, tmp_path / "kept" / plugin.dist_info.name)
     plugin.uninstall()
 
+    advice = (
+        f"plugin {plugin.id} is not installed, but its tables remain (revision "
+        f"{plugin.id}_0002). To drop them: install the package that provides {plugin.id} "
+        f"again, run `lumiku migrate downgrade --plugin {plugin.id}`, then uninstall it; to "
+        "keep its data, leave them (nothing else uses them)"
+    )
     status = run_cli(lumiku_env, "migrate", "status")
     assert status.code == 0, status.err
-    orphan = f"unknown:{plugin.id}_0002: {plugin.id}_0002 / head - [orphaned]"
-    assert orphan in status.out
-    assert "⚠️" in status.out
+    assert f"⚠️ {plugin.id}: {plugin.id}_0002 / head - [orphaned] ({advice})" in status.out
     rows = status_rows(run_cli, lumiku_env)
-    assert rows[f"unknown:{plugin.id}_0002"]["state"] == "orphaned"
+    assert rows[plugin.id]["state"] == "orphaned"
+    assert (rows[plugin.id]["plugin"], rows[plugin.id]["advice"]) == (plugin.id, advice)
     assert rows["core"]["state"] == "up_to_date"
 
     upgrade = run_cli(lumiku_env, "migrate")
     assert upgrade.code == 0, upgrade.err
-    assert f"revision {plugin.id}_0002 in the database belongs to no installed plugin" in (
-        upgrade.out
-    )
+    assert f"⚠️ {advice}; left as is" in upgrade.out
     # The tables stay: uninstalling a package never drops a deployer's data.
     assert set(plugin.tables) <= table_names(lumiku_env["DATABASE_URL"])
 
-    doctor = run_cli(lumiku_env, "doctor")
-    assert f"⚠️ revision {plugin.id}_0002 belongs to no installed plugin" in doctor.out
+    assert f"⚠️ {advice}" in run_cli(lumiku_env, "doctor").out
+    listing = run_cli(lumiku_env, "plugins", "list").out.splitlines()
+    assert [plugin.id, "-", "orphaned"] in [line.split()[:3] for line in listing]
 
     client = make_client()  # the installed plugins, without the uninstalled one
     assert client.get("/health").status_code == 200
@@ -160,6 +170,90 @@ def test_a_branch_whose_plugin_is_gone_is_reported_not_a_crash(
         p["id"] for p in client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
     }
     assert client.get(f"{plugin.prefix}/hello").status_code == 404
+
+    # Following the steps drops the tables and ends the report.
+    shutil.copytree(package, plugin.site / plugin.package)
+    shutil.copytree(dist_info, plugin.dist_info)
+    importlib.invalidate_caches()
+    downgraded = run_cli(lumiku_env, "migrate", "downgrade", "--plugin", plugin.id)
+    assert downgraded.code == 0, downgraded.err
+    plugin.uninstall()
+    assert not set(plugin.tables) & table_names(lumiku_env["DATABASE_URL"])
+    after = run_cli(lumiku_env, "migrate", "status")
+    assert "orphaned" not in after.out
+    assert "⚠️" not in run_cli(lumiku_env, "plugins", "list").out
+
+
+def test_a_revision_of_an_older_naming_is_reported_as_unknown(
+    run_cli: Callable[..., Any], lumiku_env: dict[str, str]
+) -> None:
+    env = {**lumiku_env, "LUMIKU_PLUGINS": ""}
+    assert run_cli(env, "migrate").code == 0
+    engine = create_engine(env["DATABASE_URL"])
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text("INSERT INTO alembic_version VALUES ('xy0007_things')"))
+    finally:
+        engine.dispose()
+    rows = status_rows(run_cli, env)
+    assert rows["unknown:xy0007_things"]["state"] == "orphaned"
+    assert rows["unknown:xy0007_things"]["plugin"] is None
+    assert rows["unknown:xy0007_things"]["advice"].startswith(
+        "revision xy0007_things belongs to no installed plugin, and its id does not say whose "
+        "it is. To drop its tables: install the plugin whose migrations include xy0007_things "
+        "again, run `lumiku migrate downgrade --plugin <its id>`, then uninstall it"
+    )
+    assert run_cli(env, "migrate").code == 0  # the other branches still upgrade
+
+
+def test_a_disabled_plugin_is_named_and_can_take_its_tables_back(
+    install_plugin: Callable[..., Any], run_cli: Callable[..., Any], lumiku_env: dict[str, str]
+) -> None:
+    toggled = install_plugin()
+    unconfigured = install_plugin(spec_extra=', requires=("config:LUMIKU_LKT_NEEDED",)')
+    assert run_cli({**lumiku_env, "LUMIKU_LKT_NEEDED": "1"}, "migrate").code == 0
+
+    env = {**lumiku_env, "LUMIKU_DISABLE_PLUGINS": toggled.id}
+    rows = status_rows(run_cli, env)
+    assert rows[toggled.id]["advice"] == (
+        f"plugin {toggled.id} is installed but disabled (by env): its tables are kept. To "
+        f"drop them, run `lumiku migrate downgrade --plugin {toggled.id}` (with the plugin "
+        "enabled: not in LUMIKU_DISABLE_PLUGINS, listed in LUMIKU_PLUGINS if that is set, "
+        "not in safe mode)"
+    )
+    assert rows[unconfigured.id]["advice"].startswith(
+        f"plugin {unconfigured.id} is installed but disabled (LUMIKU_LKT_NEEDED is not set)"
+    )
+    refused = run_cli(env, "migrate", "downgrade", "--plugin", toggled.id)
+    assert refused.code == 2  # turned off: its code is not even imported
+    # Disabled for want of a setting, its code still takes its tables back.
+    taken_back = run_cli(env, "migrate", "downgrade", "--plugin", unconfigured.id)
+    assert taken_back.code == 0, taken_back.err
+    assert not set(unconfigured.tables) & table_names(lumiku_env["DATABASE_URL"])
+    enabled = run_cli(lumiku_env, "migrate", "downgrade", "--plugin", toggled.id)
+    assert enabled.code == 0, enabled.err
+    assert not set(toggled.tables) & table_names(lumiku_env["DATABASE_URL"])
+
+
+@pytest.mark.parametrize(
+    ("revision", "known", "plugin"),
+    [
+        ("avatar_creator_0004", (), "avatar_creator"),
+        ("payments_duitku_0002_refunds", (), "payments_duitku"),
+        ("app_2024_0001", (), "app_2024"),
+        ("shop_0002_year_2024", (), "shop"),
+        ("lkt_1234abcd00_0002", (), "lkt_1234abcd00"),
+        ("lkt_0002", ("lkt", "lkt_0002x"), "lkt"),
+        ("shop_v2_0001", ("shop",), "shop"),  # a known id wins over the naming rule
+        ("ac0003_held_jobs", (), None),
+        ("0005_purchase_once", (), None),
+        ("core_0001", (), None),
+    ],
+)
+def test_the_plugin_of_a_revision_is_told_by_its_id(
+    revision: str, known: tuple[str, ...], plugin: str | None
+) -> None:
+    assert migrate.plugin_of_revision(revision, known) == plugin
 
 
 def test_migrations_run_through_the_library_api(
@@ -225,3 +319,45 @@ def test_a_failing_migration_rolls_back_its_step_on_postgresql(
     # Each revision commits on its own: the steps before the broken one stay applied.
     assert set(plugin.tables) <= tables
     assert status_rows(run_cli, env)[plugin.id]["current"] == f"{plugin.id}_0002"
+
+
+def test_a_plugin_head_not_named_after_its_plugin_is_pointed_out(
+    install_plugin: Callable[..., Any], tmp_path: Path
+) -> None:
+    from lumiku.db.migrate import MigrationSource, resolve_location, unnamed_heads
+
+    folder = tmp_path / "versions"
+    folder.mkdir()
+    (folder / "xy0001_things.py").write_text(
+        'revision = "xy0001_things"\ndown_revision = None\nbranch_labels = ("lkt_named",)\n'
+        'depends_on = "0001_users"\n\n\ndef upgrade():\n    pass\n\n\n'
+        "def downgrade():\n    pass\n"
+    )
+    plugin = install_plugin()
+    sources = [
+        migrate.core_source(),
+        MigrationSource("lkt_named", folder),
+        MigrationSource(plugin.id, resolve_location(f"{plugin.package}:migrations")),
+    ]
+    assert unnamed_heads(sources) == [("lkt_named", "xy0001_things")]
+
+
+def test_a_database_ahead_of_the_installed_plugin_says_so(
+    install_plugin: Callable[..., Any], run_cli: Callable[..., Any], lumiku_env: dict[str, str]
+) -> None:
+    plugin = install_plugin()
+    assert run_cli(lumiku_env, "migrate").code == 0
+    # An older version of the package: it lacks the revision the database is at.
+    (plugin.site / plugin.package / "migrations" / f"{plugin.id}_0002.py").unlink()
+    importlib.invalidate_caches()
+    orphans = [
+        row for row in status_rows(run_cli, lumiku_env).values() if row["state"] == "orphaned"
+    ]
+    assert [(row["plugin"], row["current"]) for row in orphans] == [
+        (plugin.id, f"{plugin.id}_0002")
+    ]
+    assert orphans[0]["advice"] == (
+        f"the database is at revision {plugin.id}_0002 of {plugin.id}, which the installed "
+        "version (1.2.3) does not have: install the version that wrote it again (and "
+        "downgrade with it first, if you mean to go back)"
+    )

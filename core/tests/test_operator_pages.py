@@ -164,3 +164,65 @@ def test_settings_in_the_detailed_page_name_no_location(
     assert "storageDir" not in settings
     text = str(settings)
     assert lumiku_env["LUMIKU_STORAGE_DIR"] not in text
+
+
+def test_public_checks_run_at_most_once_per_ttl_and_never_queue() -> None:
+    import threading
+
+    from lumiku.health import CheckResult
+    from lumiku.http.health_routes import CachedChecks
+
+    runs: list[int] = []
+    release = threading.Event()
+
+    def slow() -> CheckResult:
+        runs.append(1)
+        if len(runs) > 1:
+            release.wait(5)
+        return CheckResult("ok")
+
+    cached = CachedChecks({"db": slow}, ttl=0.0)
+    assert cached.results()["db"].status == "ok"
+    worker = threading.Thread(target=cached.results)
+    worker.start()
+    while len(runs) < 2:
+        time.sleep(0.01)
+    started = time.monotonic()
+    assert cached.results()["db"].status == "ok"  # the previous result, not a wait
+    assert time.monotonic() - started < 1
+    release.set()
+    worker.join()
+    counted: list[int] = []
+
+    def counting() -> CheckResult:
+        counted.append(1)
+        return CheckResult("ok")
+
+    many = CachedChecks({"db": counting}, ttl=60)
+    for _ in range(5):
+        many.results()
+    assert len(counted) == 1
+
+
+def test_anonymous_plugin_health_probes_reuse_one_run_of_the_checks(
+    make_client: Callable[..., TestClient],
+) -> None:
+    from lumiku.testing import define_plugin
+
+    runs: list[int] = []
+
+    def register_health_checks() -> dict[str, Any]:
+        def counted() -> bool:
+            runs.append(1)
+            return True
+
+        return {"counted": counted}
+
+    client = make_client(
+        [define_plugin("lkt_probed", register_health_checks=register_health_checks)]
+    )
+    for _ in range(10):
+        assert client.get("/api/apps/lkt-probed/health").json()["status"] == "up"
+    assert len(runs) == 1
+    client.get("/api/apps/lkt-probed/health", headers=OPERATOR_HEADERS)
+    assert len(runs) == 2  # operators always get a fresh run

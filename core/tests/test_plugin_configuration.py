@@ -33,6 +33,7 @@ class Typed:
     folder: Path = setting(Path("uploads"), env="TY_FOLDER")
     limit: int | None = setting(None, env="TY_LIMIT")
     pin: int = setting(0, env="TY_PIN", secret=True)
+    tags: tuple[str, ...] = setting((), env="TY_TAGS")
     needed: str = setting(env="TY_NEEDED")
 
     def problems(self, *, production: bool) -> list[tuple[str, str]]:
@@ -88,11 +89,19 @@ def test_a_bad_value_names_its_variable_and_what_was_expected(
 
 
 def test_good_values_convert_from_variables_and_the_file(settings_with: Any) -> None:
-    toml = "[plugins.ty]\nratio = 2\nflag = true\nname = 42\nlimit = 7\n"
+    toml = '[plugins.ty]\nratio = 2\nflag = true\nname = 42\nlimit = 7\ntags = ["a", "b"]\n'
     settings = settings_with(toml, TY_NEEDED="yes", TY_COUNT=" 7 ", TY_FLAG="off")
     read = read_plugin_settings(settings, "ty", Typed)
     assert (read.count, read.ratio, read.flag, read.name, read.limit) == (7, 2.0, False, "42", 7)
     assert isinstance(read.ratio, float)
+    assert read.tags == ("a", "b")
+    # An empty variable unsets an optional setting.
+    unset = settings_with(toml, TY_NEEDED="y", TY_LIMIT="")
+    assert read_plugin_settings(unset, "ty", Typed).limit is None
+    bad = settings_with("[plugins.ty]\ntags = 3\n", TY_NEEDED="y")
+    assert _problems(lambda: read_plugin_settings(bad, "ty", Typed)) == {
+        "lumiku.toml [plugins.ty] tags": "expected a list of values, got 3"
+    }
 
 
 def test_every_problem_is_reported_together_conversions_and_rules(settings_with: Any) -> None:

@@ -146,6 +146,10 @@ def test_a_plugin_comes_up_when_lumiku_migrate_runs_while_the_server_serves(
         _wait_until(lambda: state(client)[0] == "running", "the plugin did not come up")
         assert client.get(f"{plugin.prefix}/items").json() == {"items": 0}
         assert started == [plugin.id]
+        # ✅ only once its startup succeeded, not when its state changed.
+        announced = f"✅ Plugin {plugin.id} started: running"
+        _wait_until(lambda: announced in caplog.text, "the start was not announced")
+        assert f"✅ Plugin {plugin.id} is now" not in caplog.text
         assert (
             "lumiku_migrations_pending 0.0" in client.get("/metrics", headers=OPERATOR_HEADERS).text
         )

@@ -586,8 +586,24 @@ def test_credit_overrides_use_upper_snake_case_variables(
             {"PHOTO_STUDIO_API_BASE": "x", "PHOTO_STUDIO_CREDITS_UPSCALE": "cheap"},
             ["PHOTO_STUDIO_CREDITS_UPSCALE"],
         ),
+        (
+            {"PHOTO_STUDIO_API_BASE": "x", "PHOTO_STUDIO_CREDITS_UPSCALE": "1000000001"},
+            ["PHOTO_STUDIO_CREDITS_UPSCALE"],
+        ),
+        (
+            {"PHOTO_STUDIO_API_BASE": "x", "PHOTO_STUDIO_CREDITS_UPSCALE": "\uff11\uff12"},
+            ["PHOTO_STUDIO_CREDITS_UPSCALE"],
+        ),
     ],
-    ids=["missing", "not-an-int", "all-at-once", "negative-credits", "bad-credits"],
+    ids=[
+        "missing",
+        "not-an-int",
+        "all-at-once",
+        "negative-credits",
+        "bad-credits",
+        "credits-over-max-amount",
+        "fullwidth-credits",
+    ],
 )
 def test_bad_plugin_settings_disable_the_plugin_naming_each_variable(
     make_settings: Callable[..., Settings], env: dict[str, str], variables: list[str]

@@ -52,10 +52,13 @@ def test_a_taken_port_is_one_line_and_exit_1_with_no_success_line(
     assert "Traceback" not in out
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
 def test_the_success_line_comes_once_the_server_answers(
-    lumiku_env: dict[str, str], database_url: str, tmp_path: Path
+    lumiku_env: dict[str, str], database_url: str, tmp_path: Path, workers: str
 ) -> None:
-    process = _serve(_environment(lumiku_env), "--host", "127.0.0.1", "--port", "0")
+    process = _serve(
+        _environment(lumiku_env), "--host", "127.0.0.1", "--port", "0", "--workers", workers
+    )
     lines: list[str] = []
     try:
         assert process.stdout is not None

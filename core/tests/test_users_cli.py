@@ -144,3 +144,35 @@ def test_users_create_in_a_subprocess_without_a_terminal(
         lines = [line for line in result.stderr.splitlines() if line.strip()]
         assert len(lines) == 1, result.stderr
         assert lines[0].startswith("❌ "), result.stderr
+
+
+def test_an_unmigrated_database_is_one_line_not_a_traceback(
+    run_cli: Any, lumiku_env: dict[str, str]
+) -> None:
+    env = {**lumiku_env, "LUMIKU_NEW_PASSWORD": PASSWORD}
+    for argv in (
+        ("users", "list"),
+        ("users", "set-role", "a@example.com", "admin"),
+        ("users", "create", "a@example.com"),
+        ("credits", "grant", "a@example.com", "5"),
+    ):
+        result = run_cli(env, *argv)
+        assert result.code == 1, argv
+        line = _one_failure(result)
+        assert line.startswith("❌ the database refused the command ("), line
+        assert "lumiku migrate" in line
+
+
+@pytest.mark.parametrize("command", ["create", "set-role"])
+def test_a_lookalike_email_is_refused_in_one_line_not_folded(
+    run_cli: Any, lumiku_env: dict[str, str], command: str
+) -> None:
+    env = {**lumiku_env, "LUMIKU_NEW_PASSWORD": PASSWORD}
+    assert run_cli(env, "migrate").code == 0
+    assert run_cli(env, "users", "create", "quack@example.com").code == 0
+    argv = ["quac\u212a@example.com", *(["admin"] if command == "set-role" else [])]
+    result = run_cli(env, "users", command, *argv)
+    assert result.code == 1
+    assert "U+212A" in _one_failure(result)
+    listed = json.loads(run_cli(env, "users", "list", "--json").out)
+    assert [(row["email"], row["role"]) for row in listed] == [("quack@example.com", "user")]

@@ -112,7 +112,11 @@ def send_postcard(ctx: PluginContext, call: Call[None, None]) -> dict[str, Any]:
     """Send a postcard: 3 credits, refunded exactly once if sending fails."""
     postcard_id = call.path["postcard_id"]
     with ctx.charges.spend(
-        call, "send", reason="Postcard sent", reference=Reference("postcard", postcard_id)
+        call,
+        "send",
+        reason="Postcard sent",  # the user's credit history line
+        reference=Reference("postcard", postcard_id),
+        purpose="send a postcard",  # 402: "Not enough credits to send a postcard: ..."
     ) as charge:
         with ctx.engine.begin() as connection:
             sent = connection.execute(
@@ -203,6 +207,7 @@ def prints(ctx: PluginContext) -> Any:
             work=PrintCopies(ctx),
             action="printCopy",
             events=ProgressEvents("/postcards", "print", "printId"),
+            describe=lambda row: f"Postcard print of {row['postcard_id']}",  # history line
         )
     return ctx.state["prints"]
 

@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from lumiku.realtime.namespace import AuthenticatedNamespace
     from lumiku.settings_fields import setting
     from lumiku.storage.images import CheckedImage, check_image, make_thumbnail
+    from lumiku.wording import plural
 
 _LAZY = {
     "Charge": "lumiku.charges",
@@ -122,6 +123,7 @@ _LAZY = {
     "CheckedImage": "lumiku.storage.images",
     "check_image": "lumiku.storage.images",
     "make_thumbnail": "lumiku.storage.images",
+    "plural": "lumiku.wording",
     **dict.fromkeys(
         (
             "LumikuError",
@@ -207,6 +209,7 @@ __all__ = [
     "make_thumbnail",
     "newest_first",
     "patch",
+    "plural",
     "post",
     "purchase_entries",
     "put",

@@ -11,6 +11,7 @@ from typing import Any
 
 import attrs
 import sqlalchemy as sa
+from anyio import to_thread
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -49,6 +50,7 @@ from lumiku.plugins.registry import PluginSource
 from lumiku.plugins.state import PluginRecord
 from lumiku.realtime.attachment import RealtimeAttachment, attach_realtime, claim_namespaces
 from lumiku.realtime.namespace import AuthenticatedNamespace
+from lumiku.realtime.revocations import SWEEP_SECONDS
 from lumiku.realtime.server import close_realtime
 from lumiku.redis_watch import RedisWatch
 from lumiku.settings import Settings, load_settings
@@ -172,6 +174,7 @@ def _realtime(runtime: Runtime) -> RealtimeAttachment:
         user_id_of=lambda token: str(runtime.auth.authenticate(token).id),
         publisher=runtime.publisher,
         metrics=runtime.metrics,
+        revocations=runtime.revocations,
     )
 
 
@@ -204,6 +207,9 @@ class Watches:
 def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
+        # Threads waiting on I/O (a slow dependency) must not leave none for other routes;
+        # the CPU-heavy work has bounds of its own (password hashing, image decoding).
+        to_thread.current_default_thread_limiter().total_tokens = runtime.settings.limits.threads
         await asyncio.to_thread(_check_database, runtime, watches.migrations)
         await asyncio.to_thread(watches.redis.check_now)
         await asyncio.to_thread(runtime.storage.ensure_layout, runtime.registry.storage_folders())
@@ -223,12 +229,21 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
             worker = InProcessWorker(runtime.fallback_broker, threads=2)
             runtime.jobs.before_fallback(worker.start)
         await lifecycle.start_serving()
+
+        async def start_late() -> None:
+            """Start the plugins that came up while serving; say which did."""
+            for plugin_id in await lifecycle.start_serving():
+                record = runtime.registry.records[plugin_id]
+                if record.state.serving:  # its startup succeeded (else it is failed, logged)
+                    logger.info("✅ Plugin %s started: %s", plugin_id, record.describe())
+
         tasks = [
             asyncio.create_task(Scheduler(runtime.jobs, runtime.schedules).run()),
-            asyncio.create_task(watches.migrations.run(on_change=lifecycle.start_serving)),
+            asyncio.create_task(watches.migrations.run(on_change=start_late)),
+            asyncio.create_task(realtime.sweep(SWEEP_SECONDS)),
         ]
         if runtime.settings.redis.enabled:
-            tasks.append(asyncio.create_task(watches.redis.run(on_change=lifecycle.start_serving)))
+            tasks.append(asyncio.create_task(watches.redis.run(on_change=start_late)))
         for record in runtime.registry.sorted_records():
             icon = _ICONS.get(record.state.value, "⏸️")
             logger.info("%s Plugin %s: %s", icon, record.id, record.describe())
@@ -271,7 +286,9 @@ def create_app(
     app_routes: list[BaseRoute] = []
 
     def openapi() -> dict[str, Any]:
-        return build_openapi(app_routes, title="Lumiku API", version=VERSION)
+        return build_openapi(
+            app_routes, title="Lumiku API", version=VERSION, public_url=settings.public_url
+        )
 
     # Health routes come last: the generic /api/apps/{plugin}/health must not shadow a
     # mounted plugin's own /health.
@@ -302,6 +319,8 @@ def create_app(
                 allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                 allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
                 expose_headers=[
+                    "Idempotent-Replayed",
+                    "Location",
                     "Retry-After",
                     "X-RateLimit-Limit",
                     "X-RateLimit-Remaining",

@@ -28,6 +28,7 @@ from lumiku.heldjobs import (
     QueuedMarkers,
     markers_for,
 )
+from lumiku.http.body_budget import BodyBudget
 from lumiku.http.converter import make_json_converter, make_query_converter
 from lumiku.http.services import EndpointServices
 from lumiku.idempotency import IdempotencyStore
@@ -47,9 +48,11 @@ from lumiku.plugins.registry import PluginRegistry, PluginSource
 from lumiku.plugins.state import PluginRecord
 from lumiku.ratelimit import RateLimiter
 from lumiku.realtime.publisher import SwitchablePublisher
+from lumiku.realtime.revocations import SwitchableRevocations
 from lumiku.settings import Settings
+from lumiku.storage.backend import StorageBackend
 from lumiku.storage.decoding import process_budget
-from lumiku.storage.local import LocalStorage
+from lumiku.storage.opening import open_storage
 from lumiku.storage.signing import UrlSigner
 
 logger = logging.getLogger("lumiku")
@@ -92,7 +95,7 @@ class Runtime:
     endpoints: EndpointServices
     limiter: RateLimiter
     ledger: Ledger
-    storage: LocalStorage
+    storage: StorageBackend
     signer: UrlSigner
     auth: AuthService
     broker: dramatiq.Broker
@@ -101,6 +104,7 @@ class Runtime:
     image_providers: dict[str, ImageProvider]
     idempotency: IdempotencyStore
     markers: QueuedMarkers
+    revocations: SwitchableRevocations = attrs.field(factory=SwitchableRevocations)
     fallback_broker: dramatiq.Broker | None = None
     """With Redis configured: the in-process broker jobs go to while Redis is away."""
     held_job_kinds: HeldJobKinds = attrs.field(factory=HeldJobKinds)
@@ -174,7 +178,7 @@ def build_runtime(
     the ledger and of auth; tests pass a recording queue and a manual clock.
     """
     engine = create_engine(settings.database_url)
-    metrics = Metrics()
+    metrics = Metrics(multiprocess_dir=settings.metrics_dir)
     registry = PluginRegistry(settings, redis_available=settings.redis.enabled)
     registry.load(discover() if plugins is None else plugins)
     required = registry.configuration_errors()
@@ -186,15 +190,10 @@ def build_runtime(
         )
     hooks = HookDispatcher(registry, on_error=metrics.record_hook_error)
     limiter = RateLimiter(settings.redis.url)
-    ledger = Ledger(
-        engine,
-        clock,
-        observer=lambda operation, outcome: metrics.credit_transactions.labels(
-            operation=operation, outcome=outcome
-        ).inc(),
-    )
-    storage = LocalStorage(settings.storage_dir)
-    auth = build_auth(engine, settings, ledger, clock)
+    ledger = Ledger(engine, clock, observer=metrics.record_credit_operation)
+    storage = open_storage(settings)
+    revocations = SwitchableRevocations()
+    auth = build_auth(engine, settings, ledger, clock, tokens_changed=revocations.tokens_changed)
     idempotency = IdempotencyStore(engine, clock)
     endpoints = EndpointServices(
         json=make_json_converter(),
@@ -203,6 +202,9 @@ def build_runtime(
         limiter=limiter,
         authenticator=auth,
         idempotency=idempotency,
+        bodies=BodyBudget(
+            settings.limits.body_budget_bytes, per_client=settings.limits.body_budget_per_client
+        ),
     )
     broker = build_broker(settings.redis.url)
     fallback = None
@@ -229,6 +231,7 @@ def build_runtime(
         image_providers=image_providers,
         idempotency=idempotency,
         markers=markers,
+        revocations=revocations,
         fallback_broker=fallback,
         clock=clock,
     )
@@ -242,7 +245,9 @@ def build_runtime(
                 logger.warning("⚠️ plugin %s: image provider %r already exists", record.id, name)
                 continue
             image_providers[name] = provider
-    runtime.metrics.live.jobs = job_stats(broker)
+    stats = job_stats(broker)  # the fallback broker shares these counters
+    if stats is not None:
+        stats.observer = metrics.record_job
     _declare_actors(runtime, runtime.broker)
     if fallback is not None:
         _declare_actors(runtime, fallback, record=False)

@@ -31,6 +31,7 @@ from typing import Protocol
 
 import attrs
 
+from lumiku.errors import InsufficientCredits
 from lumiku.idempotency import RequestKey
 from lumiku.ledger.records import Entry, Hold, Reference
 from lumiku.ledger.service import Ledger
@@ -107,12 +108,16 @@ class Charges:
         reason: str,
         reference: Reference,
         amount: int | None = None,
+        purpose: str | None = None,
     ) -> Iterator[Charge]:
         """Charge ``action`` (or ``amount``) for the work done in the ``with`` block.
 
-        The spend is taken before the block runs (``InsufficientCredits``, 402, when the
-        user cannot afford it: the block does not run). If the block raises, the spend is
-        refunded exactly once and the exception goes on. A cost of 0 writes nothing.
+        ``reason`` is the user's history line ("Avatar upload 'Ana'"); ``purpose`` says
+        what the user is doing, as a verb phrase ("upload an avatar"), for the 402
+        ("Not enough credits to upload an avatar: 2 needed, 1 available."). The spend is
+        taken before the block runs (``InsufficientCredits``, 402, when the user cannot
+        afford it: the block does not run). If the block raises, the spend is refunded
+        exactly once and the exception goes on. A cost of 0 writes nothing.
         """
         key = _key_of(source)
         cost = self.cost(action) if amount is None else amount
@@ -120,9 +125,12 @@ class Charges:
             yield Charge(0, None)
             return
         ledger_key = key.ledger_key(self._owner, action)
-        entry = self._ledger.spend(
-            key.user_id, cost, reason, ledger_key, plugin=self._owner, reference=reference
-        )
+        try:
+            entry = self._ledger.spend(
+                key.user_id, cost, reason, ledger_key, plugin=self._owner, reference=reference
+            )
+        except InsufficientCredits as exc:
+            raise exc.for_purpose(purpose) from None
         key.open_charges += 1
         try:
             yield Charge(cost, entry)
@@ -148,6 +156,7 @@ class Charges:
         amount: int,
         reference: Reference | Callable[[], Reference],
         expires_in: timedelta,
+        purpose: str | None = None,
     ) -> Hold:
         """Reserve ``amount`` credits for queued work named by ``reference``; return the hold.
 
@@ -155,18 +164,21 @@ class Charges:
         longer open (it expired before the retry came), the request moves to its next
         attempt and places a new one. ``reference`` may be a callable, called for each
         attempt (when the work's id derives from the attempt). Raise ``InsufficientCredits``
-        (402) when short.
+        (402) when short, told with ``purpose`` ("generate an avatar") when given.
         """
         key = _key_of(source)
         while True:
-            hold = self._ledger.hold(
-                key.user_id,
-                amount,
-                reference() if callable(reference) else reference,
-                key.ledger_key(self._owner, action),
-                expires_in,
-                plugin=self._owner,
-            )
+            try:
+                hold = self._ledger.hold(
+                    key.user_id,
+                    amount,
+                    reference() if callable(reference) else reference,
+                    key.ledger_key(self._owner, action),
+                    expires_in,
+                    plugin=self._owner,
+                )
+            except InsufficientCredits as exc:
+                raise exc.for_purpose(purpose) from None
             if hold.is_open:
                 key.open_charges += 1
                 return hold

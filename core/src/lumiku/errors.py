@@ -107,17 +107,39 @@ class InsufficientCredits(LumikuError):
 
     code = "INSUFFICIENT_CREDITS"
 
-    def __init__(self, *, required: int, available: int) -> None:
+    def __init__(self, *, required: int, available: int, purpose: str | None = None) -> None:
+        """``purpose`` is what the user tried, as a verb phrase ("generate an avatar")."""
+        doing = f"to {purpose}" if purpose else "for this action"
         super().__init__(
-            f"This action needs {required} credits and {available} are available; "
-            "buy credits or wait for pending generations to finish.",
+            f"Not enough credits {doing}: {required} needed, {available} available.",
             details={"required": required, "available": available},
         )
         self.required = required
         self.available = available
+        self.purpose = purpose
+
+    def for_purpose(self, purpose: str | None) -> InsufficientCredits:
+        """Return the same shortfall told as ``purpose`` (this one when ``None``)."""
+        if purpose is None:
+            return self
+        return InsufficientCredits(
+            required=self.required, available=self.available, purpose=purpose
+        )
 
 
 class ServiceUnavailable(LumikuError):
     """A dependency (database, Redis, an image provider) cannot be reached right now."""
 
     code = "SERVICE_UNAVAILABLE"
+
+
+class ServerBusy(ServiceUnavailable):
+    """The server is at one of its capacity limits; ``retry_after`` says when to try again."""
+
+    code = "SERVER_BUSY"
+
+    def __init__(
+        self, message: str, *, retry_after: int, details: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(message, details={"retryAfter": retry_after, **(details or {})})
+        self.retry_after = retry_after

@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from lumiku.errors import BadRequest
 from lumiku.http.fields import field
+from lumiku.integers import check_whole, column_range
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -38,7 +39,6 @@ DEFAULT_LIMIT = 20
 MAX_LIMIT = 100
 MAX_CURSOR_LENGTH = 1024
 _VERSION = 1
-_INTEGER_BITS = {sa.SmallInteger: 16, sa.BigInteger: 64, sa.Integer: 32}
 
 
 @attrs.frozen
@@ -176,12 +176,7 @@ def _value(column: sa.Column[Any], value: Any) -> Any:
             raise ValueError("boolean")
         return value
     if isinstance(kind, sa.Integer):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError("integer")
-        bits = next((b for cls, b in _INTEGER_BITS.items() if isinstance(kind, cls)), 64)
-        if not -(2 ** (bits - 1)) <= value < 2 ** (bits - 1):
-            raise ValueError("integer out of range")
-        return value
+        return check_whole(value, *column_range(kind))
     if isinstance(kind, sa.String):
         if not isinstance(value, str) or "\x00" in value:
             raise ValueError("text")

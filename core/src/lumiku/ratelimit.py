@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 from limits import RateLimitItem, parse
@@ -21,12 +21,13 @@ from limits.storage import MemoryStorage, Storage, storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
 from lumiku.errors import ServiceUnavailable
+from lumiku.redis_clients import guarded_pool
 
 logger = logging.getLogger("lumiku.ratelimit")
 T = TypeVar("T")
 
 
-def open_storage(storage: Storage | str, **options: float | str | bool) -> Storage:
+def open_storage(storage: Storage | str, **options: Any) -> Storage:
     """Return ``storage``, or build one from a URI such as ``memory://`` or ``redis://...``."""
     if isinstance(storage, Storage):
         return storage
@@ -113,11 +114,10 @@ class RateLimiter:
 
     def __init__(self, redis_url: str | None = None, *, namespace: str = "lumiku") -> None:
         if redis_url:
+            # Timeouts and a circuit breaker: a hung Redis costs one request one timeout,
+            # then the limits count in memory until it answers again.
             primary = open_storage(
-                redis_url,
-                key_prefix=f"{namespace}:rl",
-                socket_timeout=0.5,
-                socket_connect_timeout=0.5,
+                redis_url, key_prefix=f"{namespace}:rl", connection_pool=guarded_pool(redis_url)
             )
             self._limiter = FallbackLimiter(primary, fallback=MemoryStorage(), name="rate limit")
         else:

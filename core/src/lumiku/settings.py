@@ -21,6 +21,7 @@ import attrs
 
 from lumiku.client_address import LOOPBACK, Network, parse_trusted_proxies
 from lumiku.errors import ConfigurationError
+from lumiku.settings_storage import S3Settings, read_s3_settings
 from lumiku.wording import plural
 
 Environment = Literal["development", "production", "test"]
@@ -46,7 +47,7 @@ _KNOWN_SECRETS = (
     "12345",
     "qwerty",
 )
-_DURATION = re.compile(r"^(\d+)([smhd]?)$")
+_DURATION = re.compile(r"^([0-9]+)([smhd]?)$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -81,7 +82,10 @@ class ServerLimits:
 
     Sizes are bytes, times seconds. ``decode_budget_pixels`` is the number of image pixels
     the process decodes at once (``lumiku.images.budget``); a request that cannot get its
-    share within ``decode_wait`` seconds is answered 503.
+    share within ``decode_wait`` seconds is answered 503. ``threads`` is the size of the
+    threadpool that runs synchronous handlers. ``body_budget_bytes`` is how many request body
+    bytes the process holds at once, ``body_budget_per_client`` how many one user or address
+    may (``lumiku.http.body_budget``).
     """
 
     max_header_bytes: int = 16 * 1024
@@ -92,6 +96,9 @@ class ServerLimits:
     keep_alive_timeout: int = 5
     decode_budget_pixels: int = 34_000_000
     decode_wait: float = 5.0
+    threads: int = 100
+    body_budget_bytes: int = 256 * 1024 * 1024
+    body_budget_per_client: int = 32 * 1024 * 1024
 
 
 @attrs.frozen
@@ -119,6 +126,10 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 3000
     storage_dir: Path = Path("./uploads")
+    # LUMIKU_STORAGE=s3: the shared bucket (lumiku.settings_storage); None keeps the disk.
+    s3: S3Settings | None = None
+    # PROMETHEUS_MULTIPROC_DIR: where every process of the machine writes its metrics.
+    metrics_dir: Path | None = None
     welcome_credits: int = 100
     public_url: str = "http://127.0.0.1:3000"
     plugins: PluginToggles = PluginToggles()
@@ -145,6 +156,7 @@ class Settings:
             "env": self.env,
             "database": self.database_url.partition(":")[0].partition("+")[0],
             "redis": "enabled" if self.redis.enabled else "disabled",
+            "storage": "s3" if self.s3 is not None else "local",
             "corsOrigins": len(self.cors_origins),
             "port": self.port,
             "trustedProxies": [str(network) for network in self.trusted_proxies],
@@ -320,7 +332,7 @@ def _read_int(
     raw = environ.get(name)
     if raw is None or raw == "":
         return default
-    if not re.fullmatch(r"[+-]?\d+", raw.strip()):
+    if not re.fullmatch(r"[+-]?[0-9]+", raw.strip()):
         problems.add(name, f"must be a whole number from {low} to {high}, got {raw!r}")
         return default
     value = int(raw)
@@ -351,6 +363,20 @@ def _read_operator_settings(
     return trusted, token
 
 
+def _read_metrics_dir(environ: Mapping[str, str], problems: _Problems) -> Path | None:
+    raw = environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    if not raw:
+        return None
+    directory = Path(raw)
+    if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
+        problems.add(
+            "PROMETHEUS_MULTIPROC_DIR",
+            "must be an existing writable directory (emptied before the first process starts)",
+        )
+        return None
+    return directory
+
+
 def _read_limits(environ: Mapping[str, str], problems: _Problems) -> ServerLimits:
     megapixels = _read_int(environ, "IMAGE_DECODE_BUDGET_MEGAPIXELS", 34, 17, 100_000, problems)
     return ServerLimits(
@@ -362,6 +388,15 @@ def _read_limits(environ: Mapping[str, str], problems: _Problems) -> ServerLimit
         body_min_rate=_read_int(environ, "SERVER_BODY_MIN_RATE", 1024, 1, 1 << 30, problems),
         max_concurrency=_read_int(environ, "SERVER_MAX_CONCURRENCY", 1000, 1, 1_000_000, problems),
         keep_alive_timeout=_read_int(environ, "SERVER_KEEP_ALIVE_TIMEOUT", 5, 1, 3600, problems),
+        threads=_read_int(environ, "SERVER_THREADS", 100, 4, 10_000, problems),
+        body_budget_bytes=_read_int(environ, "SERVER_BODY_BUDGET_MB", 256, 16, 1 << 20, problems)
+        * 1024
+        * 1024,
+        body_budget_per_client=_read_int(
+            environ, "SERVER_BODY_BUDGET_PER_CLIENT_MB", 32, 11, 1 << 20, problems
+        )
+        * 1024
+        * 1024,
         decode_budget_pixels=megapixels * 1_000_000,
         decode_wait=float(_read_int(environ, "IMAGE_DECODE_WAIT", 5, 0, 600, problems)),
     )
@@ -441,6 +476,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         host=environ.get("HOST", "127.0.0.1"),
         port=port,
         storage_dir=Path(environ.get("LUMIKU_STORAGE_DIR", "./uploads")),
+        s3=read_s3_settings(environ, problems.add, production=env == "production"),
+        metrics_dir=_read_metrics_dir(environ, problems),
         welcome_credits=_read_int(environ, "LUMIKU_WELCOME_CREDITS", 100, 0, 1_000_000, problems),
         public_url=public_url,
         plugins=_read_toggles(environ, file_config, problems),

@@ -293,6 +293,9 @@ def test_refuses_non_finite_dates(tokens: TokenService, clock: ManualClock, lite
         None,
         b"bytes.are.not",
         12345,
+        "\ud800",  # a lone surrogate (a realtime client's JSON auth can carry one)
+        "\ud800.a.b",
+        "é.é.é",
     ],
 )
 def test_refuses_malformed_tokens(tokens: TokenService, token: Any) -> None:

@@ -20,7 +20,6 @@ def test_a_job_holds_runs_every_item_once_and_captures_exactly(
         submitted = kit.held.submit(world.key(user), values={"label": "a"}, items=3)
         assert submitted.credits_held == 30
         assert submitted.credits_available == 70
-        assert world.balance(user) == (100, 30)
         kit.drain()
     job = world.job(submitted.job["id"])
     assert (job["status"], job["items_completed"], job["items_failed"]) == ("completed", 3, 0)
@@ -249,3 +248,34 @@ def _renders() -> Any:
     from lumiku.heldjobs import JobKind  # noqa: F401  (the kind's table is the sample's)
 
     return __import__("lkt_heldjobs_sample").renders
+
+
+def test_the_final_status_and_the_charge_commit_together(
+    world: Any, running: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reader never sees a job finished with its credits still held, nor the reverse."""
+    user = world.user(100)
+    real_capture = world.ledger.capture
+    seen: list[str] = []
+    failures = [RuntimeError("the database went away mid-finish")]
+
+    def capture(hold_id: str, amount: int | None = None, **kwargs: Any) -> Any:
+        connection = kwargs.get("connection")
+        assert connection is not None  # in the finishing transaction
+        seen.append(connection.execute(sa.text("SELECT status FROM lkt_renders")).scalar_one())
+        if failures:
+            raise failures.pop()
+        return real_capture(hold_id, amount, **kwargs)
+
+    monkeypatch.setattr(world.ledger, "capture", capture)
+    with running() as kit:
+        submitted = kit.held.submit(world.key(user), values={"label": "t"}, items=2)
+        job_id = submitted.job["id"]
+        # The first finish fails with nothing written: the claim is given back, so Dramatiq's
+        # retry finishes the job at once (without waiting for the lease, without redoing items).
+        kit.drain()
+    assert seen == ["completed", "completed"]  # the status, as the capture's transaction sees it
+    job = world.job(job_id)
+    assert (job["status"], job["credits_charged"], job["attempts"]) == ("completed", 20, 2)
+    assert world.balance(user) == (80, 0)
+    assert dict(world.work.produced) == {"item-0": 1, "item-1": 1}

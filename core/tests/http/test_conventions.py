@@ -9,11 +9,12 @@ from typing import Any
 
 import attrs
 import pytest
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.testclient import TestClient
 
 from lumiku import Accepted, Call, delete, get, patch, post, put, route
 from lumiku.http.openapi import build_openapi
+from lumiku.http.operation_ids import derived_id
 from lumiku.http.routing import PathRoute, group_routes
 from lumiku.testing import OPERATOR_HEADERS
 
@@ -152,13 +153,13 @@ def test_tags_default_to_the_plugin_and_operation_ids_to_the_handler(client: Tes
     operations = document["paths"][f"{BASE}/projects"]
     assert operations["get"]["tags"] == ["lkt_projects"]
     assert operations["post"]["tags"] == ["projects"]
-    assert operations["get"]["operationId"] == "lktProjectsListProjects"
-    assert operations["post"]["operationId"] == "lktProjectsCreateProject"
+    assert operations["get"]["operationId"] == "listLktProjects"
+    assert operations["post"]["operationId"] == "createLktProject"
     one = document["paths"][f"{BASE}/projects/{{projectId}}"]
     assert {op["operationId"] for op in one.values()} == {
-        "lktProjectsGetProject",
-        "lktProjectsUpdateProject",
-        "lktProjectsDeleteProject",
+        "getLktProject",
+        "updateLktProject",
+        "deleteLktProject",
     }
     core = document["paths"]["/api/plugins"]["get"]
     assert core["operationId"] == "listPlugins"
@@ -170,12 +171,48 @@ def test_an_operation_id_clash_fails_loudly() -> None:
         return None
 
     routes = [get("/a", show), get("/b", show)]
-    with pytest.raises(ValueError, match="operationId 'show' is used by GET /a and GET /b"):
+    with pytest.raises(ValueError, match="operationId 'getShow' is used by GET /a and GET /b"):
         build_openapi(routes, title="t", version="1")
-    named = [get("/a", show), get("/b", show, name="showB")]
+    named = [get("/a", show), get("/b", show, operation_id="showB")]
     assert build_openapi(named, title="t", version="1")["paths"]["/b"]["get"]["operationId"] == (
         "showB"
     )
+    legacy = [get("/a", show), get("/b", show, name="showB")]  # name= still names it
+    assert build_openapi(legacy, title="t", version="1")["paths"]["/b"]["get"]["operationId"] == (
+        "showB"
+    )
+
+
+@pytest.mark.parametrize(
+    ("handler", "plugin", "expected"),
+    [
+        ("create_project", "avatar_creator", "createAvatarProject"),
+        ("get_avatar", "avatar_creator", "getAvatar"),
+        ("list_avatars", "avatar_creator", "listAvatars"),
+        ("generate", "avatar_creator", "generateAvatar"),
+        ("info", "pose_generator", "getPoseInfo"),
+        ("list_methods", "payments_duitku", "listPaymentMethods"),
+        ("create_payment", "payments_duitku", "createPayment"),
+        ("balance", None, "getBalance"),
+        ("update_profile", None, "updateProfile"),
+        ("login", None, "login"),
+    ],
+)
+def test_operation_ids_are_verb_noun_rest(handler: str, plugin: str | None, expected: str) -> None:
+    assert derived_id(handler, plugin) == expected
+
+
+def test_two_plugins_sharing_a_derived_id_take_the_qualified_form() -> None:
+    def get_project(_call: Call[None, None]) -> None:
+        return None
+
+    routes = [
+        Mount("/a", routes=[get("/p", get_project)], name="avatar_creator"),
+        Mount("/b", routes=[get("/p", get_project)], name="avatar_editor"),
+    ]
+    paths = build_openapi(routes, title="t", version="1")["paths"]
+    assert paths["/a/p"]["get"]["operationId"] == "avatarCreatorGetProject"
+    assert paths["/b/p"]["get"]["operationId"] == "avatarEditorGetProject"
 
 
 def test_a_declaration_is_checked() -> None:

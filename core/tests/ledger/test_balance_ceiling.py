@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from lumiku.credit_limits import BALANCE_CEILING, MAX_AMOUNT
 from lumiku.db import migrate
 from lumiku.ledger import Ledger
 from lumiku.ledger.errors import BalanceCeiling, InvalidLedgerRequest
 from lumiku.ledger.records import Reference
 from lumiku.ledger.tables import credit_accounts, credit_entries, credit_holds
-from lumiku.ledger.validation import BALANCE_CEILING, MAX_AMOUNT
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SOURCES = [migrate.core_source()]

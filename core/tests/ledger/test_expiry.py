@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from lumiku.ledger import HoldAlreadyResolved, Ledger, Reference
+from lumiku.ledger import HoldAlreadyResolved, HoldNotFound, Ledger, Reference
 from lumiku.ledger.tables import credit_accounts, credit_holds
+from lumiku.metrics import Metrics
 from lumiku.testing import ManualClock
 
 from .conftest import START
@@ -124,3 +125,44 @@ def test_sweeper_leaves_resolved_holds_alone(
     assert ledger.get_hold(captured.id).status == "captured"
     assert ledger.get_hold(released.id).status == "released"
     assert check(funded) == (95, 0)
+
+
+def test_the_expire_counter_counts_expired_holds_not_sweeper_runs(
+    ledger_engine: sa.Engine, clock: ManualClock, funded: str
+) -> None:
+    metrics = Metrics()
+    observed = Ledger(ledger_engine, clock, observer=metrics.record_credit_operation)
+    for number in range(3):
+        observed.hold(funded, 10, JOB, f"hold:{number}", timedelta(minutes=1))
+
+    assert observed.expire_holds() == 0  # a run that expires nothing counts nothing
+    clock.advance(minutes=2)
+    assert observed.expire_holds() == 3
+    assert observed.expire_holds() == 0
+
+    expired = metrics.registry.get_sample_value(
+        "lumiku_credit_transactions_total", {"operation": "expire", "outcome": "ok"}
+    )
+    holds = metrics.registry.get_sample_value(
+        "lumiku_credit_transactions_total", {"operation": "hold", "outcome": "ok"}
+    )
+    assert (expired, holds) == (3, 3)
+
+
+def test_hold_releases_and_their_failures_are_counted(
+    ledger_engine: sa.Engine, clock: ManualClock, funded: str
+) -> None:
+    metrics = Metrics()
+    observed = Ledger(ledger_engine, clock, observer=metrics.record_credit_operation)
+    hold = observed.hold(funded, 10, JOB, "hold:release", timedelta(minutes=1))
+
+    observed.release(hold.id)
+    with pytest.raises(HoldNotFound):
+        observed.release("00000000-0000-0000-0000-000000000000")
+
+    def count(outcome: str) -> float | None:
+        return metrics.registry.get_sample_value(
+            "lumiku_credit_transactions_total", {"operation": "release", "outcome": outcome}
+        )
+
+    assert (count("ok"), count("rejected")) == (1, 1)

@@ -73,10 +73,10 @@ def _lumiku_command() -> list[str]:
 def live_server(
     lumiku_env: dict[str, str], make_app: Callable[..., object], tmp_path: Path
 ) -> Iterator[Callable[..., LiveServer]]:
-    """Return ``start(**env)``: a migrated ``lumiku serve`` on a free port."""
+    """Return ``start(*, workers=1, **env)``: a migrated ``lumiku serve`` on a free port."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(**env: str) -> LiveServer:
+    def start(*, workers: int = 1, **env: str) -> LiveServer:
         app = make_app(**env)  # migrates the database for the server's plugins
         runtime_of(app).engine.dispose()  # type: ignore[arg-type]
         port = free_port()
@@ -84,7 +84,7 @@ def live_server(
         environ = {**os.environ, **lumiku_env, **env, "PORT": str(port), "HOST": "127.0.0.1"}
         with log.open("wb") as sink:
             process = subprocess.Popen(
-                [*_lumiku_command(), "serve", "--port", str(port)],
+                [*_lumiku_command(), "serve", "--port", str(port), "--workers", str(workers)],
                 env=environ,
                 stdout=sink,
                 stderr=subprocess.STDOUT,

@@ -13,6 +13,12 @@ from lumiku.storage.local import LocalStorage
 FOLDERS = ("avatar-creator", "pose-generator", "outputs")
 
 
+@pytest.fixture
+def storage(local_storage: LocalStorage) -> LocalStorage:
+    """Return the local storage only: the disk check (the S3 check is in test_s3.py)."""
+    return local_storage
+
+
 def test_a_writable_root_with_its_folders_is_ok(storage: LocalStorage) -> None:
     result = check_storage(storage, folders=FOLDERS, min_free_bytes=0)
 

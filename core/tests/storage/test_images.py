@@ -87,6 +87,12 @@ def store_upload(scoped: ScopedStorage, data: bytes) -> str:
 
 
 @pytest.fixture
+def storage(local_storage: LocalStorage) -> LocalStorage:
+    """Return the local storage only: image checks, on the disk."""
+    return local_storage
+
+
+@pytest.fixture
 def avatars(storage: LocalStorage) -> ScopedStorage:
     """Return the avatar creator's folder."""
     return storage.scoped("avatar-creator")

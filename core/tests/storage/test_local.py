@@ -1,4 +1,8 @@
-"""Local storage stores under server keys and never reads or writes outside its folder."""
+"""Storage stores under server keys and never reads or writes outside its folder.
+
+Tests asking for ``storage`` run on the local disk and on an S3 bucket; those asking for
+``local_storage`` test the disk itself (temporary files, symlinks).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,16 @@ import re
 from pathlib import Path
 
 import pytest
+from mypy_boto3_s3 import S3Client
 
 from lumiku.errors import ConfigurationError, Forbidden, LumikuError, NotFound, UnsupportedMedia
+from lumiku.storage.backend import StorageBackend
 from lumiku.storage.errors import InvalidStorageKey, UnsafeStorageKey
 from lumiku.storage.local import LocalStorage, ScopedStorage
+from lumiku.storage.s3 import S3Storage
+from lumiku.testing.s3_server import S3Server
+
+from .conftest import s3_settings, stored
 
 FOLDERS = ("avatar-creator", "pose-generator", "outputs")
 
@@ -48,19 +58,36 @@ def test_ensure_layout_refuses_bad_folder_names(tmp_path: Path) -> None:
     assert not (tmp_path.parent / "escape").exists()
 
 
-def test_put_stores_under_a_dated_server_key(storage: LocalStorage) -> None:
+def test_put_stores_under_a_dated_server_key(storage: StorageBackend) -> None:
     avatars = storage.scoped("avatar-creator")
 
     key = avatars.put(b"image bytes", suffix=".png")
 
     assert re.fullmatch(r"avatar-creator/2025/03/[0-9a-f]{32}\.png", key)
     assert avatars.read(key) == b"image bytes"
-    assert avatars.path(key) == storage.root / key
     assert avatars.exists(key)
+    assert stored(storage) == {key: b"image bytes"}
 
 
-def test_put_leaves_no_temporary_files(storage: LocalStorage) -> None:
-    avatars = storage.scoped("avatar-creator")
+def test_a_local_key_is_its_path_below_the_root(local_storage: LocalStorage) -> None:
+    avatars = local_storage.scoped("avatar-creator")
+
+    key = avatars.put(b"image bytes", suffix=".png")
+
+    assert avatars.path(key) == local_storage.root / key
+
+
+def test_files_in_a_bucket_have_no_local_path(s3_server: S3Server, s3_client: S3Client) -> None:
+    bucket = S3Storage(s3_settings(s3_server, s3_server.new_bucket()), client=s3_client)
+    avatars = bucket.scoped("avatar-creator")
+    key = avatars.put(b"image bytes", suffix=".png")
+
+    with pytest.raises(RuntimeError, match="no local path"):
+        avatars.path(key)
+
+
+def test_put_leaves_no_temporary_files(local_storage: LocalStorage) -> None:
+    avatars = local_storage.scoped("avatar-creator")
 
     key = avatars.put(b"x" * 100_000, suffix=".jpg")
 
@@ -68,7 +95,7 @@ def test_put_leaves_no_temporary_files(storage: LocalStorage) -> None:
 
 
 def test_put_cleans_up_when_the_write_fails(
-    storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+    local_storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def refuse(source: str, target: str) -> None:
         raise OSError(28, "No space left on device")
@@ -76,17 +103,17 @@ def test_put_cleans_up_when_the_write_fails(
     monkeypatch.setattr(os, "replace", refuse)
 
     with pytest.raises(OSError, match="No space left"):
-        storage.scoped("outputs").put(b"data", suffix=".png")
-    assert snapshot(storage.root) == {}
+        local_storage.scoped("outputs").put(b"data", suffix=".png")
+    assert snapshot(local_storage.root) == {}
 
 
-def test_put_refuses_suffixes_outside_the_allow_list(storage: LocalStorage) -> None:
+def test_put_refuses_suffixes_outside_the_allow_list(storage: StorageBackend) -> None:
     with pytest.raises(UnsupportedMedia):
         storage.scoped("outputs").put(b"<script>", suffix=".html")
-    assert snapshot(storage.root) == {}
+    assert stored(storage) == {}
 
 
-def test_open_streams_the_file(storage: LocalStorage) -> None:
+def test_open_streams_the_file(storage: StorageBackend) -> None:
     outputs = storage.scoped("outputs")
     key = outputs.put(b"zip bytes", suffix=".zip")
 
@@ -94,7 +121,7 @@ def test_open_streams_the_file(storage: LocalStorage) -> None:
         assert file.read() == b"zip bytes"
 
 
-def test_missing_files_are_not_found(storage: LocalStorage) -> None:
+def test_missing_files_are_not_found(storage: StorageBackend) -> None:
     outputs = storage.scoped("outputs")
     key = "outputs/2025/03/0123456789abcdef0123456789abcdef.png"
 
@@ -103,7 +130,7 @@ def test_missing_files_are_not_found(storage: LocalStorage) -> None:
         outputs.read(key)
 
 
-def test_delete_is_idempotent(storage: LocalStorage) -> None:
+def test_delete_is_idempotent(storage: StorageBackend) -> None:
     outputs = storage.scoped("outputs")
     key = outputs.put(b"data", suffix=".png")
 
@@ -112,16 +139,16 @@ def test_delete_is_idempotent(storage: LocalStorage) -> None:
     assert not outputs.exists(key)
 
 
-def test_delete_many_counts_the_files_that_existed(storage: LocalStorage) -> None:
+def test_delete_many_counts_the_files_that_existed(storage: StorageBackend) -> None:
     outputs = storage.scoped("outputs")
     keys = [outputs.put(b"data", suffix=".png") for _ in range(3)]
     outputs.delete(keys[0])
 
     assert outputs.delete_many(keys) == 2
-    assert snapshot(storage.root) == {}
+    assert stored(storage) == {}
 
 
-def test_delete_many_with_one_bad_key_deletes_nothing(storage: LocalStorage) -> None:
+def test_delete_many_with_one_bad_key_deletes_nothing(storage: StorageBackend) -> None:
     outputs = storage.scoped("outputs")
     keys = [outputs.put(b"data", suffix=".png") for _ in range(2)]
 
@@ -130,7 +157,7 @@ def test_delete_many_with_one_bad_key_deletes_nothing(storage: LocalStorage) -> 
     assert all(outputs.exists(key) for key in keys)
 
 
-def test_a_plugin_cannot_touch_another_plugins_files(storage: LocalStorage) -> None:
+def test_a_plugin_cannot_touch_another_plugins_files(storage: StorageBackend) -> None:
     key = storage.scoped("pose-generator").put(b"pose", suffix=".png")
     avatars = storage.scoped("avatar-creator")
 
@@ -159,19 +186,21 @@ def each_operation(scoped: ScopedStorage, key: str) -> list[LumikuError]:
 
 
 def test_hostile_keys_never_leave_the_root(
-    storage: LocalStorage, outside: Path, tmp_path: Path, hostile_key: str
+    storage: StorageBackend, outside: Path, tmp_path: Path, hostile_key: str
 ) -> None:
-    before = snapshot(tmp_path)
+    before, files = snapshot(tmp_path), stored(storage)
 
     errors = each_operation(storage.scoped("avatar-creator"), hostile_key)
-    with pytest.raises(UnsafeStorageKey):
-        storage.path(hostile_key)
+    if isinstance(storage, LocalStorage):
+        with pytest.raises(UnsafeStorageKey):
+            storage.path(hostile_key)
 
     assert all(isinstance(error, Forbidden) for error in errors)
     assert snapshot(tmp_path) == before
+    assert stored(storage) == files
 
 
-def test_absolute_path_of_a_real_file_is_refused(storage: LocalStorage, outside: Path) -> None:
+def test_absolute_path_of_a_real_file_is_refused(storage: StorageBackend, outside: Path) -> None:
     errors = each_operation(storage.scoped("avatar-creator"), str(outside / "secret.png"))
 
     assert all(isinstance(error, UnsafeStorageKey) for error in errors)
@@ -179,8 +208,9 @@ def test_absolute_path_of_a_real_file_is_refused(storage: LocalStorage, outside:
 
 
 def test_a_symlinked_file_pointing_out_is_never_followed(
-    storage: LocalStorage, outside: Path
+    local_storage: LocalStorage, outside: Path
 ) -> None:
+    storage = local_storage
     avatars = storage.scoped("avatar-creator")
     key = "avatar-creator/2025/03/0123456789abcdef0123456789abcdef.png"
     link = storage.root / key
@@ -195,8 +225,9 @@ def test_a_symlinked_file_pointing_out_is_never_followed(
 
 
 def test_put_refuses_a_symlinked_month_directory(
-    storage: LocalStorage, outside: Path, tmp_path: Path
+    local_storage: LocalStorage, outside: Path, tmp_path: Path
 ) -> None:
+    storage = local_storage
     year = storage.root / "avatar-creator" / "2025"
     year.mkdir()
     (year / "03").symlink_to(outside, target_is_directory=True)
@@ -220,7 +251,8 @@ def test_a_root_that_is_a_symlink_is_resolved_once(tmp_path: Path) -> None:
     assert (real / key).read_bytes() == b"data"
 
 
-def test_the_unscoped_path_accepts_any_folder(storage: LocalStorage) -> None:
+def test_the_unscoped_path_accepts_any_folder(local_storage: LocalStorage) -> None:
+    storage = local_storage
     key = storage.scoped("outputs").put(b"data", suffix=".png")
 
     assert storage.path(key).read_bytes() == b"data"

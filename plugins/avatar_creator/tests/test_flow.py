@@ -77,6 +77,9 @@ def test_register_project_upload_generate_poll_and_fetch_the_image(
     assert api.balance() == {"balance": 88, "held": 0, "available": 88}  # completed = charged
     kinds = sorted((e["kind"], e["amount"]) for e in api.history())
     assert kinds == [("capture", -10), ("spend", -2), ("welcome", 100)]
+    # The history reads as the user would say it: which avatar, never a hold id.
+    reasons = [e["reason"] for e in api.history() if e["kind"] in ("capture", "spend")]
+    assert reasons == ["Avatar generation 'Ana in the park'", "Avatar upload 'Ana'"]
     project = api.get(f"/projects/{project_id}").json()
     assert project["avatarCount"] == 2
     assert [a["name"] for a in project["avatars"]] == ["Ana in the park", "Ana"]
@@ -193,3 +196,29 @@ def test_the_generation_service_finds_the_first_generation_on_a_retry(
     assert again.credits_held == 10
     assert api.balance() == {"balance": 90, "held": 0, "available": 90}
     assert kit.count_rows(client, "avatar_generations") == 1
+
+
+def test_a_402_says_what_the_user_tried(client: TestClient, kit: Any) -> None:
+    api = kit.sign_up(client)
+    project_id = api.project()
+    ledger = kit.runtime(client).ledger
+    ledger.adjust(api.user_id, -96, "test: leave 4 credits", f"test:{api.user_id}:1")
+
+    generated = api.generate(project_id)
+    assert generated.status_code == 402
+    assert generated.json()["error"]["message"] == (
+        "Not enough credits to generate an avatar: 10 needed, 4 available."
+    )
+    preset = api.post(
+        f"/projects/{project_id}/avatars/from-preset", json={"presetId": "sports-runner"}
+    )
+    assert preset.status_code == 402
+    assert preset.json()["error"]["message"] == (
+        "Not enough credits to generate an avatar from a preset: 8 needed, 4 available."
+    )
+    ledger.adjust(api.user_id, -3, "test: leave 1 credit", f"test:{api.user_id}:2")
+    uploaded = api.upload(project_id)
+    assert uploaded.status_code == 402
+    assert uploaded.json()["error"]["message"] == (
+        "Not enough credits to upload an avatar: 2 needed, 1 available."
+    )

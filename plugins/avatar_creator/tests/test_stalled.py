@@ -118,7 +118,7 @@ def test_deletes_racing_the_job_never_charge_for_a_failed_generation(
     client: TestClient, kit: Any, sent: Sent, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     services = kit.services(client)
-    jobs, ledger = services.jobs, services.ctx.ledger
+    jobs = services.jobs
     work = jobs.kind.work
 
     # 1. The project is deleted while the provider runs: the generation is failed and its
@@ -140,37 +140,28 @@ def test_deletes_racing_the_job_never_charge_for_a_failed_generation(
     assert [e["kind"] for e in api.history()] == ["welcome"]
     assert kit.files() == files_before  # the job deleted the files it stored
 
-    # 2. The project is deleted after the generation completed, before the capture: the
-    #    delete leaves the completed generation's hold alone, the capture charges once.
+    # 2. The project is deleted once the generation completed: the completed generation was
+    #    charged in the same transaction that finished it, and the delete leaves it so.
+    #    (There is no window between completing and charging for a delete to fall into.)
     monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", sent)
     api, generation_id = submit(client, kit)
     project_id = row(client, kit, generation_id)["project_id"]
-    real_capture = ledger.capture
-
-    def delete_project_then_capture(hold_id: str, amount: int | None = None) -> Any:
-        assert row(client, kit, generation_id)["status"] == "completed"
-        assert api.delete(f"/projects/{project_id}").status_code == 204
-        return real_capture(hold_id, amount)
-
-    monkeypatch.setattr(ledger, "capture", delete_project_then_capture)
     jobs.run(generation_id, retries=0)
     monkeypatch.undo()
+    assert row(client, kit, generation_id)["status"] == "completed"
+    assert api.balance() == CHARGED
+    assert api.delete(f"/projects/{project_id}").status_code == 204
     assert api.balance() == CHARGED
     assert [e["kind"] for e in api.history()] == ["capture", "welcome"]
 
-    # 3. The avatar is deleted before the capture: the generation stays completed, charged
-    #    once (the user made the avatar, then deleted it).
+    # 3. The avatar is deleted after that: the generation stays completed, charged once (the
+    #    user made the avatar, then deleted it).
     monkeypatch.setattr(kit.runtime(client).jobs, "enqueue", sent)
     api, generation_id = submit(client, kit)
-
-    def delete_avatar_then_capture(hold_id: str, amount: int | None = None) -> Any:
-        avatar_id = row(client, kit, generation_id)["avatar_id"]
-        assert api.delete(f"/avatars/{avatar_id}").status_code == 204
-        return real_capture(hold_id, amount)
-
-    monkeypatch.setattr(ledger, "capture", delete_avatar_then_capture)
     jobs.run(generation_id, retries=0)
     monkeypatch.undo()
+    avatar_id = row(client, kit, generation_id)["avatar_id"]
+    assert api.delete(f"/avatars/{avatar_id}").status_code == 204
     later = api.get(f"/generations/{generation_id}").json()
     assert later["status"] == "completed"
     assert later["avatar"] is None

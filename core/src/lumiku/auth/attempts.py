@@ -24,6 +24,8 @@ from typing import Final, Protocol
 
 import redis
 
+from lumiku.redis_clients import guarded_client
+
 # Redis keys outlive their window by this much, so that a test's clock standing still while
 # real time passes never loses counts; the windows themselves are cut by the clock.
 _KEY_GRACE_SECONDS: Final = 60
@@ -147,12 +149,10 @@ return 0
 
 
 def redis_client(url: str) -> redis.Redis:
-    """Return a client of ``url`` with connect and read timeouts (URL options win)."""
-    return redis.Redis.from_url(
-        url,
-        socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-        socket_timeout=REDIS_TIMEOUT_SECONDS,
-    )
+    """Return a client of ``url`` with connect and read timeouts (URL options win) and a
+    circuit breaker: after one timeout, commands fail at once for a few seconds and the
+    throttle counts in its fallback (``lumiku.redis_clients``)."""
+    return guarded_client(url, timeout=REDIS_TIMEOUT_SECONDS)
 
 
 class RedisAttempts:

@@ -14,7 +14,9 @@ digits) is the same password, as NIST SP 800-63B recommends.
 from __future__ import annotations
 
 import importlib.resources
+import os
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from typing import Final, Protocol
@@ -70,12 +72,24 @@ class PasswordHasher(Protocol):
 
 
 class Argon2Hasher:
-    """Hash passwords with argon2id (argon2-cffi); tests may pass tiny costs."""
+    """Hash passwords with argon2id (argon2-cffi); tests may pass tiny costs.
+
+    Each hash or verification takes ``memory_cost`` KiB (19 MiB) and a core for a moment:
+    at most ``max_concurrent`` run at once (default: the number of cores, at least 2), so
+    forty sign-ins at once cost 2 x 19 MiB rather than 760 MiB, and queue for the CPU they
+    would share anyway.
+    """
 
     def __init__(
-        self, *, time_cost: int = 2, memory_cost: int = 19_456, parallelism: int = 1
+        self,
+        *,
+        time_cost: int = 2,
+        memory_cost: int = 19_456,
+        parallelism: int = 1,
+        max_concurrent: int | None = None,
     ) -> None:
         """Use ``time_cost`` passes over ``memory_cost`` KiB in ``parallelism`` lanes."""
+        self._slots = threading.BoundedSemaphore(max_concurrent or max(2, os.cpu_count() or 2))
         self._hasher = argon2.PasswordHasher(
             time_cost=time_cost,
             memory_cost=memory_cost,
@@ -85,12 +99,14 @@ class Argon2Hasher:
 
     def hash(self, password: str) -> str:
         """Return the argon2id hash of the normalized ``password``."""
-        return str(self._hasher.hash(normalize_password(password)))
+        with self._slots:
+            return str(self._hasher.hash(normalize_password(password)))
 
     def verify(self, password_hash: str, password: str) -> bool:
         """Return whether ``password`` matches; a malformed hash is a mismatch, not an error."""
         try:
-            return bool(self._hasher.verify(password_hash, normalize_password(password)))
+            with self._slots:
+                return bool(self._hasher.verify(password_hash, normalize_password(password)))
         except (VerificationError, InvalidHashError):
             return False
 

@@ -37,6 +37,8 @@ from lumiku.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from lumiku.roles import Role, is_role
 
 GrantWelcome = Callable[[str, int], None]
+TokensChanged = Callable[[str], None]
+"""Told the id of a user some of whose tokens stopped being valid (sockets are re-checked)."""
 
 WRONG_CREDENTIALS = "The email or password is incorrect."
 EMAIL_TAKEN = "An account with this email already exists; sign in or use another email."
@@ -63,8 +65,13 @@ class AuthService:
         clock: Clock = utc_now,
         *,
         policy: PasswordPolicy | None = None,
+        tokens_changed: TokensChanged | None = None,
     ) -> None:
-        """Wire the service; ``grant_welcome(user_id, amount)`` must be idempotent."""
+        """Wire the service; ``grant_welcome(user_id, amount)`` must be idempotent.
+
+        ``tokens_changed(user_id)`` runs after a logout or a password change (realtime
+        closes the sockets of the tokens that stopped being valid); it must not raise.
+        """
         self._engine = engine
         self._users = UserStore(engine)
         self._hasher = hasher
@@ -74,6 +81,7 @@ class AuthService:
         self._welcome_credits = welcome_credits
         self._clock = clock
         self._policy = policy if policy is not None else PasswordPolicy.default()
+        self._tokens_changed = tokens_changed or (lambda _user_id: None)
         # Unknown emails are verified against this, so they cost one verification too.
         self._dummy_hash = hasher.hash(secrets.token_urlsafe(24))
 
@@ -171,7 +179,7 @@ class AuthService:
                 f"Unknown role {role!r}: use 'user' or 'admin'.",
                 details={"fields": {"role": "is unknown"}},
             )
-        account = self._users.find_stored(email=normalize_email(email))
+        account = self._users.find_stored(email=checked_email(email))
         if account is None:
             raise NotFound(f"No account has the email {email!r}.")
         previous = account.user.role
@@ -236,8 +244,19 @@ class AuthService:
         )
 
     def logout(self, claims: Claims) -> None:
-        """Revoke the token behind ``claims`` until it expires; a second call is harmless."""
+        """Revoke the token behind ``claims`` until it expires; a second call is harmless.
+
+        Its sockets are closed on every node (``tokens_changed``).
+        """
         revocations.revoke(self._engine, claims)
+        self._notify_tokens_changed(claims.user_id)
+
+    def _notify_tokens_changed(self, user_id: str) -> None:
+        try:
+            self._tokens_changed(user_id)
+        except Exception:
+            # The change is made; the sockets' periodic re-check closes them instead.
+            logger.exception("❌ Closing the sockets of user %s failed", user_id)
 
     def delete_expired_revocations(self) -> int:
         """Forget revocations of tokens that have expired by now; return how many."""
@@ -295,6 +314,8 @@ class AuthService:
             changes["tokens_valid_after"] = token.issued_at
         changes["updated_at"] = self._now()
         self._apply(account, changes, guarded=sensitive)
+        if token is not None:
+            self._notify_tokens_changed(user_id)  # the old tokens' sockets close
         return self.get_profile(user_id), token
 
     def _validated_changes(

@@ -175,7 +175,7 @@ class TokenService:
                     "enforce_minimum_key_length": True,
                 },
             )
-        except jwt.PyJWTError as exc:
+        except (jwt.PyJWTError, UnicodeError) as exc:  # UnicodeError: a lone surrogate
             raise _invalid() from exc
         return self._claims(payload)
 

@@ -14,6 +14,7 @@ from lumiku.db.tables import users
 from lumiku.ledger.service import Ledger
 from lumiku.plugins.dispatch import HookDispatcher
 from lumiku.plugins.reconciliation import contributed_checks
+from lumiku.wording import plural
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,7 +65,10 @@ def grant_credits(args: argparse.Namespace) -> int:
         user_id = _user_id(engine, args.email)
         key = args.key or f"cli-grant:{uuid.uuid4().hex}"
         entry = ledger.grant(user_id, args.amount, args.reason, key)
-        print(f"{OK} granted {args.amount} credits to {args.email}; balance {entry.balance_after}")
+        print(
+            f"{OK} granted {plural(args.amount, 'credit')} to {args.email}; "
+            f"balance {entry.balance_after}"
+        )
         return 0
 
 

@@ -12,10 +12,15 @@ from lumiku.cli.environment import load_registry
 from lumiku.db import migrate, ping
 from lumiku.db.engine import create_engine
 from lumiku.errors import ConfigurationError
-from lumiku.plugins.migrations import mark_pending_migrations, migration_sources
+from lumiku.plugins.migrations import (
+    mark_pending_migrations,
+    migration_sources,
+    naming_advice,
+    orphan_advice,
+)
 from lumiku.settings import load_settings
 from lumiku.storage.health import check_storage
-from lumiku.storage.local import LocalStorage
+from lumiku.storage.opening import open_storage
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,25 +53,30 @@ def run(_args: argparse.Namespace) -> int:
         try:
             ping(engine)
             line(OK, f"database reachable ({engine.url.get_backend_name()})")
-            rows = migrate.status(engine, migration_sources(registry))
+            sources = migration_sources(registry)
+            rows = migrate.status(engine, sources, registry.records)
             mark_pending_migrations(engine, registry)  # the plugin lines below show it
             for row in rows:
                 if row.state == "up_to_date":
                     line(OK, f"migrations of {row.branch} at head ({row.head})")
                 elif row.state == "orphaned":
-                    line(WARN, f"revision {row.current} belongs to no installed plugin")
+                    line(WARN, orphan_advice(row, registry))
                 else:
                     line(
                         FAIL,
                         f"migrations of {row.branch} {row.state.replace('_', ' ')}: "
                         "run `lumiku migrate`",
                     )
+            for plugin_id, head in migrate.unnamed_heads(sources):
+                line(WARN, naming_advice(plugin_id, head))
         except sa.exc.SQLAlchemyError as exc:
             line(FAIL, f"database not reachable: {type(exc).__name__}")
     finally:
         engine.dispose()
     if settings.redis.enabled:
-        client = redis.Redis.from_url(settings.redis.url or "", socket_connect_timeout=2)
+        client = redis.Redis.from_url(
+            settings.redis.url or "", socket_connect_timeout=2, socket_timeout=2
+        )
         try:
             client.ping()
             line(OK, f"Redis answering ({settings.redis.display_url})")
@@ -76,16 +86,17 @@ def run(_args: argparse.Namespace) -> int:
             client.close()
     else:
         line(WARN, "Redis disabled: jobs run in the web process, realtime and limits on one node")
-    storage = LocalStorage(settings.storage_dir)
+    storage = open_storage(settings)
     folders = registry.storage_folders()
+    where = f"S3 bucket {settings.s3.bucket}" if settings.s3 else str(settings.storage_dir)
     try:
         storage.ensure_layout(folders)
     except OSError as exc:
-        line(FAIL, f"storage {settings.storage_dir} cannot be created: {exc.strerror}")
+        line(FAIL, f"storage {where} cannot be created: {exc.strerror}")
     else:
         health = check_storage(storage, folders=folders)
         mark = {"ok": OK, "degraded": WARN}.get(health.status, FAIL)
-        line(mark, f"storage {settings.storage_dir}: {health.detail or 'writable'}")
+        line(mark, f"storage {where}: {health.detail or 'writable'}")
     required = set(registry.configuration_errors())
     for record in registry.sorted_records():
         mark = {"running": OK, "degraded": WARN, "disabled": WARN}.get(record.state.value, FAIL)

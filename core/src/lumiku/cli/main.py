@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from lumiku.cli import credits_cmd, doctor, migrate_cmd, plugins_cmd, serve, users_cmd
 from lumiku.cli.console import FAIL
 from lumiku.errors import LumikuError
@@ -58,6 +60,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         code: int = args.func(args)
     except LumikuError as exc:
         print(f"{FAIL} {exc.message}", file=sys.stderr)
+        return 1
+    except SQLAlchemyError as exc:
+        # No traceback for an operator: what failed, and where to look. (The exception's
+        # text can hold SQL and values, so only its kind is shown.)
+        print(
+            f"{FAIL} the database refused the command ({type(exc).__name__}): check that it "
+            "is reachable and migrated with `lumiku doctor`, then `lumiku migrate`",
+            file=sys.stderr,
+        )
         return 1
     return code
 

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from lumiku.cli.console import FAIL, OK, WARN, print_json
 from lumiku.cli.environment import database, load_registry, settings_or_exit
 from lumiku.db import migrate
-from lumiku.plugins.migrations import migration_sources
+from lumiku.plugins.migrations import migration_sources, naming_advice, orphan_advice
+from lumiku.plugins.registry import PluginRegistry
 
 
 def _guarded(step: Callable[[], None]) -> None:
@@ -42,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
     """Run the migrate action."""
     settings = settings_or_exit()
     registry = load_registry(settings)
+    if args.action == "downgrade" and args.plugin and registry.load_hooks(args.plugin):
+        pass  # a plugin disabled by its configuration can still take its tables back
     sources = migration_sources(registry)
     branches = {source.branch for source in sources}
     if args.plugin and args.plugin not in branches:
@@ -53,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     with database(settings) as engine:
         if args.action == "status":
-            return _status(engine, sources, args)
+            return _status(engine, sources, registry, args)
         if args.action == "downgrade":
             if not args.plugin:
                 print(f"{FAIL} downgrade needs --plugin ID", file=sys.stderr)
@@ -61,13 +64,11 @@ def run(args: argparse.Namespace) -> int:
             _guarded(lambda: migrate.downgrade(engine, sources, args.plugin, args.to))
             print(f"{OK} {args.plugin} downgraded to {args.to}")
             return 0
-        with engine.connect() as conn:
-            orphans = migrate.orphaned_revisions(conn, sources)
-        for revision in orphans:
-            print(
-                f"{WARN} revision {revision} in the database belongs to no installed plugin; "
-                "left as is"
-            )
+        for row in migrate.status(engine, sources, registry.records):
+            if row.state == "orphaned":
+                print(f"{WARN} {orphan_advice(row, registry)}; left as is")
+        for plugin_id, head in migrate.unnamed_heads(sources):
+            print(f"{WARN} {naming_advice(plugin_id, head)}")
         _guarded(lambda: migrate.upgrade(engine, sources, args.plugin))
         applied = sorted({args.plugin} if args.plugin else branches)
         print(f"{OK} migrations applied: {', '.join(applied)}")
@@ -75,24 +76,36 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _status(
-    engine: sa.Engine, sources: list[migrate.MigrationSource], args: argparse.Namespace
+    engine: sa.Engine,
+    sources: list[migrate.MigrationSource],
+    registry: PluginRegistry,
+    args: argparse.Namespace,
 ) -> int:
-    rows = migrate.status(engine, sources)
+    rows = migrate.status(engine, sources, registry.records)
     if args.plugin:
         rows = [row for row in rows if row.branch == args.plugin]
+    advice = {row.current: orphan_advice(row, registry) for row in rows if row.state == "orphaned"}
     if args.json:
         print_json(
             [
-                {"branch": r.branch, "current": r.current, "head": r.head, "state": r.state}
+                {
+                    "branch": r.branch,
+                    "current": r.current,
+                    "head": r.head,
+                    "state": r.state,
+                    **(
+                        {"plugin": r.plugin, "advice": advice[r.current]}
+                        if r.state == "orphaned"
+                        else {}
+                    ),
+                }
                 for r in rows
             ]
         )
     else:
         marks = {"up_to_date": OK, "behind": WARN, "not_applied": WARN, "orphaned": WARN}
         for row in rows:
-            note = (
-                " (its plugin is not installed or not enabled)" if row.state == "orphaned" else ""
-            )
+            note = f" ({advice[row.current]})" if row.state == "orphaned" else ""
             print(
                 f"{marks[row.state]} {row.branch}: {row.current or '-'} / head {row.head or '-'} "
                 f"[{row.state}]{note}"

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 
 from lumiku.cli.console import FAIL, WARN, print_json
 from lumiku.cli.environment import database, load_registry, settings_or_exit
-from lumiku.plugins.migrations import mark_pending_migrations
+from lumiku.db.migrate import BranchStatus
+from lumiku.plugins.migrations import mark_pending_migrations, orphan_advice
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,9 +26,10 @@ def run(args: argparse.Namespace) -> int:
     """List plugins or show one."""
     settings = settings_or_exit()
     registry = load_registry(settings)
+    orphans: tuple[BranchStatus, ...] = ()
     with database(settings) as engine:
         try:
-            mark_pending_migrations(engine, registry)
+            orphans = mark_pending_migrations(engine, registry).orphans
         except Exception as exc:  # noqa: BLE001 - the listing is still useful without it
             reason = "not reachable" if isinstance(exc, sa.exc.SQLAlchemyError) else "unreadable"
             print(
@@ -58,4 +60,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"  credits: {record.credits or '-'}")
             requires = ", ".join(f"{r.capability} ({r.level})" for r in record.spec.requires)
             print(f"  requires: {requires or '-'}")
+    if args.action == "list":
+        for row in orphans:  # tables whose plugin is not installed
+            if row.plugin is None or row.plugin not in registry.records:
+                print(f"{row.branch:<24} {'-':<10} orphaned ({orphan_advice(row, registry)})")
     return 0

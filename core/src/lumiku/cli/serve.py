@@ -21,6 +21,16 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     worker.add_argument("--processes", type=int, default=2)
     worker.add_argument("--threads", type=int, default=4)
     worker.add_argument("--queues", nargs="*", default=None, help="only these queues")
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        default=None,
+        help="serve this machine's metrics on this port (needs PROMETHEUS_MULTIPROC_DIR; "
+        "for machines without `lumiku serve`)",
+    )
+    worker.add_argument(
+        "--metrics-host", default="127.0.0.1", help="bind address of --metrics-port"
+    )
     worker.set_defaults(func=run_worker)
 
 
@@ -69,6 +79,22 @@ def run_worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.metrics_port is not None:
+        from lumiku.metrics_server import serve_machine_metrics
+
+        if settings.metrics_dir is None:
+            print(f"{FAIL} --metrics-port needs PROMETHEUS_MULTIPROC_DIR", file=sys.stderr)
+            return 2
+        try:
+            serve_machine_metrics(
+                settings.metrics_dir,
+                args.metrics_host,
+                args.metrics_port,
+                settings.metrics_token,
+            )
+        except OSError as exc:
+            print(f"{FAIL} cannot serve metrics on port {args.metrics_port}: {exc.strerror}")
+            return 1
     return run_workers(
         build_worker_broker,
         processes=args.processes,

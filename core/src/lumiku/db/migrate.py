@@ -10,8 +10,9 @@ so the other branches still upgrade.
 from __future__ import annotations
 
 import importlib.resources
+import re
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -39,12 +40,40 @@ class MigrationSource:
 
 @attrs.frozen
 class BranchStatus:
-    """One branch's revision in the database compared with the newest in the code."""
+    """One branch's revision in the database compared with the newest in the code.
+
+    An ``orphaned`` row is a revision in the database that no source knows: ``plugin`` is
+    the plugin it belongs to when its id tells (``plugin_of_revision``), and ``branch`` is
+    that id, else ``unknown:<revision>``.
+    """
 
     branch: str
     current: str | None
     head: str | None
     state: BranchState
+    plugin: str | None = None
+
+
+# ``<plugin id>_<step of 4+ digits>`` and an optional ``_<words>`` that start with a letter.
+_PLUGIN_REVISION = re.compile(r"^(?P<plugin>[a-z][a-z0-9_]*?)_\d{4,}(?:_[a-z][a-z0-9_]*)?$")
+
+
+def plugin_of_revision(revision: str, known: Iterable[str] = ()) -> str | None:
+    """Return the plugin id a revision id names, or ``None`` when it names none.
+
+    Plugin revisions are named ``<plugin id>_<step>`` (``avatar_creator_0004``,
+    ``payments_duitku_0002_refunds``), so the version table alone tells whose an orphaned
+    revision is once its scripts are gone. The longest of the ``known`` plugin ids the
+    revision starts with wins; otherwise the id is what comes before the first
+    ``_<digits>`` step. Older revision ids (``ac0003_held_jobs``) name no plugin.
+    """
+    matching = [plugin_id for plugin_id in known if revision.startswith(plugin_id + "_")]
+    if matching:
+        return max(matching, key=len)
+    found = _PLUGIN_REVISION.match(revision)
+    if found is None or found.group("plugin") == CORE_BRANCH:
+        return None
+    return found.group("plugin")
 
 
 def resolve_location(spec: str) -> Path:
@@ -131,8 +160,13 @@ def downgrade(
         connection.commit()
 
 
-def status(engine: sa.Engine, sources: Sequence[MigrationSource]) -> list[BranchStatus]:
-    """Compare each branch's revision in the database with its head in the code."""
+def status(
+    engine: sa.Engine, sources: Sequence[MigrationSource], known_plugins: Iterable[str] = ()
+) -> list[BranchStatus]:
+    """Compare each branch's revision in the database with its head in the code.
+
+    ``known_plugins`` (the installed plugins' ids) help name the plugin of an orphan.
+    """
     config = _config(sources, None)
     script = ScriptDirectory.from_config(config)
     with engine.connect() as connection:
@@ -153,8 +187,24 @@ def status(engine: sa.Engine, sources: Sequence[MigrationSource]) -> list[Branch
         result.append(BranchStatus(source.branch, current, head, state))
     for revision in applied:
         if revision not in known:
-            result.append(BranchStatus(f"unknown:{revision}", revision, None, "orphaned"))
+            plugin = plugin_of_revision(revision, known_plugins)
+            branch = plugin or f"unknown:{revision}"
+            result.append(BranchStatus(branch, revision, None, "orphaned", plugin))
     return result
+
+
+def unnamed_heads(sources: Sequence[MigrationSource]) -> list[tuple[str, str]]:
+    """Return ``(plugin id, head revision)`` for each plugin branch whose head revision id
+    does not start with ``<plugin id>_``: uninstalled, that branch could not be named."""
+    script = ScriptDirectory.from_config(_config(sources, None))
+    found = []
+    for source in sources:
+        if source.branch == CORE_BRANCH:
+            continue
+        for head in script.get_revisions(f"{source.branch}@head"):
+            if head is not None and not head.revision.startswith(source.branch + "_"):
+                found.append((source.branch, head.revision))
+    return found
 
 
 def _branch_revisions(script: ScriptDirectory, branch: str) -> list[Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -17,6 +18,9 @@ from lumiku.heldjobs.work import JobWork
 from lumiku.jobs.enqueue import JobQueue
 from lumiku.ledger.service import Ledger
 from lumiku.realtime.publisher import Publisher
+
+Describe = Callable[[Mapping[str, Any]], str]
+"""Return the credit history line of a job's charge from the job's row."""
 
 _REQUIRED_COLUMNS = ("id", "user_id", "status", "hold_id", "claim_id", "lease_expires_at")
 
@@ -41,7 +45,9 @@ class JobKind:
 
     ``name`` makes the actor ``<plugin>.<name>``; ``action`` is the credit action whose
     cost one item holds (``ctx.credits``); ``reference_type`` names the work in the ledger
-    (``Reference(reference_type, job_id)``).
+    (``Reference(reference_type, job_id)``). ``describe(row)`` returns the history line
+    of a job's charge from its row ("Avatar generation 'Ana'"); without it the line names
+    the work ("Avatar generation").
     """
 
     plugin: str
@@ -52,6 +58,7 @@ class JobKind:
     reference_type: str
     limits: JobLimits = attrs.field(factory=JobLimits)
     events: ProgressEvents | None = None
+    describe: Describe | None = attrs.field(default=None, eq=False)
 
     def __attrs_post_init__(self) -> None:
         missing = [name for name in _REQUIRED_COLUMNS if name not in self.table.c]

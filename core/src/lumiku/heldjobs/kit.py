@@ -82,12 +82,14 @@ class HeldJobs:
         values: Mapping[str, Any],
         items: int,
         unit_cost: int | None = None,
+        purpose: str | None = None,
     ) -> Submitted:
         """Hold the cost of ``items``, insert the job and queue it; see the module docstring.
 
         ``source`` is the route's ``Call`` (or its ``RequestKey``); ``values`` the plugin's
         own columns (``id``, ``user_id`` and the job columns are filled in); ``unit_cost``
-        defaults to the cost of the kind's action. Raise ``InsufficientCredits`` (402),
+        defaults to the cost of the kind's action; ``purpose`` says what the user is doing
+        ("generate an avatar") for the 402. Raise ``InsufficientCredits`` (402),
         ``QueueUnavailable`` (503), or what the insert raised (after releasing the hold).
         """
         if items < 1:
@@ -108,8 +110,11 @@ class HeldJobs:
                 amount=cost,
                 reference=lambda: Reference(kind.reference_type, key.stable_id(kind.actor_name)),
                 expires_in=kind.limits.hold_ttl,
+                purpose=purpose,
             )
-        job_id = key.stable_id(kind.actor_name)
+        # The job is what its hold's reference names, so the credit history points at it
+        # (without a client key every stable_id() is a new random one).
+        job_id = hold.reference.id if hold is not None else key.stable_id(kind.actor_name)
         try:
             row = self._row(values, key.user_id, job_id, hold, unit, items)
             with services.engine.begin() as connection:

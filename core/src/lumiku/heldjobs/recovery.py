@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from lumiku.heldjobs import claims
 from lumiku.heldjobs.events import ProgressEvents
-from lumiku.heldjobs.kind import JobKind, JobServices
+from lumiku.heldjobs.kind import Describe, JobKind, JobServices
 from lumiku.heldjobs.kit import HeldJobs
 from lumiku.heldjobs.limits import EXPIRED_MESSAGE, JobLimits
 from lumiku.heldjobs.settle import conclude
@@ -165,6 +165,7 @@ class HeldJobKinds:
         limits: JobLimits | None,
         events: ProgressEvents | None,
         services: JobServices,
+        describe: Describe | None = None,
     ) -> HeldJobs:
         """Return the held jobs ``<plugin>.<name>``, registered for the recovery."""
         kind = JobKind(
@@ -176,6 +177,7 @@ class HeldJobKinds:
             reference_type=reference_type,
             limits=limits or JobLimits(),
             events=events,
+            describe=describe,
         )
         self.add(kind, services)
         return HeldJobs(kind, services)

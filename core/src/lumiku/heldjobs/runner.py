@@ -14,12 +14,16 @@
    result. Publish progress. An item that fails for good is recorded as failed and the job
    goes on; a retryable failure before the last attempt gives the claim back and raises,
    so Dramatiq retries with backoff (finished items are skipped then).
-6. Finish: ``completed``, ``partial`` or ``failed`` from the counters; capture ``unit_cost``
-   x items completed from the hold and release the rest; publish the end.
+6. Finish: ``completed``, ``partial`` or ``failed`` from the counters, and in the same
+   transaction capture ``unit_cost`` x items completed from the hold (release it when none
+   completed); publish the end.
 
-Finishing before capturing means a charge is never taken for work that did not land; a
-crash between the two leaves a finished job with an open hold, which the next delivery or
-the recovery settles (step 1).
+Only items already counted are charged, so a charge is never taken for work that did not
+land, and whoever reads the job finished reads its credits settled. Anything that changes
+the job meanwhile (a delete failing it) makes the conditional finish, and so the charge,
+a no-op. If that transaction fails, the claim is given back and the retry finishes the
+job; a hold still open on a finished job (a crash in older code, a refused capture) is
+settled by the next delivery or the recovery (step 1).
 """
 
 from __future__ import annotations
@@ -38,8 +42,9 @@ from lumiku.heldjobs.heartbeat import Heartbeat
 from lumiku.heldjobs.items import finished_keys, job_items, read_items
 from lumiku.heldjobs.kind import JobKind, JobServices
 from lumiku.heldjobs.limits import EXPIRED_MESSAGE
-from lumiku.heldjobs.settle import conclude, settle_row
+from lumiku.heldjobs.settle import conclude, settle, settle_row
 from lumiku.heldjobs.work import Problem, problem_of
+from lumiku.wording import plural
 
 CLAIM_RETRY_MARGIN = timedelta(seconds=5)
 """How long after another delivery's lease runs out a redelivery that found it busy retries."""
@@ -171,7 +176,7 @@ class Runner:
         keys = list(kind.work.items(row))
         if len(keys) != row["items_total"]:
             raise RuntimeError(
-                f"{kind.actor_name}: job {row['id']} lists {len(keys)} items, "
+                f"{kind.actor_name}: job {row['id']} lists {plural(len(keys), 'item')}, "
                 f"but {row['items_total']} were held for"
             )
         if row["hold_id"] and not services.ledger.get_hold(row["hold_id"]).is_open:
@@ -330,21 +335,47 @@ class Runner:
 
     def _finish(self, job_id: str, claim_id: str) -> None:
         services, kind = self._services, self._kind
-        with services.engine.begin() as connection:
-            failures = [
-                item
-                for item in read_items(connection, kind.table_name, job_id)
-                if item.status == "failed"
-            ]
-            last_failure = failures[-1] if failures else None
-            finished = claims.finish(
-                connection,
-                kind.table,
-                job_id,
-                now=services.clock(),
-                claim_id=claim_id,
-                code=last_failure.error_code if last_failure else None,
-                message=last_failure.error_message if last_failure else None,
-            )
+        try:
+            with services.engine.begin() as connection:
+                failures = [
+                    item
+                    for item in read_items(connection, kind.table_name, job_id)
+                    if item.status == "failed"
+                ]
+                last_failure = failures[-1] if failures else None
+                finished = claims.finish(
+                    connection,
+                    kind.table,
+                    job_id,
+                    now=services.clock(),
+                    claim_id=claim_id,
+                    code=last_failure.error_code if last_failure else None,
+                    message=last_failure.error_message if last_failure else None,
+                )
+                if finished is not None:
+                    # The final status and the charge commit together: whoever reads the
+                    # job finished reads its credits settled.
+                    settle(
+                        kind,
+                        services,
+                        finished.hold_id,
+                        finished.credits_charged,
+                        job_id=finished.job_id,
+                        connection=connection,
+                    )
+        except BaseException:
+            # Neither the status nor the charge is written: give the claim back, so the
+            # retry finishes the job at once instead of waiting for the lease to lapse.
+            with services.engine.begin() as connection:
+                claims.give_back(
+                    connection,
+                    kind.table,
+                    job_id,
+                    claim_id,
+                    now=services.clock(),
+                    code="FINISH_FAILED",
+                    message="The job could not be finished; it is retried.",
+                )
+            raise
         if finished is not None:
             conclude(self._kind, services, finished)

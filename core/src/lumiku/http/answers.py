@@ -67,8 +67,16 @@ _RESPONSES: dict[int, tuple[str, str, dict[str, Any]]] = {
     500: ("InternalError", "An unexpected error; it was logged", {}),
     503: (
         "Unavailable",
-        "A dependency or the plugin is not serving (PLUGIN_UNAVAILABLE names the reason)",
-        {},
+        "A dependency or the plugin is not serving (PLUGIN_UNAVAILABLE names the reason), or "
+        "the server is at a capacity limit (SERVER_BUSY, IMAGE_DECODING_BUSY, with "
+        "Retry-After)",
+        {
+            "Retry-After": {
+                "required": False,
+                "description": "Seconds to wait before retrying (capacity limits)",
+                "schema": _INTEGER,
+            }
+        },
     ),
 }
 
@@ -90,8 +98,8 @@ def error_statuses(endpoint: Endpoint, *, has_path_params: bool) -> list[int]:
         statuses |= {400, 409, 422}  # 400: an Idempotency-Key that is not UTF-8
     if endpoint.rate_limits:
         statuses.add(429)
-    if endpoint.plugin_id is not None:
-        statuses.add(503)
+    if endpoint.plugin_id is not None or endpoint.takes_body:
+        statuses.add(503)  # the plugin is not serving; the process's body budget is full
     return sorted(statuses)
 
 
@@ -135,13 +143,32 @@ def error_schemas() -> dict[str, Any]:
         },
         "ErrorDetails": {
             "type": "object",
-            "description": "Machine-readable details; other keys depend on the error code",
+            "description": "Machine-readable details; which keys appear depends on the error code",
             "properties": {
                 "fields": {
                     "type": "object",
-                    "description": "field path (camelCase, e.g. items[2].name) -> what is wrong",
+                    "description": "422: field path (camelCase, e.g. items[2].name) -> what is "
+                    "wrong",
                     "additionalProperties": {"type": "string"},
-                }
+                },
+                "required": {
+                    "type": "integer",
+                    "description": "402: credits the action needs",
+                },
+                "available": {
+                    "type": "integer",
+                    "description": "402: credits the account has available",
+                },
+                "retryAfter": {
+                    "type": "integer",
+                    "description": "429 (and some 503): seconds to wait, as Retry-After",
+                },
+                "reason": {"type": "string", "description": "why, as a short code or text"},
+                "plugin": {"type": "string", "description": "503: the plugin that is not serving"},
+                "idempotencyKey": {
+                    "type": "string",
+                    "description": "409/422: the Idempotency-Key concerned",
+                },
             },
             "additionalProperties": True,
         },

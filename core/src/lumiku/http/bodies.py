@@ -81,7 +81,7 @@ def check_declared_length(request: Request, limit: int) -> None:
     A body without (or with a false) ``Content-Length`` is cut while it streams instead.
     """
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
+    if declared is not None and declared.isascii() and declared.isdigit() and int(declared) > limit:
         raise too_large(limit)
 
 

@@ -29,10 +29,10 @@ from lumiku import errors
 from lumiku.http.files import UploadedFile
 from lumiku.http.naming import to_camel
 from lumiku.http.structuring import make_class_structure, structure_items, wire_type
+from lumiku.integers import INT64, parse_whole
 
 __all__ = ["Repeated", "make_json_converter", "make_query_converter", "to_camel", "wire_type"]
 
-INT64 = (-(2**63), 2**63 - 1)
 _SEQUENCES = (
     list,
     tuple,
@@ -220,16 +220,19 @@ def _text_int(value: Any) -> int:
     if isinstance(value, int) and not isinstance(value, bool):
         return _strict_int(value, int)
     text = str(value).strip()
-    if not re.fullmatch(r"-?\d{1,18}", text):
-        raise ValueError(f"expected an integer, got {text[:40]!r}")
-    return int(text)
+    try:
+        return parse_whole(text, *INT64)
+    except ValueError:  # the converter's own wording: the type, then the range
+        if re.fullmatch(r"-?[0-9]+", text):
+            raise ValueError("must be a 64-bit integer") from None
+        raise ValueError(f"expected an integer, got {text[:40]!r}") from None
 
 
 def _text_float(value: Any) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _strict_float(value, float)
     text = str(value).strip()
-    if not re.fullmatch(r"-?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?", text):
+    if not re.fullmatch(r"-?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]{1,3})?", text):
         raise ValueError(f"expected a number, got {text[:40]!r}")
     return _strict_float(float(text), float)
 

@@ -11,13 +11,15 @@ declarations (``lumiku.http.openapi``).
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 from collections.abc import Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 import attrs
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
@@ -32,8 +34,12 @@ from lumiku.http.bodies import (
     require_json,
     require_media_type,
 )
-from lumiku.http.converter import INT64
-from lumiku.http.errors import ERROR_CODES, error_response, internal_error_response
+from lumiku.http.errors import (
+    ERROR_CODES,
+    client_gone_response,
+    error_response,
+    internal_error_response,
+)
 from lumiku.http.forms import FormLayout, form_fingerprint, form_values, query_parts
 from lumiku.http.multipart import read_multipart, read_urlencoded
 from lumiku.http.naming import to_camel
@@ -41,6 +47,7 @@ from lumiku.http.results import render
 from lumiku.http.structuring import structure, validation_failed
 from lumiku.http.text import check_path_text, header_text
 from lumiku.idempotency import RequestKey
+from lumiku.integers import INT64
 
 if TYPE_CHECKING:
     from lumiku.http.services import EndpointServices
@@ -88,7 +95,10 @@ class Endpoint:
     declaration implies (e.g. ``(402, 409)``), for the OpenAPI document.
     ``extra_fields="ignore"`` drops form fields the form class does not declare instead of
     refusing them (422): for a third party's webhook that may add fields. ``plugin_id`` is
-    set when the route is mounted for a plugin.
+    set when the route is mounted for a plugin. ``operation_id`` overrides the OpenAPI
+    operation id derived from the handler's name (``lumiku.http.openapi``). ``produces``
+    is the media type of a handler that answers with its own ``Response`` (a picture, a ZIP):
+    the document declares the success body as binary of that type.
     """
 
     method: str
@@ -106,6 +116,8 @@ class Endpoint:
     summary: str = ""
     tags: tuple[str, ...] = ()
     name: str | None = None
+    operation_id: str | None = None
+    produces: str | None = None
     errors: tuple[int, ...] = attrs.field(default=(), validator=_check_statuses)
     extra_fields: Literal["refuse", "ignore"] = "refuse"
     plugin_id: str | None = None
@@ -300,22 +312,41 @@ class _Wrapper:
                 # Before a byte of the body is read: an anonymous or forged upload costs
                 # its headers, not the parsing and hashing of megabytes.
                 user = await run_in_threadpool(services.authenticate, token, endpoint.auth)
-            data, raw = await self._read(services, request, media)
-            query, body = self._structure(services, request, data)
-            if self.is_async:
-                result = await self._run_async(services, request, token, user, body, query, raw)
-            else:
-                result = await run_in_threadpool(
-                    self._run_sync, services, request, token, user, body, query, raw
-                )
-            return render(services.json, endpoint, request, result)
+            async with self._body_share(services, request, user):
+                data, raw = await self._read(services, request, media)
+                query, body = self._structure(services, request, data)
+                if self.is_async:
+                    result = await self._run_async(services, request, token, user, body, query, raw)
+                else:
+                    result = await run_in_threadpool(
+                        self._run_sync, services, request, token, user, body, query, raw
+                    )
+                return render(services.json, endpoint, request, result)
         except errors.LumikuError as exc:
             return error_response(exc)
+        except ClientDisconnect:  # not a fault of the server: no 500, no traceback
+            return client_gone_response(request)
         except Exception as exc:  # noqa: BLE001 - the boundary: any error becomes a 500 in the common shape
             plugin_id = endpoint.plugin_id or request.scope.get("lumiku.plugin")
             where = f"plugin {plugin_id}" if plugin_id else "core"
             services.metrics.record_route_error(plugin_id)
             return internal_error_response(exc, where=f"{where} {endpoint.method} {endpoint.path}")
+
+    def _body_share(
+        self, services: EndpointServices, request: Request, user: Any
+    ) -> AbstractAsyncContextManager[None]:
+        """Hold the body's bytes in the process's body budget until the response is made."""
+        endpoint = self.endpoint
+        if not endpoint.takes_body:
+            return contextlib.nullcontext()
+        declared = request.headers.get("content-length", "")
+        limit = endpoint.body_limit
+        size = min(int(declared), limit) if declared.isdigit() else limit
+        if user is not None and user is not _NOT_YET:
+            client = f"user:{user.id}"
+        else:
+            client = f"ip:{request.client.host if request.client else 'unknown'}"
+        return services.bodies.hold(size, client)
 
     def _admit(
         self,
@@ -436,9 +467,10 @@ def route(
 
     ``declaration`` takes the fields of ``Endpoint`` (``body``, ``form``, ``query``,
     ``response``, ``status``, ``auth``, ``max_body``, ``rate_limits``, ``idempotent``,
-    ``errors``, ``extra_fields``, ``summary``, ``tags``, ``name``). Raises ``ValueError`` or
-    ``TypeError`` for a declaration that cannot be served (an unknown status, body and form
-    together, a form or query class with a field type that cannot come from text).
+    ``errors``, ``extra_fields``, ``summary``, ``tags``, ``name``, ``operation_id``,
+    ``produces``). Raises ``ValueError`` or ``TypeError`` for a declaration that cannot be
+    served (an unknown status, body and form together, a form or query class with a field
+    type that cannot come from text).
     """
     return endpoint_route(
         Endpoint(method.upper(), path, handler, plugin_id=plugin_id, **declaration)

@@ -8,7 +8,7 @@ import logging
 from typing import Any
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from lumiku import errors
@@ -85,6 +85,19 @@ def error_response(error: errors.LumikuError) -> JSONResponse:
     return ErrorResponse(error_body(error.code, error.message, error.details), status, headers)
 
 
+CLIENT_CLOSED_REQUEST = 499
+"""The status logged and counted for a request whose client hung up (nginx's convention);
+the client never sees it."""
+
+
+def client_gone_response(request: Request | None, *, where: str = "") -> Response:
+    """Log a client that hung up mid-request (at info, no traceback) and answer 499."""
+    method = request.method if request is not None else "?"
+    path = request.url.path if request is not None else where
+    logger.info("client disconnected during %s %s; the request was dropped", method, path)
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
 def internal_error_response(exc: BaseException, *, where: str) -> JSONResponse:
     """Log an unexpected exception with its place and answer 500 without a traceback."""
     logger.error("unexpected error in %s: %s", where, type(exc).__name__, exc_info=exc)
@@ -110,5 +123,7 @@ async def lumiku_error_handler(_request: Request, exc: Exception) -> Response:
 
 
 async def unexpected_error_handler(request: Request, exc: Exception) -> Response:
-    """Render anything else as a 500 in the common shape."""
+    """Render anything else as a 500 in the common shape (a client that hung up: 499)."""
+    if isinstance(exc, ClientDisconnect):
+        return client_gone_response(request)
     return internal_error_response(exc, where=request.url.path)

@@ -9,6 +9,7 @@ from typing import Any
 import attrs
 
 from lumiku.http.files import UploadedFile
+from lumiku.wording import plural
 
 _SCHEMA_KEY = "openapi"
 _INTERNAL = ("strip", "maxBytes", "mediaTypes")  # rules that are not JSON Schema keywords
@@ -44,9 +45,9 @@ def rule_problems(rules: dict[str, Any], value: Any) -> list[str]:
     if isinstance(value, str):
         value_len = len(value.strip()) if rules.get("strip") else len(value)
         if "minLength" in rules and value_len < rules["minLength"]:
-            problems.append(f"must be at least {rules['minLength']} characters")
+            problems.append(f"must be at least {plural(rules['minLength'], 'character')}")
         if "maxLength" in rules and len(value) > rules["maxLength"]:
-            problems.append(f"must be at most {rules['maxLength']} characters")
+            problems.append(f"must be at most {plural(rules['maxLength'], 'character')}")
         if "pattern" in rules and not re.fullmatch(rules["pattern"], value):
             problems.append(f"must match {rules['pattern']}")
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -56,16 +57,16 @@ def rule_problems(rules: dict[str, Any], value: Any) -> list[str]:
             problems.append(f"must be at most {rules['maximum']}")
     if isinstance(value, Sized) and not isinstance(value, str | bytes):
         if "minItems" in rules and len(value) < rules["minItems"]:
-            problems.append(f"must have at least {rules['minItems']} items")
+            problems.append(f"must have at least {plural(rules['minItems'], 'item')}")
         if "maxItems" in rules and len(value) > rules["maxItems"]:
-            problems.append(f"must have at most {rules['maxItems']} items")
+            problems.append(f"must have at most {plural(rules['maxItems'], 'item')}")
     if "enum" in rules and value not in rules["enum"]:
         problems.append(f"must be one of {', '.join(map(str, rules['enum']))}")
     if isinstance(value, UploadedFile):
         if "mediaTypes" in rules and not _accepts(rules["mediaTypes"], value.content_type):
             problems.append(f"must be a file of type {', '.join(rules['mediaTypes'])}")
         if "maxBytes" in rules and value.size > rules["maxBytes"]:
-            problems.append(f"must be at most {rules['maxBytes']} bytes")
+            problems.append(f"must be at most {plural(rules['maxBytes'], 'byte')}")
     return problems
 
 

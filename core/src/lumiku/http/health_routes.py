@@ -23,11 +23,76 @@ from starlette.routing import Route
 
 from lumiku.db import ping
 from lumiku.health import CheckResult, HealthCheck, overall, run_checks, top_status
+from lumiku.http.described import OPERATORS, OPTIONAL_BEARER, PUBLIC, described, error_ref
 from lumiku.http.errors import error_body
 from lumiku.http.operator import OperatorAccess, shown_reason
 from lumiku.plugins.state import PluginRecord, PluginState
+from lumiku.storage.backend import StorageBackend
 from lumiku.storage.health import check_storage
-from lumiku.storage.local import LocalStorage
+
+_STATUS = {"type": "string", "enum": ["up", "degraded", "down"]}
+_CHECK = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "degraded", "down"]},
+        "detail": {"type": "string"},
+        "latencyMs": {"type": "number"},
+    },
+    "additionalProperties": False,
+}
+HEALTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": _STATUS},
+    "additionalProperties": False,
+}
+"""The body of ``/health``, ``/health/liveness`` and ``/health/readiness``."""
+PLUGIN_HEALTH_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["plugin", "status", "state"],
+    "properties": {
+        "plugin": {"type": "string"},
+        "status": _STATUS,
+        "state": {
+            "type": "string",
+            "enum": [str(state) for state in PluginState],
+        },
+        "reason": {"type": "string"},
+        "reasonCode": {"type": "string"},
+        "checks": {"type": "object", "additionalProperties": _CHECK},
+    },
+    "additionalProperties": False,
+}
+"""The body of a plugin's health report; ``reason``, ``reasonCode`` and ``checks`` are for
+operators."""
+DETAILED_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["status", "uptimeSeconds", "settings", "checks", "plugins"],
+    "properties": {
+        "status": _STATUS,
+        "uptimeSeconds": {"type": "number"},
+        "settings": {"type": "object"},
+        "checks": {"type": "object", "additionalProperties": _CHECK},
+        "plugins": {"type": "object", "additionalProperties": PLUGIN_HEALTH_SCHEMA},
+    },
+    "additionalProperties": False,
+}
+"""The body of ``/health/detailed``."""
+
+
+def documented(route: Route, schema: Mapping[str, Any], what: str) -> Route:
+    """Return ``route`` with its 200 and 503 bodies declared for OpenAPI (``schema``).
+
+    A health route answers 503 in its own shape, not the error shape: the status says
+    ``down``. Other statuses (401, 404, 405) are errors in the common shape.
+    """
+    content = {"application/json": {"schema": dict(schema)}}
+    route.openapi_responses = {  # type: ignore[attr-defined]  # read by lumiku.http.openapi
+        "200": {"description": f"{what}: up or degraded", "content": content},
+        "503": {"description": f"{what}: down", "content": content},
+    }
+    return route
 
 
 def database_check(engine: sa.Engine) -> HealthCheck:
@@ -45,7 +110,7 @@ def core_checks(
     engine: sa.Engine,
     redis_enabled: bool,
     redis_up: Callable[[], bool],
-    storage: LocalStorage,
+    storage: StorageBackend,
     storage_folders: Callable[[], Iterable[str]],
 ) -> dict[str, HealthCheck]:
     """Return the core's checks: database, redis, storage (root and folders), queues."""
@@ -74,16 +139,22 @@ class PluginHealth:
     """Each plugin's state with the results of its checks.
 
     ``checks_of`` returns a plugin's checks (what its ``register_health_checks`` gives); it is
-    asked on every report, and only for plugins that serve.
+    asked on every report, and only for plugins that serve. The public (anonymous) report of
+    a plugin is reused for ``public_ttl`` seconds, so a flood of anonymous probes does not
+    run the plugin's checks each time.
     """
 
     def __init__(
         self,
         records: Callable[[], Iterable[PluginRecord]],
         checks_of: Callable[[PluginRecord], Mapping[str, HealthCheck]],
+        *,
+        public_ttl: float = 2.0,
     ) -> None:
         self._records = records
         self._checks_of = checks_of
+        self._public_ttl = public_ttl
+        self._public: dict[str, tuple[float, dict[str, Any]]] = {}
 
     def report(self, record: PluginRecord, *, detailed: bool = True) -> dict[str, Any]:
         """Return the plugin's state and (``detailed``: for operators) its checks and reason."""
@@ -114,9 +185,20 @@ class PluginHealth:
                 return record
         return None
 
+    def public_report(self, record: PluginRecord) -> dict[str, Any]:
+        """Return the report anyone may read (id, status, state), at most ``public_ttl`` old."""
+        cached = self._public.get(record.id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self._public_ttl:
+            return cached[1]
+        body = self.report(record, detailed=False)
+        self._public[record.id] = (now, body)
+        return body
+
     async def response(self, record: PluginRecord, *, detailed: bool = False) -> Response:
         """Answer with the report: 200, or 503 when the plugin is down."""
-        body = await run_in_threadpool(lambda: self.report(record, detailed=detailed))
+        report = self.report if detailed else self.public_report
+        body = await run_in_threadpool(lambda: report(record))
         return JSONResponse(body, status_code=200 if body["status"] != "down" else 503)
 
 
@@ -135,12 +217,20 @@ class CachedChecks:
         self._results: dict[str, CheckResult] = {}
 
     def results(self) -> dict[str, CheckResult]:
-        """Return fresh results, or those of the last run if it was less than ``ttl`` ago."""
-        with self._lock:
+        """Return fresh results, or those of the last run if it was less than ``ttl`` ago.
+
+        While a run is under way (a dependency is slow), other callers get the previous
+        results at once instead of queueing threads behind it.
+        """
+        if not self._lock.acquire(blocking=not self._results):
+            return dict(self._results)
+        try:
             if time.monotonic() - self._at >= self._ttl:
                 self._results = run_checks(self._checks)
                 self._at = time.monotonic()
             return dict(self._results)
+        finally:
+            self._lock.release()
 
 
 def health_routes(
@@ -200,11 +290,42 @@ def health_routes(
         return await plugins.response(record, detailed=await operators.allows(request))
 
     return [
-        Route("/health", health, methods=["GET"]),
-        Route("/health/liveness", liveness, methods=["GET"]),
-        Route("/health/readiness", readiness, methods=["GET"]),
-        Route("/health/detailed", detailed, methods=["GET"]),
-        Route("/api/apps/{plugin}/health", plugin_health_by_id, methods=["GET"]),
+        described(
+            documented(Route("/health", health, methods=["GET"]), HEALTH_SCHEMA, "The server"),
+            security=PUBLIC,
+        ),
+        described(
+            documented(
+                Route("/health/liveness", liveness, methods=["GET"]), HEALTH_SCHEMA, "The process"
+            ),
+            security=PUBLIC,
+        ),
+        described(
+            documented(
+                Route("/health/readiness", readiness, methods=["GET"]),
+                HEALTH_SCHEMA,
+                "The database",
+            ),
+            security=PUBLIC,
+        ),
+        described(
+            documented(
+                Route("/health/detailed", detailed, methods=["GET"]), DETAILED_SCHEMA, "The server"
+            ),
+            operationId="getHealthDetailed",
+            security=OPERATORS,
+            responses={"401": error_ref("Unauthorized"), "403": error_ref("Forbidden")},
+        ),
+        described(
+            documented(
+                Route("/api/apps/{plugin}/health", plugin_health_by_id, methods=["GET"]),
+                PLUGIN_HEALTH_SCHEMA,
+                "The plugin",
+            ),
+            operationId="getPluginHealth",
+            security=OPTIONAL_BEARER,
+            responses={"404": error_ref("NotFound")},
+        ),
     ]
 
 
@@ -217,4 +338,7 @@ def plugin_health_route(
         """Report this plugin's state (and its checks, to operators)."""
         return await plugins.response(record, detailed=await operators.allows(request))
 
-    return Route("/health", health, methods=["GET"], name=f"{record.id}_health")
+    route = Route("/health", health, methods=["GET"], name=f"{record.id}_health")
+    return described(
+        documented(route, PLUGIN_HEALTH_SCHEMA, "The plugin"), security=OPTIONAL_BEARER
+    )

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from lumiku.http.described import OPERATORS, PUBLIC, described, error_ref, json_answer
 from lumiku.http.endpoint import Call, get
 from lumiku.http.operator import OperatorAccess, shown_reason
 from lumiku.metrics import Metrics
@@ -138,6 +139,22 @@ def introspection_routes(
             errors=(401, 403),  # operators only
         ),
         get("/api/apps", list_apps, response=AppList, tags=("introspection",)),
-        Route("/openapi.json", openapi_json, methods=["GET"]),
-        Route("/metrics", metrics, methods=["GET"]),
+        described(
+            Route("/openapi.json", openapi_json, methods=["GET"]),
+            operationId="getOpenApiDocument",
+            security=PUBLIC,
+            responses={"200": json_answer("The OpenAPI 3.1 document", {"type": "object"})},
+        ),
+        described(
+            Route("/metrics", metrics, methods=["GET"]),
+            security=OPERATORS,
+            responses={
+                "200": {
+                    "description": "Prometheus text exposition format",
+                    "content": {"text/plain": {"schema": {"type": "string"}}},
+                },
+                "401": error_ref("Unauthorized"),
+                "403": error_ref("Forbidden"),
+            },
+        ),
     ]

@@ -6,12 +6,13 @@ import logging
 
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Match, Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lumiku.http.endpoint import for_plugin
-from lumiku.http.errors import error_body
+from lumiku.http.errors import client_gone_response, error_body
 from lumiku.http.routing import group_routes
 from lumiku.metrics import Metrics
 from lumiku.plugins.state import PluginRecord
@@ -66,6 +67,9 @@ class PluginGate:
             await self.app(scope, receive, tracking_send)
         except HTTPException:
             raise  # no route or method under the mount: rendered as 404/405 by the app
+        except ClientDisconnect:
+            if not started:
+                await client_gone_response(None, where=str(scope.get("path")))(scope, receive, send)
         except Exception as exc:
             self.metrics.record_route_error(self.record.id)
             logger.error(

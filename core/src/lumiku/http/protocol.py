@@ -55,6 +55,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._phase = _IDLE
         self._header_bytes = 0
         self._refused = False
+        self._refusal: bytes | None = None
         self._header_timer: asyncio.TimerHandle | None = None
         self._body_timer: asyncio.TimerHandle | None = None
         self._body_started = 0.0
@@ -171,8 +172,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._header_timer = None
         if self.transport.is_closing():
             return
-        if self._phase == _IDLE and self.cycle is not None and not self.cycle.response_complete:
-            return  # a request is being answered; the keep-alive timer takes over after it
+        if self._answering():
+            # The next request's headers wait behind a response still being made; the
+            # client is not late (yet).
+            self._arm_header_timer()
+            return
         self._refuse(
             408,
             "REQUEST_TIMEOUT",
@@ -206,6 +210,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         )
         self.transport.close()
 
+    def _answering(self) -> bool:
+        """Return whether an earlier request on this connection is still being answered."""
+        cycle = self.cycle
+        return cycle is not None and not cycle.response_complete
+
     # -- refusals --------------------------------------------------------------------------
 
     def _refuse_headers(self) -> None:
@@ -227,7 +236,11 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         *,
         retry_after: int | None = None,
     ) -> None:
-        """Answer ``status`` in the common error shape and close the connection."""
+        """Answer ``status`` in the common error shape and close the connection.
+
+        While an earlier (pipelined) request is still being answered, the refusal waits
+        for that response to end (it would otherwise land inside it); reading stops.
+        """
         self._refused = True
         self._cancel_timers()
         if self.transport.is_closing():
@@ -246,5 +259,22 @@ class GuardedHttpProtocol(HttpToolsProtocol):
                 body.encode(),
             ]
         )
-        self.transport.write(b"".join(content))
-        self.transport.close()
+        self._refusal = b"".join(content)
+        if self._answering():
+            self.flow.pause_reading()
+            return
+        self._send_refusal()
+
+    def _send_refusal(self) -> None:
+        refusal, self._refusal = self._refusal, None
+        if refusal is not None and not self.transport.is_closing():
+            self.transport.write(refusal)
+            self.transport.close()
+
+    def on_response_complete(self) -> None:
+        """After a response: send a refusal that waited for it, or go on as uvicorn does."""
+        if self._refusal is not None:
+            self.server_state.total_requests += 1
+            self._send_refusal()
+            return
+        super().on_response_complete()

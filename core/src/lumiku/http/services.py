@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from lumiku import errors
+from lumiku.http.body_budget import BodyBudget
 from lumiku.http.errors import error_response, status_for
 from lumiku.http.text import header_text
 from lumiku.idempotency import IdempotencyStore, RequestKey, request_fingerprint
@@ -39,7 +40,8 @@ class _NoAuth:
 
 @attrs.define
 class EndpointServices:
-    """Converters, auth, rate limits, idempotency and metrics for declared endpoints."""
+    """Converters, auth, rate limits, idempotency, metrics and the body budget for declared
+    endpoints."""
 
     json: cattrs.Converter
     query: cattrs.Converter
@@ -47,6 +49,7 @@ class EndpointServices:
     limiter: RateLimiter
     authenticator: Authenticator = attrs.field(factory=_NoAuth)
     idempotency: IdempotencyStore | None = None
+    bodies: BodyBudget = attrs.field(factory=BodyBudget)
 
     def authenticate(self, token: str | None, role: Role) -> Any:
         """Authenticate ``token`` and check ``role``."""

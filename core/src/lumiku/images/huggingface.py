@@ -51,6 +51,10 @@ class _Failure:
     hint: float | None = None
 
 
+CONNECT_TIMEOUT = 10.0
+"""Seconds to connect to the inference server (the read timeout is ``HUGGINGFACE_TIMEOUT``)."""
+
+
 class HuggingFaceProvider(ImageProvider):
     """Generate images with a Hugging Face inference model; thread-safe.
 
@@ -173,7 +177,9 @@ class HuggingFaceProvider(ImageProvider):
             "Content-Type": "application/json",
         }
         content = json.dumps(payload).encode("utf-8")
-        timeout = httpx.Timeout(self._config.timeout)
+        # Generation may take the whole read timeout; reaching the server may not.
+        connect = min(CONNECT_TIMEOUT, self._config.timeout)
+        timeout = httpx.Timeout(self._config.timeout, connect=connect, pool=connect)
         with self._client.stream(
             "POST", self._config.url, content=content, headers=headers, timeout=timeout
         ) as response:

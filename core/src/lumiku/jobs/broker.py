@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any, ParamSpec, TypeVar
 
 import dramatiq
-import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import (
@@ -25,6 +24,7 @@ from dramatiq.middleware import (
 from lumiku.jobs.events import JobEvents
 from lumiku.jobs.policy import JobPolicy, milliseconds
 from lumiku.jobs.stats import JobStats
+from lumiku.redis_clients import guarded_client
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -33,10 +33,12 @@ _QUEUE_NAME = re.compile(r"[a-z][a-z0-9_]*")
 _ACTOR_SUFFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 
 # A dead Redis must fail an enqueue within seconds, so the caller can release the credit
-# hold; the client's defaults would wait on the operating system's TCP timeouts.
+# hold; the client's defaults would wait on the operating system's TCP timeouts. After one
+# timeout the client's circuit breaker fails the next enqueues at once for a few seconds,
+# so a hung Redis does not hold a threadpool thread per request.
 _REDIS_SOCKET_OPTIONS: dict[str, Any] = {
-    "socket_connect_timeout": 5,
-    "socket_timeout": 10,
+    "connect_timeout": 5,
+    "timeout": 10,
     "health_check_interval": 30,
 }
 
@@ -57,7 +59,7 @@ def build_broker(
     middleware = _middleware(policy or JobPolicy(), stats or JobStats())
     if redis_url is None:
         return StubBroker(middleware=middleware)
-    client = redis.Redis.from_url(redis_url, **_REDIS_SOCKET_OPTIONS)
+    client = guarded_client(redis_url, **_REDIS_SOCKET_OPTIONS)
     broker: dramatiq.Broker = _ClientOwningRedisBroker(  # type: ignore[no-untyped-call]  # untyped upstream
         client=client, namespace=namespace, middleware=middleware
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import threading
 from collections import Counter
+from collections.abc import Callable
 
 
 class JobState(enum.StrEnum):
@@ -27,11 +28,15 @@ class JobStats:
         self._lock = threading.Lock()
         self._counts: Counter[tuple[str, JobState]] = Counter()
         self._workers = 0
+        # Told of every count too: the process's metrics (lumiku.metrics), set at boot.
+        self.observer: Callable[[str, str], None] | None = None
 
     def record(self, state: JobState, *, queue: str) -> None:
-        """Count one job of ``queue`` reaching ``state``."""
+        """Count one job of ``queue`` reaching ``state`` (and tell the ``observer``)."""
         with self._lock:
             self._counts[queue, state] += 1
+        if self.observer is not None:
+            self.observer(queue, state.value)
 
     def count(self, state: JobState, *, queue: str | None = None) -> int:
         """Return how many jobs reached ``state``, on one queue or on all of them."""

@@ -12,6 +12,7 @@ from dramatiq.brokers.stub import StubBroker
 from lumiku.jobs.broker import boot_process
 from lumiku.jobs.policy import milliseconds
 from lumiku.jobs.supervisor import run_workers
+from lumiku.wording import plural
 
 __all__ = ["InProcessWorker", "run_workers"]
 
@@ -71,7 +72,7 @@ class InProcessWorker:
         # removed in stop() so a stopped worker does not come back to life.
         self._worker_middleware = [m for m in self._broker.middleware if m not in before]
         self._worker = worker
-        logger.info("✅ In-process job worker started with %d threads", self._threads)
+        logger.info("✅ In-process job worker started with %s", plural(self._threads, "thread"))
 
     def stop(self, *, drain: timedelta = timedelta(seconds=5)) -> int:
         """Wait up to ``drain`` for queued jobs, stop the threads, and return the jobs left.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from lumiku.errors import Conflict, NotFound, ValidationFailed
 from lumiku.ledger.records import Reference
+from lumiku.wording import plural
 
 
 class InvalidLedgerRequest(ValidationFailed):
@@ -102,7 +103,7 @@ class HoldAlreadyResolved(Conflict):
 
     def __init__(self, hold_id: str, status: str, captured: int, requested: str) -> None:
         super().__init__(
-            f"Hold {hold_id!r} is already {status} (captured {captured} credits), so it "
+            f"Hold {hold_id!r} is already {status} (captured {plural(captured, 'credit')}), so it "
             f"cannot be {requested}; nothing was changed. Place a new hold to charge again.",
             details={"holdId": hold_id, "status": status, "captured": captured},
         )
@@ -116,7 +117,7 @@ class CaptureExceedsHold(ValidationFailed):
 
     def __init__(self, hold_id: str, requested: int, reserved: int) -> None:
         super().__init__(
-            f"Cannot capture {requested} credits from hold {hold_id!r}, which reserved "
+            f"Cannot capture {plural(requested, 'credit')} from hold {hold_id!r}, which reserved "
             f"{reserved}; capture at most the reserved amount.",
             details={"fields": {"amount": f"at most {reserved}"}, "holdId": hold_id},
         )
@@ -139,7 +140,7 @@ class DriftChanged(Conflict):
 
     def __init__(self, finding_id: int, recorded: int, current: int) -> None:
         super().__init__(
-            f"Finding {finding_id} recorded a difference of {recorded} credits, but the "
+            f"Finding {finding_id} recorded a difference of {plural(recorded, 'credit')}, but the "
             f"account now differs by {current}; run reconcile() again and correct the new "
             "finding.",
             details={"findingId": finding_id, "recorded": recorded, "current": current},

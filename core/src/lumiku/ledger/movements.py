@@ -32,6 +32,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from lumiku.credit_limits import BALANCE_CEILING
 from lumiku.db.types import UTCDateTime
 from lumiku.errors import InsufficientCredits
 from lumiku.ledger.errors import BalanceCeiling, PurchaseAlreadyCredited, UnknownAccount
@@ -45,7 +46,6 @@ from lumiku.ledger.store import (
     is_unique_violation,
 )
 from lumiku.ledger.tables import credit_accounts, credit_entries
-from lumiku.ledger.validation import BALANCE_CEILING
 
 _CEILING = sa.literal_column(str(BALANCE_CEILING), sa.BigInteger())
 _ENTRY_COLUMNS = (

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 
 from lumiku.ledger.errors import DriftChanged, UncorrectableFinding, UnknownAccount
 from lumiku.ledger.movements import insert_entry
+from lumiku.ledger.reasons import correction_reason
 from lumiku.ledger.records import Discrepancy, Entry, Finding, Reference
 from lumiku.ledger.requests import EntryRequest
 from lumiku.ledger.rows import find_entry, finding_from
@@ -48,6 +49,7 @@ from lumiku.ledger.tables import (
     credit_holds,
     reconciliation_findings,
 )
+from lumiku.wording import plural
 
 logger = logging.getLogger("lumiku.ledger")
 
@@ -176,8 +178,8 @@ def _expired_hold_findings(
             "expired_hold",
             0,
             int(row.amount),
-            f"hold {row.id} of {int(row.amount)} credits expired at {row.expires_at} and is "
-            "still held; run expire_holds()",
+            f"hold {row.id} of {plural(int(row.amount), 'credit')} expired at "
+            f"{row.expires_at} and is still held; run expire_holds()",
         )
         for row in connection.execute(query)
     ]
@@ -288,10 +290,7 @@ class Reconciliation:
             user_id=finding.user_id,
             amount=finding.difference,
             kind="adjustment",
-            reason=(
-                f"reconciliation run {finding.run_id}: the balance differed from the "
-                f"entries by {finding.difference:+d} credits"
-            ),
+            reason=correction_reason(finding.difference),
             key=key,
             reference=Reference("reconciliation_finding", str(finding.id)),
         )

@@ -17,6 +17,7 @@ import attrs
 from lumiku.ledger.errors import IdempotencyKeyReused
 from lumiku.ledger.records import Entry, EntryKind, Hold, Reference
 from lumiku.ledger.validation import MAX_REASON_LENGTH, RESERVED_KEY_PREFIX
+from lumiku.wording import plural
 
 
 def refund_key(spend_key: str) -> str:
@@ -92,7 +93,7 @@ class EntryRequest:
             and entry.reference == self.reference
         )
         if not same:
-            what = f"a {entry.kind} of {abs(entry.amount)} credits ({entry.reason!r})"
+            what = f"a {entry.kind} of {plural(abs(entry.amount), 'credit')} ({entry.reason!r})"
             raise IdempotencyKeyReused(self.key, _recorded_as(entry.user_id, self.user_id, what))
         return entry
 
@@ -147,6 +148,9 @@ class HoldRequest:
             and hold.expires_at - hold.created_at == self.expires_in
         )
         if not same:
-            what = f"a hold of {hold.amount} credits for {hold.reference.type} {hold.reference.id}"
+            what = (
+                f"a hold of {plural(hold.amount, 'credit')} for {hold.reference.type} "
+                f"{hold.reference.id}"
+            )
             raise IdempotencyKeyReused(self.key, _recorded_as(hold.user_id, self.user_id, what))
         return hold

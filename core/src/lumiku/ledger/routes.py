@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute
 
 from lumiku.http.endpoint import Call, get, post
 from lumiku.http.fields import field
+from lumiku.ledger.reasons import readable_reason
 from lumiku.ledger.records import Entry
 from lumiku.pages import PageQuery
 
@@ -74,7 +75,7 @@ def entry_view(entry: Entry) -> EntryView:
         entry.amount,
         entry.kind,
         entry.balance_after,
-        entry.reason,
+        readable_reason(entry),
         entry.plugin,
         reference.type if reference else None,
         reference.id if reference else None,
@@ -123,6 +124,7 @@ def credit_routes(ledger: Ledger, users: KnownUsers) -> list[BaseRoute]:
         get(
             "/api/credits/history",
             history,
+            operation_id="listHistory",
             auth="user",
             query=PageQuery,
             response=HistoryView,
@@ -131,6 +133,7 @@ def credit_routes(ledger: Ledger, users: KnownUsers) -> list[BaseRoute]:
         post(
             "/api/admin/credits/grant",
             grant,
+            operation_id="grantCredits",
             auth="admin",
             body=GrantBody,
             response=GrantView,

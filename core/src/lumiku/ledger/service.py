@@ -104,8 +104,9 @@ def _reference(reference: object) -> Reference | None:
     return None if reference is None else check_reference(reference)
 
 
-Observer = Callable[[str, str], None]
-"""Called with ``(operation, outcome)`` after each mutating operation (for metrics)."""
+Observer = Callable[[str, str, int], None]
+"""Called with ``(operation, outcome, count)`` after each mutating operation (for metrics):
+``count`` is 1, except for ``expire``, where it is the number of holds expired."""
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -147,9 +148,9 @@ class Ledger:
         self._settlement = Settlement(self._store)
         self._reconciliation = Reconciliation(self._store)
 
-    def _observe(self, operation: str, outcome: str) -> None:
+    def _observe(self, operation: str, outcome: str, count: int = 1) -> None:
         if self._observer is not None:
-            self._observer(operation, outcome)
+            self._observer(operation, outcome, count)
 
     @_observed("spend")
     def spend(
@@ -292,29 +293,57 @@ class Ledger:
         return self._holds.place(request)
 
     @_observed("capture")
-    def capture(self, hold_id: str, amount: int | None = None) -> Capture:
+    def capture(
+        self,
+        hold_id: str,
+        amount: int | None = None,
+        *,
+        reason: str | None = None,
+        connection: sa.Connection | None = None,
+    ) -> Capture:
         """Charge ``amount`` credits of an open hold (all when ``None``), release the rest.
 
-        Retrying with the same amount returns the recorded capture; see the module
-        docstring for every other outcome.
+        ``reason`` is the history line of the entry ("Avatar generation 'Ana'"); by default
+        it names the work the hold was for ("Avatar generation"). Retrying with the same
+        amount returns the recorded capture; see the module docstring for every other
+        outcome. With ``connection`` (in a transaction on the ledger's database) the capture
+        is written in the caller's transaction, inside a savepoint: a job's final status and
+        its charge commit together. A refused capture leaves that transaction usable.
         """
         if amount is not None:
             check_amount(amount, allow_zero=True)
-        return self._settlement.capture(check_label("hold_id", hold_id, 36), amount)
+        checked = None if reason is None else check_reason(reason)
+        return self._settlement.capture(
+            check_label("hold_id", hold_id, 36), amount, checked, connection=connection
+        )
 
     @_observed("release")
-    def release(self, hold_id: str) -> Hold:
-        """Give an open hold's credits back; a released or expired hold is returned as is."""
-        return self._settlement.release(check_label("hold_id", hold_id, 36))
+    def release(self, hold_id: str, *, connection: sa.Connection | None = None) -> Hold:
+        """Give an open hold's credits back; a released or expired hold is returned as is.
 
-    @_observed("expire")
+        ``connection``: as for ``capture``.
+        """
+        return self._settlement.release(check_label("hold_id", hold_id, 36), connection=connection)
+
     def expire_holds(self, now: datetime | None = None) -> int:
         """Expire every open hold whose expiry is at or before ``now``; return how many.
 
         This is the sweeper's body: run it periodically. Each hold expires once, even with
-        several sweepers running.
+        several sweepers running. The observer counts each hold expired (``expire``,
+        ``ok``), not the run; a run that fails counts one ``error``.
         """
-        return self._settlement.expire(self._store.now() if now is None else require_aware(now))
+        try:
+            expired = self._settlement.expire(
+                self._store.now() if now is None else require_aware(now)
+            )
+        except LumikuError:
+            self._observe("expire", "rejected")
+            raise
+        except Exception:
+            self._observe("expire", "error")
+            raise
+        self._observe("expire", "ok", expired)
+        return expired
 
     def get_hold(self, hold_id: str) -> Hold:
         """Return the hold with ``hold_id`` as it is now."""

@@ -11,6 +11,8 @@ neither waits for nor deadlocks with a capture in flight: that capture decides.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -18,12 +20,14 @@ import sqlalchemy as sa
 from lumiku.db.types import UTCDateTime
 from lumiku.ledger.errors import CaptureExceedsHold, HoldAlreadyResolved, HoldNotFound
 from lumiku.ledger.movements import insert_entry
+from lumiku.ledger.reasons import capture_reason
 from lumiku.ledger.records import Capture, Hold
 from lumiku.ledger.requests import EntryRequest
 from lumiku.ledger.rows import find_entry, find_hold, hold_from
 from lumiku.ledger.store import Store
 from lumiku.ledger.tables import credit_accounts, credit_holds
 from lumiku.ledger.validation import RESERVED_KEY_PREFIX
+from lumiku.wording import plural
 
 EXPIRY_BATCH = 500
 
@@ -59,8 +63,27 @@ class Settlement:
             )
         )
 
-    def capture(self, hold_id: str, amount: int | None) -> Capture:
-        """Charge ``amount`` (all when ``None``) of an open hold and release the rest."""
+    @contextmanager
+    def _transaction(self, connection: sa.Connection | None) -> Iterator[sa.Connection]:
+        """The store's own transaction, or a savepoint in the caller's (``connection``)."""
+        if connection is None:
+            with self._store.transaction() as own:
+                yield own
+            return
+        with connection.begin_nested():
+            yield connection
+
+    def capture(
+        self,
+        hold_id: str,
+        amount: int | None,
+        reason: str | None = None,
+        connection: sa.Connection | None = None,
+    ) -> Capture:
+        """Charge ``amount`` (all when ``None``) of an open hold and release the rest.
+
+        ``reason`` is the entry's history line (default: the work the hold was for).
+        """
         now = self._store.now()
         holds = credit_holds.c
         statement = _resolve(hold_id, "captured", now).values(
@@ -68,7 +91,7 @@ class Settlement:
         )
         if amount is not None:
             statement = statement.where(holds.amount >= amount)
-        with self._store.transaction() as connection:
+        with self._transaction(connection) as connection:
             row = connection.execute(statement).mappings().first()
             if row is None:
                 return self._recorded_capture(connection, hold_id, amount)
@@ -90,7 +113,7 @@ class Settlement:
                 user_id=hold.user_id,
                 amount=-hold.captured,
                 kind="capture",
-                reason=f"capture of hold {hold.id}",
+                reason=reason or capture_reason(hold.reference),
                 key=capture_key(hold.id),
                 plugin=hold.plugin,
                 reference=hold.reference,
@@ -99,10 +122,10 @@ class Settlement:
             entry_id = connection.execute(self._insert_entry, params).scalar_one()
         return Capture(hold, request.recorded(entry_id, balance, now))
 
-    def release(self, hold_id: str) -> Hold:
+    def release(self, hold_id: str, connection: sa.Connection | None = None) -> Hold:
         """Give an open hold's credits back to the available ones."""
         now = self._store.now()
-        with self._store.transaction() as connection:
+        with self._transaction(connection) as connection:
             row = connection.execute(_resolve(hold_id, "released", now)).mappings().first()
             if row is None:
                 return self._recorded_release(connection, hold_id)
@@ -164,7 +187,7 @@ class Settlement:
         if hold.status == "captured" and hold.captured == requested:
             return Capture(hold, find_entry(connection, capture_key(hold.id)))
         raise HoldAlreadyResolved(
-            hold.id, hold.status, hold.captured, f"captured for {requested} credits"
+            hold.id, hold.status, hold.captured, f"captured for {plural(requested, 'credit')}"
         )
 
     @staticmethod

@@ -15,8 +15,8 @@ from typing import Any
 import attrs
 import sqlalchemy as sa
 
+from lumiku.credit_limits import BALANCE_CEILING
 from lumiku.ledger.tables import credit_accounts, credit_entries, credit_holds
-from lumiku.ledger.validation import BALANCE_CEILING
 
 INVALID_VALUE = "invalid_value"
 """The kind of the finding that stands for a stored value that is not valid credits."""

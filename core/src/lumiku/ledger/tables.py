@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from lumiku.credit_limits import BALANCE_CEILING
 from lumiku.db.metadata import metadata
 from lumiku.db.types import UTCDateTime
-from lumiku.ledger.validation import BALANCE_CEILING
 
 # BIGINT keys on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-numbered rowid.
 _SERIAL = sa.BigInteger().with_variant(sa.Integer(), "sqlite")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from lumiku.credit_limits import MAX_AMOUNT
 from lumiku.ledger.errors import InvalidLedgerRequest
 from lumiku.ledger.records import Reference
 
@@ -12,13 +13,6 @@ from lumiku.ledger.records import Reference
 RESERVED_KEY_PREFIX = "ledger:"
 MAX_KEY_LENGTH = 200
 MAX_REASON_LENGTH = 500
-MAX_AMOUNT = 10**9
-"""Most credits one operation (a grant, spend, hold, purchase, adjustment) may move."""
-BALANCE_CEILING = 10**12
-"""Most credits an account may hold; a credit that would pass it is refused
-(``BalanceCeiling``), and database CHECK constraints (migration ``0006_balance_ceiling``)
-hold every balance, entry and hold within it. Far below BIGINT (2^63), so no sum of
-balances or entries can overflow a column, and SQLite keeps every value an integer."""
 
 
 def check_amount(amount: object, *, allow_zero: bool = False, signed: bool = False) -> int:

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 import attrs
+import cattrs
 
+from lumiku.credit_limits import MAX_AMOUNT
 from lumiku.errors import ConfigurationError
 from lumiku.settings import Settings, parse_bool
 from lumiku.settings_fields import is_secret, variable_of
@@ -26,7 +28,7 @@ from lumiku.settings_fields import is_secret, variable_of
 T = TypeVar("T")
 Problem = dict[str, str]
 
-_WHOLE = re.compile(r"^[+-]?\d+$")
+_WHOLE = re.compile(r"^[+-]?[0-9]+$")  # ASCII digits: int() also reads "\uff11\uff12"
 
 
 class _Unusable(Exception):
@@ -100,8 +102,8 @@ def _convert(value: object, kind: Any) -> Any:
         return value
     options = typing.get_args(kind)
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
-        if value is None and type(None) in options:
-            return None
+        if (value is None or value == "") and type(None) in options:
+            return None  # an empty variable unsets an optional setting
         expected = []
         for option in options:
             if option is type(None):
@@ -120,7 +122,20 @@ def _convert(value: object, kind: Any) -> Any:
         return converter(value)
     if isinstance(kind, type) and isinstance(value, kind):
         return value
-    raise _Unusable(getattr(kind, "__name__", str(kind)))
+    try:  # other types (lists from lumiku.toml, attrs classes): cattrs' own rules
+        return cattrs.Converter().structure(value, kind)
+    except Exception:  # noqa: BLE001 - any refusal is told in words below
+        raise _Unusable(_words_for(kind)) from None
+
+
+def _words_for(kind: Any) -> str:
+    """Return what a value of ``kind`` is, in words ("a list of values")."""
+    origin = typing.get_origin(kind) or kind
+    if origin in (list, tuple, set, frozenset):
+        return "a list of values"
+    if origin in (dict, Mapping):
+        return "a table of values"
+    return f"a {getattr(kind, '__name__', str(kind))}"
 
 
 def _by_name(annotation: str) -> Any:
@@ -251,7 +266,7 @@ def credit_overrides(
 
     Overrides come from ``<ID>_CREDITS_<ACTION>`` variables and ``[credits.<id>]`` tables.
     Raises ``ConfigurationError`` naming every override that is not a whole number of
-    credits, 0 or more (the ledger refuses amounts above its maximum when charging).
+    credits from 0 to the ledger's maximum for one operation (``MAX_AMOUNT``).
     """
     table, shape = _table(settings, "credits", plugin_id)
     problems: list[Problem] = [shape] if shape else []
@@ -277,6 +292,14 @@ def credit_overrides(
             continue
         if cost < 0:
             problems.append({"variable": where, "rule": f"must be 0 or more credits, got {cost}"})
+            continue
+        if cost > MAX_AMOUNT:
+            problems.append(
+                {
+                    "variable": where,
+                    "rule": f"must be at most {MAX_AMOUNT} credits (one charge), got {cost}",
+                }
+            )
             continue
         result[action] = cost
     if problems:

@@ -120,12 +120,16 @@ class PluginContext:
         reference_type: str | None = None,
         limits: JobLimits | None = None,
         events: ProgressEvents | None = None,
+        describe: Callable[[Mapping[str, Any]], str] | None = None,
     ) -> HeldJobs:
         """Return the held jobs ``<plugin>.<name>`` working on rows of ``table``.
 
         ``action`` is the credit action one item costs; ``reference_type`` names the work
-        in credit history (default: the table's name). The core's recovery covers them
-        from now on. Declare the actor with ``.declare(broker)`` in ``register_actors``.
+        in credit history (default: the table's name); ``describe(row)`` returns the
+        history line of a job's charge from its row (``lambda row: f"Avatar generation
+        {row['name']!r}"``; default: the reference type in words). The core's recovery
+        covers them from now on. Declare the actor with ``.declare(broker)`` in
+        ``register_actors``.
         """
         return self.held_job_kinds.declare(
             plugin=self.id,
@@ -137,6 +141,7 @@ class PluginContext:
             limits=limits,
             events=events,
             services=self.job_services,
+            describe=describe,
         )
 
     def image_provider(self, name: str) -> ImageProvider:

@@ -25,6 +25,7 @@ from lumiku.plugins.state import PluginState
 logger = logging.getLogger("lumiku")
 
 MIGRATE_COMMAND = "lumiku migrate"
+DOWNGRADE_COMMAND = "lumiku migrate downgrade --plugin"
 
 
 def migration_sources(
@@ -58,10 +59,12 @@ def _folder(location: str | None) -> Path | None:
 
 @attrs.frozen
 class MigrationReport:
-    """Which branches are not at head: the core's, and each plugin's with a reason."""
+    """Which branches are not at head: the core's, and each plugin's with a reason; and the
+    revisions in the database that no enabled plugin knows (``orphans``)."""
 
     core_pending: bool
     plugins: dict[str, str]
+    orphans: tuple[migrate.BranchStatus, ...] = ()
 
     @property
     def at_head(self) -> bool:
@@ -82,11 +85,50 @@ def read_migrations(
     engine: sa.Engine, registry: PluginRegistry, hooks: HookDispatcher | None = None
 ) -> MigrationReport:
     """Compare each branch in the database with its head (raises ``SQLAlchemyError``)."""
-    rows = migrate.status(engine, migration_sources(registry, hooks))
+    rows = migrate.status(engine, migration_sources(registry, hooks), registry.records)
     pending = [row for row in rows if row.head and row.state in ("not_applied", "behind")]
     return MigrationReport(
         core_pending=any(row.branch == migrate.CORE_BRANCH for row in pending),
         plugins={row.branch: _reason(row) for row in pending if row.branch in registry.records},
+        orphans=tuple(row for row in rows if row.state == "orphaned"),
+    )
+
+
+def orphan_advice(row: migrate.BranchStatus, registry: PluginRegistry) -> str:
+    """Say whose an orphaned revision is and the exact way to remove its tables.
+
+    A plugin's tables are dropped by its own ``downgrade()`` (it knows its tables, indexes
+    and seed data), so the way always goes through the plugin's code: enabled for one
+    command when it is installed, installed again for one command when it is not.
+    """
+    revision = row.current
+    plugin_id = row.plugin
+    if plugin_id is None:
+        return (
+            f"revision {revision} belongs to no installed plugin, and its id does not say "
+            "whose it is. To drop its tables: install the plugin whose migrations include "
+            f"{revision} again, run `{DOWNGRADE_COMMAND} <its id>`, then uninstall it; to "
+            "keep its data, leave them (nothing else uses them)"
+        )
+    downgrade = f"`{DOWNGRADE_COMMAND} {plugin_id}`"
+    record = registry.get(plugin_id)
+    if record is None:
+        return (
+            f"plugin {plugin_id} is not installed, but its tables remain (revision "
+            f"{revision}). To drop them: install the package that provides {plugin_id} "
+            f"again, run {downgrade}, then uninstall it; to keep its data, leave them "
+            "(nothing else uses them)"
+        )
+    if record.loaded and record.state is not PluginState.FAILED:
+        return (
+            f"the database is at revision {revision} of {plugin_id}, which the installed "
+            f"version ({record.version}) does not have: install the version that wrote it "
+            "again (and downgrade with it first, if you mean to go back)"
+        )
+    return (
+        f"plugin {plugin_id} is installed but {record.describe()}: its tables are kept. To "
+        f"drop them, run {downgrade} (with the plugin enabled: not in "
+        "LUMIKU_DISABLE_PLUGINS, listed in LUMIKU_PLUGINS if that is set, not in safe mode)"
     )
 
 
@@ -139,8 +181,11 @@ class MigrationWatch:
         changed = self.registry.set_migrations_pending(report.plugins)
         for plugin_id in changed:
             record = self.registry.records[plugin_id]
-            mark = "✅" if record.state.serving else "⚠️"
-            logger.warning("%s Plugin %s is now %s", mark, plugin_id, record.describe())
+            if record.state.serving:
+                # Not ✅ yet: its startup runs next, and the app says when it succeeded.
+                logger.info("Plugin %s: its migrations are at head; starting it", plugin_id)
+            else:
+                logger.warning("⚠️ Plugin %s is now %s", plugin_id, record.describe())
         return changed
 
     async def run(self, on_change: Callable[[], Awaitable[object]] | None = None) -> None:
@@ -149,3 +194,12 @@ class MigrationWatch:
             await asyncio.sleep(self.interval)
             if await asyncio.to_thread(self.check_now) and on_change is not None:
                 await on_change()
+
+
+def naming_advice(plugin_id: str, head: str) -> str:
+    """Say why a plugin's head revision should be named after the plugin, and how."""
+    return (
+        f"the newest migration of {plugin_id} is {head}, which does not start with "
+        f"'{plugin_id}_': if {plugin_id} is uninstalled, its tables cannot be named. Name "
+        f"its next revision {plugin_id}_<step> (the plugin's author does)"
+    )

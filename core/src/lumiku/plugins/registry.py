@@ -317,6 +317,21 @@ class PluginRegistry:
             and any(impl.plugin_name == record.id for impl in caller.get_hookimpls())
         )
 
+    def load_hooks(self, plugin_id: str) -> bool:
+        """Register the hooks of a plugin disabled by its configuration; return whether its
+        hooks are registered now.
+
+        For commands that need a disabled plugin's code (``lumiku migrate downgrade
+        --plugin``): a plugin turned off by a toggle was never imported and stays so, and a
+        failed one stays failed. The plugin's state does not change: it does not serve.
+        """
+        record = self.records.get(plugin_id)
+        if record is None or record.spec is None or record.state is PluginState.FAILED:
+            return False
+        if not record.loaded:
+            self._register_hooks(record)  # sets ``loaded`` only when the hooks registered
+        return record.loaded
+
     # -- runtime ---------------------------------------------------------------------------
 
     def serving(self) -> list[PluginRecord]:

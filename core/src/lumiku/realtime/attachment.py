@@ -13,6 +13,7 @@ from lumiku.metrics import Metrics
 from lumiku.realtime.connections import ConnectionGauge
 from lumiku.realtime.namespace import AuthenticatedNamespace
 from lumiku.realtime.publisher import ServerPublisher, SwitchablePublisher
+from lumiku.realtime.revocations import ServerRevocations, SwitchableRevocations, sweep_forever
 from lumiku.realtime.server import build_realtime, wrap_app
 
 
@@ -34,16 +35,24 @@ class RealtimeAttachment:
         sio: socketio.AsyncServer,
         gauge: ConnectionGauge,
         publisher: SwitchablePublisher,
+        revocations: SwitchableRevocations | None = None,
         local_only: Callable[[], bool] | None = None,
     ) -> None:
         self.sio = sio
         self.gauge = gauge
         self._publisher = publisher
+        self._revocations = revocations
         self._local_only = local_only
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Let plugins publish to this server from any thread."""
+        """Let plugins publish to this server, and auth close revoked sockets, from any thread."""
         self._publisher.target = ServerPublisher(self.sio, loop, local_only=self._local_only)
+        if self._revocations is not None:
+            self._revocations.target = ServerRevocations(self.sio, loop)
+
+    async def sweep(self, interval: float) -> None:
+        """Re-check every socket's token every ``interval`` seconds (run it as a task)."""
+        await sweep_forever(self.sio, interval)
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
         """Return ``app`` served together with Socket.IO on the same port."""
@@ -83,6 +92,7 @@ def attach_realtime(
     user_id_of: Callable[[str], str],
     publisher: SwitchablePublisher,
     metrics: Metrics,
+    revocations: SwitchableRevocations | None = None,
     local_only: Callable[[], bool] | None = None,
 ) -> RealtimeAttachment:
     """Build the Socket.IO server serving ``namespaces``.
@@ -92,8 +102,7 @@ def attach_realtime(
     is true (Redis lost at runtime), events go to this node's sockets directly instead of
     through Redis.
     """
-    gauge = ConnectionGauge()
-    metrics.live.connections = gauge
+    gauge = ConnectionGauge(on_change=metrics.record_connections)
     sio = build_realtime(
         redis_url=redis_url,
         cors_origins=[o for o in cors_origins if o != "*"] or ("*" if "*" in cors_origins else []),
@@ -101,4 +110,4 @@ def attach_realtime(
         namespaces=namespaces,
         connections=gauge,
     )
-    return RealtimeAttachment(sio, gauge, publisher, local_only)
+    return RealtimeAttachment(sio, gauge, publisher, revocations, local_only)

@@ -54,6 +54,8 @@ class AuthenticatedNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # 
         self._authenticator: Authenticator | None = None
         self._connections = ConnectionGauge()
         self._users: dict[str, str] = {}
+        # The token each socket connected with, checked again when tokens are revoked.
+        self._tokens: dict[str, str] = {}
 
     def bind(self, *, authenticator: Authenticator, connections: ConnectionGauge) -> None:
         """Use ``authenticator`` to check tokens and ``connections`` to count sockets."""
@@ -62,16 +64,18 @@ class AuthenticatedNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # 
 
     async def on_connect(self, sid: str, environ: Mapping[str, Any], auth: Any = None) -> None:
         """Authenticate the socket and put it in its user's room, or refuse it."""
-        user_id = await self._authenticate(auth)
+        token, user_id = await self._authenticate(auth)
         await self.save_session(sid, {"user_id": user_id})
         await self.enter_room(sid, user_room(user_id))
         await self.on_authenticated(sid, user_id)
         self._users[sid] = user_id
+        self._tokens[sid] = token
         self._connections.opened(self.namespace)
 
     async def on_disconnect(self, sid: str, reason: str | None = None) -> None:
         """Stop counting the socket and tell :meth:`on_left`."""
         user_id = self._users.pop(sid, None)
+        self._tokens.pop(sid, None)
         if user_id is None:
             return
         self._connections.closed(self.namespace)
@@ -88,7 +92,34 @@ class AuthenticatedNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # 
         session: dict[str, Any] = await self.get_session(sid)
         return str(session["user_id"])
 
-    async def _authenticate(self, auth: Any) -> str:
+    async def recheck(self, user_id: str | None = None) -> int:
+        """Check again the token of each socket of ``user_id`` (all: ``None``) on this node.
+
+        A socket whose token is no longer valid (revoked, expired, its password changed,
+        its account gone) leaves its room at once and is disconnected; returns how many.
+        A failing check (the database is down) keeps the socket and is logged.
+        """
+        if self._authenticator is None:
+            return 0
+        authenticator = self._authenticator
+        sids = [sid for sid, owner in self._users.items() if user_id in (None, owner)]
+        closed = 0
+        for sid in sids:
+            token = self._tokens.get(sid)
+            if token is None:
+                continue
+            try:
+                await asyncio.to_thread(authenticator.authenticate, token)
+            except Unauthorized:
+                # Out of the room first: no event reaches it while the disconnect runs.
+                await self.leave_room(sid, user_room(self._users.get(sid, "")))
+                await self.disconnect(sid)
+                closed += 1
+            except Exception:  # noqa: BLE001 - keep the socket; the next check decides
+                logger.warning("Re-checking a socket's token on %s failed", self.namespace)
+        return closed
+
+    async def _authenticate(self, auth: Any) -> tuple[str, str]:
         token = auth.get("token") if isinstance(auth, Mapping) else None
         if not isinstance(token, str) or not token:
             raise SocketRefused(
@@ -100,7 +131,7 @@ class AuthenticatedNamespace(socketio.AsyncNamespace):  # type: ignore[misc]  # 
             raise SocketRefused("Realtime sign-in is not available on this server")
         try:
             # The auth service may look up revoked tokens in the database: keep the loop free.
-            return await asyncio.to_thread(self._authenticator.authenticate, token)
+            return token, await asyncio.to_thread(self._authenticator.authenticate, token)
         except Unauthorized as exc:
             raise SocketRefused(f"Sign-in refused: {exc.message}") from None
         except Exception:

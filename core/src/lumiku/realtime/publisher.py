@@ -82,7 +82,13 @@ class RedisPublisher:
     """
 
     def __init__(self, redis_url: str, channel: str = DEFAULT_CHANNEL) -> None:
-        self._manager = socketio.RedisManager(redis_url, channel=channel, write_only=True)
+        self._manager = socketio.RedisManager(
+            redis_url,
+            channel=channel,
+            write_only=True,
+            # A hung Redis must not hold a job's thread: the publish gives up (and is logged).
+            redis_options={"socket_connect_timeout": 5, "socket_timeout": 5},
+        )
 
     def publish(self, user_id: str, event: str, data: Mapping[str, Any], *, namespace: str) -> None:
         """Publish the event on the channel (the manager logs a Redis failure)."""

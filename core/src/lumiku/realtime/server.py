@@ -13,11 +13,17 @@ from starlette.types import ASGIApp
 
 from lumiku.realtime.connections import ConnectionGauge
 from lumiku.realtime.namespace import AuthenticatedNamespace, Authenticator
+from lumiku.realtime.revocations import INTERNAL_NAMESPACE, RevocationRedisManager
 
 DEFAULT_CHANNEL = "lumiku:socketio"
 """The Redis pub/sub channel the servers and the worker publishers share."""
 
 SOCKETIO_PATH = "socket.io"
+
+REDIS_OPTIONS: dict[str, Any] = {"socket_connect_timeout": 5, "socket_keepalive": True}
+"""The Redis options of the servers' pub/sub manager: a connection attempt gives up after 5 s
+(and is retried by the manager); no read timeout, because the subscription waits for
+messages, and TCP keepalive finds a peer that went away."""
 
 
 def build_realtime(
@@ -41,7 +47,14 @@ def build_realtime(
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise ValueError(f"Socket.IO namespaces registered twice: {duplicates}")
-    manager = socketio.AsyncRedisManager(redis_url, channel=channel) if redis_url else None
+    if INTERNAL_NAMESPACE in names:
+        raise ValueError(f"the Socket.IO namespace {INTERNAL_NAMESPACE} is reserved for Lumiku")
+    # The Redis manager also carries revocation notices between nodes (realtime.revocations).
+    manager = (
+        RevocationRedisManager(redis_url, channel=channel, redis_options=REDIS_OPTIONS)
+        if redis_url
+        else None
+    )
     server = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,

@@ -45,3 +45,9 @@ class DecodingBusy(ServiceUnavailable):
     def __init__(self, message: str, *, retry_after: int, details: dict[str, Any]) -> None:
         super().__init__(message, details={"retryAfter": retry_after, **details})
         self.retry_after = retry_after
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """The file store (an S3 bucket) cannot be reached or refused the request; retry later."""
+
+    code = "STORAGE_UNAVAILABLE"

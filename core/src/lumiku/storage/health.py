@@ -9,6 +9,7 @@ import tempfile
 from collections.abc import Iterable
 
 from lumiku.health import CheckResult
+from lumiku.storage.backend import StorageBackend
 from lumiku.storage.local import LocalStorage
 
 DEFAULT_MIN_FREE_BYTES = 100 * 1024 * 1024
@@ -16,7 +17,7 @@ logger = logging.getLogger("lumiku.health")
 
 
 def check_storage(
-    storage: LocalStorage,
+    storage: StorageBackend,
     *,
     folders: Iterable[str] = (),
     min_free_bytes: int = DEFAULT_MIN_FREE_BYTES,
@@ -25,8 +26,11 @@ def check_storage(
 
     The write is real (a probe file created and removed) because permission bits alone say
     nothing about read-only mounts, full disks or a process running as root. Details name
-    ``LUMIKU_STORAGE_DIR``, never the path (the log has it).
+    ``LUMIKU_STORAGE_DIR``, never the path (the log has it). Another backend (an S3
+    bucket) answers its own check: the bucket reachable, no endpoint or bucket named.
     """
+    if not isinstance(storage, LocalStorage):
+        return storage.health(folders)
     root = storage.root
     if not root.is_dir():
         logger.warning("storage check: %s is not a directory", root)

@@ -20,6 +20,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from lumiku.errors import PayloadTooLarge, UnsupportedMedia, ValidationFailed
 from lumiku.storage.decoding import DecodingBudget, process_budget
 from lumiku.storage.errors import CorruptImage
+from lumiku.storage.transparency import png_bit_depth, with_alpha
 
 ImageFormat = Literal["JPEG", "PNG", "WEBP"]
 ThumbnailFormat = Literal["JPEG", "WEBP"]
@@ -105,7 +106,7 @@ def check_image(
         image, image_format = _decode(
             data, min_side=min_side, max_side=max_side, admit=_admit(held, budget)
         )
-        pixels = _prepare(image, image_format)
+        pixels = _prepare(image, image_format, png_bit_depth(data))
         encoded = io.BytesIO()
         pixels.save(encoded, format=image_format, **_SAVE_OPTIONS[image_format])
         width, height = pixels.size
@@ -140,7 +141,8 @@ def make_thumbnail(
             draft=max_side,
             admit=_admit(held, None),
         )
-        return _thumbnail(_orient(image), max_side, image_format)
+        pixels = with_alpha(_orient(image), bit_depth=png_bit_depth(data))
+        return _thumbnail(pixels, max_side, image_format)
 
 
 def _thumbnail(pixels: Image.Image, max_side: int, image_format: ThumbnailFormat) -> bytes:
@@ -237,17 +239,20 @@ def _decode(
     return image, image_format
 
 
-def _prepare(image: Image.Image, image_format: ImageFormat) -> Image.Image:
-    """Orient the pixels, convert them to a mode the encoder keeps, and drop all metadata."""
+def _prepare(image: Image.Image, image_format: ImageFormat, bit_depth: int | None) -> Image.Image:
+    """Orient the pixels, convert them to a mode the encoder keeps, and drop all metadata.
+
+    Transparency kept in ``info`` (a palette's alpha, a PNG colour key) becomes an alpha
+    channel first (``lumiku.storage.transparency``): ``info`` is cleared below.
+    """
     pixels = _orient(image)
+    if image_format != "JPEG":
+        pixels = with_alpha(pixels, bit_depth=bit_depth)
     if pixels.mode not in _KEEP_MODES[image_format]:
         target = "RGB"
         if image_format != "JPEG" and pixels.has_transparency_data:
             target = "RGBA"
         pixels = pixels.convert(target)
-    elif pixels.mode == "P" and pixels.has_transparency_data:
-        # A palette's transparency lives in ``info``, which is cleared below.
-        pixels = pixels.convert("RGBA")
     # Encoders copy some of ``info`` (PNG: ICC profile, transparency; JPEG: comment).
     pixels.info = {}
     return pixels

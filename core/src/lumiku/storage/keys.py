@@ -17,6 +17,7 @@ import attrs
 
 from lumiku.errors import UnsupportedMedia
 from lumiku.storage.errors import InvalidStorageKey, UnsafeStorageKey
+from lumiku.wording import plural
 
 CONTENT_TYPES: Mapping[str, str] = MappingProxyType(
     {
@@ -110,8 +111,8 @@ def parse_key(key: str) -> StorageKey:
         raise InvalidStorageKey("A storage key is required; pass the key that put() returned.")
     if len(key) > MAX_KEY_LENGTH:
         raise InvalidStorageKey(
-            f"Storage key is {len(key)} characters long; keys the server generates have at "
-            f"most {MAX_KEY_LENGTH}. Pass the key that put() returned."
+            f"Storage key is {plural(len(key), 'character')} long; keys the server generates "
+            f"have at most {MAX_KEY_LENGTH}. Pass the key that put() returned."
         )
     _refuse_hostile(key)
     match = _KEY_RE.fullmatch(key)

@@ -5,18 +5,22 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
-from urllib.parse import parse_qs, unquote, urlsplit
 
-from lumiku.errors import ConfigurationError, LumikuError, NotFound, ValidationFailed
+from lumiku.errors import ConfigurationError
+from lumiku.storage.backend import StoredFile
 from lumiku.storage.errors import UnsafeStorageKey
-from lumiku.storage.keys import StorageKey, check_folder, new_key, parse_key
+from lumiku.storage.keys import StorageKey, check_folder, parse_key
+from lumiku.storage.scoped import ScopedStorage
 
 if TYPE_CHECKING:
+    from lumiku.health import CheckResult
     from lumiku.storage.signing import UrlSigner
+
+__all__ = ["LocalStorage", "ScopedStorage"]
 
 
 def _utc_now() -> datetime:
@@ -25,6 +29,8 @@ def _utc_now() -> datetime:
 
 class LocalStorage:
     """The storage root: creates the layout, resolves keys safely, hands out scoped views."""
+
+    name = "local"
 
     def __init__(self, root: Path, *, clock: Callable[[], datetime] = _utc_now) -> None:
         # Resolved once, so a root that is itself a symlink (or a bind mount) is fine, while
@@ -77,149 +83,58 @@ class LocalStorage:
             )
         return real
 
+    def validate(self, key: StorageKey) -> None:
+        """Raise ``UnsafeStorageKey`` if ``key``'s path passes through a symlink."""
+        self.resolve(key)
 
-class ScopedStorage:
-    """One plugin's folder: store new files, read, check and delete the ones it owns."""
-
-    def __init__(
-        self,
-        storage: LocalStorage,
-        folder: str,
-        *,
-        clock: Callable[[], datetime] = _utc_now,
-        signer: UrlSigner | None = None,
-    ) -> None:
-        self._storage = storage
-        self._folder = check_folder(folder)
-        self._clock = clock
-        self._signer = signer
-
-    @property
-    def folder(self) -> str:
-        """Return the folder this view is limited to."""
-        return self._folder
-
-    def put(self, data: bytes, *, suffix: str) -> str:
-        """Store ``data`` under a new server-generated key and return the key.
-
-        The file is written to a temporary name in the target directory, flushed to disk
-        and renamed into place, so readers never see a partial file.
-        """
-        key = new_key(self._folder, suffix, self._clock())
-        target = self._storage.resolve(key)
+    def store(self, key: StorageKey, data: bytes) -> None:
+        """Write ``data`` to a temporary file beside the target, sync it and rename it."""
+        target = self.resolve(key)
         target.parent.mkdir(parents=True, exist_ok=True)
         # mkdir may have followed a symlinked year or month directory: check again.
-        target = self._storage.resolve(key)
+        target = self.resolve(key)
         _write_atomically(target, data)
-        return str(key)
 
-    def path(self, key: str) -> Path:
-        """Return the real path of ``key``; the file need not exist."""
-        return self._storage.resolve(self._parse(key))
-
-    def exists(self, key: str) -> bool:
-        """Return whether a file is stored under ``key``."""
-        return self.path(key).is_file()
-
-    def open(self, key: str) -> BinaryIO:
-        """Open the file stored under ``key`` for reading; raise ``NotFound`` if there is none."""
-        path = self.path(key)
-        try:
-            return path.open("rb")
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise _not_found(key) from None
-
-    def read(self, key: str) -> bytes:
-        """Return the bytes stored under ``key``; raise ``NotFound`` if there is none."""
+    def fetch(self, key: StorageKey) -> bytes:
+        """Return the file's bytes; raise ``FileNotFoundError`` when there is no file."""
         with self.open(key) as file:
             return file.read()
 
-    def signed_key(self, url: str, *, field: str = "url") -> str:
-        """Return the key of a file URL this server signed (``/files/<key>?expires&signature``).
-
-        A signed URL is a capability: whoever holds it may read the file, whichever
-        plugin's folder it is in (an avatar of another plugin, handed over as its URL).
-        ``url`` may be absolute (any host) or a path. Raise ``ValidationFailed`` (422,
-        naming ``field``) for a URL that is not one of this server's signed file URLs or
-        whose signature is wrong or expired.
-        """
-        if self._signer is None:
-            raise RuntimeError("this storage view was built without a URL signer")
+    def open(self, key: StorageKey) -> BinaryIO:
+        """Open the file; raise ``FileNotFoundError`` when there is no file."""
         try:
-            parts = urlsplit(url)
-            query = parse_qs(parts.query, keep_blank_values=True)
-        except ValueError:
-            parts, query = None, {}
-        prefix = self._signer.prefix + "/"
-        if parts is None or not parts.path.startswith(prefix):
-            raise _bad_url(field, f"must be a file URL of this server ({prefix}...)")
-        key = unquote(parts.path[len(prefix) :])
+            return self.resolve(key).open("rb")
+        except (IsADirectoryError, NotADirectoryError):
+            raise FileNotFoundError(str(key)) from None
+
+    def contains(self, key: StorageKey) -> bool:
+        """Return whether a regular file is stored under ``key``."""
+        return self.resolve(key).is_file()
+
+    def remove(self, key: StorageKey) -> bool:
+        """Delete the file; return False if it was already gone."""
         try:
-            parse_key(key)
-            self._signer.verify(key, _single(query, "expires"), _single(query, "signature"))
-        except LumikuError as exc:  # a malformed key, a bad or expired signature
-            raise _bad_url(field, exc.message) from None
-        return key
-
-    def read_signed(self, url: str, *, field: str = "url") -> bytes:
-        """Return the bytes of the file a signed URL names (see :meth:`signed_key`).
-
-        Raise ``ValidationFailed`` for a bad URL and ``NotFound`` when the file is gone.
-        """
-        key = self.signed_key(url, field=field)
-        return self.read_any(key)
-
-    def read_any(self, key: str) -> bytes:
-        """Return the bytes of ``key`` in any folder: only for keys from :meth:`signed_key`
-        or from another plugin's public service. Raise ``NotFound`` when it is gone."""
-        path = self._storage.path(key)
-        try:
-            return path.read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise _not_found(key) from None
-
-    def delete(self, key: str) -> bool:
-        """Delete the file under ``key``; return False if it was already gone (idempotent)."""
-        try:
-            self.path(key).unlink()
+            self.resolve(key).unlink()
         except FileNotFoundError:
             return False
         return True
 
-    def delete_many(self, keys: Iterable[str]) -> int:
-        """Delete every file in ``keys`` and return how many existed.
+    def stream(self, key: StorageKey, *, chunk_size: int = 64 * 1024) -> StoredFile:
+        """Open the file for streaming in ``chunk_size`` pieces."""
+        file = self.open(key)
+        size = os.fstat(file.fileno()).st_size
+        return StoredFile(size=size, chunks=_chunks(file, chunk_size), close=file.close)
 
-        All keys are validated before the first deletion, so one bad key deletes nothing.
-        """
-        paths = [self.path(key) for key in keys]
-        deleted = 0
-        for path in paths:
-            with contextlib.suppress(FileNotFoundError):
-                path.unlink()
-                deleted += 1
-        return deleted
+    def health(self, folders: Iterable[str]) -> CheckResult:
+        """Return ``check_storage`` of this root and ``folders`` (writable, room left)."""
+        from lumiku.storage.health import check_storage
 
-    def _parse(self, key: str) -> StorageKey:
-        parsed = parse_key(key)
-        if parsed.folder != self._folder:
-            raise UnsafeStorageKey(
-                f"Storage key {key!r} belongs to folder {parsed.folder!r}, and this storage is "
-                f"limited to {self._folder!r}; a plugin can only use files it stored itself.",
-                details={"key": key, "folder": self._folder},
-            )
-        return parsed
+        return check_storage(self, folders=folders)
 
 
-def _single(query: dict[str, list[str]], name: str) -> str | None:
-    values = query.get(name)
-    return values[0] if values and len(values) == 1 else None
-
-
-def _bad_url(field: str, rule: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"{field} {rule}; use a file URL exactly as this API returned it.",
-        details={"fields": {field: rule}},
-    )
+def _chunks(file: BinaryIO, chunk_size: int) -> Iterator[bytes]:
+    while chunk := file.read(chunk_size):
+        yield chunk
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
@@ -245,10 +160,3 @@ def _sync_directory(directory: Path) -> None:
             os.fsync(descriptor)
         finally:
             os.close(descriptor)
-
-
-def _not_found(key: str) -> NotFound:
-    return NotFound(
-        f"No file is stored under key {key!r}; it was never stored or has been deleted.",
-        details={"key": key},
-    )

@@ -1,4 +1,8 @@
-"""The ``GET /files/{key:path}`` endpoint: verifies a signed URL, then streams the file."""
+"""The ``GET /files/{key:path}`` endpoint: verifies a signed URL, then streams the file.
+
+A file on the local disk is sent with ``FileResponse``; one in a bucket is streamed from
+the store (its size known from the store's answer), so the store stays private.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,14 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from lumiku.errors import NotFound
+from lumiku.storage.backend import StorageBackend
 from lumiku.storage.keys import StorageKey, parse_key
 from lumiku.storage.local import LocalStorage
 from lumiku.storage.signing import UrlSigner
@@ -27,7 +33,7 @@ _SAFETY_HEADERS = {
 }
 
 
-def file_endpoint(storage: LocalStorage, signer: UrlSigner) -> Endpoint:
+def file_endpoint(storage: StorageBackend, signer: UrlSigner) -> Endpoint:
     """Return an endpoint serving ``key`` from ``storage`` to holders of a valid signed URL.
 
     An unsigned, expired or tampered URL raises ``Forbidden`` (before the file system is
@@ -45,28 +51,83 @@ def file_endpoint(storage: LocalStorage, signer: UrlSigner) -> Endpoint:
             now=now,
         )
         parsed = parse_key(key)
-        path, stat_result = await run_in_threadpool(_locate, storage, parsed)
         headers = {"Cache-Control": f"private, max-age={max(0, expires_at - int(now))}"}
         headers.update(_SAFETY_HEADERS)
         is_archive = parsed.suffix == ".zip"
+        filename = f"{parsed.name}{parsed.suffix}" if is_archive else None
+        if not isinstance(storage, LocalStorage):
+            return await _streamed(storage, parsed, headers, filename)
+        path, stat_result = await run_in_threadpool(_locate, storage, parsed)
         return FileResponse(
             path,
             headers=headers,
             media_type=parsed.content_type,
             stat_result=stat_result,
-            filename=f"{parsed.name}{parsed.suffix}" if is_archive else None,
+            filename=filename,
         )
 
     return serve_file
 
 
-def file_route(storage: LocalStorage, signer: UrlSigner, *, path: str = "/files") -> Route:
+def file_route(storage: StorageBackend, signer: UrlSigner, *, path: str = "/files") -> Route:
     """Return the ``GET <path>/{key:path}`` route for ``file_endpoint``."""
-    return Route(
+    route = Route(
         f"{path.rstrip('/')}/{{key:path}}",
         file_endpoint(storage, signer),
         methods=["GET"],
         name="files",
+    )
+    # Read by lumiku.http.openapi (see lumiku.http.described; storage does not import http).
+    route.openapi_operation = {  # type: ignore[attr-defined]
+        "operationId": "getFile",
+        "summary": "Download a stored file through the signed link the API returned.",
+        "security": [],
+        "parameters": [
+            {
+                "name": "expires",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 0},
+                "description": "When the link expires, in Unix seconds (as signed)",
+            },
+            {
+                "name": "signature",
+                "in": "query",
+                "required": True,
+                "schema": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "description": "The link's signature (as signed)",
+            },
+        ],
+        "responses": {
+            "200": {
+                "description": "The file (an image, or a ZIP archive as an attachment)",
+                "content": {
+                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                },
+            },
+            "400": {"$ref": "#/components/responses/BadRequest"},
+            "403": {"$ref": "#/components/responses/Forbidden"},
+            "404": {"$ref": "#/components/responses/NotFound"},
+        },
+    }
+    return route
+
+
+async def _streamed(
+    storage: StorageBackend, key: StorageKey, headers: dict[str, str], filename: str | None
+) -> Response:
+    try:
+        stored = await run_in_threadpool(storage.stream, key)
+    except FileNotFoundError:
+        raise _missing(key) from None
+    headers = {**headers, "Content-Length": str(stored.size)}
+    if filename is not None:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return StreamingResponse(
+        stored.chunks,
+        headers=headers,
+        media_type=key.content_type,
+        background=BackgroundTask(stored.close),
     )
 
 
@@ -77,8 +138,12 @@ def _locate(storage: LocalStorage, key: StorageKey) -> tuple[Path, os.stat_resul
     except (FileNotFoundError, NotADirectoryError):
         stat_result = None
     if stat_result is None or not stat.S_ISREG(stat_result.st_mode):
-        raise NotFound(
-            f"No file is stored under key {str(key)!r}; it was deleted or never existed.",
-            details={"key": str(key)},
-        )
+        raise _missing(key)
     return path, stat_result
+
+
+def _missing(key: StorageKey) -> NotFound:
+    return NotFound(
+        f"No file is stored under key {str(key)!r}; it was deleted or never existed.",
+        details={"key": str(key)},
+    )

@@ -10,6 +10,7 @@ from urllib.parse import quote, urlencode
 
 from lumiku.errors import ConfigurationError
 from lumiku.storage.errors import ExpiredSignature, InvalidSignature
+from lumiku.wording import plural
 
 MIN_SECRET_BYTES = 32
 MAX_EXPIRES_IN = 7 * 24 * 3600
@@ -42,8 +43,8 @@ class UrlSigner:
         """
         if len(master) < MIN_SECRET_BYTES:
             raise ConfigurationError(
-                f"The master secret for file URLs has {len(master)} characters and needs at "
-                f"least {MIN_SECRET_BYTES}; set a long random JWT_SECRET."
+                f"The master secret for file URLs has {plural(len(master), 'character')} and "
+                f"needs at least {MIN_SECRET_BYTES}; set a long random JWT_SECRET."
             )
         key = hmac.new(master.encode("utf-8"), _CONTEXT + b"signing key", hashlib.sha256)
         return cls(key.digest(), prefix=prefix)

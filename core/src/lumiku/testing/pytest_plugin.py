@@ -16,6 +16,7 @@ Tests that need a service fail when it is missing under ``CI`` and skip elsewher
 | ``database_url``, ``migrated_database_url`` | a fresh database, empty or with the core schema |
 | ``lumiku_env`` | the environment of a test app |
 | ``redis_server``, ``private_redis`` | the shared test Redis; a Redis of the test's own |
+| ``s3_server``, ``s3_env`` | a local S3 server (moto); a bucket of the test's own, as settings |
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from lumiku.testing.clock import ManualClock
     from lumiku.testing.context import PluginHarness
     from lumiku.testing.redis_server import RedisProcess
+    from lumiku.testing.s3_server import S3Server
     from lumiku.testing.templates import ScratchDatabase, TestDatabases
 
 MakeApp = Callable[..., "Starlette"]
@@ -124,6 +126,26 @@ def private_redis(tmp_path: Path) -> Iterator[Callable[..., RedisProcess]]:
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """Yield a local S3-compatible server (moto's, over HTTP on a free port) for the session."""
+    import importlib.util
+
+    require_service("moto_server (moto[server])", importlib.util.find_spec("moto") is not None)
+    from lumiku.testing.s3_server import S3Server
+
+    server = S3Server()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_env(s3_server: S3Server) -> dict[str, str]:
+    """Return the settings (``LUMIKU_STORAGE=s3``...) of a new empty bucket on ``s3_server``."""
+    return s3_server.environment(s3_server.new_bucket())
 
 
 # -- databases ---------------------------------------------------------------------------

@@ -93,6 +93,7 @@ class Avatars:
             amount=cost,
             reason=f"Avatar edit {current['name']!r}",
             reference=Reference("avatar", avatar_id),
+            purpose="edit an avatar",
         ):
             changes["updated_at"] = datetime.now(UTC)
             with self._engine.begin() as connection:

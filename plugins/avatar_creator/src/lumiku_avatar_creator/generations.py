@@ -10,6 +10,7 @@ is released and the answer is 404.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 import attrs
@@ -34,6 +35,16 @@ from lumiku_avatar_creator.models import Record, avatar_generations, avatar_pres
 from lumiku_avatar_creator.projects import find_project
 
 Kind = Literal["prompt", "preset"]
+PURPOSES: dict[str, str] = {
+    "prompt": "generate an avatar",
+    "preset": "generate an avatar from a preset",
+}
+"""What the user is doing, by kind, for the 402 ("Not enough credits to generate ...")."""
+
+
+def describe_generation(row: Mapping[str, Any]) -> str:
+    """Return the credit history line of a generation: ``Avatar generation 'Ana'``."""
+    return f"Avatar generation {row['name']!r}"
 
 
 @attrs.frozen(kw_only=True)
@@ -81,7 +92,11 @@ class Generations:
         }
         try:
             submitted = self._jobs.submit(
-                call, values=values, items=1, unit_cost=self._ctx.cost(spec.action)
+                call,
+                values=values,
+                items=1,
+                unit_cost=self._ctx.cost(spec.action),
+                purpose=PURPOSES[spec.kind],
             )
         except sa.exc.IntegrityError:
             if not self._project_exists(user_id, project_id):

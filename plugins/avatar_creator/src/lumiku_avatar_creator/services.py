@@ -8,7 +8,7 @@ from lumiku import HeldJobs, PluginContext
 from lumiku_avatar_creator.avatars import Avatars
 from lumiku_avatar_creator.catalog import Catalog
 from lumiku_avatar_creator.files import FileCleanup
-from lumiku_avatar_creator.generations import Generations
+from lumiku_avatar_creator.generations import Generations, describe_generation
 from lumiku_avatar_creator.jobs import JOB_NAME, AvatarWork, job_limits
 from lumiku_avatar_creator.models import avatar_generations
 from lumiku_avatar_creator.projects import Projects
@@ -45,6 +45,7 @@ def build_services(ctx: PluginContext) -> Services:
         action="generateAvatar",
         reference_type="avatar_generation",
         limits=job_limits(ctx.settings),
+        describe=describe_generation,
     )
     return Services(
         ctx=ctx,

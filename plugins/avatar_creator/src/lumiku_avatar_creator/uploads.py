@@ -94,6 +94,7 @@ class Uploads:
                 "uploadAvatar",
                 reason=f"Avatar upload {name!r}",
                 reference=Reference("avatar", avatar_id),
+                purpose="upload an avatar",
             ) as charge:
                 row = self._insert(user_id, project_id, avatar_id, name, traits, stored)
         except BaseException:

@@ -99,7 +99,7 @@ class Checkout:
             merchant_order_id=merchant_order_id,
             amount=package.price,
             payment_method=method,
-            product_details=f"{package.name} ({package.credits:,} credits)",
+            product_details=f"{package.name} ({package.credits:,} {_credits(package.credits)})",
             email=str(user.email),
             customer_name=_customer_name(user),
             callback_url=self._config.callback_url,
@@ -199,3 +199,8 @@ class Checkout:
         self._logger.warning(
             "⚠️ payment %s is unknown (%s); the poller will ask Duitku", merchant_order_id, why
         )
+
+
+def _credits(count: int) -> str:
+    """Return "credit" or "credits" for ``count`` (the figure keeps its thousands comma)."""
+    return "credit" if count == 1 else "credits"

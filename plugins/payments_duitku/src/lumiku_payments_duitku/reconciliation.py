@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from lumiku import Discrepancy, ReconciliationCheck, purchase_entries
+from lumiku import Discrepancy, ReconciliationCheck, plural, purchase_entries
 from lumiku_payments_duitku.models import payments
 from lumiku_payments_duitku.settlement import PURCHASE_REFERENCE
 
@@ -62,8 +62,8 @@ def check_purchases(connection: sa.Connection) -> list[Discrepancy]:
                 "purchase_differs",
                 int(pair.credits),
                 int(pair.amount) if pair.credited_user == pair.user_id else 0,
-                f"payment {pair.merchant_order_id} of {int(pair.credits)} credits is credited "
-                f"{int(pair.amount)} credits to user {pair.credited_user}",
+                f"payment {pair.merchant_order_id} of {plural(int(pair.credits), 'credit')} is "
+                f"credited {plural(int(pair.amount), 'credit')} to user {pair.credited_user}",
             )
         )
     orphans = (

@@ -107,7 +107,7 @@ class DuitkuSettings:
     payment_method: str = setting("VC", env="DUITKU_PAYMENT_METHOD")
     order_prefix: str = setting("LMK", env="DUITKU_ORDER_PREFIX")
     connect_timeout: float = setting(3.0, env="DUITKU_CONNECT_TIMEOUT")
-    read_timeout: float = setting(15.0, env="DUITKU_READ_TIMEOUT")
+    read_timeout: float = setting(10.0, env="DUITKU_READ_TIMEOUT")
     poll_every: int = setting(60, env="DUITKU_POLL_EVERY")
 
     @property

@@ -19,7 +19,7 @@ from typing import Any
 
 import attrs
 
-from lumiku import PurchaseAlreadyCredited, Reference
+from lumiku import PurchaseAlreadyCredited, Reference, plural
 from lumiku_payments_duitku.client import StatusAnswer
 from lumiku_payments_duitku.models import CREDITABLE_STATUSES, OPEN_STATUSES
 from lumiku_payments_duitku.payments import Payment, PaymentStore
@@ -100,7 +100,10 @@ class Settlement:
         credited = self._mark_paid_and_credit(payment)
         if credited:
             self._logger.info(
-                "✅ payment %s paid: %d credits to user %s", order, payment.credits, payment.user_id
+                "✅ payment %s paid: %s to user %s",
+                order,
+                plural(payment.credits, "credit"),
+                payment.user_id,
             )
         return self._current(order, credited=credited)
 

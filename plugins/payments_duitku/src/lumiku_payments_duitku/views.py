@@ -24,8 +24,13 @@ class CreatePayment:
         pattern=r"[A-Z0-9]{2}",
         description="A Duitku channel code (VC, I1, SP...); default: the server's",
     )
-    price: int | None = field(default=None, description="Ignored: the package table decides")
-    credits: int | None = field(default=None, description="Ignored: the package table decides")
+    # Ignored, but bounded like every integer a request carries.
+    price: int | None = field(
+        default=None, ge=0, le=2**63 - 1, description="Ignored: the package table decides"
+    )
+    credits: int | None = field(
+        default=None, ge=0, le=2**63 - 1, description="Ignored: the package table decides"
+    )
 
 
 @attrs.frozen

@@ -28,10 +28,11 @@ def register_routes(ctx: PluginContext) -> list[BaseRoute]:
 
     from lumiku_pose_generator.routes.library import library_routes
     from lumiku_pose_generator.routes.requests import request_routes
+    from lumiku_pose_generator.wire import PoseGeneratorInfo
 
     services = services_for(ctx)
     return [
-        get("/info", info, tags=TAGS),
+        get("/info", info, response=PoseGeneratorInfo, tags=TAGS),
         *library_routes(ctx, TAGS),
         *request_routes(ctx, TAGS),
         *project_routes(services, TAGS),

@@ -95,6 +95,7 @@ def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRou
         post(
             "/projects/{project_id}/avatars/from-preset",
             from_preset,
+            operation_id="createAvatarFromPreset",
             auth="user",
             body=AvatarFromPresetBody,
             response=AvatarGenerationResult,

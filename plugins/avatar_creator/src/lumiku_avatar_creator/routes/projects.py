@@ -63,6 +63,7 @@ def project_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]
             "/projects",
             create_project,
             auth="user",
+            idempotent=True,
             body=AvatarProjectBody,
             response=AvatarProjectView,
             status=201,

@@ -11,6 +11,12 @@ from lumiku_pose_generator.bodies import GenerateBody
 from lumiku_pose_generator.results import iso
 from lumiku_pose_generator.services import Services
 from lumiku_pose_generator.stats import user_stats
+from lumiku_pose_generator.wire import (
+    GeneratedPosePage,
+    GenerationQueued,
+    GenerationView,
+    PoseStatsView,
+)
 
 
 def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]:
@@ -50,10 +56,11 @@ def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRou
         return user_stats(ctx, call.user_id)
 
     return [
-        get("/stats", stats, auth="user", tags=tags),
+        get("/stats", stats, auth="user", response=PoseStatsView, tags=tags),
         post(
             "/generate",
             generate,
+            response=GenerationQueued,
             auth="user",
             body=GenerateBody,
             status=202,
@@ -62,12 +69,19 @@ def generation_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRou
             rate_limits=(RateLimit("30/minute", per="user"),),
             tags=tags,
         ),
-        get("/generations/{generation_id}", get_generation, auth="user", tags=tags),
+        get(
+            "/generations/{generation_id}",
+            get_generation,
+            auth="user",
+            response=GenerationView,
+            tags=tags,
+        ),
         get(
             "/generations/{generation_id}/results",
             get_results,
             auth="user",
             query=PageQuery,
+            response=GeneratedPosePage,
             tags=tags,
         ),
     ]

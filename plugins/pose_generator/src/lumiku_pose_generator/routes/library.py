@@ -89,6 +89,7 @@ def library_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]
         get(
             "/library/{pose_id}/images/{kind}.png",
             get_picture,
+            produces="image/png",
             tags=tags,
             errors=(404,),
             summary="Return a pose's picture (PNG).",

@@ -12,6 +12,7 @@ from lumiku import Accepted, Call, RateLimit, field, get, post
 from lumiku_pose_generator.bodies import BackgroundBody, ExportBody
 from lumiku_pose_generator.outputs import Outputs
 from lumiku_pose_generator.services import Services
+from lumiku_pose_generator.wire import BackgroundQueued, GeneratedPoseView
 
 
 @attrs.frozen
@@ -57,6 +58,7 @@ def output_routes(services: Services, outputs: Outputs, tags: tuple[str, ...]) -
         post(
             "/poses/{pose_id}/background",
             change_background,
+            response=BackgroundQueued,
             auth="user",
             body=BackgroundBody,
             status=202,
@@ -68,6 +70,7 @@ def output_routes(services: Services, outputs: Outputs, tags: tuple[str, ...]) -
         post(
             "/poses/{pose_id}/regenerate-export",
             regenerate_export,
+            response=GeneratedPoseView,
             auth="user",
             body=ExportBody,
             rate_limits=(RateLimit("60/minute", per="user"),),
@@ -78,6 +81,7 @@ def output_routes(services: Services, outputs: Outputs, tags: tuple[str, ...]) -
             export_zip,
             auth="user",
             query=ZipQuery,
+            produces="application/zip",
             tags=tags,
         ),
     ]

@@ -12,6 +12,7 @@ from lumiku_pose_generator.projects import ProjectChanges
 from lumiku_pose_generator.results import iso
 from lumiku_pose_generator.services import Services
 from lumiku_pose_generator.tables import Record
+from lumiku_pose_generator.wire import PoseProjectPage, PoseProjectView, UploadedImage
 
 
 def project_view(services: Services, row: Record, poses: int | None = None) -> dict[str, Any]:
@@ -93,23 +94,41 @@ def project_routes(services: Services, tags: tuple[str, ...]) -> list[BaseRoute]
 
     one = "/projects/{project_id}"
     return [
-        get("/projects", list_projects, auth="user", query=PageQuery, tags=tags),
+        get(
+            "/projects",
+            list_projects,
+            auth="user",
+            query=PageQuery,
+            response=PoseProjectPage,
+            tags=tags,
+        ),
         post(
             "/projects",
             create_project,
+            response=PoseProjectView,
             auth="user",
+            idempotent=True,
             body=ProjectBody,
             status=201,
             rate_limits=(RateLimit("30/hour"),),
             tags=tags,
         ),
-        get(one, get_project, auth="user", tags=tags),
-        put(one, update_project, auth="user", body=ProjectUpdateBody, tags=tags),
+        get(one, get_project, auth="user", response=PoseProjectView, tags=tags),
+        put(
+            one,
+            update_project,
+            auth="user",
+            body=ProjectUpdateBody,
+            response=PoseProjectView,
+            tags=tags,
+        ),
         delete(one, delete_project, auth="user", status=204, errors=(409,), tags=tags),
         post(
             "/uploads",
             upload_image,
+            response=UploadedImage,
             auth="user",
+            idempotent=True,
             form=ImageUploadForm,
             status=201,
             rate_limits=(RateLimit("60/hour"),),

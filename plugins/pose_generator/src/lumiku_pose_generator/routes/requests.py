@@ -82,16 +82,19 @@ def request_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]
         post(
             "/requests",
             submit,
+            operation_id="submitPoseRequest",
             body=PoseRequestBody,
             response=PoseRequestView,
             status=201,
             auth="user",
+            idempotent=True,
             errors=(409,),
             tags=tags,
         ),
         get(
             "/requests",
             list_mine,
+            operation_id="listMyPoseRequests",
             query=RequestQuery,
             response=PoseRequestPage,
             auth="user",
@@ -100,6 +103,7 @@ def request_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]
         get(
             "/admin/requests",
             list_all,
+            operation_id="listAllPoseRequests",
             query=RequestQuery,
             response=PoseRequestPage,
             auth="admin",
@@ -108,6 +112,7 @@ def request_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]
         post(
             f"{admin}/approve",
             approve,
+            operation_id="approvePoseRequest",
             response=PoseRequestView,
             auth="admin",
             errors=review_errors,
@@ -116,6 +121,7 @@ def request_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]
         post(
             f"{admin}/in-progress",
             start,
+            operation_id="startPoseRequest",
             response=PoseRequestView,
             auth="admin",
             errors=review_errors,
@@ -124,6 +130,7 @@ def request_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]
         post(
             f"{admin}/reject",
             reject,
+            operation_id="rejectPoseRequest",
             body=RejectBody,
             response=PoseRequestView,
             auth="admin",
@@ -133,6 +140,7 @@ def request_routes(ctx: PluginContext, tags: tuple[str, ...]) -> list[BaseRoute]
         post(
             f"{admin}/completed",
             complete,
+            operation_id="completePoseRequest",
             body=CompleteBody,
             response=PoseRequestView,
             auth="admin",
