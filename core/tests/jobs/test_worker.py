@@ -117,3 +117,24 @@ def test_a_stopped_worker_can_start_again() -> None:
 
     assert runs == ["first", "second"]
     assert broker.middleware == middleware_before
+
+
+def test_two_workers_in_one_process_stop_their_own_event_loops() -> None:
+    """The main and the fallback broker's workers each stop the loop thread they started;
+    none is left behind to keep the interpreter waiting at exit (Dramatiq's ``AsyncIO``
+    keeps one non-daemon thread in a global, which the second worker replaced)."""
+
+    def loops() -> set[threading.Thread]:
+        return {t for t in threading.enumerate() if type(t).__name__ == "EventLoopThread"}
+
+    before = loops()
+    first = InProcessWorker(build_broker(None), threads=1)
+    second = InProcessWorker(build_broker(None), threads=1)
+    first.start()
+    second.start()
+    started = loops() - before
+    assert len(started) == 2
+    assert all(t.daemon for t in started)
+    first.stop(drain=timedelta(0))
+    second.stop(drain=timedelta(0))
+    assert not (loops() - before)

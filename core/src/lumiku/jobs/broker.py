@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ClassVar, ParamSpec, TypeVar
 
 import dramatiq
+from dramatiq.asyncio import EventLoopThread, get_event_loop_thread, set_event_loop_thread
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import (
@@ -91,8 +92,38 @@ def _middleware(policy: JobPolicy, stats: JobStats) -> list[dramatiq.Middleware]
             max_backoff=milliseconds(policy.max_backoff),
         ),
         CurrentMessage(),
-        AsyncIO(),
+        WorkerEventLoop(),
     ]
+
+
+class WorkerEventLoop(AsyncIO):
+    """Dramatiq's ``AsyncIO`` middleware, safe with several workers in one process.
+
+    Dramatiq keeps one event loop thread per process in a global and starts it as a
+    non-daemon thread: a second worker (the in-process fallback broker's, beside the main
+    one) replaces the first's thread, the first's is never stopped, and the interpreter
+    then waits for it forever at exit. Here each worker stops the thread it started, and
+    the thread is a daemon, so a worker never stopped cannot keep the process alive.
+    """
+
+    _threads: ClassVar[dict[int, EventLoopThread]] = {}
+    """Every worker's live loop thread in this process (by worker id)."""
+
+    def before_worker_boot(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        thread = EventLoopThread(self.logger)
+        thread.daemon = True
+        thread.start(timeout=1.0)
+        self._threads[id(worker)] = thread
+        set_event_loop_thread(thread)
+
+    def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
+        thread = self._threads.pop(id(worker), None)
+        if thread is None:
+            return
+        thread.stop()  # type: ignore[no-untyped-call]
+        thread.join()
+        if get_event_loop_thread() is thread:
+            set_event_loop_thread(next(iter(self._threads.values()), None))
 
 
 def job_stats(broker: dramatiq.Broker) -> JobStats | None:
