@@ -125,8 +125,10 @@ class HeldJobs:
             if hold is not None:
                 services.charges.release(key, hold.id)
             raise
+        # Read before queueing: once queued, the job may finish (and settle) at once.
+        available = services.charges.available(key.user_id)
         self._queue(key, job_id, hold)
-        return Submitted(row, cost, services.charges.available(key.user_id), hold)
+        return Submitted(row, cost, available, hold)
 
     def _row(
         self,
