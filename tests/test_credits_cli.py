@@ -104,7 +104,7 @@ def test_grants_past_the_ceiling_and_a_corrupted_row_are_reported_in_one_line(
     over = lumiku(lumiku_env, "credits", "grant", "rich@example.com", "4")
     assert over.returncode == 1
     assert over.stderr.strip().count("\n") == 0, over.stderr  # one line, no traceback
-    assert "ceiling of 1000000000000 credits" in over.stderr
+    assert "ceiling of 1,000,000,000,000 credits" in over.stderr
     assert "At most 3 more credits fit" in over.stderr
     too_big = lumiku(lumiku_env, "credits", "grant", "rich@example.com", str(2**63))
     assert too_big.returncode == 1

@@ -54,7 +54,7 @@ if TYPE_CHECKING:
     from lumiku.images.provider import GeneratedImage, ImageProvider, ImageRequest
     from lumiku.jobs.broker import declare_actor
     from lumiku.jobs.schedule import Schedule
-    from lumiku.ledger.errors import PurchaseAlreadyCredited
+    from lumiku.ledger.errors import BalanceCeiling, PurchaseAlreadyCredited
     from lumiku.ledger.reconciliation import ReconciliationCheck, purchase_entries
     from lumiku.ledger.records import Discrepancy, Hold, Reference
     from lumiku.ledger.service import Ledger
@@ -117,6 +117,7 @@ _LAZY = {
     "Hold": "lumiku.ledger.records",
     "Discrepancy": "lumiku.ledger.records",
     "PurchaseAlreadyCredited": "lumiku.ledger.errors",
+    "BalanceCeiling": "lumiku.ledger.errors",
     "ReconciliationCheck": "lumiku.ledger.reconciliation",
     "purchase_entries": "lumiku.ledger.reconciliation",
     "Ledger": "lumiku.ledger.service",
@@ -149,6 +150,7 @@ __all__ = [
     "Accepted",
     "AuthenticatedNamespace",
     "BadRequest",
+    "BalanceCeiling",
     "Call",
     "Charge",
     "Charges",

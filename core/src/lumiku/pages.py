@@ -30,6 +30,7 @@ import sqlalchemy as sa
 
 from lumiku.errors import BadRequest
 from lumiku.http.fields import field
+from lumiku.http.json_keys import loads_unique
 from lumiku.integers import check_whole, column_range
 
 T = TypeVar("T")
@@ -150,7 +151,7 @@ def decode_cursor(cursor: str, columns: Sequence[sa.Column[Any]]) -> list[Any]:
     """Return the sort values of a cursor, each checked against its column."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        data = json.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        data = loads_unique(base64.urlsafe_b64decode(padded.encode("ascii")))
         if not isinstance(data, dict) or data.get("v") != _VERSION:
             raise ValueError("version")
         values = data.get("k")

@@ -241,3 +241,35 @@ def test_path_parameters_are_checked_and_named_in_camel_case(client: TestClient)
     assert "'orderId'" in error["message"]
     assert client.get(f"{BASE}/numbered/42").json() == {"number": 42}
     error_of(client.get(f"{BASE}/numbered/99999999999999999999"), 404, "NOT_FOUND")
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [
+        # the reviewer's case: the last of two keys would win silently
+        (b'{"customerName": "Ana", "customerName": "Bob", "items": []}', "customerName"),
+        (b'{"customerName": "Ana", "items": [{"quantity": 1, "quantity": 99}]}', "quantity"),
+        (b'{"customerName": "Ana", "items": [], "x": {"a": {"b": 1, "b": 2}}}', "b"),
+        (b'{"customerName": "Ana", "items": [], "weight": 1, "weight": 1}', "weight"),
+    ],
+)
+def test_a_key_sent_twice_is_400_naming_it(client: TestClient, raw: bytes, key: str) -> None:
+    response = client.post(
+        f"{BASE}/orders", content=raw, headers={"Content-Type": "application/json"}
+    )
+    error = error_of(response, 400, "DUPLICATE_KEY")
+    assert error["details"] == {"key": key}
+    assert repr(key) in error["message"]
+
+
+def test_keys_differing_in_case_or_in_other_objects_are_not_duplicates(
+    client: TestClient,
+) -> None:
+    raw = (
+        b'{"customerName": "Ana", "CustomerName": "x", "items": '
+        b'[{"productName": "a", "quantity": 1}, {"productName": "b", "quantity": 2}]}'
+    )
+    response = client.post(
+        f"{BASE}/orders", content=raw, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code != 400, response.text

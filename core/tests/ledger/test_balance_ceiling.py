@@ -256,3 +256,25 @@ def test_the_upgrade_refuses_rows_past_the_ceiling_then_adds_the_constraints(
                 created_at=NOW,
             )
         )
+
+
+@pytest.mark.parametrize(
+    ("amount", "balance", "expected"),
+    [
+        (1, BALANCE_CEILING, "This account is at its ceiling of 1,000,000,000,000 credits"),
+        (5, BALANCE_CEILING, "so adding 5 credits was refused"),
+        (1, BALANCE_CEILING, "so adding 1 credit was refused"),
+        (2, BALANCE_CEILING - 1, "At most 1 more credit fits."),
+        (3, BALANCE_CEILING - 2, "At most 2 more credits fit."),
+        (1, BALANCE_CEILING - 0, "nothing was changed"),
+        (2, 1, "the balance of 1 credit past"),
+    ],
+)
+def test_the_ceiling_message_says_plainly_what_fits(
+    amount: int, balance: int, expected: str
+) -> None:
+    message = BalanceCeiling("u", amount, balance, BALANCE_CEILING).message
+    assert expected in message
+    assert "0 more" not in message
+    assert "1 credits" not in message
+    assert "1 more credits" not in message

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -246,3 +249,32 @@ def people(shared_app: TestClient) -> People:
     return People(
         Kit.sign_up(shared_app, "ana"), Kit.sign_up(shared_app, "bob"), Kit.admin(shared_app)
     )
+
+
+@pytest.fixture
+def start_worker(lumiku_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(env: dict[str, str]) -> subprocess.Popen[str]:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                str(Path(__file__).parent / "worker_process.py"),
+                str(tmp_path / "renders.log"),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **lumiku_env, **env},
+        )
+        started.append(process)
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "ready"
+        return process
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+        if process.stdout is not None:
+            process.stdout.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import dramatiq
 import httpx
 import pytest
 
@@ -28,20 +27,20 @@ def queue_check(http: httpx.Client, prefix: str) -> dict[str, Any]:
 
 @pytest.mark.redis
 def test_losing_and_regaining_redis_switches_how_jobs_run(
-    make_app: Any, kit: Any, private_redis: Any
+    make_app: Any, kit: Any, private_redis: Any, start_worker: Any
 ) -> None:
     server = private_redis()
-    app = make_app([kit.spec, avatar_spec], REDIS_ENABLED="true", REDIS_URL=server.url, **kit.small)
+    env = {"REDIS_ENABLED": "true", "REDIS_URL": server.url, **kit.small}
+    app = make_app([kit.spec, avatar_spec], **env)
     runtime = runtime_of(app)
     poses = kit.poses(app, 2)
     with (
         serve_in_thread(app.state.realtime.wrap(app), loop="asyncio") as url,
         httpx.Client(base_url=url, timeout=30) as http,
     ):
-        worker = dramatiq.Worker(
-            runtime.broker, queues={"pose_generator", "avatar_creator"}, worker_threads=1
-        )
-        worker.start()
+        # A worker process consumes Redis (one Dramatiq worker per process: the web
+        # process's own runs the jobs queued while Redis is away).
+        worker = start_worker({**env, "POSE_GENERATOR_PROVIDER": "counting"})
         try:
             api = kit.sign_up(http)
             runtime.ledger.grant(api.user_id, 100, "test credits", f"test:{api.user_id}")
@@ -73,5 +72,5 @@ def test_losing_and_regaining_redis_switches_how_jobs_run(
             assert queue_check(http, kit.prefix)["status"] == "ok"
             assert generate()["status"] == "completed"
         finally:
-            worker.stop()
+            worker.kill()
         assert api.balance() == {"balance": 200 - 3 * 60, "held": 0, "available": 20}

@@ -78,4 +78,5 @@ def test_a_queue_that_refuses_the_job_releases_the_hold(client: Any, kit: Any) -
     response = api.gallery(project, kit.poses(client, 1))
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "QUEUE_UNAVAILABLE"
+    assert response.headers["Retry-After"] == "5"
     assert api.balance() == {"balance": 100, "held": 0, "available": 100}

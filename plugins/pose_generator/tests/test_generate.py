@@ -145,4 +145,6 @@ def test_short_of_credits_is_402_and_nothing_is_held(client: TestClient, kit: An
     response = api.gallery(api.project(), poses)
     assert response.status_code == 402
     assert response.json()["error"]["code"] == "INSUFFICIENT_CREDITS"
+    message = response.json()["error"]["message"]
+    assert message.startswith("Not enough credits to generate poses: 120 needed"), message
     assert api.balance() == {"balance": 100, "held": 0, "available": 100}

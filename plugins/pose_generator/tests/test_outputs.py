@@ -119,6 +119,11 @@ def test_a_background_change_costs_ten_and_replaces_the_image(client: Any, kit: 
     picture = Image.open(io.BytesIO(client.get(changed["imageUrl"]).content)).convert("RGB")
     assert picture.getpixel((1, 1)) == (0, 255, 0)
     assert api.balance() == {"balance": 60, "held": 0, "available": 60}
+    lines = [(e["kind"], e["amount"], e["reason"]) for e in api.history()[:2]]
+    assert lines == [
+        ("capture", -10, "Pose background change"),
+        ("capture", -30, "Pose generation: 1 pose"),
+    ]
     missing = api.post(f"/poses/{pose['id']}/background", json={"backgroundMode": "upload"})
     assert missing.status_code == 422
     assert "backgroundImageUrl" in missing.json()["error"]["details"]["fields"]

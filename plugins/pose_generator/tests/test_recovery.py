@@ -9,12 +9,9 @@ credits are exact: 30 per pose made, nothing held.
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,31 +22,6 @@ from lumiku.testing import define_plugin, runtime_of
 
 HERE = Path(__file__).parent
 LEASE = "2"
-
-
-@pytest.fixture
-def start_worker(lumiku_env: dict[str, str], tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    started: list[subprocess.Popen[str]] = []
-
-    def start(env: dict[str, str]) -> subprocess.Popen[str]:
-        process = subprocess.Popen(
-            [sys.executable, str(HERE / "worker_process.py"), str(tmp_path / "renders.log")],
-            stdout=subprocess.PIPE,
-            text=True,
-            env={**os.environ, **lumiku_env, **env},
-        )
-        started.append(process)
-        assert process.stdout is not None
-        assert process.stdout.readline().strip() == "ready"
-        return process
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-        process.wait(timeout=10)
-        if process.stdout is not None:
-            process.stdout.close()
 
 
 def until(condition: Callable[[], bool], timeout: float, every: Callable[[], Any] = int) -> None:

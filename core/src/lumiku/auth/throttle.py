@@ -46,6 +46,7 @@ from lumiku.auth.attempts import (
 )
 from lumiku.clock import Clock, utc_now
 from lumiku.errors import RateLimited, ServiceUnavailable
+from lumiku.wording import plural
 
 __all__ = [
     "AttemptStore",
@@ -203,7 +204,7 @@ class LoginThrottle:
         freed_by = times[max(0, len(times) - limit)] if times else now
         retry_after = max(1, math.ceil(freed_by + window - now))
         raise RateLimited(
-            f"{message}; try again in {retry_after} seconds.", retry_after=retry_after
+            f"{message}; try again in {plural(retry_after, 'second')}.", retry_after=retry_after
         )
 
     def _run(self, action: Callable[[AttemptStore], T]) -> T:

@@ -44,6 +44,8 @@ class QueueUnavailable(ServiceUnavailable):
     """The job could not be queued; it was failed and its credits given back."""
 
     code = "QUEUE_UNAVAILABLE"
+    retry_after = 5
+    """Seconds a client should wait before submitting again (sent as ``Retry-After``)."""
 
 
 @attrs.frozen
@@ -123,8 +125,10 @@ class HeldJobs:
             if hold is not None:
                 services.charges.release(key, hold.id)
             raise
+        # Read before queueing: once queued, the job may finish (and settle) at once.
+        available = services.charges.available(key.user_id)
         self._queue(key, job_id, hold)
-        return Submitted(row, cost, services.charges.available(key.user_id), hold)
+        return Submitted(row, cost, available, hold)
 
     def _row(
         self,
@@ -178,7 +182,7 @@ class HeldJobs:
             raise QueueUnavailable(
                 f"Job {job_id!r} could not be queued, so it was marked failed and its credits "
                 "were released; try again in a moment.",
-                details={"jobId": job_id},
+                details={"jobId": job_id, "retryAfter": QueueUnavailable.retry_after},
             ) from exc
 
     def _replay(self, user_id: str, row: Mapping[str, Any]) -> Submitted:

@@ -6,11 +6,18 @@ set and the messages live and die together: Redis restarted empty (it persists n
 here) loses both, and an in-process queue dies with its process along with its set. So a
 job that is ``pending`` while its id is missing from the set has lost its message, and the
 recovery queues it again. Ids leave the set when the job finishes.
+
+The markers are bookkeeping on the request path (a submit marks, a failed submit forgets),
+so on Redis they use a client with the request path's timeouts (``DEFAULT_TIMEOUT``) that
+shares the broker's circuit breaker: a Redis down or hung costs a submit about one such
+timeout, after which the broker's own enqueue fails at once and goes to the fallback.
+``discard`` never raises (an id left behind only makes the recovery skip a job it would
+not queue anyway, the job being finished).
 """
 
 from __future__ import annotations
 
-import contextlib
+import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -19,6 +26,11 @@ from typing import Any, Protocol
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
+from redis.connection import ConnectionPool
+
+from lumiku.redis_clients import DEFAULT_TIMEOUT
+
+logger = logging.getLogger("lumiku.jobs")
 
 
 class QueuedMarkers(Protocol):
@@ -28,7 +40,7 @@ class QueuedMarkers(Protocol):
         """Mark ``job_id`` as having a message for ``actor``."""
 
     def discard(self, actor: str, job_id: str) -> None:
-        """Forget ``job_id`` (its job finished)."""
+        """Forget ``job_id`` (its job finished); never raises."""
 
     def missing(self, actor: str, job_ids: Iterable[str]) -> set[str]:
         """Return which of ``job_ids`` have no message marked."""
@@ -72,8 +84,16 @@ class RedisMarkers:
         self._client.sadd(self._key(actor), job_id)
 
     def discard(self, actor: str, job_id: str) -> None:
-        """Forget ``job_id``."""
-        self._client.srem(self._key(actor), job_id)
+        """Forget ``job_id``; a Redis that does not answer is logged, never raised."""
+        try:
+            self._client.srem(self._key(actor), job_id)
+        except redis.RedisError as exc:
+            logger.warning(
+                "⚠️ %s: job %s stays marked as queued (Redis: %s); harmless, it is finished",
+                actor,
+                job_id,
+                type(exc).__name__,
+            )
 
     def missing(self, actor: str, job_ids: Iterable[str]) -> set[str]:
         """Return the ids not marked (one round trip)."""
@@ -110,18 +130,41 @@ class FailoverMarkers:
         self._fallback.add(actor, job_id)
 
     def discard(self, actor: str, job_id: str) -> None:
-        """Forget ``job_id`` in both sets (Redis only if it answers)."""
+        """Forget ``job_id`` in both sets (Redis only if it answers); never raises."""
         self._fallback.discard(actor, job_id)
-        with contextlib.suppress(redis.RedisError):
-            self._primary.discard(actor, job_id)
+        self._primary.discard(actor, job_id)
 
     def missing(self, actor: str, job_ids: Iterable[str]) -> set[str]:
         """Return the ids marked in neither set."""
         return self._fallback.missing(actor, self._primary.missing(actor, job_ids))
 
 
-def markers_for(broker: dramatiq.Broker) -> QueuedMarkers:
-    """Return the markers that live and die with ``broker``'s messages."""
+def markers_for(broker: dramatiq.Broker, *, timeout: float = DEFAULT_TIMEOUT) -> QueuedMarkers:
+    """Return the markers that live and die with ``broker``'s messages.
+
+    For a Redis broker, the markers' client connects like the broker's (same server,
+    same circuit breaker when the broker's client is guarded) with ``timeout`` seconds
+    for connecting and for each command.
+    """
     if isinstance(broker, RedisBroker):
-        return RedisMarkers(broker.client, broker.namespace)
+        return RedisMarkers(request_path_client(broker.client, timeout), broker.namespace)
     return MemoryMarkers()
+
+
+def request_path_client(client: redis.Redis, timeout: float) -> redis.Redis:
+    """Return a client to ``client``'s server with ``timeout`` second socket timeouts.
+
+    The connection class (and so a guarded client's breaker) is shared, so a timeout here
+    opens the breaker the broker's commands ask too.
+    """
+    pool = client.connection_pool
+    options = {
+        **pool.connection_kwargs,
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+    }
+    quick = redis.Redis(
+        connection_pool=ConnectionPool(connection_class=pool.connection_class, **options)
+    )
+    quick.auto_close_connection_pool = True
+    return quick

@@ -11,6 +11,7 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from lumiku.errors import LumikuError, ServiceUnavailable
 from lumiku.images.errors import ProviderError
+from lumiku.wording import plural
 
 R = TypeVar("R")
 Job = Mapping[Any, Any]
@@ -80,6 +81,8 @@ def problem_of(exc: BaseException, *, time_limit_seconds: int) -> Problem:
         return Problem(exc.code, exc.message, isinstance(exc, ServiceUnavailable))
     if isinstance(exc, TimeLimitExceeded):
         return Problem(
-            "TIME_LIMIT", f"The attempt ran longer than {time_limit_seconds} seconds.", True
+            "TIME_LIMIT",
+            f"The attempt ran longer than {plural(time_limit_seconds, 'second')}.",
+            True,
         )
     return Problem("INTERNAL_ERROR", f"The work failed unexpectedly ({type(exc).__name__}).", True)

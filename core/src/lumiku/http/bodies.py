@@ -7,13 +7,13 @@ is never buffered past its limit.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from starlette.requests import Request
 
 from lumiku import errors
+from lumiku.http.json_keys import DuplicateKey, loads_unique
 from lumiku.http.text import check_json_text
 from lumiku.metrics import Metrics
 
@@ -111,7 +111,9 @@ def _no_constants(name: str) -> Any:
 def parse_json(raw: bytes, metrics: Metrics) -> Any:
     """Return the parsed JSON of ``raw``; raise ``BadRequest`` (``INVALID_JSON``) if it is not JSON.
 
-    ``NaN`` and ``Infinity``, which Python's parser accepts, are not JSON and are refused.
+    ``NaN`` and ``Infinity``, which Python's parser accepts, are not JSON and are refused;
+    so is a key repeated in one object, at any depth (``BadRequest``, ``DUPLICATE_KEY``,
+    ``details["key"]`` names it).
     A key or string that cannot be encoded as UTF-8 (a lone surrogate escape such as
     ``"\\ud800"``) raises ``BadRequest`` (``INVALID_TEXT``).
     """
@@ -120,7 +122,15 @@ def parse_json(raw: bytes, metrics: Metrics) -> Any:
             "The request body is empty; send a JSON object.", code="INVALID_JSON"
         )
     try:
-        data = json.loads(raw, parse_constant=_no_constants)
+        data = loads_unique(raw, parse_constant=_no_constants)
+    except DuplicateKey as exc:
+        metrics.json_parse_errors.inc()
+        raise errors.BadRequest(
+            f"The request body sends the key {exc.key!r} more than once in one object; send "
+            "each key once.",
+            code="DUPLICATE_KEY",
+            details={"key": exc.key},
+        ) from None
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         metrics.json_parse_errors.inc()
         raise errors.BadRequest(

@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from lumiku import errors
+from lumiku.wording import plural
 
 DEFAULT_TOTAL = 256 * 1024 * 1024
 DEFAULT_PER_CLIENT = 32 * 1024 * 1024
@@ -83,7 +84,7 @@ class BodyBudget:
                 retry_after = max(1, math.ceil(self.wait))
                 raise errors.ServerBusy(
                     "The server is holding as many request bodies as its memory allows; "
-                    f"retry in {retry_after} seconds.",
+                    f"retry in {plural(retry_after, 'second')}.",
                     retry_after=retry_after,
                 )
             await asyncio.sleep(self.poll)

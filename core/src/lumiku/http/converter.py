@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import collections.abc
 import datetime as dt
-import json
 import math
 import re
 import typing
@@ -27,6 +26,7 @@ from cattrs.gen import make_dict_unstructure_fn, make_mapping_structure_fn, over
 
 from lumiku import errors
 from lumiku.http.files import UploadedFile
+from lumiku.http.json_keys import DuplicateKey, loads_unique
 from lumiku.http.naming import to_camel
 from lumiku.http.structuring import make_class_structure, structure_items, wire_type
 from lumiku.integers import INT64, parse_whole
@@ -272,7 +272,9 @@ def split_text_list(value: Any) -> list[Any]:
     text = value.strip()
     if text.startswith("["):
         try:
-            parsed = json.loads(text)
+            parsed = loads_unique(text)
+        except DuplicateKey as exc:
+            raise ValueError(f"must not send the key {exc.key!r} twice in one object") from None
         except (ValueError, RecursionError):
             raise ValueError("must be a JSON array or a comma-separated list") from None
         if not isinstance(parsed, list):

@@ -54,10 +54,21 @@ class BalanceCeiling(Conflict):
 
     def __init__(self, user_id: str, amount: int, balance: int, ceiling: int) -> None:
         room = max(ceiling - balance, 0)
+        adding = plural(amount, "credit")
+        if room == 0:
+            message = (
+                f"This account is at its ceiling of {ceiling:,} credits, so adding {adding} "
+                "was refused; nothing was changed."
+            )
+        else:
+            fit = "fits" if room == 1 else "fit"
+            message = (
+                f"Adding {adding} would take the balance of {plural(balance, 'credit')} past "
+                f"the ceiling of {ceiling:,} credits an account may hold; nothing was changed. "
+                f"At most {plural(room, 'more credit', 'more credits')} {fit}."
+            )
         super().__init__(
-            f"Adding {amount} credits would take the balance of {balance} past the ceiling of "
-            f"{ceiling} credits an account may hold; nothing was changed. At most {room} more "
-            "credits fit.",
+            message,
             details={"userId": user_id, "balance": balance, "ceiling": ceiling, "room": room},
         )
         self.user_id = user_id

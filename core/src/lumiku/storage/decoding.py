@@ -22,6 +22,7 @@ from contextlib import contextmanager
 
 from lumiku.memory import release_memory
 from lumiku.storage.errors import DecodingBusy
+from lumiku.wording import plural
 
 DEFAULT_BUDGET_PIXELS = 34_000_000
 """About two 4096x4096 images (16.8 megapixels each)."""
@@ -89,7 +90,7 @@ class DecodingBudget:
         retry_after = max(1, math.ceil(self.wait))
         return DecodingBusy(
             "The server is decoding as many images as its memory allows; retry in "
-            f"{retry_after} seconds.",
+            f"{plural(retry_after, 'second')}.",
             retry_after=retry_after,
             details={"budgetPixels": self.pixels},
         )

@@ -18,8 +18,8 @@ STATUSES = ("created", "pending", "unknown", "paid", "failed", "expired", "revie
 """``created``: stored, inquiry not answered yet. ``pending``: Duitku has it, unpaid.
 ``unknown``: the inquiry timed out or failed on Duitku's side; the poller finds out.
 ``paid``: credited (its purchase entry exists). ``failed``: refused, or Duitku said failed.
-``expired``: not paid in time. ``review``: Duitku reported it paid with another amount;
-nothing credited, an operator decides."""
+``expired``: not paid in time. ``review``: Duitku reported it paid with another amount, or
+its credits would pass the account's balance ceiling; nothing credited, an operator decides."""
 OPEN_STATUSES = ("created", "pending", "unknown")
 """Statuses the poller resolves."""
 CREDITABLE_STATUSES = ("created", "pending", "unknown", "failed", "expired")

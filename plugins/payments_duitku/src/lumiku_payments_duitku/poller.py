@@ -32,12 +32,14 @@ BATCH = 50
 
 @attrs.define
 class PollReport:
-    """What one run did: payments asked about, and how they ended."""
+    """What one run did: payments asked about, and how they ended (``errors``: payments
+    whose handling raised, logged; the run went on with the others)."""
 
     checked: int = 0
     paid: int = 0
     closed: int = 0
     unanswered: int = 0
+    errors: int = 0
 
 
 class Poller:
@@ -67,7 +69,14 @@ class Poller:
         report = PollReport()
         for payment in self._claim(self._store.clock()):
             report.checked += 1
-            self._resolve(payment, report)
+            try:
+                self._resolve(payment, report)
+            except Exception:  # one payment's fault must not strand the rest of the batch
+                report.errors += 1
+                self._logger.exception(
+                    "❌ poll of payment %s failed; it is asked about again at its next check",
+                    payment.merchant_order_id,
+                )
         if report.checked:
             self._logger.info("payments polled: %s", attrs.asdict(report))
         return report

@@ -2,11 +2,12 @@
 
 Every paid payment has exactly one purchase entry, of its credits, on its owner's account;
 no purchase entry of a Duitku payment exists without the payment being paid; and a
-payment in ``review`` (Duitku reported another amount) is reported until an operator
-settles it. Marking paid and crediting happen in one transaction, so each statement below
-(one per direction, one snapshot each) finds nothing unless something went around this
-plugin. A second entry for one payment is impossible (the ledger's unique index); the
-ledger's own ``duplicate_purchase`` check would report a database that lost it.
+payment in ``review`` (Duitku reported another amount, or the credits would pass the
+balance ceiling) is reported until an operator settles it. Marking paid and crediting
+happen in one transaction, so each statement below (one per direction, one snapshot each)
+finds nothing unless something went around this plugin. A second entry for one payment is
+impossible (the ledger's unique index); the ledger's own ``duplicate_purchase`` check would
+report a database that lost it.
 """
 
 from __future__ import annotations
@@ -93,9 +94,10 @@ def check_purchases(connection: sa.Connection) -> list[Discrepancy]:
                 "payment_in_review",
                 int(held.credits),
                 0,
-                f"Duitku reported payment {held.merchant_order_id} paid with another amount; "
-                "nothing was credited: check it in the Duitku dashboard and settle it with "
-                "`lumiku credits adjust`",
+                f"payment {held.merchant_order_id} is in review: Duitku reported it paid with "
+                "another amount, or its credits would pass the account's balance ceiling (see "
+                "its events); nothing was credited: check it in the Duitku dashboard and "
+                "settle it with `lumiku credits adjust`",
             )
         )
     return found

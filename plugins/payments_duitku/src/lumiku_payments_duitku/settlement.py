@@ -7,7 +7,10 @@ is marked ``paid`` (a conditional update from a status that can still be credite
 the purchase entry is posted with key ``topup:<merchantOrderId>``, so both happen or
 neither does. A second delivery finds the payment ``paid`` and changes nothing; the
 ledger holds at most one purchase entry per payment whatever happens. ``00`` with another
-amount credits nothing and puts the payment in ``review``. ``02`` fails it (``expired`` once
+amount credits nothing and puts the payment in ``review``; so does ``00`` for a payment
+whose credits would take the account past the balance ceiling (``BalanceCeiling``: the
+transaction is rolled back, then the payment is moved to ``review`` with an event
+``balance_ceiling``, for an operator). ``02`` fails it (``expired`` once
 past its expiry); ``01`` leaves it pending. A ``00`` after local expiry still credits: the
 money was taken (``shared/reference/duitku.md``, "Rules that matter").
 """
@@ -19,7 +22,7 @@ from typing import Any
 
 import attrs
 
-from lumiku import PurchaseAlreadyCredited, Reference, plural
+from lumiku import BalanceCeiling, PurchaseAlreadyCredited, Reference, plural
 from lumiku_payments_duitku.client import StatusAnswer
 from lumiku_payments_duitku.models import CREDITABLE_STATUSES, OPEN_STATUSES
 from lumiku_payments_duitku.payments import Payment, PaymentStore
@@ -97,7 +100,10 @@ class Settlement:
                     payment.amount,
                 )
             return self._current(order)
-        credited = self._mark_paid_and_credit(payment)
+        try:
+            credited = self._mark_paid_and_credit(payment)
+        except BalanceCeiling as exc:
+            return self._review_over_ceiling(payment, exc)
         if credited:
             self._logger.info(
                 "✅ payment %s paid: %s to user %s",
@@ -107,9 +113,31 @@ class Settlement:
             )
         return self._current(order, credited=credited)
 
+    def _review_over_ceiling(self, payment: Payment, exc: BalanceCeiling) -> Outcome:
+        """Put a paid payment whose credits do not fit under the ceiling in review."""
+        order = payment.merchant_order_id
+        if self._store.change(
+            order, from_statuses=CREDITABLE_STATUSES, status="review", next_check_at=None
+        ):
+            self._logger.error(
+                "❌ payment %s is paid but its %s would take user %s past the balance "
+                "ceiling: nothing credited, the payment is in review",
+                order,
+                plural(payment.credits, "credit"),
+                payment.user_id,
+            )
+            self._store.record_event(
+                order,
+                source="settlement",
+                outcome="balance_ceiling",
+                fields={"credits": payment.credits, "reason": exc.code},
+            )
+        return self._current(order)
+
     def _mark_paid_and_credit(self, payment: Payment) -> bool:
         """Mark ``payment`` paid and post its purchase entry in one transaction; return
-        whether this call did (``False``: it was already paid, or in review)."""
+        whether this call did (``False``: it was already paid, or in review). Raise
+        ``BalanceCeiling`` (nothing written) when the credits do not fit the account."""
         order = payment.merchant_order_id
         with self._store.engine.begin() as connection:
             marked = self._store.transition(

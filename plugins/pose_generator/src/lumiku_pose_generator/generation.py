@@ -153,7 +153,9 @@ class Generations:
             "seed": seed_of(call.user_id, str(uuid.uuid4())),
         }
         items = len(pose_ids) * int(columns["batch_size"])
-        submitted = self._jobs.submit(call, values=values, items=items, unit_cost=unit)
+        submitted = self._jobs.submit(
+            call, values=values, items=items, unit_cost=unit, purpose="generate poses"
+        )
         if not submitted.replayed:
             self._after_submit(submitted.job, pose_ids)
         return submitted

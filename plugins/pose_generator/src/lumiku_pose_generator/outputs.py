@@ -99,7 +99,11 @@ class Outputs:
             "seed": pose["seed"],
         }
         return self._jobs.submit(
-            call, values=values, items=1, unit_cost=self._ctx.cost("backgroundChange")
+            call,
+            values=values,
+            items=1,
+            unit_cost=self._ctx.cost("backgroundChange"),
+            purpose="change a pose's background",
         )
 
     # -- exports --------------------------------------------------------------------------

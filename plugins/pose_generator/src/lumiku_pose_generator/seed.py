@@ -1,6 +1,6 @@
 """Load the library's seed into the database: idempotent, counters untouched.
 
-Used by the migration ``pose_0001_library`` and by ``lumiku pose-generator seed``. The
+Used by the migration ``pose_generator_0001_library`` and by ``lumiku pose-generator seed``. The
 tables are addressed through lightweight ``sa.table`` clauses naming only the columns the
 first revision creates, so a later revision adding columns never breaks this one.
 """

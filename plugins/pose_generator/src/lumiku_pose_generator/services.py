@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
+from typing import Any
 
 import attrs
 
-from lumiku import HeldJobs, JobLimits, PluginContext
+from lumiku import HeldJobs, JobLimits, PluginContext, plural
 from lumiku_pose_generator.generation import Generations
 from lumiku_pose_generator.outputs import Outputs
 from lumiku_pose_generator.plugin import PoseGeneratorSettings
@@ -43,6 +45,16 @@ def job_limits(settings: PoseGeneratorSettings) -> JobLimits:
     )
 
 
+def describe_generation(row: Mapping[str, Any]) -> str:
+    """Return the credit history line of a generation's charge (a person reads it)."""
+    if row.get("source_pose_id"):
+        return "Pose background change"
+    count = int(row.get("items_total") or 0)
+    kind = "from a text prompt" if row.get("generation_type") == "TEXT_DESCRIPTION" else ""
+    line = f"Pose generation: {plural(count, 'pose')}" if count else "Pose generation"
+    return f"{line} {kind}".strip()
+
+
 def build_services(ctx: PluginContext) -> Services:
     """Build the services on ``ctx``'s core services."""
     jobs = ctx.held_jobs(
@@ -53,6 +65,7 @@ def build_services(ctx: PluginContext) -> Services:
         reference_type="pose_generation",
         limits=job_limits(ctx.settings),
         events=EVENTS,
+        describe=describe_generation,
     )
     results = Results(ctx, jobs)
     return Services(

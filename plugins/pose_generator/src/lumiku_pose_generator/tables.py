@@ -4,7 +4,7 @@
 ``pose_generations`` (a held job of the core kit: one item per pose to render),
 ``pose_selections`` (the library poses a gallery generation asked for, in order) and
 ``generated_poses`` (one row per rendered pose, unique per generation and variation key).
-The migration ``pose_0002_generations`` creates them. Users are the core's: ``user_id``
+The migration ``pose_generator_0002_generations`` creates them. Users are the core's: ``user_id``
 carries a foreign key to ``users.id`` in the database, not here.
 """
 

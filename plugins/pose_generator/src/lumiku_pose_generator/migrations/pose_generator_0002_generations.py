@@ -1,7 +1,7 @@
 """Pose Generator: projects, generations (held jobs), selections and generated poses.
 
-Revision ID: pose_0002_generations
-Revises: pose_0001_library
+Revision ID: pose_generator_0002_generations
+Revises: pose_generator_0001_library
 Create Date: 2026-11-30
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 from lumiku import UTCDateTime, job_columns, job_constraints
 
-revision = "pose_0002_generations"
-down_revision = "pose_0001_library"
+revision = "pose_generator_0002_generations"
+down_revision = "pose_generator_0001_library"
 branch_labels = None
 depends_on = None
 

@@ -3,7 +3,7 @@
 The seed is ``lumiku_pose_generator.library_data`` as it is when this revision runs; it is
 idempotent (``lumiku pose-generator seed`` runs the same code later to update the rows).
 
-Revision ID: pose_0001_library
+Revision ID: pose_generator_0001_library
 Revises:
 Create Date: 2026-12-03
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "pose_0001_library"
+revision = "pose_generator_0001_library"
 down_revision = None
 branch_labels = ("pose_generator",)
 depends_on = "0001_users"  # pose requests belong to users
