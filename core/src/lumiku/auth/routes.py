@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 
 from lumiku.auth.models import CurrentUser, User
 from lumiku.auth.tokens import IssuedToken
-from lumiku.http.endpoint import Call, RateLimit, get, post, put
+from lumiku.http.endpoint import ANONYMOUS_BODY_LIMIT, Call, RateLimit, get, post, put
 from lumiku.http.fields import field
 
 if TYPE_CHECKING:
@@ -157,6 +157,7 @@ def auth_routes(auth: AuthService) -> list[BaseRoute]:
             update_profile,
             auth="user",
             body=ProfileBody,
+            max_body=ANONYMOUS_BODY_LIMIT,  # a few fields: as small as the anonymous routes'
             response=ProfileResponse,
             tags=tags,
             errors=(404, 409, 429),  # account gone; email taken; password guesses throttled
