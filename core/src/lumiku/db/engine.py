@@ -46,20 +46,28 @@ def ping(engine: Engine) -> None:
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
-    """Create an engine for ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``)."""
+    """Create an engine for ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``).
+
+    Statement parameters are hidden from errors and logs (``hide_parameters``): a failing
+    insert must never write a password hash, an email or a token into the server log.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(
-            parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            parsed,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"check_same_thread": False, "timeout": 30},
         )
         _configure_sqlite(engine)
         return engine
     return sa.create_engine(
         parsed,
         echo=echo,
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=True,
