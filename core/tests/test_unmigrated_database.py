@@ -54,8 +54,7 @@ def test_routes_answer_503_and_the_log_holds_no_parameters(
         assert EMAIL not in answer.text
         assert "SELECT" not in answer.text.upper()
     logged = "\n".join(
-        [record.getMessage() for record in caplog.records]
-        + [caplog.text]  # tracebacks included
+        [record.getMessage() for record in caplog.records] + [caplog.text]  # tracebacks included
     )
     assert "could not serve" in logged
     for secret in ("$argon2", EMAIL, PASSWORD, "[parameters"):
