@@ -95,7 +95,8 @@ def auth_routes(auth: AuthService) -> list[BaseRoute]:
 
     def register(call: Call[RegisterBody, None]) -> SessionResponse:
         """Create an account (with welcome credits) and sign in."""
-        user, token = auth.register(call.body.email, call.body.password, call.body.name)
+        body = call.body
+        user, token = auth.register(body.email, body.password, body.name, call.client_ip)
         return _session(user, token)
 
     def login(call: Call[LoginBody, None]) -> SessionResponse:
