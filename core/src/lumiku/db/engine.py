@@ -76,8 +76,9 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engin
     """Create an engine for ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``).
 
     Raises ``ConfigurationError`` when a SQLite file's folder does not exist (only the
-    default ``./var`` is created). Statement parameters are hidden from errors and logs (``hide_parameters``): a failing
-    insert must never write a password hash, an email or a token into the server log.
+    default ``./var`` is created). Statement parameters are hidden from errors and logs
+    (``hide_parameters``): a failing insert must never write a password hash, an email or
+    a token into the server log.
     """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
