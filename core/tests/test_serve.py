@@ -60,11 +60,11 @@ def test_a_taken_port_is_one_line_and_exit_1_with_no_success_line(
 
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_the_success_line_comes_once_the_server_answers(
-    lumiku_env: dict[str, str], database_url: str, tmp_path: Path, workers: str
+    lumiku_env: dict[str, str], migrated_database_url: str, tmp_path: Path, workers: str
 ) -> None:
-    process = _serve(
-        _environment(lumiku_env), "--host", "127.0.0.1", "--port", "0", "--workers", workers
-    )
+    # Migrated: a server whose core tables are missing says /health is down (no ✅ line).
+    env = {**_environment(lumiku_env), "DATABASE_URL": migrated_database_url}
+    process = _serve(env, "--host", "127.0.0.1", "--port", "0", "--workers", workers)
     lines: list[str] = []
     try:
         assert process.stdout is not None

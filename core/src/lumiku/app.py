@@ -130,9 +130,13 @@ def _named_checks(result: Any) -> dict[str, HealthCheck]:
 
 
 def _health_routes(
-    runtime: Runtime, plugins: PluginHealth, operators: OperatorAccess
+    runtime: Runtime,
+    plugins: PluginHealth,
+    operators: OperatorAccess,
+    migrations: MigrationWatch,
 ) -> list[BaseRoute]:
     checks = core_checks(
+        core_pending=lambda: migrations.core_pending is True,
         engine=runtime.engine,
         redis_enabled=runtime.settings.redis.enabled,
         redis_up=lambda: runtime.registry.redis_available,
@@ -311,18 +315,19 @@ def create_app(
     # mounted plugin's own /health.
     plugin_health = _plugin_health(runtime)
     operators = OperatorAccess(runtime.auth, settings.metrics_token)
+    migrations = MigrationWatch(runtime.engine, runtime.registry, runtime.hooks, runtime.metrics)
     app_routes.extend(
         [
             *introspection_routes(runtime.registry, runtime.metrics, openapi, operators),
             *_core_routes(runtime),
             *_plugin_routes(runtime, plugin_health, operators),
-            *_health_routes(runtime, plugin_health, operators),
+            *_health_routes(runtime, plugin_health, operators, migrations),
         ]
     )
     realtime = _realtime(runtime)
     watches = Watches(
         RedisWatch(settings.redis.url, runtime.registry, runtime.metrics),
-        MigrationWatch(runtime.engine, runtime.registry, runtime.hooks, runtime.metrics),
+        migrations,
     )
     app = Starlette(
         routes=group_routes(app_routes),

@@ -232,6 +232,8 @@ class MigrationWatch:
         self.metrics = metrics
         self.interval = interval
         self._first = True
+        self.core_pending: bool | None = None
+        """Whether the core's migrations are not at head (``None``: not read yet)."""
 
     def check_now(self) -> list[str]:
         """Read the status once and apply it; return the plugins whose state changed.
@@ -248,6 +250,7 @@ class MigrationWatch:
             logger.error("❌ Migration status unreadable: %s: %s", type(exc).__name__, exc)
             return []
         self.metrics.migrations_pending.set(0 if report.at_head else 1)
+        self.core_pending = report.core_pending
         if self._first and not report.at_head:
             logger.warning("⚠️ Database migrations are not at head: run `%s`", MIGRATE_COMMAND)
         self._first = False
