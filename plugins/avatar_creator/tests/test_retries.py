@@ -74,13 +74,14 @@ def test_upload_retries_are_charged_once(
 ) -> None:
     uploads = kit.services(client).uploads
 
-    # 1. Two attempts fail cleanly (row insert fails, spend refunded, 500); the third,
-    #    with the same key, makes the avatar and is charged once (attempts 0, 1, 2).
+    # 1. Two attempts fail cleanly (row insert fails, spend refunded, 503: the database
+    #    could not serve); the third, with the same key, makes the avatar and is charged
+    #    once (attempts 0, 1, 2).
     api = kit.sign_up(client)
     project_id = api.project()
     failing_first(monkeypatch, uploads, "_insert", times=2)
-    assert upload(api, kit, project_id, "same-key").status_code == 500
-    assert upload(api, kit, project_id, "same-key").status_code == 500
+    assert upload(api, kit, project_id, "same-key").status_code == 503
+    assert upload(api, kit, project_id, "same-key").status_code == 503
     assert api.balance()["balance"] == 100
     done = upload(api, kit, project_id, "same-key")
     assert done.status_code == 200, done.text
@@ -169,14 +170,14 @@ def test_generate_retries_hold_once_for_a_job_that_can_run(
     services = kit.services(client)
     body = {"name": "g", "prompt": "a friendly person", "width": 512, "height": 512}
 
-    # 1. The row insert fails: the hold is released and the answer is 500. The retry
+    # 1. The row insert fails: the hold is released and the answer is 503. The retry
     #    with the same key gets a new, open hold (not the released one) and a job.
     api = kit.sign_up(client)
     project_id = api.project()
     failing_first(monkeypatch, services.jobs, "_row", times=1)
     url = f"/projects/{project_id}/avatars/generate"
     headers = {"Idempotency-Key": "gen-1"}
-    assert api.post(url, json=body, headers=headers).status_code == 500
+    assert api.post(url, json=body, headers=headers).status_code == 503
     assert api.balance() == {"balance": 100, "held": 0, "available": 100}
     retried = api.post(url, json=body, headers=headers)
     assert retried.status_code == 202, retried.text
