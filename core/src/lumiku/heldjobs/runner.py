@@ -42,7 +42,7 @@ from lumiku.heldjobs.heartbeat import Heartbeat
 from lumiku.heldjobs.items import finished_keys, job_items, read_items
 from lumiku.heldjobs.kind import JobKind, JobServices
 from lumiku.heldjobs.limits import EXPIRED_MESSAGE
-from lumiku.heldjobs.settle import conclude, settle, settle_row
+from lumiku.heldjobs.settle import announce, conclude, settle, settle_row
 from lumiku.heldjobs.work import Problem, problem_of
 from lumiku.wording import plural
 
@@ -99,14 +99,12 @@ class Runner:
             return
         claim_id = uuid.uuid4().hex
         with services.engine.begin() as connection:
-            claimed = claims.claim(
+            # The claim returns the row it claimed: no second read.
+            row = claims.claim(
                 connection, kind.table, job_id, claim_id, now=now, lease=kind.limits.lease
             )
-        if not claimed:
-            self._busy(job_id)
-            return
-        row = self._read(job_id)
         if row is None:
+            self._busy(job_id)
             return
         if kind.events is not None and row["attempts"] == 1:
             kind.events.started(services.publisher, row["user_id"], job_id, row["items_total"])
@@ -207,7 +205,8 @@ class Runner:
             return
         try:
             with services.engine.begin() as connection:
-                if not self._count(connection, row, claim_id, position, item, started, None):
+                counts = self._count(connection, row, claim_id, position, item, started, None)
+                if counts is None:
                     connection.rollback()
                     kind.work.discard(result)
                     raise _ClaimLost
@@ -218,7 +217,7 @@ class Runner:
             kind.work.discard(result)
             self._failed(row, claim_id, position, item, started, exc, last)
             return
-        self._progress(row)
+        self._progress(row, counts)
 
     def _count(
         self,
@@ -229,7 +228,8 @@ class Runner:
         item: str,
         started: Any,
         problem: Problem | None,
-    ) -> bool:
+    ) -> claims.Counts | None:
+        """Count the item and insert its row; return the job's counters, None if lost."""
         kind, services = self._kind, self._services
         now = services.clock()
         counted = claims.count_item(
@@ -241,8 +241,8 @@ class Runner:
             lease=kind.limits.lease,
             completed=problem is None,
         )
-        if not counted:
-            return False
+        if counted is None:
+            return None
         connection.execute(
             job_items.insert().values(
                 job_table=kind.table_name,
@@ -256,7 +256,7 @@ class Runner:
                 finished_at=now,
             )
         )
-        return True
+        return counted
 
     def _failed(
         self,
@@ -297,24 +297,23 @@ class Runner:
                 )
             raise exc
         with services.engine.begin() as connection:
-            if not self._count(connection, row, claim_id, position, item, started, problem):
+            counts = self._count(connection, row, claim_id, position, item, started, problem)
+            if counts is None:
                 raise _ClaimLost
-        self._progress(row)
+        self._progress(row, counts)
 
-    def _progress(self, row: Any) -> None:
+    def _progress(self, row: Any, counts: claims.Counts) -> None:
+        """Publish the counters the counting update returned (no re-read of the job)."""
         events = self._kind.events
         if events is None:
-            return
-        current = self._read(row["id"])
-        if current is None:
             return
         events.progress(
             self._services.publisher,
             row["user_id"],
             row["id"],
-            int(current["items_completed"]),
-            int(current["items_failed"]),
-            int(current["items_total"]),
+            counts.completed,
+            counts.failed,
+            counts.total,
         )
 
     def _give_up(self, row: Any, claim_id: str, code: str, message: str) -> None:
@@ -378,4 +377,6 @@ class Runner:
                 )
             raise
         if finished is not None:
-            conclude(self._kind, services, finished)
+            # Settled in the finishing transaction above (a hold it could not settle is
+            # not open any more either): only the final event is left.
+            announce(self._kind, services, finished)
