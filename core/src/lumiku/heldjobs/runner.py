@@ -113,12 +113,12 @@ class Runner:
             with Heartbeat(
                 lambda: self._renew(job_id, claim_id), kind.limits.heartbeat, name=job_id
             ) as heartbeat:
-                worked = self._work(row, claim_id, last, heartbeat)
+                counts = self._work(row, claim_id, last, heartbeat)
         except _ClaimLost:
             services.logger.info("%s: job %s was taken over meanwhile", kind.actor_name, job_id)
             return
-        if worked:
-            self._finish(job_id, claim_id)
+        if counts is not None:
+            self._finish(job_id, claim_id, counts)
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -168,8 +168,13 @@ class Runner:
         conclude(self._kind, services, finished)
         return True
 
-    def _work(self, row: Any, claim_id: str, last: bool, heartbeat: Heartbeat) -> bool:
-        """Work through the items not finished yet; return False when the job was given up."""
+    def _work(
+        self, row: Any, claim_id: str, last: bool, heartbeat: Heartbeat
+    ) -> claims.Counts | None:
+        """Work through the items not finished yet; return the job's counters after.
+
+        Return ``None`` when the job was given up instead.
+        """
         kind, services = self._kind, self._services
         keys = list(kind.work.items(row))
         if len(keys) != row["items_total"]:
@@ -184,25 +189,31 @@ class Runner:
                 "HOLD_EXPIRED",
                 "The credits reserved for this job were given back before it ran; submit it again.",
             )
-            return False
-        with services.engine.connect() as connection:
-            done = finished_keys(connection, kind.table_name, row["id"])
+            return None
+        counts = claims.Counts(
+            int(row["items_completed"]), int(row["items_failed"]), int(row["items_total"])
+        )
+        done: set[str] = set()
+        if counts.completed or counts.failed:
+            # Item rows land only with the job's counters: none counted, none to skip.
+            with services.engine.connect() as connection:
+                done = finished_keys(connection, kind.table_name, row["id"])
         for position, item in enumerate(keys):
             if item in done:
                 continue
             if heartbeat.lost:
                 raise _ClaimLost
-            self._item(row, claim_id, position, item, last)
-        return True
+            counts = self._item(row, claim_id, position, item, last)
+        return counts
 
-    def _item(self, row: Any, claim_id: str, position: int, item: str, last: bool) -> None:
+    def _item(self, row: Any, claim_id: str, position: int, item: str, last: bool) -> claims.Counts:
+        """Produce, count and record one item; return the job's counters after it."""
         kind, services = self._kind, self._services
         started = services.clock()
         try:
             result = kind.work.produce(row, item)
         except BaseException as exc:  # noqa: BLE001 - every outcome is recorded; see _failed
-            self._failed(row, claim_id, position, item, started, exc, last)
-            return
+            return self._failed(row, claim_id, position, item, started, exc, last)
         try:
             with services.engine.begin() as connection:
                 counts = self._count(connection, row, claim_id, position, item, started, None)
@@ -215,9 +226,9 @@ class Runner:
             raise
         except BaseException as exc:  # noqa: BLE001 - every outcome is recorded; see _failed
             kind.work.discard(result)
-            self._failed(row, claim_id, position, item, started, exc, last)
-            return
+            return self._failed(row, claim_id, position, item, started, exc, last)
         self._progress(row, counts)
+        return counts
 
     def _count(
         self,
@@ -267,8 +278,8 @@ class Runner:
         started: Any,
         exc: BaseException,
         last: bool,
-    ) -> None:
-        """Record an item failed for good, or give the claim back and raise for a retry."""
+    ) -> claims.Counts:
+        """Record an item failed for good (return the counters), or give back and raise."""
         kind, services = self._kind, self._services
         seconds = int(kind.limits.time_limit.total_seconds())
         problem = problem_of(exc, time_limit_seconds=seconds)
@@ -301,6 +312,7 @@ class Runner:
             if counts is None:
                 raise _ClaimLost
         self._progress(row, counts)
+        return counts
 
     def _progress(self, row: Any, counts: claims.Counts) -> None:
         """Publish the counters the counting update returned (no re-read of the job)."""
@@ -332,15 +344,20 @@ class Runner:
         if finished is not None:
             conclude(self._kind, services, finished)
 
-    def _finish(self, job_id: str, claim_id: str) -> None:
+    def _finish(self, job_id: str, claim_id: str, counts: claims.Counts) -> None:
+        """Finish the job under the claim; ``counts`` are its counters (only we count)."""
         services, kind = self._services, self._kind
         try:
             with services.engine.begin() as connection:
-                failures = [
-                    item
-                    for item in read_items(connection, kind.table_name, job_id)
-                    if item.status == "failed"
-                ]
+                failures = (
+                    [
+                        item
+                        for item in read_items(connection, kind.table_name, job_id)
+                        if item.status == "failed"
+                    ]
+                    if counts.failed
+                    else []
+                )
                 last_failure = failures[-1] if failures else None
                 finished = claims.finish(
                     connection,
