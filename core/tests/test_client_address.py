@@ -71,6 +71,18 @@ def test_a_bad_setting_is_reported_by_name(raw: str) -> None:
     assert "LUMIKU_TRUSTED_PROXIES" in {p["variable"] for p in caught.value.details["problems"]}
 
 
+def test_every_bad_entry_is_reported_at_once() -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings({"LUMIKU_TRUSTED_PROXIES": "foo,10.0.0.0/33"})
+    assert caught.value.details["problems"] == [
+        {
+            "variable": "LUMIKU_TRUSTED_PROXIES",
+            "rule": "'foo' and '10.0.0.0/33' are not IP addresses or CIDR blocks such as "
+            "10.0.0.0/8",
+        }
+    ]
+
+
 def test_loopback_is_trusted_by_default() -> None:
     settings = load_settings({})
     assert settings.trusted_proxies == LOOPBACK

@@ -206,6 +206,29 @@ def test_a_revision_of_an_older_naming_is_reported_as_unknown(
     assert run_cli(env, "migrate").code == 0  # the other branches still upgrade
 
 
+def test_older_revisions_of_the_shipped_plugins_are_theirs_while_they_are_installed(
+    run_cli: Callable[..., Any], lumiku_env: dict[str, str]
+) -> None:
+    env = {**lumiku_env, "LUMIKU_PLUGINS": ""}  # installed, none enabled
+    assert run_cli(env, "migrate").code == 0
+    engine = create_engine(env["DATABASE_URL"])
+    try:
+        with engine.begin() as connection:
+            for revision in ("pd0001_tables", "ac0003_held_jobs"):
+                connection.execute(sa.text(f"INSERT INTO alembic_version VALUES ('{revision}')"))
+    finally:
+        engine.dispose()
+    rows = status_rows(run_cli, env)
+    assert rows["payments_duitku"]["state"] == "plugin_off"
+    assert rows["payments_duitku"]["current"] == "pd0001_tables"
+    assert rows["avatar_creator"]["state"] == "plugin_off"
+    assert not [branch for branch in rows if branch.startswith("unknown:")]
+    listing = run_cli(env, "plugins", "list").out
+    assert "unknown:" not in listing
+    assert "orphaned" not in listing
+    assert "[orphaned]" not in run_cli(env, "migrate", "status").out
+
+
 def test_a_disabled_plugin_is_named_and_can_take_its_tables_back(
     install_plugin: Callable[..., Any], run_cli: Callable[..., Any], lumiku_env: dict[str, str]
 ) -> None:
@@ -215,17 +238,32 @@ def test_a_disabled_plugin_is_named_and_can_take_its_tables_back(
 
     env = {**lumiku_env, "LUMIKU_DISABLE_PLUGINS": toggled.id}
     rows = status_rows(run_cli, env)
+    # Installed but disabled: the branch is the plugin's, not an orphan's.
+    assert rows[toggled.id]["state"] == "plugin_off"
+    assert rows[unconfigured.id]["state"] == "plugin_off"
     assert rows[toggled.id]["advice"] == (
-        f"plugin {toggled.id} is installed but disabled (by env): its tables are kept. To "
-        f"drop them, run `lumiku migrate downgrade --plugin {toggled.id}` (with the plugin "
-        "enabled: not in LUMIKU_DISABLE_PLUGINS, listed in LUMIKU_PLUGINS if that is set, "
-        "not in safe mode)"
+        f"plugin {toggled.id} is installed but disabled (by env): its tables are kept "
+        f"(revision {toggled.id}_0002). To drop them, run `lumiku migrate downgrade --plugin "
+        f"{toggled.id}` with the plugin turned on for that command (not in "
+        "LUMIKU_DISABLE_PLUGINS or lumiku.toml's [plugins] disable, listed in LUMIKU_PLUGINS "
+        "if that is set, not in safe mode): a plugin turned off is never imported"
     )
-    assert rows[unconfigured.id]["advice"].startswith(
-        f"plugin {unconfigured.id} is installed but disabled (LUMIKU_LKT_NEEDED is not set)"
+    # Disabled by its configuration, the downgrade runs while it stays disabled: say so.
+    assert rows[unconfigured.id]["advice"] == (
+        f"plugin {unconfigured.id} is installed but disabled (LUMIKU_LKT_NEEDED is not set): "
+        f"its tables are kept (revision {unconfigured.id}_0002). To drop them, run `lumiku "
+        f"migrate downgrade --plugin {unconfigured.id}`: it runs while the plugin stays disabled"
     )
+    text = run_cli(env, "migrate", "status").out
+    assert f"⚠️ {unconfigured.id}: {unconfigured.id}_0002 / head - [plugin_off]" in text
+    assert "orphaned" not in text
+    assert "orphaned" not in run_cli(env, "plugins", "list").out
+    assert rows[toggled.id]["advice"] in run_cli(env, "doctor").out
     refused = run_cli(env, "migrate", "downgrade", "--plugin", toggled.id)
     assert refused.code == 2  # turned off: its code is not even imported
+    assert f"❌ {rows[toggled.id]['advice'].replace(f' (revision {toggled.id}_0002)', '')}" in (
+        refused.err
+    )
     # Disabled for want of a setting, its code still takes its tables back.
     taken_back = run_cli(env, "migrate", "downgrade", "--plugin", unconfigured.id)
     assert taken_back.code == 0, taken_back.err
@@ -245,7 +283,8 @@ def test_a_disabled_plugin_is_named_and_can_take_its_tables_back(
         ("lkt_1234abcd00_0002", (), "lkt_1234abcd00"),
         ("lkt_0002", ("lkt", "lkt_0002x"), "lkt"),
         ("shop_v2_0001", ("shop",), "shop"),  # a known id wins over the naming rule
-        ("ac0003_held_jobs", (), None),
+        ("ac0003_held_jobs", (), None),  # told by the files of the installed plugin
+        ("pd0001_tables", (), None),
         ("0005_purchase_once", (), None),
         ("core_0001", (), None),
     ],
@@ -298,26 +337,62 @@ def downgrade():
 """
 
 
-@pytest.mark.postgres
-def test_a_failing_migration_rolls_back_its_step_on_postgresql(
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_a_failing_migration_changes_nothing(
     install_plugin: Callable[..., Any],
     run_cli: Callable[..., Any],
     lumiku_env: dict[str, str],
-    postgres_url: str,
+    request: pytest.FixtureRequest,
+    database: str,
 ) -> None:
-    env = {**lumiku_env, "DATABASE_URL": postgres_url}
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
+    env = {**lumiku_env, "DATABASE_URL": url or lumiku_env["DATABASE_URL"]}
     plugin = install_plugin()
+    assert run_cli(env, "migrate", "--plugin", "core").code == 0
     path = plugin.site / plugin.package / "migrations" / f"{plugin.id}_0003.py"
     path.write_text(FAILING_MIGRATION.replace("@ID@", plugin.id))
     failed = run_cli(env, "migrate")
     assert failed.code == 1
-    assert "migration failed and was rolled back" in failed.err
-    assert "this migration is broken" in failed.err
+    assert "❌ upgrade failed, nothing was changed: this migration is broken" in failed.err
+    assert "RuntimeError" not in failed.err
     assert "Traceback" not in failed.err
-    tables = table_names(postgres_url)
+    tables = table_names(env["DATABASE_URL"])
     assert f"{plugin.id}_half_done" not in tables
-    # Each revision commits on its own: the steps before the broken one stay applied.
-    assert set(plugin.tables) <= tables
+    # The whole run is one transaction: the steps before the broken one are undone too.
+    assert not set(plugin.tables) & tables
+    assert status_rows(run_cli, env)[plugin.id]["current"] is None
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_a_refused_downgrade_leaves_the_version_table_and_the_tables(
+    install_plugin: Callable[..., Any],
+    run_cli: Callable[..., Any],
+    lumiku_env: dict[str, str],
+    request: pytest.FixtureRequest,
+    database: str,
+) -> None:
+    url = request.getfixturevalue("postgres_url") if database == "postgresql" else None
+    env = {**lumiku_env, "DATABASE_URL": url or lumiku_env["DATABASE_URL"]}
+    plugin = install_plugin()
+    assert run_cli(env, "migrate").code == 0
+    before = table_names(env["DATABASE_URL"])
+    # The first step down (0002: drops a table, moves the version) succeeds, the second
+    # refuses: as payments_duitku's pd0001_tables refuses while paid payments exist.
+    first = plugin.site / plugin.package / "migrations" / f"{plugin.id}_0001.py"
+    first.write_text(
+        first.read_text().replace(
+            "def downgrade():", 'def downgrade():\n    raise RuntimeError("1 item is kept")\n'
+        )
+    )
+    failed = run_cli(env, "migrate", "downgrade", "--plugin", plugin.id)
+    assert failed.code == 1
+    assert f"❌ downgrade of {plugin.id} failed, nothing was changed: 1 item is kept" in failed.err
+    assert "RuntimeError" not in failed.err
+    assert table_names(env["DATABASE_URL"]) == before
     assert status_rows(run_cli, env)[plugin.id]["current"] == f"{plugin.id}_0002"
 
 

@@ -230,3 +230,45 @@ def test_a_plugin_that_comes_up_with_redis_is_started_then(
             time.sleep(0.05)
         assert started == ["queue_only"]
         assert client.get("/api/apps/queue-only/hello").json()["redis"] is True
+
+
+def test_a_wrong_password_is_reported_as_such_not_as_silence(
+    make_client: Callable[..., TestClient],
+    private_redis: Callable[..., Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server = private_redis(password="right-password")
+    wrong = server.url.replace(":right-password@", ":wrong-password@")
+    client = make_client(SPECS, REDIS_ENABLED="true", REDIS_URL=wrong)
+    refused = "refused the password (authentication failed)"
+    assert f"❌ Redis {refused}: plugins that need it are degraded" in caplog.text
+    assert "not answering" not in caplog.text
+    detailed = client.get("/health/detailed", headers=OPERATOR_HEADERS).json()
+    assert detailed["checks"]["redis"]["status"] == "degraded"
+    assert detailed["checks"]["redis"]["detail"] == refused
+    plugins = client.get("/api/plugins", headers=OPERATOR_HEADERS).json()["plugins"]
+    assert {p["id"]: p["reason"] for p in plugins}["queue_hard"] == f"Redis {refused}"
+
+    # Stopped, it is silence again, and the reasons follow.
+    server.stop()
+    watch = watch_of(client.app.state.runtime)  # type: ignore[attr-defined]
+    assert watch.check_now() is False
+    detailed = client.get("/health/detailed", headers=OPERATOR_HEADERS).json()
+    assert detailed["checks"]["redis"]["detail"] == "not answering"
+    assert "❌ Redis is not answering" in caplog.text
+
+
+def test_doctor_says_a_wrong_password_was_refused(
+    run_cli: Callable[..., Any], lumiku_env: dict[str, str], private_redis: Callable[..., Any]
+) -> None:
+    server = private_redis(password="right-password")
+    wrong = server.url.replace(":right-password@", ":wrong-password@")
+    env = {**lumiku_env, "LUMIKU_PLUGINS": "", "REDIS_ENABLED": "true", "REDIS_URL": wrong}
+    out = run_cli(env, "doctor").out
+    redis_lines = [line for line in out.splitlines() if "Redis" in line]
+    assert any(
+        line.startswith("❌ Redis at ")
+        and line.endswith(" refused the password (authentication failed)")
+        for line in redis_lines
+    ), out
+    assert "wrong-password" not in out

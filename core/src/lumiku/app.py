@@ -39,21 +39,23 @@ from lumiku.http.introspection import introspection_routes
 from lumiku.http.openapi import build_openapi, walk_routes
 from lumiku.http.operator import OperatorAccess
 from lumiku.http.plugin_mount import mount_plugin
+from lumiku.http.ready import mark_ready
 from lumiku.http.request_metrics import RequestMetrics
 from lumiku.http.routing import group_routes
 from lumiku.jobs.schedule import Scheduler
 from lumiku.logs import configure_logging
+from lumiku.plugins.discovery import discover
 from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookFailed, UnusableResult
 from lumiku.plugins.lifecycle import PluginLifecycle
 from lumiku.plugins.migrations import MigrationWatch
-from lumiku.plugins.registry import PluginSource
+from lumiku.plugins.registry import PluginRegistry, PluginSource
 from lumiku.plugins.state import PluginRecord
 from lumiku.realtime.attachment import RealtimeAttachment, attach_realtime, claim_namespaces
 from lumiku.realtime.namespace import AuthenticatedNamespace
 from lumiku.realtime.revocations import SWEEP_SECONDS
 from lumiku.realtime.server import close_realtime
 from lumiku.redis_watch import RedisWatch
-from lumiku.settings import Settings, load_settings
+from lumiku.settings import Settings, read_settings, settings_error
 from lumiku.wording import plural
 
 logger = logging.getLogger("lumiku")
@@ -128,12 +130,17 @@ def _named_checks(result: Any) -> dict[str, HealthCheck]:
 
 
 def _health_routes(
-    runtime: Runtime, plugins: PluginHealth, operators: OperatorAccess
+    runtime: Runtime,
+    plugins: PluginHealth,
+    operators: OperatorAccess,
+    migrations: MigrationWatch,
 ) -> list[BaseRoute]:
     checks = core_checks(
+        core_pending=lambda: migrations.core_pending is True,
         engine=runtime.engine,
         redis_enabled=runtime.settings.redis.enabled,
         redis_up=lambda: runtime.registry.redis_available,
+        redis_problem=lambda: runtime.registry.redis_problem,
         storage=runtime.storage,
         storage_folders=runtime.registry.storage_folders,
     )
@@ -204,6 +211,17 @@ class Watches:
     migrations: MigrationWatch
 
 
+def _checked_settings(plugins: Iterable[PluginSource] | None) -> Settings:
+    """Load the settings; on problems raise one ``ConfigurationError`` listing the core's
+    and the plugins' that stop the startup (``PluginRegistry.configuration_problems``)."""
+    settings, problems = read_settings()
+    if problems:
+        registry = PluginRegistry(settings, redis_available=settings.redis.enabled)
+        registry.load(discover() if plugins is None else plugins)
+        raise settings_error(problems + registry.configuration_problems())
+    return settings
+
+
 def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) -> Any:
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[dict[str, Any]]:
@@ -251,6 +269,7 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
         # answers); the app can only say that its own startup is complete.
         serving = plural(len(runtime.registry.serving()), "plugin")
         logger.info("✅ Application started (%s serving)", serving)
+        mark_ready()
         try:
             yield {"runtime": runtime}
         finally:
@@ -277,11 +296,13 @@ def create_app(
 ) -> Starlette:
     """Build the HTTP app. ``plugins=None`` discovers installed plugins via entry points."""
     if runtime is None:
-        settings = settings or load_settings()
+        settings = settings or _checked_settings(plugins)
         for warning in settings.warnings:
             logger.warning("⚠️ %s", warning)
         logger.info("✅ Environment variables validated successfully")
         runtime = build_runtime(settings, plugins=plugins)
+        for warning in runtime.registry.configuration_warnings():
+            logger.warning("⚠️ %s", warning)
     settings = runtime.settings
     app_routes: list[BaseRoute] = []
 
@@ -294,18 +315,19 @@ def create_app(
     # mounted plugin's own /health.
     plugin_health = _plugin_health(runtime)
     operators = OperatorAccess(runtime.auth, settings.metrics_token)
+    migrations = MigrationWatch(runtime.engine, runtime.registry, runtime.hooks, runtime.metrics)
     app_routes.extend(
         [
             *introspection_routes(runtime.registry, runtime.metrics, openapi, operators),
             *_core_routes(runtime),
             *_plugin_routes(runtime, plugin_health, operators),
-            *_health_routes(runtime, plugin_health, operators),
+            *_health_routes(runtime, plugin_health, operators, migrations),
         ]
     )
     realtime = _realtime(runtime)
     watches = Watches(
         RedisWatch(settings.redis.url, runtime.registry, runtime.metrics),
-        MigrationWatch(runtime.engine, runtime.registry, runtime.hooks, runtime.metrics),
+        migrations,
     )
     app = Starlette(
         routes=group_routes(app_routes),
@@ -349,7 +371,7 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     Logging and the process-wide limits are configured here too: each ``--workers`` process
     is spawned fresh and builds its app with this factory.
     """
-    settings = settings or load_settings()
+    settings = settings or _checked_settings(None)
     configure_logging(settings.log_level)
     configure_process(settings)
     app = create_app(settings)

@@ -33,22 +33,29 @@ def parse_trusted_proxies(value: str | None) -> tuple[Network, ...]:
     """Read a comma-separated list of addresses or CIDR blocks.
 
     ``None`` or blank is loopback (:data:`LOOPBACK`); ``none`` trusts no proxy at all.
-    Raises ``ValueError`` naming the first entry that is not an address or a block.
+    Raises ``ValueError`` naming every entry that is not an address or a block.
     """
     if value is None or not value.strip():
         return LOOPBACK
     if value.strip().lower() in _NONE:
         return ()
     networks: list[Network] = []
+    bad: list[str] = []
     for item in (part.strip() for part in value.split(",")):
         if not item:
             continue
         try:
             networks.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            raise ValueError(
-                f"{item!r} is not an IP address or a CIDR block such as 10.0.0.0/8"
-            ) from None
+            bad.append(repr(item))
+    if bad:
+        names = bad[0] if len(bad) == 1 else f"{', '.join(bad[:-1])} and {bad[-1]}"
+        are = (
+            "is not an IP address or a CIDR block"
+            if len(bad) == 1
+            else "are not IP addresses or CIDR blocks"
+        )
+        raise ValueError(f"{names} {are} such as 10.0.0.0/8")
     return tuple(networks)
 
 

@@ -14,6 +14,16 @@ from lumiku.plugins.registry import PluginRegistry
 
 logger = logging.getLogger("lumiku")
 
+NOT_ANSWERING = "is not answering"
+AUTH_REFUSED = "refused the password (authentication failed)"
+
+
+def redis_problem(exc: redis.RedisError) -> str:
+    """Return what went wrong, to follow "Redis ...": a refused password is not silence."""
+    if isinstance(exc, redis.AuthenticationError):
+        return AUTH_REFUSED
+    return NOT_ANSWERING
+
 
 class RedisWatch:
     """Ping Redis every ``interval`` seconds and tell the registry when it comes or goes."""
@@ -33,14 +43,17 @@ class RedisWatch:
             redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1) if url else None
         )
         self._first = True
+        # What the last failed ping says, after "Redis " (``redis_problem``).
+        self.problem = NOT_ANSWERING
 
     def ping(self) -> bool:
-        """Return whether Redis answers."""
+        """Return whether Redis answers; a failure sets ``problem``."""
         if self._client is None:
             return False
         try:
             return bool(self._client.ping())
-        except redis.RedisError:
+        except redis.RedisError as exc:
+            self.problem = redis_problem(exc)
             return False
 
     def check_now(self) -> bool:
@@ -49,14 +62,19 @@ class RedisWatch:
             self.registry.set_redis_available(False)
             return False
         up = self.ping()
-        changed = up != self.registry.redis_available or self._first
+        problem = None if up else self.problem
+        changed = (
+            up != self.registry.redis_available
+            or (not up and problem != self.registry.redis_problem)
+            or self._first
+        )
         self.metrics.redis_up.set(1 if up else 0)
-        flipped = self.registry.set_redis_available(up)
+        flipped = self.registry.set_redis_available(up, problem or NOT_ANSWERING)
         if changed:
             if up:
                 logger.info("✅ Redis connected successfully")
             else:
-                logger.error("❌ Redis is not answering: plugins that need it are degraded")
+                logger.error("❌ Redis %s: plugins that need it are degraded", problem)
             for plugin_id in flipped:
                 record = self.registry.records[plugin_id]
                 logger.warning("⚠️ Plugin %s is now %s", plugin_id, record.describe())

@@ -6,12 +6,10 @@ reported at once, each naming the variable and the rule, so an operator fixes th
 
 from __future__ import annotations
 
-import math
 import os
 import re
 import secrets
 import tomllib
-from collections import Counter
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -21,7 +19,16 @@ import attrs
 
 from lumiku.client_address import LOOPBACK, Network, parse_trusted_proxies
 from lumiku.errors import ConfigurationError
+from lumiku.settings_keys import file_key_findings
 from lumiku.settings_storage import S3Settings, read_s3_settings
+from lumiku.settings_values import (
+    _entropy_bits_per_char,
+    _split,
+    parse_duration,
+)
+from lumiku.settings_values import mask_url as mask_url
+from lumiku.settings_values import normalize_database_url as normalize_database_url
+from lumiku.settings_values import parse_bool as parse_bool
 from lumiku.wording import plural
 
 Environment = Literal["development", "production", "test"]
@@ -29,8 +36,6 @@ Environment = Literal["development", "production", "test"]
 DEFAULT_DATABASE_URL = "sqlite:///./var/lumiku.db"
 DEFAULT_FLUX_MODEL = "black-forest-labs/FLUX.1-schnell"
 DEFAULT_HUGGINGFACE_URL = "https://api-inference.huggingface.co"
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
 # Values that appear in tutorials and .env examples; a production secret must not be one.
 _KNOWN_SECRETS = (
     "secret",
@@ -47,8 +52,6 @@ _KNOWN_SECRETS = (
     "12345",
     "qwerty",
 )
-_DURATION = re.compile(r"^([0-9]+)([smhd]?)$")
-_UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -158,61 +161,11 @@ class Settings:
             "redis": "enabled" if self.redis.enabled else "disabled",
             "storage": "s3" if self.s3 is not None else "local",
             "corsOrigins": len(self.cors_origins),
-            "port": self.port,
+            # No port: the settings' PORT is not the one served after `lumiku serve --port`.
             "trustedProxies": [str(network) for network in self.trusted_proxies],
             "metricsToken": "set" if self.metrics_token else "not set",
             "jwtSecret": "generated (development only)" if self.jwt_secret_generated else "set",
         }
-
-
-def mask_url(url: str) -> str:
-    """Return ``url`` with its password (also a ``?password=`` parameter) replaced by ``***``."""
-    parts = urlsplit(url)
-    if parts.query:
-        query = re.sub(r"(?i)((?:^|&)[a-z_]*pass(?:word)?=)[^&]*", r"\1***", parts.query)
-        if query != parts.query:
-            url = url.replace("?" + parts.query, "?" + query, 1)
-            parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:***@{netloc}").geturl()
-
-
-def normalize_database_url(url: str) -> str:
-    """Make a plain ``postgresql://`` (or ``postgres://``) URL use the psycopg 3 driver."""
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix) :]
-    return url
-
-
-def parse_bool(value: str) -> bool:
-    """Read a boolean flag the way operators write them (1/0, true/false, yes/no, on/off)."""
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ValueError(f"expected true or false, got {value!r}")
-
-
-def parse_duration(value: str) -> int:
-    """Read seconds written as ``3600``, ``90m``, ``12h`` or ``7d``."""
-    match = _DURATION.match(value.strip())
-    if not match:
-        raise ValueError(f"expected a duration such as 3600, 90m, 12h or 7d, got {value!r}")
-    return int(match.group(1)) * _UNITS[match.group(2)]
-
-
-def _split(value: str) -> list[str]:
-    return [item.strip() for item in value.split(",") if item.strip()]
-
-
-def _entropy_bits_per_char(value: str) -> float:
-    counts = Counter(value)
-    return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
 
 
 class _Problems:
@@ -438,6 +391,28 @@ def _read_toggles(
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read and validate the settings; raise ``ConfigurationError`` listing every problem."""
+    settings, problems = read_settings(environ)
+    if problems:
+        raise settings_error(problems)
+    return settings
+
+
+def settings_error(problems: list[dict[str, str]]) -> ConfigurationError:
+    """Return the error listing ``problems`` (``{"variable", "rule"}`` each) one a line."""
+    lines = "\n".join(f"  {p['variable']}: {p['rule']}" for p in problems)
+    count = len(problems)
+    return ConfigurationError(
+        f"{plural(count, 'setting')} {'needs' if count == 1 else 'need'} fixing:\n{lines}",
+        details={"problems": problems},
+    )
+
+
+def read_settings(
+    environ: Mapping[str, str] | None = None,
+) -> tuple[Settings, list[dict[str, str]]]:
+    """Read the settings and return them with every problem found (``{"variable",
+    "rule"}`` each); a value with a problem is its default in the settings returned, so
+    the plugins' settings can still be checked and reported together (``lumiku.cli``)."""
     environ = dict(os.environ if environ is None else environ)
     problems = _Problems()
     warnings: list[str] = []
@@ -447,6 +422,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         env_name = "development"
     env = cast(Environment, env_name)
     file_config = _read_config_file(environ, problems)
+    for where, rule in file_key_findings(file_config):
+        if env == "production":
+            problems.add(where, rule)
+        else:
+            warnings.append(f"{where} {rule}: it is ignored")
     database_url = normalize_database_url(environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
     if not re.match(r"^(sqlite|postgresql\+psycopg)://", database_url):
         problems.add("DATABASE_URL", "must be a postgresql:// or sqlite:/// URL")
@@ -499,11 +479,4 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         file_config=file_config,
         warnings=tuple(warnings),
     )
-    if problems.items:
-        lines = "\n".join(f"  {p['variable']}: {p['rule']}" for p in problems.items)
-        count = len(problems.items)
-        raise ConfigurationError(
-            f"{plural(count, 'setting')} {'needs' if count == 1 else 'need'} fixing:\n{lines}",
-            details={"problems": problems.items},
-        )
-    return settings
+    return settings, problems.items

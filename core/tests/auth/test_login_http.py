@@ -30,20 +30,68 @@ def test_guessing_gets_429_with_retry_after_and_the_owner_still_gets_in(
     with client_at(app, OWNER) as owner:
         created = owner.post("/api/auth/register", json={"email": EMAIL, "password": PASSWORD})
         assert created.status_code == 201
-        assert login(owner, PASSWORD).status_code == 200  # the owner's address is familiar
-    answers = []
-    for n in range(12):
+    answers: list[Any] = []
+    for n in range(22):  # a botnet: 110 guesses, 5 from each address
         with client_at(app, f"203.0.113.{n}") as attacker:
-            answers.extend(login(attacker, "a wrong guess") for _ in range(2))
+            answers.extend(login(attacker, "a wrong guess") for _ in range(5))
     codes = [answer.status_code for answer in answers]
     assert set(codes) == {401, 429}
+    assert codes.count(401) == 100
     refused = answers[codes.index(429)]
     assert refused.json()["error"]["code"] == "RATE_LIMITED"
     assert 0 < int(refused.headers["Retry-After"]) <= 900
     with client_at(app, "203.0.113.200") as stranger:
         assert login(stranger, PASSWORD).status_code == 429  # an unfamiliar address waits
     with client_at(app, OWNER) as owner:
-        assert login(owner, PASSWORD).status_code == 200
+        assert login(owner, PASSWORD).status_code == 200  # signed up there: familiar
+
+
+def forwarded(ip: str) -> dict[str, str]:
+    return {"X-Forwarded-For": ip}
+
+
+def test_a_third_party_cannot_lock_out_the_address_the_owner_signed_up_from(
+    make_app: Callable[..., Any],
+) -> None:
+    """The reviewer's reproduction, behind the (trusted, loopback) proxy."""
+    app = make_app([])
+    with client_at(app, "127.0.0.1") as proxy:
+        body = {"email": EMAIL, "password": PASSWORD}
+        created = proxy.post("/api/auth/register", json=body, headers=forwarded("192.0.2.50"))
+        assert created.status_code == 201
+        for n in range(1, 13):
+            wrong = {"email": EMAIL, "password": "a wrong guess"}
+            answer = proxy.post("/api/auth/login", json=wrong, headers=forwarded(f"198.18.0.{n}"))
+            assert answer.status_code == 401
+        for ip in ("192.0.2.50", "192.0.2.51"):  # where they signed up, and somewhere new
+            answer = proxy.post("/api/auth/login", json=body, headers=forwarded(ip))
+            assert answer.status_code == 200, (ip, answer.text)
+
+
+def test_the_address_of_a_password_change_becomes_familiar(
+    make_app: Callable[..., Any],
+) -> None:
+    app = make_app([])
+    with client_at(app, OWNER) as owner:
+        token = owner.post(
+            "/api/auth/register", json={"email": EMAIL, "password": PASSWORD}
+        ).json()["token"]
+    new_password = PASSWORD + " again"
+    with client_at(app, "192.0.2.77") as laptop:
+        changed = laptop.put(
+            "/api/auth/profile",
+            json={"currentPassword": PASSWORD, "newPassword": new_password},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert changed.status_code == 200, changed.text
+    for n in range(22):
+        with client_at(app, f"203.0.113.{n}") as attacker:
+            for _ in range(5):
+                login(attacker, "a wrong guess")
+    with client_at(app, "203.0.113.200") as stranger:
+        assert login(stranger, new_password).status_code == 429
+    with client_at(app, "192.0.2.77") as laptop:
+        assert login(laptop, new_password).status_code == 200
 
 
 @pytest.mark.parametrize(

@@ -191,3 +191,26 @@ def test_a_login_racing_a_password_change_gets_no_usable_token(
     assert service.authenticate(changed[0].token).id == user.id
     _, fresh = service.login("ada@example.com", NEW_PASSWORD, "203.0.113.9")
     assert service.authenticate(fresh.token).id == user.id
+
+
+def test_the_address_of_an_email_change_is_familiar_for_the_new_email(
+    service: AuthService, ada: tuple[User, IssuedToken]
+) -> None:
+    user, _ = ada
+    service.update_profile(
+        user.id, email="countess@example.com", current_password=PASSWORD, client_ip="192.0.2.7"
+    )
+    for n in range(110):  # guesses at the new email from everywhere else
+        with pytest.raises((Unauthorized, RateLimited)):
+            service.login("countess@example.com", "wrong password entirely", f"10.1.{n}.1")
+    with pytest.raises(RateLimited):
+        service.login("countess@example.com", PASSWORD, "10.2.0.1")
+    assert service.login("countess@example.com", PASSWORD, "192.0.2.7")[0].id == user.id
+
+
+def test_registering_makes_the_address_familiar(service: AuthService) -> None:
+    user, _ = service.register("grace@example.com", PASSWORD, None, "192.0.2.8")
+    for n in range(110):
+        with pytest.raises((Unauthorized, RateLimited)):
+            service.login("grace@example.com", "wrong password entirely", f"10.3.{n}.1")
+    assert service.login("grace@example.com", PASSWORD, "192.0.2.8")[0].id == user.id

@@ -193,7 +193,7 @@ def test_a_refused_attempt_takes_no_slot(make_storage: StorageFactory) -> None:
 
 @pytest.mark.parametrize("where", ["one address", "many addresses"])
 def test_parallel_attempts_cannot_overshoot(make_storage: StorageFactory, where: str) -> None:
-    throttle = LoginThrottle(make_storage())
+    throttle = LoginThrottle(make_storage(), limits=Limits(per_account=10))
     barrier = threading.Barrier(30)
     admitted: list[int] = []
 
@@ -244,14 +244,15 @@ def test_an_async_storage_uri_is_refused() -> None:
 def test_two_throttles_on_one_redis_agree(redis_server: str) -> None:
     """Two nodes (or a node before and after a restart) share the counts."""
     namespace = f"lumiku-test-{uuid.uuid4().hex}"
-    first = LoginThrottle(redis_server, namespace=namespace)
-    second = LoginThrottle(redis_server, namespace=namespace)
+    limits = Limits(per_account=10)
+    first = LoginThrottle(redis_server, namespace=namespace, limits=limits)
+    second = LoginThrottle(redis_server, namespace=namespace, limits=limits)
     for throttle in (first, second, first, second, first):
         fail(throttle, EMAIL, "203.0.113.9")
     with pytest.raises(RateLimited):
         second.begin_attempt(EMAIL, "203.0.113.9")
     succeed(first, EMAIL, HOME)
-    restarted = LoginThrottle(redis_server, namespace=namespace)
+    restarted = LoginThrottle(redis_server, namespace=namespace, limits=limits)
     for n in range(5):  # 5 of the account's 10 were taken from 203.0.113.9
         fail(restarted, EMAIL, f"10.1.0.{n}")
     with pytest.raises(RateLimited):
@@ -286,3 +287,43 @@ def test_keys_hide_emails_and_group_ipv6_by_64() -> None:
     assert ip_key("::ffff:192.0.2.1") == ip_key("192.0.2.1") == "192.0.2.1"
     assert ip_key(" not an ip ") == "not an ip"
     assert ip_key(None) == ip_key("") == "unknown"
+
+
+def test_the_account_window_needs_a_hundred_guesses_from_twenty_addresses(
+    make_storage: StorageFactory,
+) -> None:
+    throttle = LoginThrottle(make_storage())
+    assert throttle.limits == Limits(per_pair=5, per_address=20, per_account=100)
+    for n in range(99):  # 20 addresses, 5 each (the pair window), but one short
+        fail(throttle, EMAIL, f"198.18.0.{n // 5}")
+    succeed(throttle, EMAIL, "192.0.2.99")  # an address the owner never used still works
+    for n in range(100):
+        with contextlib.suppress(RateLimited):
+            fail(throttle, EMAIL, f"198.18.1.{n // 5}")
+    with pytest.raises(RateLimited, match="not signed in from recently"):
+        throttle.begin_attempt(EMAIL, "192.0.2.100")
+
+
+def test_remember_makes_an_address_familiar_and_forgives_its_failures(
+    make_storage: StorageFactory,
+) -> None:
+    throttle = LoginThrottle(make_storage(), limits=Limits(per_account=5))
+    for _ in range(4):
+        fail(throttle, EMAIL, HOME)
+    throttle.remember(EMAIL, HOME)  # signed up (or changed the password) from there
+    for n in range(10):
+        with contextlib.suppress(RateLimited):
+            fail(throttle, EMAIL, f"198.18.0.{n}")
+    with pytest.raises(RateLimited):
+        throttle.begin_attempt(EMAIL, "198.18.0.99")
+    for _ in range(4):  # the pair's earlier failures were forgiven
+        fail(throttle, EMAIL, HOME)
+    succeed(throttle, EMAIL, HOME)
+
+
+def test_remember_without_its_storage_is_logged_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    throttle = LoginThrottle("redis://127.0.0.1:1/0?socket_connect_timeout=1")
+    throttle.remember(EMAIL, HOME)
+    assert "not remembered" in caplog.text

@@ -159,7 +159,7 @@ BAD_UPLOADS: dict[str, tuple[Callable[[], bytes], type[Exception], str]] = {
     ),
     "truncated-jpeg": (lambda: halve(encode(gradient(), "JPEG")), CorruptImage, "truncated"),
     "truncated-png": (lambda: encode(gradient(), "PNG")[:-200], CorruptImage, "truncated"),
-    "truncated-webp": (lambda: halve(encode(gradient(), "WEBP")), CorruptImage, "truncated"),
+    "truncated-webp": (lambda: halve(encode(gradient(), "WEBP")), CorruptImage, "incomplete"),
     "bomb-over-pillow-limit": (
         lambda: png_bomb(100_000, 100_000),
         ValidationFailed,
@@ -299,7 +299,7 @@ def test_a_malformed_exif_block_is_a_warning_not_a_rejection() -> None:
 
 @pytest.mark.filterwarnings("error")
 def test_where_warnings_are_errors_a_damaged_file_is_refused_not_a_crash() -> None:
-    with pytest.raises(CorruptImage, match="Corrupt EXIF"):
+    with pytest.raises(CorruptImage, match="the file is damaged"):
         check_image(encode(gradient(), "JPEG", exif=BROKEN_EXIF))
 
 

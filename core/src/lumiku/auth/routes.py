@@ -10,7 +10,7 @@ from starlette.routing import BaseRoute
 
 from lumiku.auth.models import CurrentUser, User
 from lumiku.auth.tokens import IssuedToken
-from lumiku.http.endpoint import Call, RateLimit, get, post, put
+from lumiku.http.endpoint import ANONYMOUS_BODY_LIMIT, Call, RateLimit, get, post, put
 from lumiku.http.fields import field
 
 if TYPE_CHECKING:
@@ -95,7 +95,8 @@ def auth_routes(auth: AuthService) -> list[BaseRoute]:
 
     def register(call: Call[RegisterBody, None]) -> SessionResponse:
         """Create an account (with welcome credits) and sign in."""
-        user, token = auth.register(call.body.email, call.body.password, call.body.name)
+        body = call.body
+        user, token = auth.register(body.email, body.password, body.name, call.client_ip)
         return _session(user, token)
 
     def login(call: Call[LoginBody, None]) -> SessionResponse:
@@ -157,6 +158,7 @@ def auth_routes(auth: AuthService) -> list[BaseRoute]:
             update_profile,
             auth="user",
             body=ProfileBody,
+            max_body=ANONYMOUS_BODY_LIMIT,  # a few fields: as small as the anonymous routes'
             response=ProfileResponse,
             tags=tags,
             errors=(404, 409, 429),  # account gone; email taken; password guesses throttled

@@ -91,15 +91,18 @@ class AuthService:
     # --- accounts -------------------------------------------------------------------
 
     def register(
-        self, email: str, password: str, name: str | None = None
+        self, email: str, password: str, name: str | None = None, ip: str | None = None
     ) -> tuple[User, IssuedToken]:
         """Create a ``user`` account, grant the welcome credits and sign it in.
 
+        ``ip`` (the client's address) becomes familiar to the login throttle, as after a
+        sign-in there: guesses from elsewhere cannot lock the owner out of it.
         Raises ``ValidationFailed`` for a bad email, name or password and ``Conflict`` when
         the email is taken (also when two registrations race: the unique index decides).
         """
         user, token = self._create(str(uuid.uuid4()), email, password, "user", name, sign_in=True)
         assert token is not None
+        self._throttle.remember(user.email, ip)
         return user, token
 
     def create_user(
@@ -314,6 +317,8 @@ class AuthService:
             changes["tokens_valid_after"] = token.issued_at
         changes["updated_at"] = self._now()
         self._apply(account, changes, guarded=sensitive)
+        if sensitive:
+            self._throttle.remember(str(changes.get("email", account.user.email)), client_ip)
         if token is not None:
             self._notify_tokens_changed(user_id)  # the old tokens' sockets close
         return self.get_profile(user_id), token

@@ -7,11 +7,14 @@ one process):
 - **per account and address**: 5. Guessing one account from one address is slow, and an
   owner's own typos never lock anyone else out.
 - **per address**: 20, across accounts. One address guessing many accounts stops.
-- **per account**: 10, counted and enforced only for addresses that have **not** signed
-  in to that account successfully within 30 days. A botnet guessing one account from many
-  addresses stops; the owner, signing in from an address they used before, is not affected
-  by guesses made elsewhere, nor by the per-address limit of a shared address (an office,
-  a proxy) that someone else is guessing from.
+- **per account**: 100, counted and enforced only for addresses that have **not** proved
+  the password for that account within 30 days (signed up, signed in, or confirmed it for a
+  profile change there: :meth:`LoginThrottle.remember`). A botnet guessing one account
+  from many addresses stops; the owner, signing in from an address they used before, is not
+  affected by guesses made elsewhere, nor by the per-address limit of a shared address (an
+  office, a proxy) that someone else is guessing from. Keeping the owner out of addresses
+  they have not used needs a sustained 100 guesses per 15 minutes from at least 20
+  addresses (the pair window allows 5 each), not a handful of requests.
 
 An attempt takes a slot in each of its windows when it starts (atomically, all or none), so
 parallel guesses cannot overshoot; a success gives its slots back, forgives the pair's
@@ -74,7 +77,7 @@ class Limits:
 
     per_pair: int = 5
     per_address: int = 20
-    per_account: int = 10
+    per_account: int = 100
     window_seconds: int = WINDOW_SECONDS
     known_seconds: int = KNOWN_SECONDS
 
@@ -190,6 +193,28 @@ class LoginThrottle:
             store.mark(attempt.known, now, self.limits.known_seconds)
 
         self._run(succeed)
+
+    def remember(self, email: str, ip: str | None) -> None:
+        """Record that ``ip`` proved the password of ``email`` by other means than a
+        sign-in (the account was created there, or its password or email changed there):
+        the pair becomes familiar and its failures are forgiven.
+
+        The action it follows has already succeeded, so a store that cannot be reached
+        (and no fallback) is logged, not raised.
+        """
+        now = self._now()
+        account, address = email_key(email), ip_key(ip)
+        pair = self._key("pair", f"{account}:{address}")
+        known = self._key("known", f"{account}:{address}")
+
+        def mark(store: AttemptStore) -> None:
+            store.clear(pair)
+            store.mark(known, now, self.limits.known_seconds)
+
+        try:
+            self._run(mark)
+        except ServiceUnavailable:
+            logger.warning("⚠️ Login throttle storage unavailable; an address was not remembered")
 
     def _key(self, kind: str, identity: str) -> str:
         return f"{self._namespace}:{kind}:{identity}"

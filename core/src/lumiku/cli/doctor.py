@@ -11,14 +11,15 @@ from lumiku.cli.console import FAIL, OK, WARN
 from lumiku.cli.environment import load_registry
 from lumiku.db import migrate, ping
 from lumiku.db.engine import create_engine
-from lumiku.errors import ConfigurationError
 from lumiku.plugins.migrations import (
     mark_pending_migrations,
     migration_sources,
     naming_advice,
     orphan_advice,
+    revision_owners,
 )
-from lumiku.settings import load_settings
+from lumiku.redis_watch import redis_problem
+from lumiku.settings import read_settings
 from lumiku.storage.health import check_storage
 from lumiku.storage.opening import open_storage
 
@@ -38,28 +39,33 @@ def run(_args: argparse.Namespace) -> int:
         failed = failed or mark == FAIL
         print(f"{mark} {text}")
 
-    try:
-        settings = load_settings()
-    except ConfigurationError as exc:
-        for problem in exc.details.get("problems", []):
+    settings, problems = read_settings()
+    if problems:
+        # The plugins' problems with the core's, so one run shows everything to fix.
+        registry = load_registry(settings)
+        for problem in problems + registry.configuration_problems():
             line(FAIL, f"setting {problem['variable']}: {problem['rule']}")
+        for unconfigured in registry.unconfigured():
+            line(WARN, unconfigured)
         return 1
     line(OK, f"settings valid (environment: {settings.env})")
     for warning in settings.warnings:
         line(WARN, warning)
     engine = create_engine(settings.database_url)
     registry = load_registry(settings)
+    for warning in registry.configuration_warnings():
+        line(WARN, warning)
     try:
         try:
             ping(engine)
             line(OK, f"database reachable ({engine.url.get_backend_name()})")
             sources = migration_sources(registry)
-            rows = migrate.status(engine, sources, registry.records)
+            rows = migrate.status(engine, sources, registry.records, revision_owners(registry))
             mark_pending_migrations(engine, registry)  # the plugin lines below show it
             for row in rows:
                 if row.state == "up_to_date":
                     line(OK, f"migrations of {row.branch} at head ({row.head})")
-                elif row.state == "orphaned":
+                elif row.state in ("orphaned", "plugin_off"):
                     line(WARN, orphan_advice(row, registry))
                 else:
                     line(
@@ -81,7 +87,7 @@ def run(_args: argparse.Namespace) -> int:
             client.ping()
             line(OK, f"Redis answering ({settings.redis.display_url})")
         except redis.RedisError as exc:
-            line(FAIL, f"Redis not answering at {settings.redis.display_url}: {type(exc).__name__}")
+            line(FAIL, f"Redis at {settings.redis.display_url} {redis_problem(exc)}")
         finally:
             client.close()
     else:

@@ -8,21 +8,32 @@ from contextlib import contextmanager
 
 import sqlalchemy as sa
 
-from lumiku.cli.console import FAIL
+from lumiku.cli.console import FAIL, WARN
 from lumiku.db.engine import create_engine
-from lumiku.errors import ConfigurationError
 from lumiku.plugins.discovery import discover
 from lumiku.plugins.registry import PluginRegistry
-from lumiku.settings import Settings, load_settings
+from lumiku.settings import Settings, read_settings, settings_error
 
 
 def settings_or_exit() -> Settings:
-    """Load settings; print every problem and exit 2 when they are invalid."""
-    try:
-        return load_settings()
-    except ConfigurationError as exc:
-        print(f"{FAIL} {exc.message}", file=sys.stderr)
-        raise SystemExit(2) from None
+    """Load settings; print every problem and exit 2 when they are invalid.
+
+    The report lists the core's problems and the plugins' together: those that stop the
+    startup in production (``PluginRegistry.configuration_problems``) as problems, and the
+    plugins disabled for their configuration after them (⚠️), so one run shows everything
+    to fix.
+    """
+    settings, problems = read_settings()
+    if not problems:
+        return settings
+    registry = load_registry(settings)
+    blocking = registry.configuration_problems()
+    print(f"{FAIL} {settings_error(problems + blocking).message}", file=sys.stderr)
+    shown = {p["variable"] for p in blocking}
+    for line in registry.unconfigured():
+        if line.split(":", 1)[0] not in shown:
+            print(f"{WARN} {line}", file=sys.stderr)
+    raise SystemExit(2)
 
 
 @contextmanager
@@ -60,6 +71,8 @@ def plugins_or_exit(settings: Settings) -> PluginRegistry:
     serve`` and ``lumiku worker`` in production (see ``PluginRegistry.configuration_errors``).
     """
     registry = load_registry(settings)
+    for warning in registry.configuration_warnings():
+        print(f"{WARN} {warning}", file=sys.stderr)
     errors = registry.configuration_errors()
     for error in errors:
         print(f"{FAIL} {error}", file=sys.stderr)

@@ -3,8 +3,10 @@
 
 Binding first turns a taken port into a one-line error before the app is built (no
 startup line claims success and then fails). The startup line is logged by a thread that
-asks the server's ``/health`` until an HTTP answer comes, so it is true when it appears,
-with one worker or several.
+asks the server's ``/health`` until an HTTP answer comes and, with ``--workers N``, until
+every worker finished its startup (``lumiku.http.ready``), so it is true when it appears.
+A worker that does not come up within ``patience`` seconds is said as such ("1 of 2
+workers ready"), and the success line still comes once they all are.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import logging
 import socket
 import threading
 import time
+from pathlib import Path
+
+from lumiku.http.ready import ready_workers
 
 logger = logging.getLogger("lumiku")
 
@@ -80,16 +85,31 @@ def answers(host: str, port: int, timeout: float = 2.0) -> int | None:
 
 
 class StartupAnnouncer:
-    """Log ``✅ Server started successfully`` once the server on ``host:port`` answers HTTP.
+    """Log ``✅ Server started successfully`` once the server on ``host:port`` answers HTTP
+    and each of its ``workers`` marked itself ready in ``ready_dir`` (when ``workers > 1``).
 
     ``start()`` runs the probe in a daemon thread (every ``interval`` seconds); ``stop()``
-    ends it (the server stopped before it ever answered: nothing is logged).
+    ends it (the server stopped before it ever answered: nothing is logged). Answering but
+    with workers missing after ``patience`` seconds logs one ⚠️ line saying how many are
+    ready, and the success line follows if the rest come up.
     """
 
-    def __init__(self, host: str, port: int, *, interval: float = 0.2) -> None:
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        workers: int = 1,
+        ready_dir: Path | None = None,
+        interval: float = 0.2,
+        patience: float = 30.0,
+    ) -> None:
         self.host = host
         self.port = port
+        self.workers = workers
+        self.ready_dir = ready_dir
         self.interval = interval
+        self.patience = patience
         self.announced = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="lumiku-startup", daemon=True)
@@ -104,14 +124,34 @@ class StartupAnnouncer:
         if self._thread.is_alive():
             self._thread.join(timeout=5)
 
+    def _ready(self) -> int:
+        if self.workers <= 1 or self.ready_dir is None:
+            return self.workers
+        return ready_workers(self.ready_dir)
+
     def _run(self) -> None:
+        first_answer: float | None = None
+        warned = False
         while not self._stop.is_set():
             started = time.monotonic()
             status = answers(self.host, self.port)
-            if status is not None and not self._stop.is_set():
-                url = url_of(self.host, self.port)
+            ready = self._ready() if status is not None else 0
+            url = url_of(self.host, self.port)
+            if status is not None and ready < self.workers and not self._stop.is_set():
+                first_answer = first_answer or started
+                if not warned and started - first_answer >= self.patience:
+                    logger.warning(
+                        "⚠️ Server answering on %s, but only %d of %d workers ready: see the "
+                        "lines above",
+                        url,
+                        ready,
+                        self.workers,
+                    )
+                    warned = True
+            elif status is not None and not self._stop.is_set():
                 if status < 500:
-                    logger.info("%s on %s", STARTED, url)
+                    workers = f" ({self.workers} of {self.workers} workers ready)"
+                    logger.info("%s on %s%s", STARTED, url, workers if self.workers > 1 else "")
                 else:
                     logger.warning(
                         "⚠️ Server answering on %s, but /health says %d: see the lines above",

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import tempfile
+from pathlib import Path
 
 from lumiku.cli import listening
 from lumiku.cli.console import FAIL
 from lumiku.cli.environment import plugins_or_exit, settings_or_exit
+from lumiku.http.ready import READY_DIR_VARIABLE
 
 
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -39,7 +43,8 @@ def run_serve(args: argparse.Namespace) -> int:
 
     A port that cannot be bound ends the command with one ``❌`` line and exit status 1,
     before the app is built. ``✅ Server started successfully`` is logged once the server
-    answers on the port (see ``lumiku.cli.listening``). The server runs within the limits of
+    answers on the port and every worker finished its startup (see
+    ``lumiku.cli.listening``). The server runs within the limits of
     the settings (``lumiku.http.serving``).
     """
     from lumiku.http.serving import run_server, server_config
@@ -56,12 +61,18 @@ def run_serve(args: argparse.Namespace) -> int:
         plugins_or_exit(settings)
         port = sock.getsockname()[1]  # the one the OS picked for port 0
         config = server_config(settings, host=host, port=port, workers=args.workers)
-        announcer = listening.StartupAnnouncer(host, port)
-        announcer.start()
-        try:
-            status = run_server(config, sock)
-        finally:
-            announcer.stop()
+        with tempfile.TemporaryDirectory(prefix="lumiku-ready-") as ready:
+            if args.workers > 1:
+                os.environ[READY_DIR_VARIABLE] = ready  # the workers inherit it
+            announcer = listening.StartupAnnouncer(
+                host, port, workers=args.workers, ready_dir=Path(ready)
+            )
+            announcer.start()
+            try:
+                status = run_server(config, sock)
+            finally:
+                announcer.stop()
+                os.environ.pop(READY_DIR_VARIABLE, None)
         return 1 if status else 0
 
 

@@ -15,6 +15,12 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 
+from lumiku.errors import ConfigurationError
+
+DEFAULT_SQLITE_FOLDER = Path("var")
+"""The folder of the default database (``sqlite:///./var/lumiku.db``), the one folder a
+SQLite engine creates when it is missing."""
+
 
 def is_sqlite(engine_or_url: Engine | str) -> bool:
     """Return whether ``engine_or_url`` points at SQLite."""
@@ -39,6 +45,27 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _ensure_folder(database: Path) -> None:
+    """Create the default database's folder; refuse any other missing folder.
+
+    A typo in an explicit path (``sqlite:////srv/lumikku/x.db``) must not start a server on
+    an empty database in a folder nobody meant to create.
+    """
+    folder = database.parent
+    if folder.is_dir():
+        return
+    if folder == DEFAULT_SQLITE_FOLDER:
+        folder.mkdir(parents=True, exist_ok=True)
+        return
+    rule = (
+        f"names the SQLite file {database}, whose folder {folder} does not exist; create the "
+        "folder (and give the server's user write access) or correct the path"
+    )
+    raise ConfigurationError(
+        f"DATABASE_URL {rule}.", details={"problems": [{"variable": "DATABASE_URL", "rule": rule}]}
+    )
+
+
 def ping(engine: Engine) -> None:
     """Run ``SELECT 1``; raise ``SQLAlchemyError`` when the database does not answer."""
     with engine.connect() as conn:
@@ -46,20 +73,30 @@ def ping(engine: Engine) -> None:
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Engine:
-    """Create an engine for ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``)."""
+    """Create an engine for ``url`` (``sqlite:///...`` or ``postgresql+psycopg://...``).
+
+    Raises ``ConfigurationError`` when a SQLite file's folder does not exist (only the
+    default ``./var`` is created). Statement parameters are hidden from errors and logs
+    (``hide_parameters``): a failing insert must never write a password hash, an email or
+    a token into the server log.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _ensure_folder(Path(database))
         engine = sa.create_engine(
-            parsed, echo=echo, connect_args={"check_same_thread": False, "timeout": 30}
+            parsed,
+            echo=echo,
+            hide_parameters=True,
+            connect_args={"check_same_thread": False, "timeout": 30},
         )
         _configure_sqlite(engine)
         return engine
     return sa.create_engine(
         parsed,
         echo=echo,
+        hide_parameters=True,
         pool_size=pool_size,
         max_overflow=pool_size * 2,
         pool_pre_ping=True,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib.resources
 import re
 import tempfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
@@ -27,7 +27,7 @@ from alembic.script import ScriptDirectory
 CORE_BRANCH = "core"
 VERSION_TABLE = "alembic_version"
 
-BranchState = Literal["up_to_date", "behind", "not_applied", "orphaned"]
+BranchState = Literal["up_to_date", "behind", "not_applied", "orphaned", "plugin_off"]
 
 
 @attrs.frozen
@@ -42,9 +42,11 @@ class MigrationSource:
 class BranchStatus:
     """One branch's revision in the database compared with the newest in the code.
 
-    An ``orphaned`` row is a revision in the database that no source knows: ``plugin`` is
-    the plugin it belongs to when its id tells (``plugin_of_revision``), and ``branch`` is
-    that id, else ``unknown:<revision>``.
+    A revision in the database that no source knows is ``plugin_off`` when it belongs to
+    an installed plugin that has no source (disabled, turned off or failed: its branch and
+    tables are kept, they are its own), else ``orphaned``. For both, ``plugin`` is the
+    plugin it belongs to when its id tells (``plugin_of_revision``), and ``branch`` is that
+    id, else ``unknown:<revision>``.
     """
 
     branch: str
@@ -65,7 +67,8 @@ def plugin_of_revision(revision: str, known: Iterable[str] = ()) -> str | None:
     ``payments_duitku_0002_refunds``), so the version table alone tells whose an orphaned
     revision is once its scripts are gone. The longest of the ``known`` plugin ids the
     revision starts with wins; otherwise the id is what comes before the first
-    ``_<digits>`` step. Older revision ids (``ac0003_held_jobs``) name no plugin.
+    ``_<digits>`` step. Older revision ids (``ac0003_held_jobs``) name no plugin: while
+    their plugin is installed, ``status``'s ``owner_of`` tells.
     """
     matching = [plugin_id for plugin_id in known if revision.startswith(plugin_id + "_")]
     if matching:
@@ -128,8 +131,9 @@ def orphaned_revisions(connection: sa.Connection, sources: Sequence[MigrationSou
 @contextmanager
 def _configured(connection: sa.Connection, sources: Sequence[MigrationSource]) -> Iterator[Config]:
     orphans = orphaned_revisions(connection, sources)
-    # End the transaction that reading the version table began: Alembic opens one per
-    # revision only on a connection that is not already in a transaction.
+    # End the transaction that reading the version table began: ``migrations/env.py`` begins
+    # the run's one transaction itself (after SQLite's foreign-key pragma, which only
+    # changes outside a transaction).
     connection.commit()
     with tempfile.TemporaryDirectory(prefix="lumiku-orphans-") as tmp:
         stub_dir: Path | None = None
@@ -161,12 +165,19 @@ def downgrade(
 
 
 def status(
-    engine: sa.Engine, sources: Sequence[MigrationSource], known_plugins: Iterable[str] = ()
+    engine: sa.Engine,
+    sources: Sequence[MigrationSource],
+    known_plugins: Iterable[str] = (),
+    owner_of: Callable[[str], str | None] | None = None,
 ) -> list[BranchStatus]:
     """Compare each branch's revision in the database with its head in the code.
 
-    ``known_plugins`` (the installed plugins' ids) help name the plugin of an orphan.
+    ``known_plugins`` (the installed plugins' ids) help name the plugin of a revision no
+    source knows, and tell a disabled plugin's (``plugin_off``) from an orphan;
+    ``owner_of(revision)`` names the installed plugin whose files hold a revision, for ids
+    that do not name their plugin (``lumiku.plugins.migrations.revision_owners``).
     """
+    installed = set(known_plugins)
     config = _config(sources, None)
     script = ScriptDirectory.from_config(config)
     with engine.connect() as connection:
@@ -185,11 +196,15 @@ def status(
         else:
             state = "behind"
         result.append(BranchStatus(source.branch, current, head, state))
+    with_source = {source.branch for source in sources}
     for revision in applied:
         if revision not in known:
-            plugin = plugin_of_revision(revision, known_plugins)
+            owner = owner_of(revision) if owner_of is not None else None
+            plugin = owner or plugin_of_revision(revision, installed)
             branch = plugin or f"unknown:{revision}"
-            result.append(BranchStatus(branch, revision, None, "orphaned", plugin))
+            off = plugin is not None and plugin in installed and plugin not in with_source
+            kept: BranchState = "plugin_off" if off else "orphaned"
+            result.append(BranchStatus(branch, revision, None, kept, plugin))
     return result
 
 

@@ -24,6 +24,10 @@ URLENCODED_MEDIA_TYPE = "application/x-www-form-urlencoded"
 JSON_BODY_LIMIT = 1024 * 1024
 """Default size limit of a JSON body, in bytes."""
 
+ANONYMOUS_BODY_LIMIT = 16 * 1024
+"""Default size limit of the body of an anonymous route without files, in bytes (sign-in,
+sign-up, a webhook): at the server's minimum body rate it is read within seconds."""
+
 
 def media_type(request: Request) -> str | None:
     """Return the request's media type, lowercased, without parameters (``None`` if unsent)."""

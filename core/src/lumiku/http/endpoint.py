@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 
 from lumiku import errors
 from lumiku.http.bodies import (
+    ANONYMOUS_BODY_LIMIT,
     JSON_BODY_LIMIT,
     MULTIPART_MEDIA_TYPE,
     URLENCODED_MEDIA_TYPE,
@@ -57,7 +58,17 @@ Q = TypeVar("Q")
 Role = Literal["user", "admin"]
 Handler = Callable[["Call[Any, Any]"], Any]
 
-__all__ = ["JSON_BODY_LIMIT", "Call", "Endpoint", "RateLimit", "delete", "get", "post", "put"]
+__all__ = [
+    "ANONYMOUS_BODY_LIMIT",
+    "JSON_BODY_LIMIT",
+    "Call",
+    "Endpoint",
+    "RateLimit",
+    "delete",
+    "get",
+    "post",
+    "put",
+]
 
 _NOT_YET: Any = object()
 """The user of a request not authenticated yet (``None`` is an anonymous route's user)."""
@@ -90,7 +101,9 @@ class Endpoint:
 
     ``form`` is a form class (multipart fields and files, see ``lumiku.http.forms``).
     ``max_body`` is the body limit in
-    bytes (default: 1 MiB for JSON; for a form, its files' limits plus 256 KiB).
+    bytes (default: 1 MiB for JSON; for a form, its files' limits plus 256 KiB; for an
+    anonymous route without files, 16 KiB, so that no one without an account can hold a
+    connection open for minutes by sending a large body slowly).
     ``errors`` lists the statuses the handler itself may answer beyond those the
     declaration implies (e.g. ``(402, 409)``), for the OpenAPI document.
     ``extra_fields="ignore"`` drops form fields the form class does not declare instead of
@@ -165,6 +178,10 @@ class Endpoint:
         """Return the size limit of the body in bytes."""
         if self.max_body is not None:
             return self.max_body
+        if self.form_layout is not None and self.form_layout.has_files:
+            return self.form_layout.default_body_limit()
+        if self.auth is None:
+            return ANONYMOUS_BODY_LIMIT
         if self.form_layout is not None:
             return self.form_layout.default_body_limit()
         return JSON_BODY_LIMIT

@@ -7,6 +7,7 @@ import json
 import logging
 from typing import Any
 
+import sqlalchemy as sa
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
@@ -98,8 +99,57 @@ def client_gone_response(request: Request | None, *, where: str = "") -> Respons
     return Response(status_code=CLIENT_CLOSED_REQUEST)
 
 
+DATABASE_RETRY_AFTER = 5
+"""Seconds a client is asked to wait after the database could not serve its request."""
+
+# Errors that say the database cannot serve any request right now, not that this request
+# is wrong: unreachable, timed out, locked, or without the tables (migrations not applied).
+_DATABASE_DOWN = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.DisconnectionError,
+    sa.exc.TimeoutError,
+)
+_MISSING_SCHEMA = ("UndefinedTable", "UndefinedColumn")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Return whether ``exc`` means the database cannot serve requests right now (it is
+    unreachable or busy, or the schema is missing: "no such table"), rather than a bug."""
+    if isinstance(exc, _DATABASE_DOWN):
+        return True
+    if isinstance(exc, sa.exc.ProgrammingError):
+        return type(exc.orig).__name__ in _MISSING_SCHEMA
+    return False
+
+
+def _database_unavailable_response(exc: BaseException, where: str) -> JSONResponse:
+    # One line, no traceback: the cause is the database's state, not the code. The
+    # statement's parameters are never in it (engines hide them), nor is it in the answer.
+    orig = getattr(exc, "orig", None)
+    cause = str(orig if orig is not None else exc).strip().splitlines()
+    logger.error(
+        "❌ the database could not serve %s: %s: %s",
+        where,
+        type(orig if orig is not None else exc).__name__,
+        cause[0][:200] if cause else "",
+    )
+    body = error_body(
+        "SERVICE_UNAVAILABLE",
+        "The database is unavailable right now; try again in a few seconds.",
+        {"dependency": "database", "retryAfter": DATABASE_RETRY_AFTER},
+    )
+    return ErrorResponse(body, 503, {"Retry-After": str(DATABASE_RETRY_AFTER)})
+
+
 def internal_error_response(exc: BaseException, *, where: str) -> JSONResponse:
-    """Log an unexpected exception with its place and answer 500 without a traceback."""
+    """Log an unexpected exception with its place and answer 500 without a traceback.
+
+    A database that cannot serve (unreachable, locked, its tables missing) is answered 503
+    ``SERVICE_UNAVAILABLE`` with ``Retry-After`` instead, logged in one line.
+    """
+    if database_unavailable(exc):
+        return _database_unavailable_response(exc, where)
     logger.error("unexpected error in %s: %s", where, type(exc).__name__, exc_info=exc)
     return ErrorResponse(
         error_body("INTERNAL_ERROR", "Internal server error; the error was logged."), 500

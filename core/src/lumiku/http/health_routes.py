@@ -95,11 +95,22 @@ def documented(route: Route, schema: Mapping[str, Any], what: str) -> Route:
     return route
 
 
-def database_check(engine: sa.Engine) -> HealthCheck:
-    """Return a check that runs ``SELECT 1``."""
+MIGRATIONS_PENDING = "MIGRATIONS_PENDING"
+"""The database check's detail while the core's migrations are not at head."""
+
+
+def database_check(
+    engine: sa.Engine, core_pending: Callable[[], bool] = lambda: False
+) -> HealthCheck:
+    """Return a check that runs ``SELECT 1``; ``down`` while ``core_pending()`` (the core's
+    tables are missing or behind: every route that touches them would fail)."""
 
     def check() -> CheckResult:
         ping(engine)
+        if core_pending():
+            return CheckResult(
+                "down", f"{MIGRATIONS_PENDING}: the core's migrations are not at head"
+            )
         return CheckResult("ok", engine.url.get_backend_name())
 
     return check
@@ -110,16 +121,26 @@ def core_checks(
     engine: sa.Engine,
     redis_enabled: bool,
     redis_up: Callable[[], bool],
+    redis_problem: Callable[[], str] = lambda: "is not answering",
     storage: StorageBackend,
     storage_folders: Callable[[], Iterable[str]],
+    core_pending: Callable[[], bool] = lambda: False,
 ) -> dict[str, HealthCheck]:
-    """Return the core's checks: database, redis, storage (root and folders), queues."""
+    """Return the core's checks: database, redis, storage (root and folders), queues.
+
+    ``redis_problem`` says what went wrong when ``redis_up`` is false (as
+    ``PluginRegistry.redis_problem``). The database is ``down`` while ``core_pending()``:
+    its core migrations are not applied.
+    """
 
     def redis() -> CheckResult:
         # A soft dependency: without it the node still serves (limits count in memory).
         if not redis_enabled:
             return CheckResult("degraded", "disabled: jobs, realtime and limits run on this node")
-        return CheckResult("ok") if redis_up() else CheckResult("degraded", "not answering")
+        if redis_up():
+            return CheckResult("ok")
+        # "not answering", "refused the password (authentication failed)"
+        return CheckResult("degraded", redis_problem().removeprefix("is "))
 
     def storage_check() -> CheckResult:
         return check_storage(storage, folders=storage_folders())
@@ -128,7 +149,7 @@ def core_checks(
         return CheckResult("ok", "redis" if redis_enabled else "in-process")
 
     return {
-        "database": database_check(engine),
+        "database": database_check(engine, core_pending),
         "redis": redis,
         "storage": storage_check,
         "queues": queues,
@@ -258,7 +279,8 @@ def health_routes(
         return answer("up")
 
     async def readiness(_: Request) -> Response:
-        """Answer up (200) when the database answers, else down (503)."""
+        """Answer up (200) when the database answers with the core's tables at head, else
+        down (503)."""
         results = await run_in_threadpool(readiness_checks.results)
         return answer("up" if results["database"].ok else "down")
 

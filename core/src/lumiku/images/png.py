@@ -7,8 +7,17 @@ from typing import Final
 
 from PIL import Image, UnidentifiedImageError
 
+from lumiku.storage.decode_errors import decode_problem
+
 READABLE_FORMATS: Final = ("PNG", "JPEG", "WEBP", "GIF", "BMP", "TIFF")
 DEFAULT_MAX_PIXELS: Final = 4096 * 4096
+
+
+class _TooManyPixels(ValueError):
+    """Our own refusal, raised inside the block that translates Pillow's errors."""
+
+
+_OUR_OWN = _TooManyPixels
 
 
 def encode_png(image: Image.Image, *, compress_level: int = 6) -> bytes:
@@ -25,23 +34,29 @@ def decode_image(
 
     ``draft`` lets a JPEG decode at a reduced scale no smaller than that size (much faster
     when only a thumbnail is needed); other formats ignore it. Raises ``ValueError`` with a
-    message that says what is wrong with the bytes.
+    message that says what is wrong with the bytes, in our words (never Pillow's).
     """
     if not data:
         raise ValueError("the body is empty")
     try:
         image = Image.open(io.BytesIO(data), formats=READABLE_FORMATS)
         if image.width * image.height > max_pixels:
-            raise ValueError(
+            raise _TooManyPixels(
                 f"the image is {image.width}x{image.height}, over the limit of {max_pixels} pixels"
             )
         if draft is not None:
             image.draft("RGB", draft)
         image.load()
-    except (UnidentifiedImageError, Image.DecompressionBombError) as error:
-        raise ValueError(f"the body is not a readable image ({error})") from error
-    except (OSError, SyntaxError) as error:  # how Pillow reports truncated or corrupt data
-        raise ValueError(f"the image data is corrupt or truncated ({error})") from error
+    except UnidentifiedImageError as error:
+        raise ValueError(
+            f"the body is not an image in one of {', '.join(READABLE_FORMATS)}"
+        ) from error
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ValueError(f"the image declares over {max_pixels} pixels") from error
+    except _OUR_OWN:
+        raise
+    except (OSError, SyntaxError, ValueError, EOFError) as error:  # Pillow: bad bytes
+        raise ValueError(decode_problem(error)[1]) from error
     return image
 
 

@@ -30,6 +30,8 @@ class Candidate:
     load: Callable[[], object] = attrs.field(eq=False, repr=False)
     version: str | None = None
     bundled: bool = False
+    # The module its entry point names (``pkg.plugin``): where its files are, unimported.
+    module: str | None = None
 
 
 def discover(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
@@ -41,5 +43,7 @@ def discover(group: str = ENTRY_POINT_GROUP) -> list[Candidate]:
             found.append(Candidate(entry.name, None, entry.load))
             continue
         bundled = bool(dist.entry_points.select(group=BUNDLED_GROUP, name=entry.name))
-        found.append(Candidate(entry.name, dist.name, entry.load, dist.version, bundled))
+        found.append(
+            Candidate(entry.name, dist.name, entry.load, dist.version, bundled, entry.module)
+        )
     return sorted(found, key=lambda candidate: candidate.name)

@@ -9,7 +9,9 @@ such a plugin up without a restart (and a branch taken back by a downgrade takes
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from lumiku.db import migrate
 from lumiku.metrics import Metrics
 from lumiku.plugins.dispatch import LOG_AND_GO_ON, HookDispatcher
 from lumiku.plugins.registry import PluginRegistry
-from lumiku.plugins.state import PluginState
+from lumiku.plugins.state import PluginRecord, PluginState
 
 logger = logging.getLogger("lumiku")
 
@@ -46,6 +48,55 @@ def migration_sources(
         if location is not None:
             sources.append(migrate.MigrationSource(record.id, location))
     return sources
+
+
+_REVISION_LINE = re.compile(r"""^revision\s*(?::[^=\n]*)?=\s*["']([^"'\n]+)["']""", re.M)
+
+
+def _package_revisions(package: str) -> set[str]:
+    """Return the revision ids written in the ``migrations`` folders of ``package``, read
+    as text (the package is not imported: a plugin turned off stays unimported)."""
+    try:
+        found = importlib.util.find_spec(package)
+    except (ImportError, ValueError):
+        return set()
+    if found is None or not found.submodule_search_locations:
+        return set()
+    revisions: set[str] = set()
+    for location in found.submodule_search_locations:
+        root = Path(location)
+        for path in root.rglob("*.py"):
+            if "migrations" not in path.relative_to(root).parts[:-1]:
+                continue
+            try:
+                match = _REVISION_LINE.search(path.read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                continue
+            if match:
+                revisions.add(match.group(1))
+    return revisions
+
+
+def revision_owners(registry: PluginRegistry) -> Callable[[str], str | None]:
+    """Return ``owner_of(revision)``: the installed plugin whose migration files hold it.
+
+    For a revision id that does not name its plugin (``ac0003_held_jobs``) while the plugin
+    is installed but gives no migration source (disabled, turned off, failed). The files
+    are read on the first question only.
+    """
+    owners: dict[str, str] | None = None
+
+    def owner_of(revision: str) -> str | None:
+        nonlocal owners
+        if owners is None:
+            owners = {}
+            for record in registry.sorted_records():
+                if record.package:
+                    for found in _package_revisions(record.package):
+                        owners.setdefault(found, record.id)
+        return owners.get(revision)
+
+    return owner_of
 
 
 def _folder(location: str | None) -> Path | None:
@@ -85,7 +136,9 @@ def read_migrations(
     engine: sa.Engine, registry: PluginRegistry, hooks: HookDispatcher | None = None
 ) -> MigrationReport:
     """Compare each branch in the database with its head (raises ``SQLAlchemyError``)."""
-    rows = migrate.status(engine, migration_sources(registry, hooks), registry.records)
+    rows = migrate.status(
+        engine, migration_sources(registry, hooks), registry.records, revision_owners(registry)
+    )
     pending = [row for row in rows if row.head and row.state in ("not_applied", "behind")]
     return MigrationReport(
         core_pending=any(row.branch == migrate.CORE_BRANCH for row in pending),
@@ -98,8 +151,9 @@ def orphan_advice(row: migrate.BranchStatus, registry: PluginRegistry) -> str:
     """Say whose an orphaned revision is and the exact way to remove its tables.
 
     A plugin's tables are dropped by its own ``downgrade()`` (it knows its tables, indexes
-    and seed data), so the way always goes through the plugin's code: enabled for one
-    command when it is installed, installed again for one command when it is not.
+    and seed data), so the way always goes through the plugin's code: imported for the
+    command when it is installed (``off_advice``), installed again for one command when it
+    is not.
     """
     revision = row.current
     plugin_id = row.plugin
@@ -125,11 +179,30 @@ def orphan_advice(row: migrate.BranchStatus, registry: PluginRegistry) -> str:
             f"version ({record.version}) does not have: install the version that wrote it "
             "again (and downgrade with it first, if you mean to go back)"
         )
-    return (
-        f"plugin {plugin_id} is installed but {record.describe()}: its tables are kept. To "
-        f"drop them, run {downgrade} (with the plugin enabled: not in "
-        "LUMIKU_DISABLE_PLUGINS, listed in LUMIKU_PLUGINS if that is set, not in safe mode)"
-    )
+    return off_advice(record, revision)
+
+
+def off_advice(record: PluginRecord, revision: str | None) -> str:
+    """Say that an installed plugin without a migration source (disabled, turned off or
+    failed) keeps its tables, and how ``lumiku migrate downgrade`` takes them back.
+
+    A plugin disabled by its configuration has its code imported for that command, so the
+    downgrade runs while it stays disabled; one turned off by a toggle is never imported,
+    so it must be turned on for that one command; a failed one must load first.
+    """
+    downgrade = f"`{DOWNGRADE_COMMAND} {record.id}`"
+    kept = f"plugin {record.id} is installed but {record.describe()}: its tables are kept"
+    at = f" (revision {revision})" if revision else ""
+    if record.state is PluginState.FAILED:
+        return f"{kept}{at}. To drop them, make it load, then run {downgrade}"
+    if record.spec is None:  # turned off by a toggle: never imported
+        return (
+            f"{kept}{at}. To drop them, run {downgrade} with the plugin turned on for that "
+            "command (not in LUMIKU_DISABLE_PLUGINS or lumiku.toml's [plugins] disable, "
+            "listed in LUMIKU_PLUGINS if that is set, not in safe mode): a plugin turned off "
+            "is never imported"
+        )
+    return f"{kept}{at}. To drop them, run {downgrade}: it runs while the plugin stays disabled"
 
 
 def mark_pending_migrations(
@@ -159,6 +232,8 @@ class MigrationWatch:
         self.metrics = metrics
         self.interval = interval
         self._first = True
+        self.core_pending: bool | None = None
+        """Whether the core's migrations are not at head (``None``: not read yet)."""
 
     def check_now(self) -> list[str]:
         """Read the status once and apply it; return the plugins whose state changed.
@@ -175,6 +250,7 @@ class MigrationWatch:
             logger.error("❌ Migration status unreadable: %s: %s", type(exc).__name__, exc)
             return []
         self.metrics.migrations_pending.set(0 if report.at_head else 1)
+        self.core_pending = report.core_pending
         if self._first and not report.at_head:
             logger.warning("⚠️ Database migrations are not at head: run `%s`", MIGRATE_COMMAND)
         self._first = False

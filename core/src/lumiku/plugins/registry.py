@@ -22,6 +22,7 @@ from lumiku.plugins.configuration import credit_overrides, read_plugin_settings
 from lumiku.plugins.discovery import Candidate
 from lumiku.plugins.spec import PluginSpec
 from lumiku.plugins.state import PluginRecord, PluginState, ReasonCode
+from lumiku.plugins.unknown_keys import plugin_key_findings, unknown_plugin_findings
 from lumiku.settings import Settings
 
 logger = logging.getLogger("lumiku.plugins")
@@ -57,6 +58,8 @@ class PluginRegistry:
     ) -> None:
         self.settings = settings
         self.redis_available = redis_available
+        # What follows "Redis " in the reasons while it is away (``set_redis_available``).
+        self.redis_problem = "is not answering"
         self.records: dict[str, PluginRecord] = {}
         # Plugin id -> reason, for plugins whose migrations are not at head (see
         # ``set_migrations_pending``); unknown until the database was read.
@@ -134,6 +137,7 @@ class PluginRegistry:
             candidate.distribution,
             dist_version=candidate.version,
             bundled=candidate.bundled,
+            package=candidate.module.partition(".")[0] if candidate.module else None,
         )
 
     def _dependency_order(self) -> list[PluginRecord]:
@@ -238,23 +242,55 @@ class PluginRegistry:
             record.credits = credit_overrides(self.settings, spec.id, spec.credits)
         except ConfigurationError as exc:
             problems.append(exc.message)
+        if self.settings.is_production:  # elsewhere: ``configuration_warnings``
+            problems.extend(
+                f"{where} {rule}" for where, rule in plugin_key_findings(self.settings, spec)
+            )
         return problems
 
-    def configuration_errors(self) -> list[str]:
-        """Return, in production, the configuration problems that stop the startup.
+    def configuration_warnings(self) -> list[str]:
+        """Return, outside production, the keys of lumiku.toml and the credit variables that
+        no installed plugin reads (each naming the closest known key); empty in production,
+        where they are problems (``configuration_errors``, the plugins' reasons)."""
+        if self.settings.is_production:
+            return []
+        found = unknown_plugin_findings(self.settings, self.records)
+        for record in self.sorted_records():
+            if record.spec is not None:
+                found.extend(plugin_key_findings(self.settings, record.spec))
+        return [f"{where} {rule}: it is ignored" for where, rule in found]
 
-        They are those of the plugins whose spec says ``required_in_production`` and which
-        are disabled for their configuration (a plugin the deployer turned off is not
-        required). Empty outside production.
+    def configuration_errors(self) -> list[str]:
+        """Return ``configuration_problems`` as ``"<where>: <rule>"`` lines."""
+        return [f"{p['variable']}: {p['rule']}" for p in self.configuration_problems()]
+
+    def configuration_problems(self) -> list[dict[str, str]]:
+        """Return, in production, the configuration problems that stop the startup
+        (``{"variable", "rule"}`` each, as the core's settings problems).
+
+        They are the ``[plugins.<id>]`` and ``[credits.<id>]`` tables of lumiku.toml that name
+        no installed plugin, and those of the plugins whose spec says
+        ``required_in_production`` and which are disabled for their configuration (a plugin
+        the deployer turned off is not required). Empty outside production.
         """
         if not self.settings.is_production:
             return []
-        return [
-            f"plugin {record.id}: {record.reason}"
+        unknown = unknown_plugin_findings(self.settings, self.records)
+        return [{"variable": where, "rule": rule} for where, rule in unknown] + [
+            {"variable": f"plugin {record.id}", "rule": record.reason}
             for record in self.sorted_records()
             if record.spec is not None
             and record.spec.required_in_production
             and record.reason_code is ReasonCode.MISSING_CONFIG
+            and record.state is PluginState.DISABLED
+        ]
+
+    def unconfigured(self) -> list[str]:
+        """Return ``"plugin <id>: <reason>"`` for each plugin disabled for its configuration."""
+        return [
+            f"plugin {record.id}: {record.reason}"
+            for record in self.sorted_records()
+            if record.reason_code is ReasonCode.MISSING_CONFIG
             and record.state is PluginState.DISABLED
         ]
 
@@ -264,7 +300,7 @@ class PluginRegistry:
                 return None
             if not self.settings.redis.enabled:
                 return ReasonCode.REDIS_UNAVAILABLE, "Redis is off (not configured or disabled)"
-            return ReasonCode.REDIS_UNAVAILABLE, "Redis is not answering"
+            return ReasonCode.REDIS_UNAVAILABLE, f"Redis {self.redis_problem}"
         if capability == "database":
             return None
         if capability.startswith("config:"):
@@ -368,14 +404,18 @@ class PluginRegistry:
                 return impl.function(**{name: kwargs[name] for name in impl.argnames})
         return None
 
-    def set_redis_available(self, available: bool) -> list[str]:
+    def set_redis_available(self, available: bool, problem: str = "is not answering") -> list[str]:
         """Record that Redis went away or came back and re-evaluate the plugins.
 
-        Returns the ids whose state changed.
+        ``problem`` follows "Redis " in the reasons while it is away ("is not answering",
+        "refused the password (authentication failed)"). Returns the ids whose state
+        changed.
         """
-        if available == self.redis_available:
+        if available == self.redis_available and (available or problem == self.redis_problem):
             return []
         self.redis_available = available
+        if not available:
+            self.redis_problem = problem
         return self._reevaluate()
 
     def set_migrations_pending(self, pending: Mapping[str, str]) -> list[str]:

@@ -68,6 +68,8 @@ class PluginRecord:
     dist_version: str | None = None
     # Its distribution declares it shipped with Lumiku (kept by safe mode).
     bundled: bool = False
+    # The top-level package of its entry point, found without importing it.
+    package: str | None = None
 
     @property
     def version(self) -> str:

@@ -18,6 +18,7 @@ import attrs
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from lumiku.errors import PayloadTooLarge, UnsupportedMedia, ValidationFailed
+from lumiku.storage.decode_errors import decode_problem
 from lumiku.storage.decoding import DecodingBudget, process_budget
 from lumiku.storage.errors import CorruptImage
 from lumiku.storage.transparency import png_bit_depth, with_alpha
@@ -286,9 +287,19 @@ def _too_many_pixels(max_side: int) -> ValidationFailed:
     )
 
 
+_ADVICE: Mapping[str, str] = MappingProxyType(
+    {
+        "metadata_too_large": "Save it again without its metadata and upload the new file.",
+        "truncated": "Upload the complete file (export it again from the original if needed).",
+        "damaged": "Export it again from the original and upload the new file.",
+    }
+)
+
+
 def _corrupt(exc: BaseException) -> CorruptImage:
+    """Return the 400 for an image Pillow could not parse, in our words: the library's text
+    (which names its internals) goes to the log, never into the answer."""
+    reason, words = decode_problem(exc)
     return CorruptImage(
-        f"The image could not be decoded completely ({exc}); the file is truncated or "
-        "damaged. Export it again from the original and upload the new file.",
-        details={"reason": str(exc)},
+        f"{words[0].upper()}{words[1:]}. {_ADVICE[reason]}", details={"reason": reason}
     )

@@ -20,34 +20,44 @@ def _foreign_keys(connection: Connection, *, on: bool) -> None:
 
 
 def _run(connection: Connection) -> None:
+    # Every step of the run shares one transaction (both databases make DDL transactional;
+    # the Lumiku SQLite engine begins its transactions itself, and batch mode's copy, drop
+    # and rename are plain statements): a step that fails or refuses, such as a plugin's
+    # downgrade that keeps paid payments, leaves the version table and every table as they
+    # were, never half way.
     if not is_sqlite(connection.engine):
-        _migrate(connection)
+        with connection.begin():
+            _migrate(connection)
         return
     # Batch mode copies a table and drops the original, which SQLite refuses while rows of
     # other tables reference it and foreign keys are on (the implicit DELETE of DROP TABLE):
-    # they are off while migrations run, and every reference is checked afterwards.
+    # they are off while migrations run, and every reference is checked before the commit.
     _foreign_keys(connection, on=False)
     try:
-        _migrate(connection)
-        broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
-        connection.commit()
-        if broken:
-            tables = sorted({str(row[0]) for row in broken})
-            raise RuntimeError(
-                f"After the migrations, {len(broken)} rows of {', '.join(tables)} reference "
-                "rows that do not exist (PRAGMA foreign_key_check lists them)."
-            )
+        with connection.begin():
+            _migrate(connection)
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                tables = sorted({str(row[0]) for row in broken})
+                raise RuntimeError(
+                    f"after the migrations, {_rows(len(broken))} of {', '.join(tables)} "
+                    "would reference rows that do not exist (PRAGMA foreign_key_check "
+                    "lists them); nothing was changed"
+                )
     finally:
         _foreign_keys(connection, on=True)
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 def _migrate(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=None,
-        # Each revision in its own transaction on PostgreSQL: a failing step rolls back alone
-        # and the version table never records a half-applied migration.
-        transaction_per_migration=True,
+        # The run's transaction is begun by ``_run`` (Alembic joins it): one for all steps.
+        transaction_per_migration=False,
         render_as_batch=is_sqlite(connection.engine),
     )
     with context.begin_transaction():

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+from lumiku import plural
+
 revision = "pd0001_tables"
 down_revision = None
 branch_labels = ("payments_duitku",)
@@ -82,9 +84,10 @@ def downgrade() -> None:
     )
     if paid:
         # The payments explain purchase entries of the ledger: dropping them loses that.
+        exist, them = ("exists", "it") if paid == 1 else ("exist", "them")
         raise RuntimeError(
-            f"{paid} paid Duitku payments exist; export them before taking the "
-            "payments_duitku branch down (their purchase entries stay in the ledger)"
+            f"{plural(paid, 'paid Duitku payment')} {exist}; export {them} before taking the "
+            "payments_duitku branch down (the purchase entries stay in the ledger)"
         )
     op.drop_index("ix_duitku_payment_events_order", table_name="duitku_payment_events")
     op.drop_table("duitku_payment_events")
