@@ -22,6 +22,15 @@ from lumiku.heldjobs.columns import MAX_ERROR_MESSAGE, OPEN_JOB_STATUSES
 
 
 @attrs.frozen
+class Counts:
+    """A job's item counters right after an item was counted."""
+
+    completed: int
+    failed: int
+    total: int
+
+
+@attrs.frozen
 class Finished:
     """A job this call finished: what to capture from its hold and what to tell the user."""
 
@@ -73,8 +82,12 @@ def claim(
     *,
     now: datetime,
     lease: timedelta,
-) -> bool:
-    """Take a pending job (or one whose claim lapsed) for one attempt."""
+) -> Any:
+    """Take a pending job (or one whose claim lapsed) for one attempt.
+
+    Return the claimed row as it is after the claim (a mapping, read by the update's
+    ``RETURNING``: no second round trip), or ``None`` when the job was not claimable.
+    """
     c = table.c
     statement = (
         sa.update(table)
@@ -90,8 +103,9 @@ def claim(
             started_at=sa.func.coalesce(c.started_at, now),
             updated_at=now,
         )
+        .returning(*table.c)
     )
-    return connection.execute(statement).rowcount == 1
+    return connection.execute(statement).mappings().first()
 
 
 def renew(
@@ -149,11 +163,12 @@ def count_item(
     now: datetime,
     lease: timedelta,
     completed: bool,
-) -> bool:
+) -> Counts | None:
     """Count one finished item (and renew the lease) if the claim still holds.
 
     Run in the transaction that records the item: it locks the job row, so the item's
-    row and result land only under a live claim.
+    row and result land only under a live claim. Return the counters as this update left
+    them (its ``RETURNING``, read under the row's lock), or ``None`` when the claim is lost.
     """
     c = table.c
     counter = c.items_completed if completed else c.items_failed
@@ -161,8 +176,12 @@ def count_item(
         sa.update(table)
         .where(c.id == job_id, c.status == "processing", c.claim_id == claim_id)
         .values({counter.name: counter + 1, "updated_at": now, "lease_expires_at": now + lease})
+        .returning(c.items_completed, c.items_failed, c.items_total)
     )
-    return connection.execute(statement).rowcount == 1
+    row = connection.execute(statement).first()
+    if row is None:
+        return None
+    return Counts(int(row.items_completed), int(row.items_failed), int(row.items_total))
 
 
 def finish(

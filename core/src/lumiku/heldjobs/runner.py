@@ -42,7 +42,7 @@ from lumiku.heldjobs.heartbeat import Heartbeat
 from lumiku.heldjobs.items import finished_keys, job_items, read_items
 from lumiku.heldjobs.kind import JobKind, JobServices
 from lumiku.heldjobs.limits import EXPIRED_MESSAGE
-from lumiku.heldjobs.settle import conclude, settle, settle_row
+from lumiku.heldjobs.settle import announce, conclude, settle, settle_row
 from lumiku.heldjobs.work import Problem, problem_of
 from lumiku.wording import plural
 
@@ -99,14 +99,12 @@ class Runner:
             return
         claim_id = uuid.uuid4().hex
         with services.engine.begin() as connection:
-            claimed = claims.claim(
+            # The claim returns the row it claimed: no second read.
+            row = claims.claim(
                 connection, kind.table, job_id, claim_id, now=now, lease=kind.limits.lease
             )
-        if not claimed:
-            self._busy(job_id)
-            return
-        row = self._read(job_id)
         if row is None:
+            self._busy(job_id)
             return
         if kind.events is not None and row["attempts"] == 1:
             kind.events.started(services.publisher, row["user_id"], job_id, row["items_total"])
@@ -115,12 +113,12 @@ class Runner:
             with Heartbeat(
                 lambda: self._renew(job_id, claim_id), kind.limits.heartbeat, name=job_id
             ) as heartbeat:
-                worked = self._work(row, claim_id, last, heartbeat)
+                counts = self._work(row, claim_id, last, heartbeat)
         except _ClaimLost:
             services.logger.info("%s: job %s was taken over meanwhile", kind.actor_name, job_id)
             return
-        if worked:
-            self._finish(job_id, claim_id)
+        if counts is not None:
+            self._finish(job_id, claim_id, counts)
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -170,8 +168,13 @@ class Runner:
         conclude(self._kind, services, finished)
         return True
 
-    def _work(self, row: Any, claim_id: str, last: bool, heartbeat: Heartbeat) -> bool:
-        """Work through the items not finished yet; return False when the job was given up."""
+    def _work(
+        self, row: Any, claim_id: str, last: bool, heartbeat: Heartbeat
+    ) -> claims.Counts | None:
+        """Work through the items not finished yet; return the job's counters after.
+
+        Return ``None`` when the job was given up instead.
+        """
         kind, services = self._kind, self._services
         keys = list(kind.work.items(row))
         if len(keys) != row["items_total"]:
@@ -186,28 +189,35 @@ class Runner:
                 "HOLD_EXPIRED",
                 "The credits reserved for this job were given back before it ran; submit it again.",
             )
-            return False
-        with services.engine.connect() as connection:
-            done = finished_keys(connection, kind.table_name, row["id"])
+            return None
+        counts = claims.Counts(
+            int(row["items_completed"]), int(row["items_failed"]), int(row["items_total"])
+        )
+        done: set[str] = set()
+        if counts.completed or counts.failed:
+            # Item rows land only with the job's counters: none counted, none to skip.
+            with services.engine.connect() as connection:
+                done = finished_keys(connection, kind.table_name, row["id"])
         for position, item in enumerate(keys):
             if item in done:
                 continue
             if heartbeat.lost:
                 raise _ClaimLost
-            self._item(row, claim_id, position, item, last)
-        return True
+            counts = self._item(row, claim_id, position, item, last)
+        return counts
 
-    def _item(self, row: Any, claim_id: str, position: int, item: str, last: bool) -> None:
+    def _item(self, row: Any, claim_id: str, position: int, item: str, last: bool) -> claims.Counts:
+        """Produce, count and record one item; return the job's counters after it."""
         kind, services = self._kind, self._services
         started = services.clock()
         try:
             result = kind.work.produce(row, item)
         except BaseException as exc:  # noqa: BLE001 - every outcome is recorded; see _failed
-            self._failed(row, claim_id, position, item, started, exc, last)
-            return
+            return self._failed(row, claim_id, position, item, started, exc, last)
         try:
             with services.engine.begin() as connection:
-                if not self._count(connection, row, claim_id, position, item, started, None):
+                counts = self._count(connection, row, claim_id, position, item, started, None)
+                if counts is None:
                     connection.rollback()
                     kind.work.discard(result)
                     raise _ClaimLost
@@ -216,9 +226,9 @@ class Runner:
             raise
         except BaseException as exc:  # noqa: BLE001 - every outcome is recorded; see _failed
             kind.work.discard(result)
-            self._failed(row, claim_id, position, item, started, exc, last)
-            return
-        self._progress(row)
+            return self._failed(row, claim_id, position, item, started, exc, last)
+        self._progress(row, counts)
+        return counts
 
     def _count(
         self,
@@ -229,7 +239,8 @@ class Runner:
         item: str,
         started: Any,
         problem: Problem | None,
-    ) -> bool:
+    ) -> claims.Counts | None:
+        """Count the item and insert its row; return the job's counters, None if lost."""
         kind, services = self._kind, self._services
         now = services.clock()
         counted = claims.count_item(
@@ -241,8 +252,8 @@ class Runner:
             lease=kind.limits.lease,
             completed=problem is None,
         )
-        if not counted:
-            return False
+        if counted is None:
+            return None
         connection.execute(
             job_items.insert().values(
                 job_table=kind.table_name,
@@ -256,7 +267,7 @@ class Runner:
                 finished_at=now,
             )
         )
-        return True
+        return counted
 
     def _failed(
         self,
@@ -267,8 +278,8 @@ class Runner:
         started: Any,
         exc: BaseException,
         last: bool,
-    ) -> None:
-        """Record an item failed for good, or give the claim back and raise for a retry."""
+    ) -> claims.Counts:
+        """Record an item failed for good (return the counters), or give back and raise."""
         kind, services = self._kind, self._services
         seconds = int(kind.limits.time_limit.total_seconds())
         problem = problem_of(exc, time_limit_seconds=seconds)
@@ -297,24 +308,24 @@ class Runner:
                 )
             raise exc
         with services.engine.begin() as connection:
-            if not self._count(connection, row, claim_id, position, item, started, problem):
+            counts = self._count(connection, row, claim_id, position, item, started, problem)
+            if counts is None:
                 raise _ClaimLost
-        self._progress(row)
+        self._progress(row, counts)
+        return counts
 
-    def _progress(self, row: Any) -> None:
+    def _progress(self, row: Any, counts: claims.Counts) -> None:
+        """Publish the counters the counting update returned (no re-read of the job)."""
         events = self._kind.events
         if events is None:
-            return
-        current = self._read(row["id"])
-        if current is None:
             return
         events.progress(
             self._services.publisher,
             row["user_id"],
             row["id"],
-            int(current["items_completed"]),
-            int(current["items_failed"]),
-            int(current["items_total"]),
+            counts.completed,
+            counts.failed,
+            counts.total,
         )
 
     def _give_up(self, row: Any, claim_id: str, code: str, message: str) -> None:
@@ -333,15 +344,20 @@ class Runner:
         if finished is not None:
             conclude(self._kind, services, finished)
 
-    def _finish(self, job_id: str, claim_id: str) -> None:
+    def _finish(self, job_id: str, claim_id: str, counts: claims.Counts) -> None:
+        """Finish the job under the claim; ``counts`` are its counters (only we count)."""
         services, kind = self._services, self._kind
         try:
             with services.engine.begin() as connection:
-                failures = [
-                    item
-                    for item in read_items(connection, kind.table_name, job_id)
-                    if item.status == "failed"
-                ]
+                failures = (
+                    [
+                        item
+                        for item in read_items(connection, kind.table_name, job_id)
+                        if item.status == "failed"
+                    ]
+                    if counts.failed
+                    else []
+                )
                 last_failure = failures[-1] if failures else None
                 finished = claims.finish(
                     connection,
@@ -378,4 +394,6 @@ class Runner:
                 )
             raise
         if finished is not None:
-            conclude(self._kind, services, finished)
+            # Settled in the finishing transaction above (a hold it could not settle is
+            # not open any more either): only the final event is left.
+            announce(self._kind, services, finished)
