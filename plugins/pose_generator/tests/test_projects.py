@@ -56,6 +56,10 @@ def test_a_project_with_an_uploaded_image_is_created_read_changed_and_deleted(
             {"avatarSource": "UPLOAD", "avatarImageUrl": "/files/x?expires=1&signature=0"},
             "avatarImageUrl",
         ),
+        (
+            {"avatarSource": "UPLOAD", "avatarImageUrl": "/files/pose-generator/a/b.png"},
+            "avatarImageUrl",
+        ),
         ({"avatarSource": "SOMETHING", "avatarImageUrl": "x"}, "avatarSource"),
         ({"avatarSource": "AVATAR_CREATOR"}, "avatarId"),
         ({"projectName": "", "avatarSource": "UPLOAD", "avatarImageUrl": "x"}, "projectName"),
@@ -67,7 +71,13 @@ def test_a_project_without_a_usable_avatar_is_422(
     api = kit.sign_up(client)
     response = api.post("/projects", json={"projectName": "P", **body})
     assert response.status_code == 422, response.text
-    assert field in response.json()["error"]["details"]["fields"]
+    error = response.json()["error"]
+    reason = error["details"]["fields"][field]
+    # Read as the core's other 422s: the schema sentence, then "field: reason".
+    assert error["message"].startswith("The request body breaks the schema: ")
+    assert f"{field}: {reason}" in error["message"]
+    assert "breaks the rules" not in error["message"]
+    assert f"{field} This" not in error["message"]
 
 
 def test_without_avatar_creator_its_avatars_are_refused_with_503(client: Any, kit: Any) -> None:

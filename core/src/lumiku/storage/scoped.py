@@ -163,9 +163,10 @@ def _single(query: dict[str, list[str]], name: str) -> str | None:
 
 
 def _bad_url(field: str, rule: str) -> ValidationFailed:
+    reason = f"{rule.rstrip('.')}; use a file URL exactly as this API returned it"
     return ValidationFailed(
-        f"{field} {rule}; use a file URL exactly as this API returned it.",
-        details={"fields": {field: rule}},
+        f"The request body breaks the schema: {field}: {reason}",
+        details={"fields": {field: reason}},
     )
 
 

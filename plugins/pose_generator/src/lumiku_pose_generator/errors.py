@@ -46,8 +46,14 @@ class AvatarCreatorUnavailable(ServiceUnavailable):
     code = "AVATAR_CREATOR_UNAVAILABLE"
 
 
-def invalid(
-    fields: dict[str, str], message: str = "The request breaks the rules."
-) -> ValidationFailed:
-    """Return a 422 naming every failing field (camelCase paths) and its rule."""
-    return ValidationFailed(message, details={"fields": fields})
+def invalid(fields: dict[str, str]) -> ValidationFailed:
+    """Return a 422 naming every failing field (camelCase paths) and its rule.
+
+    The message reads as the core's other 422s do:
+    ``"The request body breaks the schema: field: reason; other: reason"``; the same
+    ``{"field": "reason"}`` map is in ``details["fields"]``.
+    """
+    summary = "; ".join(f"{name}: {reason}" for name, reason in fields.items())
+    return ValidationFailed(
+        f"The request body breaks the schema: {summary}", details={"fields": dict(fields)}
+    )
