@@ -103,6 +103,10 @@ def _entry(kind: str, reason: str, reference: Reference | None = JOB) -> Entry:
         ("spend", "capture of hold 3f2a0c1e", JOB, "Capture of hold 3f2a0c1e"),  # not ours
         ("grant", "granted by an operator", None, "Granted by an operator"),
         ("welcome", "welcome credits", None, "Welcome credits"),
+        # An operator's own text is shown as written, never recased.
+        ("grant", "idem test", None, "idem test"),
+        ("grant", "eBay refund", None, "eBay refund"),
+        ("adjustment", "manual fix, ticket 12", None, "manual fix, ticket 12"),
     ],
 )
 def test_lines_written_before_read_as_new_ones(

@@ -24,7 +24,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     grant = credit_commands.add_parser("grant", help="give credits to an account")
     grant.add_argument("email")
     grant.add_argument("amount", type=int)
-    grant.add_argument("--reason", default="granted by an operator")
+    grant.add_argument("--reason", default="Granted by an operator")
     grant.add_argument("--key", default=None, help="idempotency key (default: a new one)")
     grant.set_defaults(func=grant_credits)
     reconcile = credit_commands.add_parser("reconcile", help="check balances against entries")

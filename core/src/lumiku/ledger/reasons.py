@@ -13,6 +13,12 @@ import re
 from lumiku.ledger.records import Entry, Reference
 from lumiku.wording import plural
 
+# Kinds whose line is an operator's own text (an admin grant, a manual adjustment): shown
+# exactly as written. Every other kind's line is written by the system or a plugin.
+_OPERATOR_KINDS = frozenset({"grant", "adjustment"})
+# The line the ``credits grant`` command wrote when the operator gave none (lower case).
+_OLD_GRANT_DEFAULT = "granted by an operator"
+
 _OLD_CAPTURE = re.compile(r"^capture of hold \S+$")
 _OLD_CORRECTION = re.compile(
     r"^reconciliation run \S+: the balance differed from the entries by ([+-]\d+) credits$"
@@ -38,13 +44,18 @@ def correction_reason(difference: int) -> str:
 
 
 def readable_reason(entry: Entry) -> str:
-    """Return the entry's history line, starting with a capital; lines written before this
-    module existed (a capture naming its hold, a correction naming its reconciliation run)
-    read as new ones."""
+    """Return the entry's history line; lines written before this module existed (a capture
+    naming its hold, a correction naming its reconciliation run) read as new ones.
+
+    Lines the system writes start with a capital ("welcome credits" was stored in lower
+    case); an operator's own text (a grant's or adjustment's reason) is shown verbatim.
+    """
     if entry.kind == "capture" and _OLD_CAPTURE.match(entry.reason):
         return work_name(entry.reference) if entry.reference else "Charged work"
     correction = _OLD_CORRECTION.match(entry.reason) if entry.kind == "adjustment" else None
     if correction:
         return correction_reason(int(correction.group(1)))
-    # A line starts like a sentence ("welcome credits" was written in lower case).
+    if entry.kind in _OPERATOR_KINDS and entry.reason != _OLD_GRANT_DEFAULT:
+        return entry.reason
+    # A system line starts like a sentence ("welcome credits" was written in lower case).
     return entry.reason[:1].upper() + entry.reason[1:]
