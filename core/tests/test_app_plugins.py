@@ -21,6 +21,7 @@ from starlette.testclient import TestClient
 from lumiku import Call, CheckResult, PluginContext, PluginSpec, get, hard, hookimpl, soft
 from lumiku.plugins.discovery import Candidate
 from lumiku.testing import OPERATOR_HEADERS
+from lumiku.testing.app import runtime_of
 
 MakeClient = Callable[..., TestClient]
 
@@ -233,7 +234,26 @@ def test_a_plugin_disabled_by_env_is_not_started_and_its_routes_are_404(
     assert client.get("/api/apps/other/hello").status_code == 200
     assert [app["id"] for app in client.get("/api/apps").json()["apps"]] == ["other"]
     health = client.get("/api/apps/photo-booth/health", headers=OPERATOR_HEADERS)
-    assert (health.status_code, health.json()["state"]) == (503, "disabled")
+    assert (health.status_code, health.json()["state"]) == (200, "disabled")
+    assert health.json()["status"] == "disabled"
+    # Anonymous probes of a disabled plugin's health are a state report, not a server
+    # error: 200, and nothing counted as a 5xx.
+    runtime = runtime_of(client)
+    for _ in range(3):
+        anonymous = client.get("/api/apps/photo-booth/health")
+        assert anonymous.status_code == 200
+        assert anonymous.json() == {
+            "plugin": "photo_booth",
+            "status": "disabled",
+            "state": "disabled",
+        }
+    samples = [
+        sample
+        for metric in runtime.metrics.http_latency.collect()
+        for sample in metric.samples
+        if sample.name.endswith("_count") and sample.labels["status"] == "5xx"
+    ]
+    assert samples == []
 
 
 def test_the_allowlist_and_safe_mode(make_client: MakeClient) -> None:

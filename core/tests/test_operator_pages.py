@@ -125,7 +125,7 @@ def test_redis_with_a_password_url_never_shows_and_its_loss_is_degraded(
         for path in paths:
             for headers in ({}, public.headers, admin, OPERATOR_HEADERS):
                 response = client.get(path, headers=headers)
-                # A disabled plugin's health answers 503 (down); nothing else is a 5xx.
+                # A failed plugin's health answers 503 (down); nothing else is a 5xx.
                 assert response.status_code < 500 or path.endswith("health"), path
                 text = response.text + str(response.headers)
                 for needle in (

@@ -53,7 +53,8 @@ PLUGIN_HEALTH_SCHEMA: dict[str, Any] = {
     "required": ["plugin", "status", "state"],
     "properties": {
         "plugin": {"type": "string"},
-        "status": _STATUS,
+        # ``disabled`` (200): switched off on purpose or for want of a soft dependency.
+        "status": {"type": "string", "enum": ["up", "degraded", "down", "disabled"]},
         "state": {
             "type": "string",
             "enum": [str(state) for state in PluginState],
@@ -184,9 +185,12 @@ class PluginHealth:
         status = overall(results) if serving else "down"
         if record.state is PluginState.DEGRADED and status == "ok":
             status = "degraded"
+        # A disabled plugin is not an outage of the node: a load balancer probing its
+        # health must not pull the node, and anonymous probes must not count as 5xx.
+        shown = "disabled" if record.state is PluginState.DISABLED else top_status(status)
         body: dict[str, Any] = {
             "plugin": record.id,
-            "status": top_status(status),
+            "status": shown,
             "state": str(record.state),
         }
         if detailed:
@@ -217,7 +221,8 @@ class PluginHealth:
         return body
 
     async def response(self, record: PluginRecord, *, detailed: bool = False) -> Response:
-        """Answer with the report: 200, or 503 when the plugin is down."""
+        """Answer with the report: 200 (``up``, ``degraded``, ``disabled``), or 503 when the
+        plugin is ``down`` (failed, or its migrations pending)."""
         report = self.report if detailed else self.public_report
         body = await run_in_threadpool(lambda: report(record))
         return JSONResponse(body, status_code=200 if body["status"] != "down" else 503)
