@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from lumiku.http.errors import error_response
-from lumiku.storage.decoding import DecodingBudget
+from lumiku.storage.decoding import DecodingBudget, decoding_owner
 from lumiku.storage.errors import DecodingBusy
 from lumiku.storage.images import PREVIEW_SIDE, check_image, make_thumbnail
 
@@ -95,3 +95,74 @@ def test_budget_settings_are_checked() -> None:
         DecodingBudget(0)
     with pytest.raises(ValueError, match="at least"):
         DecodingBudget(10, wait=-1)
+
+
+def test_one_user_holds_at_most_half_the_budget_so_another_users_decode_gets_its_share() -> None:
+    budget = DecodingBudget(1000, wait=10, on_idle=lambda: None)
+    first_held = threading.Event()
+    release_first = threading.Event()
+    order: list[str] = []
+
+    def alice_first() -> None:
+        with budget.hold(400, owner="user:alice"):
+            first_held.set()
+            release_first.wait(10)
+
+    def alice_second() -> None:
+        with budget.hold(400, owner="user:alice"):
+            order.append("alice second")
+
+    first = threading.Thread(target=alice_first)
+    first.start()
+    assert first_held.wait(5)
+    second = threading.Thread(target=alice_second)
+    second.start()
+    time.sleep(0.2)
+    # 800 of 1000 would fit the budget, but not Alice's half: her second decode waits...
+    assert order == []
+    assert budget.held_by("user:alice") == 400
+    # ...and Bob's upload gets its share at once.
+    started = time.perf_counter()
+    with budget.hold(400, owner="user:bob"):
+        assert time.perf_counter() - started < 1
+        assert budget.in_flight == 800
+    release_first.set()
+    first.join(5)
+    second.join(5)
+    assert order == ["alice second"]
+    assert budget.in_flight == 0
+    assert budget.held_by("user:alice") == budget.held_by("user:bob") == 0
+
+
+def test_a_user_past_half_the_budget_is_busy_while_the_budget_has_room() -> None:
+    budget = DecodingBudget(1000, wait=0.1, on_idle=lambda: None)
+    with budget.hold(300, owner="address:203.0.113.9"):
+        with pytest.raises(DecodingBusy), budget.hold(300, owner="address:203.0.113.9"):
+            pass
+        with budget.hold(200, owner="address:203.0.113.9"):  # exactly half: allowed
+            assert budget.held_by("address:203.0.113.9") == 500
+        with budget.hold(500, owner="address:198.51.100.7"):  # another client address
+            assert budget.in_flight == 800
+    assert budget.in_flight == 0
+
+
+def test_a_users_first_decode_runs_even_past_half_and_unowned_decodes_share_the_whole() -> None:
+    budget = DecodingBudget(1000, wait=0.1, on_idle=lambda: None)
+    with budget.hold(900, owner="user:alice"):
+        assert budget.held_by("user:alice") == 900
+    with budget.hold(400), budget.hold(400), budget.hold(200):  # jobs, commands: no owner
+        assert budget.in_flight == 1000
+
+
+def test_the_owner_named_by_the_context_is_used_by_check_image() -> None:
+    budget = DecodingBudget(512 * 512 * 3, wait=0.1, on_idle=lambda: None)
+    seen: list[int] = []
+    with decoding_owner("user:alice"), budget.hold(512 * 512):
+        seen.append(budget.held_by("user:alice"))
+        # A second decode would take Alice past half (3 x 512^2 / 2): busy, the budget has room.
+        with pytest.raises(DecodingBusy):
+            check_image(png(512), budget=budget)
+        with decoding_owner("user:bob"):
+            check_image(png(512), budget=budget)
+    assert seen == [512 * 512]
+    assert budget.in_flight == 0

@@ -49,6 +49,7 @@ from lumiku.http.structuring import structure, validation_failed
 from lumiku.http.text import check_path_text, header_text
 from lumiku.idempotency import RequestKey
 from lumiku.integers import INT64
+from lumiku.storage.decoding import decoding_owner
 
 if TYPE_CHECKING:
     from lumiku.http.services import EndpointServices
@@ -231,6 +232,11 @@ class Call(Generic[B, Q]):
         return self.request.client.host if self.request.client else "unknown"
 
 
+def _caller(call: Call[Any, Any]) -> str:
+    """Name the caller for the decoding budget: the signed-in user, else the address."""
+    return f"user:{call.user.id}" if call.user is not None else f"address:{call.client_ip}"
+
+
 def _services(request: Request) -> EndpointServices:
     services: EndpointServices = request.app.state.endpoint_services
     return services
@@ -405,7 +411,8 @@ class _Wrapper:
         call: Call[Any, Any] = Call(request, body, query, user, raw, key)
         try:
             self._limit(services, request, user)
-            result = self._respond(services, call, self.endpoint.handler(call))
+            with decoding_owner(_caller(call)):
+                result = self._respond(services, call, self.endpoint.handler(call))
         except BaseException as exc:  # noqa: BLE001 - stored or re-raised by fail()
             return services.fail(key, self.endpoint, exc)
         return services.finish(key, self.endpoint, result)
@@ -427,9 +434,10 @@ class _Wrapper:
         try:
             if self.endpoint.rate_limits:
                 await run_in_threadpool(self._limit, services, request, user)
-            result = self.endpoint.handler(call)
-            if inspect.isawaitable(result):
-                result = await result
+            with decoding_owner(_caller(call)):
+                result = self.endpoint.handler(call)
+                if inspect.isawaitable(result):
+                    result = await result
             result = self._respond(services, call, result)
         except BaseException as exc:  # noqa: BLE001 - stored or re-raised by fail()
             return await run_in_threadpool(services.fail, key, self.endpoint, exc)
