@@ -133,8 +133,11 @@ def test_the_states_are_what_this_test_is_about(client: TestClient) -> None:
     assert plugins["payments_duitku"] == "disabled"
     assert plugins["lkt_broken_startup"] == "failed"
     assert plugins["lkt_broken_routes"] == "failed"
+    # A disabled plugin is not an outage of the node (200 "disabled"); a failed one is down.
     disabled = client.get("/api/apps/payments-duitku/health")
-    assert (disabled.status_code, disabled.json()["status"]) == (503, "down")
+    assert (disabled.status_code, disabled.json()["status"]) == (200, "disabled")
+    failed = client.get("/api/apps/lkt-broken-startup/health")
+    assert (failed.status_code, failed.json()["status"]) == (503, "down")
     gated = client.get("/api/apps/lkt-broken-startup/hello")
     assert (gated.status_code, gated.json()["error"]["code"]) == (503, "PLUGIN_UNAVAILABLE")
 
