@@ -45,7 +45,8 @@ if TYPE_CHECKING:
         job_columns,
         job_constraints,
     )
-    from lumiku.http.endpoint import Call, RateLimit, delete, get, patch, post, put, route
+    from lumiku.http.declare import delete, get, patch, post, put, route
+    from lumiku.http.endpoint import Call, RateLimit
     from lumiku.http.fields import field
     from lumiku.http.files import UploadedFile
     from lumiku.http.results import Accepted
@@ -97,12 +98,12 @@ _LAZY = {
     "HealthCheck": "lumiku.health",
     "Call": "lumiku.http.endpoint",
     "RateLimit": "lumiku.http.endpoint",
-    "route": "lumiku.http.endpoint",
-    "get": "lumiku.http.endpoint",
-    "post": "lumiku.http.endpoint",
-    "put": "lumiku.http.endpoint",
-    "patch": "lumiku.http.endpoint",
-    "delete": "lumiku.http.endpoint",
+    "route": "lumiku.http.declare",
+    "get": "lumiku.http.declare",
+    "post": "lumiku.http.declare",
+    "put": "lumiku.http.declare",
+    "patch": "lumiku.http.declare",
+    "delete": "lumiku.http.declare",
     "field": "lumiku.http.fields",
     "UploadedFile": "lumiku.http.files",
     "Accepted": "lumiku.http.results",

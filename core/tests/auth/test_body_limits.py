@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from lumiku.http.endpoint import ANONYMOUS_BODY_LIMIT, Endpoint, post
+from lumiku.http.declare import post
+from lumiku.http.endpoint import ANONYMOUS_BODY_LIMIT, Endpoint
 from lumiku.http.openapi import _walk
 from lumiku.testing import PASSWORD
 

@@ -10,7 +10,8 @@ from starlette.routing import BaseRoute
 
 from lumiku.auth.models import CurrentUser, User
 from lumiku.auth.tokens import IssuedToken
-from lumiku.http.endpoint import ANONYMOUS_BODY_LIMIT, Call, RateLimit, get, post, put
+from lumiku.http.declare import get, post, put
+from lumiku.http.endpoint import ANONYMOUS_BODY_LIMIT, Call, RateLimit
 from lumiku.http.fields import field
 
 if TYPE_CHECKING:

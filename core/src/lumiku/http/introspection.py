@@ -10,8 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from lumiku.http.declare import get
 from lumiku.http.described import OPERATORS, PUBLIC, described, error_ref, json_answer
-from lumiku.http.endpoint import Call, get
+from lumiku.http.endpoint import Call
 from lumiku.http.operator import OperatorAccess, shown_reason
 from lumiku.metrics import Metrics
 from lumiku.plugins.registry import PluginRegistry

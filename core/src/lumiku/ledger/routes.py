@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Protocol
 import attrs
 from starlette.routing import BaseRoute
 
-from lumiku.http.endpoint import Call, get, post
+from lumiku.http.declare import get, post
+from lumiku.http.endpoint import Call
 from lumiku.http.fields import field
 from lumiku.ledger.reasons import readable_reason
 from lumiku.ledger.records import Entry
