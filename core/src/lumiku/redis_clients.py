@@ -160,3 +160,22 @@ def guarded_client(
     client = redis.Redis(connection_pool=pool)
     client.auto_close_connection_pool = True  # as Redis.from_url does: close() closes the pool
     return client
+
+
+def with_timeout(client: redis.Redis, timeout: float) -> redis.Redis:
+    """Return a client to ``client``'s server with ``timeout`` second socket timeouts.
+
+    The connection class (and so a guarded client's breaker) is shared, so a timeout here
+    opens the breaker the broker's commands ask too.
+    """
+    pool = client.connection_pool
+    options = {
+        **pool.connection_kwargs,
+        "socket_timeout": timeout,
+        "socket_connect_timeout": timeout,
+    }
+    quick = redis.Redis(
+        connection_pool=ConnectionPool(connection_class=pool.connection_class, **options)
+    )
+    quick.auto_close_connection_pool = True
+    return quick

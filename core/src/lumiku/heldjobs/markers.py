@@ -26,9 +26,8 @@ from typing import Any, Protocol
 import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
-from redis.connection import ConnectionPool
 
-from lumiku.redis_clients import DEFAULT_TIMEOUT
+from lumiku.redis_clients import DEFAULT_TIMEOUT, with_timeout
 
 logger = logging.getLogger("lumiku.jobs")
 
@@ -147,24 +146,5 @@ def markers_for(broker: dramatiq.Broker, *, timeout: float = DEFAULT_TIMEOUT) ->
     for connecting and for each command.
     """
     if isinstance(broker, RedisBroker):
-        return RedisMarkers(request_path_client(broker.client, timeout), broker.namespace)
+        return RedisMarkers(with_timeout(broker.client, timeout), broker.namespace)
     return MemoryMarkers()
-
-
-def request_path_client(client: redis.Redis, timeout: float) -> redis.Redis:
-    """Return a client to ``client``'s server with ``timeout`` second socket timeouts.
-
-    The connection class (and so a guarded client's breaker) is shared, so a timeout here
-    opens the breaker the broker's commands ask too.
-    """
-    pool = client.connection_pool
-    options = {
-        **pool.connection_kwargs,
-        "socket_timeout": timeout,
-        "socket_connect_timeout": timeout,
-    }
-    quick = redis.Redis(
-        connection_pool=ConnectionPool(connection_class=pool.connection_class, **options)
-    )
-    quick.auto_close_connection_pool = True
-    return quick
