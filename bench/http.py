@@ -311,7 +311,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--redis", action="store_true", help="run Lumiku with Redis enabled")
+    parser.add_argument(
+        "--endpoints", default=",".join(PATHS), help="a subset of " + ",".join(PATHS)
+    )
     args = parser.parse_args(argv)
+    for name in set(PATHS) - set(args.endpoints.split(",")):
+        del PATHS[name]
     if shutil.which("wrk") is None:
         print("wrk is not installed: `apt-get install -y wrk` (make bench does it)")
         return 2

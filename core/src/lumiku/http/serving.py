@@ -47,6 +47,7 @@ def server_config(
         proxy_headers=False,
         http=GuardedHttpProtocol,
         timeout_keep_alive=limits.keep_alive_timeout,
+        access_log=settings.access_log,
         **options,
     )
     config.lumiku_limits = limits  # type: ignore[attr-defined]  # read by GuardedHttpProtocol
