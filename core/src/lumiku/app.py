@@ -64,12 +64,13 @@ VERSION = "0.1.0"
 
 def _core_routes(runtime: Runtime) -> list[BaseRoute]:
     from lumiku.auth.routes import auth_routes
+    from lumiku.ledger.hot_reads import LedgerReads
     from lumiku.ledger.routes import credit_routes
     from lumiku.storage.routes import file_route
 
     return [
         *auth_routes(runtime.auth),
-        *credit_routes(runtime.ledger, runtime.auth),
+        *credit_routes(runtime.ledger, runtime.auth, LedgerReads(runtime.ledger, runtime.reader)),
         file_route(runtime.storage, runtime.signer),
     ]
 
@@ -232,6 +233,8 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
         await asyncio.to_thread(watches.redis.check_now)
         await asyncio.to_thread(runtime.storage.ensure_layout, runtime.registry.storage_folders())
         realtime.bind(asyncio.get_running_loop())
+        if runtime.feed is not None:
+            runtime.feed.start()
         lifecycle = PluginLifecycle(runtime.registry, runtime.hooks, runtime.context)
         worker = None
         if not runtime.settings.redis.enabled:
@@ -283,6 +286,10 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
                 await asyncio.to_thread(worker.stop)
             for provider in runtime.image_providers.values():
                 provider.close()
+            if runtime.feed is not None:
+                await asyncio.to_thread(runtime.feed.stop)
+            if runtime.reader is not None:
+                await runtime.reader.close()
             runtime.engine.dispose()
 
     return lifespan

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import attrs
 import cattrs
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -33,6 +34,13 @@ class Authenticator(Protocol):
         """Return the principal of ``token``."""
 
 
+class LoopAuthenticator(Protocol):
+    """Turn a bearer token into a principal from the event loop (``lumiku.auth.gate``)."""
+
+    async def authenticate(self, token: str) -> Any:
+        """Return the principal of ``token`` or raise ``Unauthorized``."""
+
+
 class _NoAuth:
     def authenticate(self, token: str) -> Any:
         raise errors.Unauthorized("Authentication is not configured on this server.")
@@ -50,6 +58,7 @@ class EndpointServices:
     authenticator: Authenticator = attrs.field(factory=_NoAuth)
     idempotency: IdempotencyStore | None = None
     bodies: BodyBudget = attrs.field(factory=BodyBudget)
+    gate: LoopAuthenticator | None = None
 
     def authenticate(self, token: str | None, role: Role) -> Any:
         """Authenticate ``token`` and check ``role``."""
@@ -58,6 +67,26 @@ class EndpointServices:
         user = self.authenticator.authenticate(token)
         require_role(user, role)
         return user
+
+    async def authenticate_on_loop(self, token: str | None, role: Role) -> Any:
+        """Authenticate ``token`` and check ``role`` without a thread hop when a ``gate``
+        is set (else in a worker thread)."""
+        if token is None:
+            raise errors.Unauthorized("Authentication required.")
+        if self.gate is None:
+            return await run_in_threadpool(self.authenticate, token, role)
+        user = await self.gate.authenticate(token)
+        require_role(user, role)
+        return user
+
+    def reserves(self, request: Request, user: Any, endpoint: Endpoint) -> bool:
+        """Return whether ``begin`` would reserve an Idempotency-Key (a database write)."""
+        return (
+            endpoint.idempotent
+            and user is not None
+            and self.idempotency is not None
+            and "idempotency-key" in request.headers
+        )
 
     def check_rate_limit(
         self, limit: RateLimit, request: Request, user: Any, endpoint: Endpoint
