@@ -128,7 +128,7 @@ class _PostgresPool:
             connection = await self._take()
             try:
                 async with asyncio.timeout(self._seconds):
-                    cursor = await connection.execute(sql, params)
+                    cursor = await connection.execute(sql, params, prepare=True)
                     result = await (cursor.fetchall() if many else cursor.fetchone())
             except BaseException:
                 await connection.close()  # in an unknown state: never reused
