@@ -7,6 +7,7 @@ import contextlib
 import functools
 import logging
 from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -290,6 +291,12 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
                 await asyncio.to_thread(runtime.feed.stop)
             if runtime.reader is not None:
                 await runtime.reader.close()
+            handlers = runtime.endpoints.handlers
+            if handlers is not None:  # its threads end; a fresh one for a restart (tests)
+                runtime.endpoints.handlers = ThreadPoolExecutor(
+                    runtime.settings.limits.threads, thread_name_prefix="lumiku-handler"
+                )
+                handlers.shutdown(wait=False)
             runtime.engine.dispose()
 
     return lifespan

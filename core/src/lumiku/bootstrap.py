@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import attrs
 import dramatiq
@@ -213,6 +214,7 @@ def build_runtime(
         limiter=limiter,
         authenticator=auth,
         gate=TokenGate(auth.tokens, reader, auth.authenticate, cache if feed else None),
+        handlers=ThreadPoolExecutor(settings.limits.threads, thread_name_prefix="lumiku-handler"),
         idempotency=idempotency,
         bodies=BodyBudget(
             settings.limits.body_budget_bytes, per_client=settings.limits.body_budget_per_client

@@ -336,7 +336,7 @@ class _Wrapper:
                 if self.is_async:
                     result = await self._run_async(services, request, user, body, query, raw)
                 else:
-                    result = await run_in_threadpool(
+                    result = await services.run_handler(
                         self._run_sync, services, request, user, body, query, raw
                     )
                 return render(services.json, endpoint, request, result)

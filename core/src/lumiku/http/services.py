@@ -5,7 +5,11 @@ Built once per app by the composition root (``lumiku.bootstrap``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+import asyncio
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 import cattrs
@@ -25,6 +29,8 @@ from lumiku.roles import require_role
 if TYPE_CHECKING:
     from lumiku.http.endpoint import Endpoint, RateLimit
     from lumiku.roles import Role
+
+T = TypeVar("T")
 
 
 class Authenticator(Protocol):
@@ -59,6 +65,20 @@ class EndpointServices:
     idempotency: IdempotencyStore | None = None
     bodies: BodyBudget = attrs.field(factory=BodyBudget)
     gate: LoopAuthenticator | None = None
+    handlers: ThreadPoolExecutor | None = None
+    """Where sync handlers run (``SERVER_THREADS`` threads); ``None``: anyio's threadpool."""
+
+    async def run_handler(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function(*args)`` in a worker thread (with this context's variables).
+
+        ``handlers`` is a plain executor: one hop to it costs about a third of one through
+        anyio's threadpool (``docs/decisions.md``, "Hot path").
+        """
+        if self.handlers is None:
+            return await run_in_threadpool(function, *args)
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.handlers, context.run, function, *args)
 
     def authenticate(self, token: str | None, role: Role) -> Any:
         """Authenticate ``token`` and check ``role``."""
