@@ -157,6 +157,8 @@ class LoopReader:
         self._sqlite_reads: _SQLiteReads | None = None
         self.conninfo = ""
         """The libpq URL of a PostgreSQL database (``""`` for SQLite)."""
+        self.statements = 0
+        """How many statements this reader has run (what the hot-path guard tests count)."""
         url = engine.url
         if self.sqlite:
             database = url.database or ""
@@ -178,6 +180,7 @@ class LoopReader:
         return rows
 
     async def _fetch(self, statement: Statement, params: Mapping[str, Any], many: bool) -> Any:
+        self.statements += 1
         if self._sqlite_reads is not None:
             return await self._sqlite_reads.fetch(statement.sqlite, params, many)
         if not self.available:
