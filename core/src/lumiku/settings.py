@@ -68,6 +68,14 @@ class RedisSettings:
         """Return the URL with any password masked, for logs and health pages."""
         return mask_url(self.url) if self.url else None
 
+    @property
+    def off_reason(self) -> str:
+        """Return why Redis is off, for plugin reasons: ``"Redis is disabled by
+        REDIS_ENABLED=false"`` or ``"Redis is not configured: no REDIS_URL or REDIS_HOST"``."""
+        if self.explicitly_disabled:
+            return "Redis is disabled by REDIS_ENABLED=false"
+        return "Redis is not configured: no REDIS_URL or REDIS_HOST"
+
 
 @attrs.frozen
 class ImageSettings:
