@@ -337,14 +337,15 @@ def test_after_a_redis_flap_states_are_those_of_a_boot_in_the_same_conditions(
         "queue": ("degraded", "missing_config", "STUDIO_API_KEY is not set"),
         "studio": ("degraded", "missing_config", "STUDIO_API_KEY is not set"),
     }
+    off = "Redis is not configured: no REDIS_URL or REDIS_HOST"
     assert views(booted_down) == {
         "keyed_first": (
             "degraded",
             "missing_config",
             "STUDIO_API_KEY is not set; Redis is not configured: no REDIS_URL or REDIS_HOST",
         ),
-        "plain": ("degraded", "redis_unavailable", "Redis is not configured: no REDIS_URL or REDIS_HOST"),
-        "queue": ("disabled", "redis_unavailable", "Redis is not configured: no REDIS_URL or REDIS_HOST"),
+        "plain": ("degraded", "redis_unavailable", off),
+        "queue": ("disabled", "redis_unavailable", off),
         "studio": (
             "degraded",
             "redis_unavailable",
