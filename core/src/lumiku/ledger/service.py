@@ -375,12 +375,12 @@ class Ledger:
 
     def balance(self, user_id: str) -> Balance:
         """Return the user's balance, held and available credits (zeros before any credit)."""
-        with self._store.statements() as connection:
+        with self._store.reads() as connection:
             return read_balance(connection, _user(user_id))
 
     def history(self, user_id: str, cursor: str | None = None, limit: int = 20) -> HistoryPage:
         """Return a page of the user's entries, newest first; pass ``next_cursor`` for more."""
-        with self._store.statements() as connection:
+        with self._store.reads() as connection:
             return read_page(connection, _user(user_id), cursor, limit)
 
     def reconcile(
