@@ -1,0 +1,492 @@
+"""Schemathesis (the ``st run`` command of the pinned release) against a real ``lumiku serve``
+over HTTP, core and the three plugins enabled, payments pointed at a Duitku emulator.
+
+Where ``tests/test_openapi_contract.py`` drives the ASGI app in-process with random ids,
+this run goes through the server (its HTTP edge, real multipart, jobs run by the server)
+as accounts made the way a client makes them: signed up and logged in over HTTP, the
+admin created by ``lumiku users create --admin`` and logged in. Before the run the test
+makes one of everything (projects, avatars, generations run to the end, generated poses,
+pose requests, a payment, a signed file URL) and hands their ids to schemathesis as
+dictionaries, so most path ids name things that exist; uploads get real images
+(``tests/schemathesis_hooks.py``). Every operation of the served document is run in all
+four phases (examples, coverage, fuzzing, stateful), positive and negative data.
+
+Checks: no 5xx, every status declared, content types, declared headers, and bodies
+matching their schemas; ``ignored_auth`` (an operation that says it needs a token refuses
+a request without one) and ``use_after_free`` (a deleted thing stays gone).
+
+``LUMIKU_FUZZ_EXAMPLES`` (default 10) is the number of examples per operation and phase;
+``LUMIKU_FUZZ_SEED`` the seed (default 1, so CI repeats). The figures of the run are
+printed (``-s``). A test makes sure a 5xx and an undeclared status fail the run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import attrs
+import httpx
+import pytest
+
+from lumiku.testing import free_port, runtime_of, serve_in_thread
+
+pytestmark = pytest.mark.slow
+
+EXAMPLES = int(os.environ.get("LUMIKU_FUZZ_EXAMPLES", "10"))
+SEED = int(os.environ.get("LUMIKU_FUZZ_SEED", "1"))
+PASSWORD = "tangerine-compass-42-lantern"
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
+CHECKS = (
+    "not_a_server_error",
+    "status_code_conformance",
+    "content_type_conformance",
+    "response_headers_conformance",
+    "response_schema_conformance",
+    "ignored_auth",
+    "use_after_free",
+)
+AVATARS = "/api/apps/avatar-creator"
+POSES = "/api/apps/pose-generator"
+SMALL = {"POSE_GENERATOR_IMAGE_WIDTH": "192", "POSE_GENERATOR_IMAGE_HEIGHT": "256"}
+
+
+@attrs.define
+class Server:
+    """A ``lumiku serve`` process on its own port, and its log."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    env: dict[str, str]
+
+    def log_text(self) -> str:
+        """Return what the server logged so far."""
+        return self.log.read_text(errors="replace")
+
+
+def lumiku_command() -> list[str]:
+    """Return the command line of the ``lumiku`` CLI of this environment."""
+    script = Path(sys.executable).parent / "lumiku"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "lumiku.cli.main"]
+
+
+def wait_ready(server: Server, timeout: float = 90.0) -> None:
+    """Wait until the server answers ``/health/readiness`` with 200."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.process.poll() is not None:
+            raise AssertionError(f"lumiku serve exited:\n{server.log_text()[-4000:]}")
+        try:
+            if httpx.get(f"{server.url}/health/readiness", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"lumiku serve did not get ready:\n{server.log_text()[-4000:]}")
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def duitku() -> Iterator[dict[str, str]]:
+    """Yield the payments plugin's variables, pointed at a Duitku emulator over HTTP."""
+    from lumiku_payments_duitku.emulator import API_PATH, DuitkuEmulator
+
+    env = {"DUITKU_MERCHANT_CODE": "D0001", "DUITKU_API_KEY": "fuzz-key"}
+    emulator = DuitkuEmulator(env["DUITKU_MERCHANT_CODE"], env["DUITKU_API_KEY"])
+    with serve_in_thread(emulator.app) as url:
+        yield {**env, "DUITKU_BASE_URL": url + API_PATH, "DUITKU_POLL_EVERY": "3600"}
+
+
+@pytest.fixture
+def start_server(
+    make_app: Callable[..., Any],
+    lumiku_env: dict[str, str],
+    duitku: dict[str, str],
+    tmp_path: Path,
+) -> Iterator[Callable[..., Server]]:
+    """Return ``start(plugins_path=None)``: the test's database migrated, an admin created
+    with the CLI, then ``lumiku serve`` on a free port (stopped after the test, by its id)."""
+    started: list[Server] = []
+
+    def start(plugins_path: str | None = None) -> Server:
+        runtime_of(make_app(**duitku, **SMALL)).engine.dispose()  # migrates the database
+        env = {**os.environ, **lumiku_env, **duitku, **SMALL}
+        if plugins_path:
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [plugins_path, env.get("PYTHONPATH")]))
+        created = subprocess.run(
+            [*lumiku_command(), "users", "create", "fuzz-admin@example.com", "--admin"],
+            env={**env, "LUMIKU_NEW_PASSWORD": PASSWORD},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert created.returncode == 0, created.stdout + created.stderr
+        port = free_port()
+        log = tmp_path / f"serve-{len(started)}.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                [*lumiku_command(), "serve", "--port", str(port)],
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
+        started.append(Server(f"http://127.0.0.1:{port}", process, log, env))
+        wait_ready(started[-1])
+        return started[-1]
+
+    yield start
+    for server in started:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=10)
+
+
+# -- accounts and things that exist ------------------------------------------------------
+
+
+def register(http: httpx.Client, name: str) -> tuple[str, str]:
+    """Sign up ``name`` and log in over HTTP; return (user id, bearer token of the login)."""
+    email = f"{name}-{os.urandom(4).hex()}@example.com"
+    body = {"email": email, "password": PASSWORD, "name": name}
+    registered = http.post("/api/auth/register", json=body)
+    assert registered.status_code == 201, registered.text
+    return registered.json()["user"]["id"], login(http, email)
+
+
+def login(http: httpx.Client, email: str) -> str:
+    """Return the bearer token of a login over HTTP."""
+    answer = http.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["token"])
+
+
+def expect(response: httpx.Response, status: int) -> Any:
+    """Return the JSON body of ``response`` after checking its status."""
+    assert response.status_code == status, f"{response.request.url}: {response.text}"
+    return response.json()
+
+
+def wait_done(http: httpx.Client, path: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Poll a generation until it leaves the queue; return its last view."""
+    deadline = time.monotonic() + 120
+    while True:
+        view: dict[str, Any] = expect(http.get(path, headers=headers), 200)
+        status = str(view.get("status", view.get("generation", {}).get("status", ""))).lower()
+        if status in {"completed", "failed", "partial"}:
+            return view
+        assert time.monotonic() < deadline, view
+        time.sleep(0.3)
+
+
+def picture(size: int = 256) -> bytes:
+    """Return a ``size`` x ``size`` PNG."""
+    import io
+
+    from PIL import Image
+
+    image = Image.new("RGB", (size, size), (40, 120, 200))
+    image.paste((150, 100, 70), (size // 3, size // 4, 2 * size // 3, size // 2))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_things(http: httpx.Client) -> tuple[dict[str, str], dict[str, list[Any]]]:
+    """Make the accounts and one of everything; return (tokens by role, dictionaries)."""
+    user_id, user = register(http, "fuzz")
+    _logout_id, logout = register(http, "fuzz-logout")
+    _profile_id, profile = register(http, "fuzz-profile")
+    admin = login(http, "fuzz-admin@example.com")
+    tokens = {"user": user, "admin": admin, "logout": logout, "profile": profile}
+    bearer = {"Authorization": f"Bearer {user}"}
+    grant = {"userId": user_id, "amount": 100_000, "reason": "fuzzing"}
+    expect(
+        http.post(
+            "/api/admin/credits/grant", json=grant, headers={"Authorization": f"Bearer {admin}"}
+        ),
+        201,
+    )
+    found: dict[str, list[Any]] = {"users": [user_id], "plugins": []}
+    found["plugins"] = ["avatar-creator", "pose-generator", "payments-duitku", "nope"]
+
+    # Avatar Creator: projects, uploaded avatars, a generation from a preset run to its end.
+    presets = expect(http.get(f"{AVATARS}/presets"), 200)["presets"]
+    found["presets"] = [preset["id"] for preset in presets[:3]]
+    for name in ("avatar_projects", "avatar_projects_doomed"):
+        project = expect(http.post(f"{AVATARS}/projects", json={"name": name}, headers=bearer), 201)
+        found[name] = [project["id"]]
+    for name, project_id in (("avatars", found["avatar_projects"][0]),) * 2:
+        uploaded = http.post(
+            f"{AVATARS}/projects/{project_id}/avatars/upload",
+            data={"name": "Fuzz"},
+            files={"image": ("me.png", picture(), "image/png")},
+            headers=bearer,
+        )
+        found.setdefault(name, []).append(expect(uploaded, 200)["avatar"]["id"])
+    found["avatars_doomed"] = [found["avatars"].pop()]
+    queued = http.post(
+        f"{AVATARS}/projects/{found['avatar_projects'][0]}/avatars/from-preset",
+        json={"presetId": found["presets"][0]},
+        headers=bearer,
+    )
+    generation = expect(queued, 202)["generation"]["id"]
+    wait_done(http, f"{AVATARS}/generations/{generation}", bearer)
+    found["avatar_generations"] = [generation]
+
+    # Pose Generator: an uploaded avatar image, projects, a generation run to its end.
+    image = http.post(
+        f"{POSES}/uploads", files={"image": ("me.png", picture(), "image/png")}, headers=bearer
+    )
+    image_url = expect(image, 201)["imageUrl"]
+    found["image_urls"] = [image_url]
+    for name in ("pose_projects", "pose_projects_doomed"):
+        body = {"projectName": name, "avatarSource": "UPLOAD", "avatarImageUrl": image_url}
+        found[name] = [expect(http.post(f"{POSES}/projects", json=body, headers=bearer), 201)["id"]]
+    library = expect(http.get(f"{POSES}/library", params={"limit": 3}), 200)["poses"]
+    found["library_poses"] = [pose["id"] for pose in library]
+    found["pose_kinds"] = ["preview", "reference", "control", "thumbnail", "other"]
+    body = {
+        "projectId": found["pose_projects"][0],
+        "generationType": "GALLERY_REFERENCE",
+        "selectedPoseIds": found["library_poses"][:2],
+    }
+    generation = expect(http.post(f"{POSES}/generate", json=body, headers=bearer), 202)[
+        "generationId"
+    ]
+    wait_done(http, f"{POSES}/generations/{generation}", bearer)
+    found["pose_generations"] = [generation]
+    results = expect(http.get(f"{POSES}/generations/{generation}/results", headers=bearer), 200)
+    found["generated_poses"] = [pose["id"] for pose in results["poses"]]
+    found["pose_requests"] = [
+        expect(
+            http.post(
+                f"{POSES}/requests",
+                json={"poseName": f"Fuzz {number}", "description": "A pose to fuzz."},
+                headers=bearer,
+            ),
+            201,
+        )["id"]
+        for number in range(4)
+    ]
+
+    # Payments: the packages, a payment created at the emulator.
+    packages = expect(http.get("/api/payments/packages"), 200)["packages"]
+    found["packages"] = [package["id"] for package in packages]
+    payment = http.post("/api/payments", json={"packageId": found["packages"][0]}, headers=bearer)
+    found["payments"] = [expect(payment, 201)["merchantOrderId"]]
+
+    # A signed file URL: its key, expiry and signature.
+    signed = httpx.URL(image_url)
+    found["file_keys"] = ["signed-file"]  # schemathesis_hooks.py puts the key in its place
+    found["file_key"] = [signed.path.removeprefix("/files/")]
+    found["file_expires"] = [int(signed.params["expires"])]
+    found["file_signatures"] = [signed.params["signature"]]
+    return tokens, found
+
+
+# -- the run -----------------------------------------------------------------------------
+
+PATH_BINDINGS = {  # (path prefix, parameter): dictionary; DELETE takes the "_doomed" one
+    (AVATARS, "projectId"): "avatar_projects",
+    (AVATARS, "avatarId"): "avatars",
+    (AVATARS, "generationId"): "avatar_generations",
+    (AVATARS, "presetId"): "presets",
+    (f"{POSES}/library", "poseId"): "library_poses",
+    (f"{POSES}/poses", "poseId"): "generated_poses",
+    (POSES, "kind"): "pose_kinds",
+    (POSES, "projectId"): "pose_projects",
+    (POSES, "generationId"): "pose_generations",
+    (POSES, "requestId"): "pose_requests",
+    ("/api/payments", "merchantOrderId"): "payments",
+    ("/api/apps", "plugin"): "plugins",
+    ("/files", "key"): "file_keys",
+    ("/files", "expires"): "file_expires",
+    ("/files", "signature"): "file_signatures",
+}
+BODY_BINDINGS = {  # (path prefix, body field): dictionary
+    (POSES, "projectId"): "pose_projects",
+    (POSES, "selectedPoseIds[*]"): "library_poses",
+    (POSES, "avatarId"): "avatars",
+    (POSES, "avatarImageUrl"): "image_urls",
+    (POSES, "backgroundImageUrl"): "image_urls",
+    (POSES, "referenceImageUrl"): "image_urls",
+    (POSES, "poseId"): "library_poses",
+    (AVATARS, "presetId"): "presets",
+    ("/api/payments", "packageId"): "packages",
+    ("/api/payments", "merchantOrderId"): "payments",
+    ("/api/admin", "userId"): "users",
+}
+
+
+def body_fields(document: dict[str, Any], operation: dict[str, Any]) -> set[str]:
+    """Return the top-level field names of ``operation``'s request body."""
+    fields: set[str] = set()
+    for media in operation.get("requestBody", {}).get("content", {}).values():
+        schema = media.get("schema", {})
+        if "$ref" in schema:
+            schema = document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        fields.update(schema.get("properties", {}))
+    return fields
+
+
+def operation_config(
+    document: dict[str, Any], method: str, path: str, tokens: dict[str, str]
+) -> dict[str, Any]:
+    """Return the ``[[operations]]`` entry of one operation: its token, its dictionaries."""
+    operation = document["paths"][path][method]
+    label = f"{method.upper()} {path}"
+    role = "admin" if "403" in operation["responses"] else "user"
+    role = {"POST /api/auth/logout": "logout", "PUT /api/auth/profile": "profile"}.get(label, role)
+    parameters: dict[str, Any] = {}
+    names = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
+    for (prefix, name), dictionary in PATH_BINDINGS.items():
+        location = next((where for where, named in names if named == name), None)
+        if path.startswith(prefix) and location and f"{location}.{name}" not in parameters:
+            if method == "delete" and location == "path":
+                dictionary += "_doomed"
+            parameters[f"{location}.{name}"] = {"dictionary": dictionary, "probability": 0.85}
+    fields = body_fields(document, operation)
+    for (prefix, field), dictionary in BODY_BINDINGS.items():
+        if path.startswith(prefix) and field.removesuffix("[*]") in fields:
+            parameters[f"body.{field}"] = {"dictionary": dictionary, "probability": 0.6}
+    entry: dict[str, Any] = {
+        "include-name": label,
+        "headers": {"Authorization": f"Bearer {tokens[role]}"},
+    }
+    if parameters:
+        entry["parameters"] = parameters
+    return entry
+
+
+def toml_value(value: Any) -> str:
+    """Return ``value`` (str, int, float, list, dict) as a TOML inline value."""
+    if isinstance(value, dict):
+        return (
+            "{ " + ", ".join(f"{json.dumps(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+        )
+    if isinstance(value, list):
+        return "[" + ", ".join(toml_value(item) for item in value) + "]"
+    return json.dumps(value)
+
+
+def write_config(
+    path: Path, document: dict[str, Any], tokens: dict[str, str], found: dict[str, list[Any]]
+) -> None:
+    """Write the schemathesis configuration: hooks, dictionaries, one entry per operation."""
+    dictionaries = dict(found)
+    for name in list(found):  # a DELETE of a kind without doomed ones gets the others
+        if not name.endswith("_doomed"):
+            dictionaries.setdefault(f"{name}_doomed", found[name])
+    lines = [f"hooks = {json.dumps(str(HOOKS))}", ""]
+    for name, values in sorted(dictionaries.items()):
+        lines += [f"[dictionaries.{name}]", f"values = {toml_value(values)}", ""]
+    for route, methods in sorted(document["paths"].items()):
+        for method in sorted(methods):
+            entry = operation_config(document, method, route, tokens)
+            lines.append("[[operations]]")
+            lines += [f"{key} = {toml_value(value)}" for key, value in entry.items()]
+            lines.append("")
+    path.write_text("\n".join(lines))
+
+
+@attrs.frozen
+class Outcome:
+    """What a schemathesis run found."""
+
+    operations: int
+    cases: int
+    failures: list[str]
+    server_errors: int
+    report: dict[str, Any]
+
+
+def run_schemathesis(
+    url: str, workdir: Path, tokens: dict[str, str], found: dict[str, list[Any]], examples: int
+) -> Outcome:
+    """Run ``st run`` over every operation of ``url``'s document; return what it found."""
+    document = httpx.get(f"{url}/openapi.json", timeout=30).json()
+    config, report = workdir / "schemathesis.toml", workdir / "schemathesis-report.json"
+    write_config(config, document, tokens, found)
+    command = [
+        str(Path(sys.executable).parent / "st"),
+        "--config-file",
+        str(config),
+        "run",
+        f"{url}/openapi.json",
+        "--checks",
+        ",".join(CHECKS),
+        "--max-examples",
+        str(examples),
+        "--seed",
+        str(SEED),
+        "--workers",
+        "2",
+        "--request-timeout",
+        "60",
+        "--report",
+        "json",
+        "--report-json-path",
+        str(report),
+        "--output-truncate",
+        "true",
+    ]
+    env = {**os.environ, "LUMIKU_FUZZ_FILE_KEY": found["file_key"][0]}
+    ran = subprocess.run(
+        command, capture_output=True, text=True, timeout=1800, check=False, cwd=workdir, env=env
+    )
+    (workdir / "schemathesis.out").write_text(ran.stdout + ran.stderr)
+    assert report.exists(), ran.stdout[-6000:] + ran.stderr[-6000:]
+    data = json.loads(report.read_text())
+    failures = [describe(failure) for failure in data["failures"]]
+    if failures:  # the command's own account: each failing case, its response, a curl line
+        failures.append(ran.stdout.partition("= FAILURES =")[2].partition("= WARNINGS =")[0])
+    failures += [f"error: {json.dumps(error)[:400]}" for error in data["errors"]]
+    server_errors = sum(
+        failure["count"] for failure in data["failures"] if "ServerError" in failure["type"]
+    )
+    if ran.returncode and not failures:
+        failures.append(f"st exited {ran.returncode}:\n{ran.stdout[-4000:]}{ran.stderr[-2000:]}")
+    return Outcome(
+        operations=data["operations"]["tested"],
+        cases=data["test_cases"]["generated"],
+        failures=failures,
+        server_errors=server_errors,
+        report=data,
+    )
+
+
+def describe(failure: dict[str, Any]) -> str:
+    """Return one line of a failure of the JSON report."""
+    return " ".join(json.dumps(failure).split())[:600]
+
+
+def test_every_operation_over_http_as_signed_in_users(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = start_server()
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        tokens, found = make_things(http)
+    outcome = run_schemathesis(server.url, tmp_path, tokens, found, EXAMPLES)
+    print(
+        f"\nschemathesis over HTTP: {outcome.operations} operations, {outcome.cases} cases "
+        f"({EXAMPLES} examples per operation and phase, seed {SEED}); "
+        f"failing kinds {len(outcome.report['failures'])}, 5xx seen {outcome.server_errors}"
+    )
+    assert outcome.operations == sum(
+        1
+        for methods in httpx.get(f"{server.url}/openapi.json").json()["paths"].values()
+        for _ in methods
+    )
+    assert not outcome.failures, "\n".join(outcome.failures)
+    assert "Traceback" not in server.log_text(), server.log_text()[-6000:]
