@@ -309,6 +309,7 @@ PATH_BINDINGS = {  # (path prefix, parameter): dictionary; DELETE takes the "_do
     (POSES, "generationId"): "pose_generations",
     (POSES, "requestId"): "pose_requests",
     ("/api/payments", "merchantOrderId"): "payments",
+    ("/api/payments", "packageId"): "packages",
     ("/api/apps", "plugin"): "plugins",
     ("/files", "key"): "file_keys",
     ("/files", "expires"): "file_expires",
@@ -341,9 +342,10 @@ def body_fields(document: dict[str, Any], operation: dict[str, Any]) -> set[str]
 
 
 def operation_config(
-    document: dict[str, Any], method: str, path: str, tokens: dict[str, str]
+    document: dict[str, Any], method: str, path: str, tokens: dict[str, str], known: set[str]
 ) -> dict[str, Any]:
-    """Return the ``[[operations]]`` entry of one operation: its token, its dictionaries."""
+    """Return the ``[[operations]]`` entry of one operation: its token, its dictionaries
+    (those of ``known``)."""
     operation = document["paths"][path][method]
     label = f"{method.upper()} {path}"
     role = "admin" if "403" in operation["responses"] else "user"
@@ -352,13 +354,20 @@ def operation_config(
     names = {(p["in"], p["name"]) for p in operation.get("parameters", [])}
     for (prefix, name), dictionary in PATH_BINDINGS.items():
         location = next((where for where, named in names if named == name), None)
-        if path.startswith(prefix) and location and f"{location}.{name}" not in parameters:
-            if method == "delete" and location == "path":
-                dictionary += "_doomed"
-            parameters[f"{location}.{name}"] = {"dictionary": dictionary, "probability": 0.85}
+        key = f"{location}.{name}"
+        if (
+            not location
+            or not path.startswith(prefix)
+            or dictionary not in known
+            or key in parameters
+        ):
+            continue  # the first binding that fits wins
+        if method == "delete" and location == "path":
+            dictionary += "_doomed"
+        parameters[key] = {"dictionary": dictionary, "probability": 0.85}
     fields = body_fields(document, operation)
     for (prefix, field), dictionary in BODY_BINDINGS.items():
-        if path.startswith(prefix) and field.removesuffix("[*]") in fields:
+        if path.startswith(prefix) and field.removesuffix("[*]") in fields and dictionary in known:
             parameters[f"body.{field}"] = {"dictionary": dictionary, "probability": 0.6}
     entry: dict[str, Any] = {
         "include-name": label,
@@ -393,7 +402,7 @@ def write_config(
         lines += [f"[dictionaries.{name}]", f"values = {toml_value(values)}", ""]
     for route, methods in sorted(document["paths"].items()):
         for method in sorted(methods):
-            entry = operation_config(document, method, route, tokens)
+            entry = operation_config(document, method, route, tokens, set(found))
             lines.append("[[operations]]")
             lines += [f"{key} = {toml_value(value)}" for key, value in entry.items()]
             lines.append("")
@@ -412,9 +421,15 @@ class Outcome:
 
 
 def run_schemathesis(
-    url: str, workdir: Path, tokens: dict[str, str], found: dict[str, list[Any]], examples: int
+    url: str,
+    workdir: Path,
+    tokens: dict[str, str],
+    found: dict[str, list[Any]],
+    examples: int,
+    *options: str,
 ) -> Outcome:
-    """Run ``st run`` over every operation of ``url``'s document; return what it found."""
+    """Run ``st run`` over every operation of ``url``'s document (``options``: more of its
+    options, such as filters); return what it found."""
     document = httpx.get(f"{url}/openapi.json", timeout=30).json()
     config, report = workdir / "schemathesis.toml", workdir / "schemathesis-report.json"
     write_config(config, document, tokens, found)
@@ -440,8 +455,9 @@ def run_schemathesis(
         str(report),
         "--output-truncate",
         "true",
+        *options,
     ]
-    env = {**os.environ, "LUMIKU_FUZZ_FILE_KEY": found["file_key"][0]}
+    env = {**os.environ, "LUMIKU_FUZZ_FILE_KEY": found.get("file_key", [""])[0]}
     ran = subprocess.run(
         command, capture_output=True, text=True, timeout=1800, check=False, cwd=workdir, env=env
     )
@@ -490,3 +506,72 @@ def test_every_operation_over_http_as_signed_in_users(
     )
     assert not outcome.failures, "\n".join(outcome.failures)
     assert "Traceback" not in server.log_text(), server.log_text()[-6000:]
+
+
+LIAR_MODULE = '''
+"""A plugin whose routes break their declaration, installed for the self-test of the run."""
+
+import attrs
+
+from lumiku import Call, Conflict, PluginSpec, get, hookimpl
+
+
+@attrs.frozen
+class Claimed:
+    """What the lying routes say they answer."""
+
+    id: str
+
+
+class Hooks:
+    @hookimpl
+    def register_routes(self, ctx):
+        def boom(_call: Call[None, None]) -> Claimed:
+            raise RuntimeError("a bug")
+
+        def conflict(_call: Call[None, None]) -> Claimed:
+            raise Conflict("undeclared")
+
+        def extra(_call: Call[None, None]) -> dict[str, str]:
+            return {"id": "x", "secret": "not in the schema"}
+
+        return [
+            get("/boom", boom, response=Claimed, auth="user"),
+            get("/conflict", conflict, response=Claimed, auth="user"),
+            get("/extra", extra, response=Claimed, auth="user"),
+        ]
+
+
+spec = PluginSpec(id="lkt_liar", hooks=Hooks())
+'''
+
+
+def install_liar(site: Path) -> str:
+    """Write the lying plugin and its distribution's metadata to ``site``; return ``site``."""
+    site.mkdir()
+    (site / "lkt_fuzz_liar.py").write_text(LIAR_MODULE)
+    info = site / "lkt_fuzz_liar-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: lkt-fuzz-liar\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[lumiku.plugins]\nlkt_liar = lkt_fuzz_liar:spec\n")
+    return str(site)
+
+
+def test_the_run_fails_on_a_5xx_an_undeclared_status_and_a_body_off_its_schema(
+    start_server: Callable[..., Server], tmp_path: Path
+) -> None:
+    server = start_server(install_liar(tmp_path / "site"))
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        _user_id, token = register(http, "liar")
+    tokens = dict.fromkeys(("user", "admin", "logout", "profile"), token)
+    only = ("--include-path-regex", "^/api/apps/lkt-liar/")
+    outcome = run_schemathesis(server.url, tmp_path, tokens, {}, 2, *only)
+    found = {
+        (failure["type"], operation)
+        for failure in outcome.report["failures"]
+        for operation in failure["operations"]
+    }
+    assert ("ServerError", "GET /api/apps/lkt-liar/boom") in found
+    assert ("UndefinedStatusCode", "GET /api/apps/lkt-liar/conflict") in found
+    assert ("JsonSchemaError", "GET /api/apps/lkt-liar/extra") in found
+    assert outcome.server_errors >= 1
