@@ -1,4 +1,4 @@
-"""Schemathesis hooks of ``tests/test_schemathesis.py``, loaded by the ``st`` command from this
+"""Schemathesis hooks of ``test_schemathesis.py``, loaded by the ``st`` command from this
 file (the config's ``hooks``), not by pytest.
 
 Uploads (``format: binary`` fields of multipart forms) get real images the servers accept
