@@ -165,7 +165,9 @@ def open_console(
         return Browsing(page, context, shoot, errors)
 
     yield start
-    for context in contexts:
+    for n, context in enumerate(contexts):
+        for m, page in enumerate(context.pages):  # the last state, for a failure's story
+            page.screenshot(path=str(ARTIFACTS / f"{test_name}-last-{n}-{m}.png"), full_page=True)
         context.close()
 
 

@@ -67,7 +67,7 @@ export function field(label, attrs = {}, hint) {
   const control = h(tag, { ...rest, id }, choices);
   const hintId = hint ? `${id}-hint` : undefined;
   if (hintId) control.setAttribute("aria-describedby", hintId);
-  return h("label", { for: id }, label, hint ? h("span", { class: "hint", id: hintId }, hint) : null, control);
+  return h("div", { class: "field" }, h("label", { for: id }, label), hint ? h("p", { class: "hint", id: hintId }, hint) : null, control);
 }
 
 /** A select's options from [value, text] pairs. */

@@ -31,7 +31,7 @@ function requestRow(request, reload) {
             "div",
             { class: "actions" },
             request.status === "pending" ? h("button", { type: "button", onclick: () => act("approve") }, "Approve") : null,
-            h("label", { for: notes.id }, "Reason to reject", notes),
+            h("label", { for: notes.id }, "Reason to reject"), notes,
             h("button", { type: "button", class: "secondary", onclick: () => act("reject", { notes: notes.value }) }, "Reject"),
           )
         : "—",
@@ -115,7 +115,7 @@ export async function admin(main) {
       "section",
       { class: "card", "aria-labelledby": "requests-title" },
       h("h2", { id: "requests-title" }, "Pose requests"),
-      h("label", { for: "request-status" }, "Show", status),
+      h("div", { class: "field" }, h("label", { for: "request-status" }, "Show"), status),
       table("Requests users sent for poses the library lacks", ["Sent", "Pose", "User", "Status", "Review"], requestRows),
     ),
     h("section", { class: "card" }, grant),

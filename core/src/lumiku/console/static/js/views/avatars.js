@@ -154,7 +154,7 @@ export async function avatars(main) {
         "section",
         { class: "card", "aria-labelledby": "projects-title" },
         h("h2", { id: "projects-title" }, "Project"),
-        h("div", { "data-needs-project": true }, h("label", { for: "avatar-project" }, "Current project", projectSelect)),
+        h("div", { class: "field", "data-needs-project": true }, h("label", { for: "avatar-project" }, "Current project"), projectSelect),
       ),
       h("section", { class: "card" }, newProject),
     ),
