@@ -43,7 +43,7 @@ from lumiku.http.ready import mark_ready
 from lumiku.http.request_metrics import RequestMetrics
 from lumiku.http.routing import group_routes
 from lumiku.jobs.schedule import Scheduler
-from lumiku.logs import configure_logging
+from lumiku.logs import RequestLogMiddleware, configure_logging
 from lumiku.plugins.discovery import discover
 from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookFailed, UnusableResult
 from lumiku.plugins.lifecycle import PluginLifecycle
@@ -332,7 +332,10 @@ def create_app(
     app = Starlette(
         routes=group_routes(app_routes),
         middleware=[
-            # First: the limits, the login throttle and the logs all read this address.
+            # First: every log line of the request names its id (from a trusted proxy's
+            # X-Request-Id, else a new one), answered in X-Request-Id.
+            Middleware(RequestLogMiddleware, trusted=settings.trusted_proxies),
+            # Then: the limits, the login throttle and the logs all read this address.
             Middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies),
             Middleware(RequestMetrics, metrics=runtime.metrics),
             Middleware(
@@ -344,6 +347,7 @@ def create_app(
                     "Idempotent-Replayed",
                     "Location",
                     "Retry-After",
+                    "X-Request-Id",
                     "X-RateLimit-Limit",
                     "X-RateLimit-Remaining",
                     "X-RateLimit-Reset",
@@ -372,7 +376,7 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     is spawned fresh and builds its app with this factory.
     """
     settings = settings or _checked_settings(None)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     configure_process(settings)
     app = create_app(settings)
     realtime = app.state.realtime

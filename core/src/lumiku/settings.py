@@ -146,6 +146,7 @@ class Settings:
     plugins: PluginToggles = PluginToggles()
     images: ImageSettings = ImageSettings()
     log_level: str = "INFO"
+    log_format: str = "text"  # LUMIKU_LOG_FORMAT: text or json (lumiku.logs)
     # Proxies whose X-Forwarded-For is believed (lumiku.client_address); loopback by default.
     trusted_proxies: tuple[Network, ...] = LOOPBACK
     # The bearer token that opens /metrics, /health/detailed and /api/plugins (besides admins).
@@ -302,12 +303,16 @@ def _read_int(
     return value
 
 
-def _read_log_level(environ: Mapping[str, str], problems: _Problems) -> str:
+def _read_logging(environ: Mapping[str, str], problems: _Problems) -> tuple[str, str]:
     level = (environ.get("LOG_LEVEL") or "INFO").strip().upper()
     if level not in _LOG_LEVELS:
         problems.add("LOG_LEVEL", f"must be one of {', '.join(_LOG_LEVELS)}, got {level!r}")
-        return "INFO"
-    return level
+        level = "INFO"
+    fmt = (environ.get("LUMIKU_LOG_FORMAT") or "text").strip().lower()
+    if fmt not in ("text", "json"):
+        problems.add("LUMIKU_LOG_FORMAT", f"must be text or json, got {fmt!r}")
+        fmt = "text"
+    return level, fmt
 
 
 def _read_operator_settings(
@@ -430,6 +435,7 @@ def read_settings(
         env_name = "development"
     env = cast(Environment, env_name)
     file_config = _read_config_file(environ, problems)
+    log_level, log_format = _read_logging(environ, problems)
     for where, rule in file_key_findings(file_config):
         if env == "production":
             problems.add(where, rule)
@@ -479,7 +485,8 @@ def read_settings(
                 _read_int(environ, "HUGGINGFACE_TIMEOUT", 120, 1, 3600, problems)
             ),
         ),
-        log_level=_read_log_level(environ, problems),
+        log_level=log_level,
+        log_format=log_format,
         trusted_proxies=trusted_proxies,
         metrics_token=metrics_token,
         limits=_read_limits(environ, problems),
