@@ -94,7 +94,7 @@ def test_json_lines_name_the_request_and_its_user(env: dict[str, str]) -> None:
     migrate = _lumiku(env, "migrate")
     assert migrate.wait(timeout=120) == 0
     process, url, printed = _serve_until_started(
-        {**env, "LUMIKU_LOG_FORMAT": "json"}, "--workers", "2"
+        {**env, "LUMIKU_LOG_FORMAT": "json", "LUMIKU_ACCESS_LOG": "true"}, "--workers", "2"
     )
     try:
         registered = httpx.post(

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import os
 import re
 import sys
 import uuid
@@ -35,7 +34,6 @@ from typing import Any
 import attrs
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-LOG_FORMATS = ("text", "json")
 CONTEXT_FIELDS = ("plugin", "request_id", "user_id", "job_id")
 REQUEST_ID_HEADER = "X-Request-Id"
 _GOOD_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -223,16 +221,10 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def log_format(value: str | None = None) -> str:
-    """Return the log format: ``value``, else ``LUMIKU_LOG_FORMAT``, else ``text`` (an
-    unknown one reads ``text``: the settings report it as a problem)."""
-    chosen = (value or os.environ.get("LUMIKU_LOG_FORMAT") or "text").strip().lower()
-    return chosen if chosen in LOG_FORMATS else "text"
-
-
-def configure_logging(level: str = "INFO", fmt: str | None = None, *, force: bool = False) -> None:
-    """Send every log line to stderr in the format ``fmt`` (``text`` or ``json``; default
-    ``LUMIKU_LOG_FORMAT``), at ``level`` and above. Calling it again replaces the handler.
+def configure_logging(level: str = "INFO", fmt: str = "text", *, force: bool = False) -> None:
+    """Send every log line to stderr in the format ``fmt`` (``text`` or ``json``: the
+    settings' ``LOG_LEVEL`` and ``LUMIKU_LOG_FORMAT``), at ``level`` and above. Calling it
+    again replaces the handler.
 
     As ``logging.basicConfig``, it leaves a root logger that something else gave handlers
     alone (a test runner capturing logs) unless ``force``.
@@ -247,7 +239,7 @@ def configure_logging(level: str = "INFO", fmt: str | None = None, *, force: boo
     handler = _StderrHandler()
     handler.lumiku = True  # type: ignore[attr-defined]
     handler.addFilter(ContextFilter())
-    handler.setFormatter(JsonFormatter() if log_format(fmt) == "json" else TextFormatter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
     # uvicorn's loggers write through this handler too (lumiku serve passes log_config=None).

@@ -17,9 +17,10 @@ from urllib.parse import quote, urlsplit
 
 import attrs
 
-from lumiku.client_address import LOOPBACK, Network, parse_trusted_proxies
+from lumiku.client_address import LOOPBACK, Network
 from lumiku.errors import ConfigurationError
 from lumiku.settings_keys import file_key_findings
+from lumiku.settings_operations import read_logging, read_metrics_dir, read_operator_settings
 from lumiku.settings_storage import S3Settings, read_s3_settings
 from lumiku.settings_values import (
     _entropy_bits_per_char,
@@ -52,7 +53,6 @@ _KNOWN_SECRETS = (
     "12345",
     "qwerty",
 )
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @attrs.frozen
@@ -96,7 +96,8 @@ class ServerLimits:
     share within ``decode_wait`` seconds is answered 503. ``threads`` is the size of the
     threadpool that runs synchronous handlers. ``body_budget_bytes`` is how many request body
     bytes the process holds at once, ``body_budget_per_client`` how many one user or address
-    may (``lumiku.http.body_budget``).
+    may (``lumiku.http.body_budget``). ``shutdown_timeout`` is how long a stopping server
+    (SIGTERM) lets the requests in flight finish before it cuts them.
     """
 
     max_header_bytes: int = 16 * 1024
@@ -105,6 +106,7 @@ class ServerLimits:
     body_min_rate: int = 1024
     max_concurrency: int = 1000
     keep_alive_timeout: int = 5
+    shutdown_timeout: int = 30
     decode_budget_pixels: int = 34_000_000
     decode_wait: float = 5.0
     threads: int = 100
@@ -147,6 +149,8 @@ class Settings:
     images: ImageSettings = ImageSettings()
     log_level: str = "INFO"
     log_format: str = "text"  # LUMIKU_LOG_FORMAT: text or json (lumiku.logs)
+    # LUMIKU_ACCESS_LOG: one uvicorn line per request; off by default (the metrics count them).
+    access_log: bool = False
     # Proxies whose X-Forwarded-For is believed (lumiku.client_address); loopback by default.
     trusted_proxies: tuple[Network, ...] = LOOPBACK
     # The bearer token that opens /metrics, /health/detailed and /api/plugins (besides admins).
@@ -303,46 +307,6 @@ def _read_int(
     return value
 
 
-def _read_logging(environ: Mapping[str, str], problems: _Problems) -> tuple[str, str]:
-    level = (environ.get("LOG_LEVEL") or "INFO").strip().upper()
-    if level not in _LOG_LEVELS:
-        problems.add("LOG_LEVEL", f"must be one of {', '.join(_LOG_LEVELS)}, got {level!r}")
-        level = "INFO"
-    fmt = (environ.get("LUMIKU_LOG_FORMAT") or "text").strip().lower()
-    if fmt not in ("text", "json"):
-        problems.add("LUMIKU_LOG_FORMAT", f"must be text or json, got {fmt!r}")
-        fmt = "text"
-    return level, fmt
-
-
-def _read_operator_settings(
-    environ: Mapping[str, str], problems: _Problems
-) -> tuple[tuple[Network, ...], str]:
-    try:
-        trusted = parse_trusted_proxies(environ.get("LUMIKU_TRUSTED_PROXIES"))
-    except ValueError as exc:
-        problems.add("LUMIKU_TRUSTED_PROXIES", str(exc))
-        trusted = LOOPBACK
-    token = environ.get("LUMIKU_METRICS_TOKEN", "")
-    if token and len(token) < 24:
-        problems.add("LUMIKU_METRICS_TOKEN", f"must be at least 24 characters, it has {len(token)}")
-    return trusted, token
-
-
-def _read_metrics_dir(environ: Mapping[str, str], problems: _Problems) -> Path | None:
-    raw = environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
-    if not raw:
-        return None
-    directory = Path(raw)
-    if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
-        problems.add(
-            "PROMETHEUS_MULTIPROC_DIR",
-            "must be an existing writable directory (emptied before the first process starts)",
-        )
-        return None
-    return directory
-
-
 def _read_limits(environ: Mapping[str, str], problems: _Problems) -> ServerLimits:
     megapixels = _read_int(environ, "IMAGE_DECODE_BUDGET_MEGAPIXELS", 34, 17, 100_000, problems)
     return ServerLimits(
@@ -354,6 +318,7 @@ def _read_limits(environ: Mapping[str, str], problems: _Problems) -> ServerLimit
         body_min_rate=_read_int(environ, "SERVER_BODY_MIN_RATE", 1024, 1, 1 << 30, problems),
         max_concurrency=_read_int(environ, "SERVER_MAX_CONCURRENCY", 1000, 1, 1_000_000, problems),
         keep_alive_timeout=_read_int(environ, "SERVER_KEEP_ALIVE_TIMEOUT", 5, 1, 3600, problems),
+        shutdown_timeout=_read_int(environ, "SERVER_SHUTDOWN_TIMEOUT", 30, 1, 3600, problems),
         threads=_read_int(environ, "SERVER_THREADS", 100, 4, 10_000, problems),
         body_budget_bytes=_read_int(environ, "SERVER_BODY_BUDGET_MB", 256, 16, 1 << 20, problems)
         * 1024
@@ -435,7 +400,7 @@ def read_settings(
         env_name = "development"
     env = cast(Environment, env_name)
     file_config = _read_config_file(environ, problems)
-    log_level, log_format = _read_logging(environ, problems)
+    log_level, log_format, access_log = read_logging(environ, problems.add)
     for where, rule in file_key_findings(file_config):
         if env == "production":
             problems.add(where, rule)
@@ -456,7 +421,7 @@ def read_settings(
         jwt_expires_in = 7 * 86400
     port = _read_int(environ, "PORT", 3000, 1, 65535, problems)
     public_url = environ.get("LUMIKU_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/")
-    trusted_proxies, metrics_token = _read_operator_settings(environ, problems)
+    trusted_proxies, metrics_token = read_operator_settings(environ, problems.add)
     if env == "production" and not public_url.startswith("https://"):
         problems.add("LUMIKU_PUBLIC_URL", "must be an https:// URL in production")
     settings = Settings(
@@ -471,7 +436,7 @@ def read_settings(
         port=port,
         storage_dir=Path(environ.get("LUMIKU_STORAGE_DIR", "./uploads")),
         s3=read_s3_settings(environ, problems.add, production=env == "production"),
-        metrics_dir=_read_metrics_dir(environ, problems),
+        metrics_dir=read_metrics_dir(environ, problems.add),
         welcome_credits=_read_int(environ, "LUMIKU_WELCOME_CREDITS", 100, 0, 1_000_000, problems),
         public_url=public_url,
         plugins=_read_toggles(environ, file_config, problems),
@@ -487,6 +452,7 @@ def read_settings(
         ),
         log_level=log_level,
         log_format=log_format,
+        access_log=access_log,
         trusted_proxies=trusted_proxies,
         metrics_token=metrics_token,
         limits=_read_limits(environ, problems),
