@@ -148,3 +148,41 @@ def test_only_a_trusted_proxy_names_the_request() -> None:
     assert request_id_from(scope, trusted_peer=False) != "nginx-42"
     bad = {"headers": [(b"x-request-id", b"two words\n")]}
     assert len(request_id_from(bad, trusted_peer=True)) == 32
+
+
+def test_a_job_logs_the_request_and_user_that_queued_it(
+    json_lines: Callable[[], list[dict[str, Any]]],
+) -> None:
+    import dramatiq
+
+    from lumiku.jobs.broker import build_broker, declare_actor
+    from lumiku.logs import LogContext, current_context
+    from lumiku.logs import _current as log_context  # the middleware's variable
+
+    broker = build_broker(None)
+    contexts: list[LogContext | None] = []
+
+    def render() -> None:
+        contexts.append(current_context())
+        logging.getLogger("lumiku_test_logs").warning("⚠️ rendering")
+
+    actor = declare_actor(broker, render, name="pose_generator.probe", queue="pose_generator")
+    token = log_context.set(LogContext(request_id="req-77", user_id="user-5"))
+    try:
+        actor.send()
+    finally:
+        log_context.reset(token)
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=50)
+    worker.start()
+    try:
+        broker.join("pose_generator")
+        worker.join()
+    finally:
+        worker.stop()
+
+    (line,) = [line for line in json_lines() if line["message"] == "⚠️ rendering"]
+    assert line["request_id"] == "req-77"
+    assert line["user_id"] == "user-5"
+    assert line["plugin"] == "pose_generator"
+    assert line["job_id"]
+    assert contexts[0] is not None
