@@ -5,6 +5,7 @@ processes on the test's own database (and Redis), with the plugins of
 from __future__ import annotations
 
 import io
+import itertools
 import subprocess
 import threading
 import time
@@ -72,8 +73,16 @@ class System:
 
     def reconcile(self) -> str:
         """Run ``lumiku credits reconcile``; return its output (it must exit 0)."""
+        return self.command("credits", "reconcile")
+
+    def grant(self, email: str, amount: int) -> None:
+        """Give ``amount`` credits to the account ``email`` (``lumiku credits grant``)."""
+        self.command("credits", "grant", email, str(amount))
+
+    def command(self, *arguments: str) -> str:
+        """Run ``lumiku <arguments>``; return its output (it must exit 0)."""
         done = subprocess.run(
-            [*lumiku_command(), "credits", "reconcile"],
+            [*lumiku_command(), *arguments],
             env=self.env,
             capture_output=True,
             text=True,
@@ -130,15 +139,27 @@ def until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
         time.sleep(0.1)
 
 
+@attrs.frozen
+class Probe:
+    """One request the load sends: every ``every``-th round, ``method path`` with ``json``."""
+
+    label: str
+    method: str
+    path: str
+    headers: dict[str, str] = attrs.field(factory=dict)
+    json: Any = None
+    every: int = 1
+
+
 class Load:
-    """Requests sent in a loop from a thread, counted by ``(label, status)``.
+    """Requests sent in rounds from a thread, counted by ``(label, status)``.
 
     A request that got no answer (refused, reset, timed out) counts as status 0.
     """
 
-    def __init__(self, url: str, requests: list[tuple[str, str, str, dict[str, str]]]) -> None:
+    def __init__(self, url: str, probes: list[Probe]) -> None:
         self.url = url
-        self.requests = requests  # (label, method, path, headers)
+        self.probes = probes
         self.counts: Counter[tuple[str, int]] = Counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -153,13 +174,19 @@ class Load:
 
     def _run(self) -> None:
         with httpx.Client(base_url=self.url, timeout=10) as client:
-            while not self._stop.is_set():
-                for label, method, path, headers in self.requests:
+            for round_number in itertools.count():
+                if self._stop.is_set():
+                    return
+                for probe in self.probes:
+                    if round_number % probe.every:
+                        continue
                     try:
-                        status = client.request(method, path, headers=headers).status_code
+                        status = client.request(
+                            probe.method, probe.path, headers=probe.headers, json=probe.json
+                        ).status_code
                     except httpx.HTTPError:
                         status = 0
-                    self.counts[label, status] += 1
+                    self.counts[probe.label, status] += 1
                 time.sleep(0.02)
 
     def total(self) -> int:
@@ -187,6 +214,7 @@ class Poser:
     http: httpx.Client
     token: str
     user_id: str
+    email: str
     project_id: str
 
     @property
@@ -234,7 +262,7 @@ def poser(http: httpx.Client, name: str) -> Poser:
     }
     project = http.post(f"{POSES}/projects", json=body, headers=user.headers)
     assert project.status_code == 201, project.text
-    return Poser(http, user.token, user.user_id, project.json()["id"])
+    return Poser(http, user.token, user.user_id, user.email, project.json()["id"])
 
 
 def library_poses(system: System, count: int) -> list[str]:

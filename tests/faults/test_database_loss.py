@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from lumiku.testing import TcpProxy, sign_up
 from lumiku.testing.pytest_plugin import test_backend
 
-from .conftest import PROBE, Load, System, library_poses, poser, until
+from .conftest import PROBE, Load, Probe, System, library_poses, poser, until
 
 pytestmark = [
     pytest.mark.slow,
@@ -72,12 +72,12 @@ def test_readiness_follows_the_database_and_no_credit_is_half_written(
         generation_id = queued.json()["generationId"]
         until(lambda: system.lines("renders.log"), 60, "the generation rendered a pose")
 
-        requests = [
-            ("liveness", "GET", "/health/liveness", {}),
-            ("ping", "GET", f"{PROBE}/ping", {}),
-            ("spend", "POST", f"{PROBE}/spend", payer.headers),
+        probes = [
+            Probe("liveness", "GET", "/health/liveness"),
+            Probe("ping", "GET", f"{PROBE}/ping"),
+            Probe("spend", "POST", f"{PROBE}/spend", payer.headers),
         ]
-        with Load(url, requests) as load:
+        with Load(url, probes) as load:
             until(lambda: load.counts["spend", 200] >= 3, 30, "spends before the outage")
             getattr(proxy, fault)()
             until(lambda: readiness(url) == 503, 20, "readiness 503 while the database is away")
