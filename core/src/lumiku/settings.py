@@ -68,6 +68,14 @@ class RedisSettings:
         """Return the URL with any password masked, for logs and health pages."""
         return mask_url(self.url) if self.url else None
 
+    @property
+    def off_reason(self) -> str:
+        """Return why Redis is off, for plugin reasons: ``"Redis is disabled by
+        REDIS_ENABLED=false"`` or ``"Redis is not configured: no REDIS_URL or REDIS_HOST"``."""
+        if self.explicitly_disabled:
+            return "Redis is disabled by REDIS_ENABLED=false"
+        return "Redis is not configured: no REDIS_URL or REDIS_HOST"
+
 
 @attrs.frozen
 class ImageSettings:
@@ -140,6 +148,8 @@ class Settings:
     plugins: PluginToggles = PluginToggles()
     images: ImageSettings = ImageSettings()
     log_level: str = "INFO"
+    # LUMIKU_ACCESS_LOG: one uvicorn line per request; off by default (the metrics count them).
+    access_log: bool = False
     # Proxies whose X-Forwarded-For is believed (lumiku.client_address); loopback by default.
     trusted_proxies: tuple[Network, ...] = LOOPBACK
     # The bearer token that opens /metrics, /health/detailed and /api/plugins (besides admins).
@@ -294,6 +304,14 @@ def _read_int(
     if not low <= value <= high:
         problems.add(name, f"must be a whole number from {low} to {high}, got {value}")
     return value
+
+
+def _read_access_log(environ: Mapping[str, str], problems: _Problems) -> bool:
+    try:
+        return parse_bool(environ.get("LUMIKU_ACCESS_LOG") or "false")
+    except ValueError as exc:
+        problems.add("LUMIKU_ACCESS_LOG", str(exc))
+        return False
 
 
 def _read_log_level(environ: Mapping[str, str], problems: _Problems) -> str:
@@ -475,6 +493,7 @@ def read_settings(
             ),
         ),
         log_level=_read_log_level(environ, problems),
+        access_log=_read_access_log(environ, problems),
         trusted_proxies=trusted_proxies,
         metrics_token=metrics_token,
         limits=_read_limits(environ, problems),

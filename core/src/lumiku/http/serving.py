@@ -49,6 +49,7 @@ def server_config(
         timeout_keep_alive=limits.keep_alive_timeout,
         # On SIGTERM: stop accepting, let the requests in flight finish, cut them after this.
         timeout_graceful_shutdown=limits.shutdown_timeout,
+        access_log=settings.access_log,
         **options,
     )
     config.lumiku_limits = limits  # type: ignore[attr-defined]  # read by GuardedHttpProtocol
