@@ -248,7 +248,7 @@ def poser(http: httpx.Client, name: str) -> Poser:
     """Sign up a new account on ``http``'s node and give it a Pose Generator project."""
     from lumiku.testing import sign_up
 
-    user = sign_up(http, name)  # type: ignore[arg-type]  # any httpx client does
+    user = sign_up(http, name)
     uploaded = http.post(
         f"{POSES}/uploads",
         files={"image": ("me.png", portrait(), "image/png")},

@@ -65,7 +65,7 @@ def test_readiness_follows_the_database_and_no_credit_is_half_written(
     # Three poses of 1.5 s each: the outage comes while the generation runs.
     url, node = system.serve(DATABASE_URL=through(system, proxy), LKT_RENDER_SECONDS="1.5")
     with httpx.Client(base_url=url, timeout=30) as http:
-        payer = sign_up(http, "payer")  # type: ignore[arg-type]  # any httpx client does
+        payer = sign_up(http, "payer")
         artist = poser(http, "artist")
         queued = artist.generate(library_poses(system, 3))
         assert queued.status_code == 202, queued.text

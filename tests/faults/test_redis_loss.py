@@ -113,7 +113,7 @@ def test_the_system_degrades_without_redis_and_recovers_when_it_returns(
         assert on_worker != node.pid  # a worker process of `lumiku worker` rendered it
 
         # -- Redis stops under load --
-        spender = sign_up(http, "spender")  # type: ignore[arg-type]  # any httpx client does
+        spender = sign_up(http, "spender")
         system.grant(spender.email, 10_000)
         sign_in = {"email": spender.email, "password": PASSWORD}
         probes = [
