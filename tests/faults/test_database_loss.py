@@ -4,7 +4,10 @@ The node reaches the database through a TCP proxy the test controls (``TcpProxy`
 ``cut()`` resets every connection and refuses new ones, as a crashed or restarting server
 does; ``stall()`` lets no byte through, as a partitioned network does. Meanwhile a load
 thread sends liveness probes, database-free requests and 1-credit spends, and a Pose
-Generator generation runs in the node (Redis is off: jobs run in process).
+Generator generation runs.
+
+With the cut, the generation runs on a ``lumiku worker`` (on a Redis of the test's own)
+whose database is cut too; with the stall, in the node.
 
 Readiness goes 503 and comes back; liveness stays 200; a request that needs the database
 is 503 with ``Retry-After`` (never a 500); every credit is accounted for and ``lumiku
@@ -60,10 +63,20 @@ def readiness(url: str) -> int:
 
 @pytest.mark.parametrize("fault", ["cut", "stall"])
 def test_readiness_follows_the_database_and_no_credit_is_half_written(
-    system: System, proxy: TcpProxy, fault: str
+    system: System, proxy: TcpProxy, fault: str, request: pytest.FixtureRequest
 ) -> None:
     # Three poses of 1.5 s each: the outage comes while the generation runs.
-    url, node = system.serve(DATABASE_URL=through(system, proxy), LKT_RENDER_SECONDS="1.5")
+    system.env.update(DATABASE_URL=through(system, proxy), LKT_RENDER_SECONDS="1.5")
+    # A delivery cut off from the database cannot give its claim back: the next one takes
+    # the job over once the claim's lease (45 s by default) runs out.
+    system.env.update(POSE_GENERATOR_LEASE_SECONDS="2")
+    if fault == "cut":
+        # The generation runs on a `lumiku worker` (on Redis), whose database goes too; with
+        # the stall it runs in the node (Redis off).
+        redis = request.getfixturevalue("private_redis")()
+        system.env.update(REDIS_ENABLED="true", REDIS_URL=redis.url)
+        system.worker()
+    url, node = system.serve()
     with httpx.Client(base_url=url, timeout=30) as http:
         payer = sign_up(http, "payer")
         artist = poser(http, "artist")
