@@ -4,6 +4,7 @@ processes on the test's own database (and Redis), with the plugins of
 
 from __future__ import annotations
 
+import asyncio
 import io
 import itertools
 import subprocess
@@ -17,6 +18,7 @@ from typing import Any
 import attrs
 import httpx
 import pytest
+import socketio
 import sqlalchemy as sa
 from PIL import Image
 
@@ -196,6 +198,32 @@ class Load:
     def failed(self) -> dict[tuple[str, int], int]:
         """Return the counts of 5xx answers and of requests without an answer."""
         return {key: n for key, n in self.counts.items() if key[1] >= 500 or key[1] == 0}
+
+
+class SocketClient:
+    """A Socket.IO client (websocket transport) connected for a user, on a loop of its own."""
+
+    def __init__(self, url: str, token: str, namespace: str = "/pose-generator") -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._client = socketio.AsyncClient(reconnection=False)
+        connect = self._client.connect(
+            url, namespaces=[namespace], auth={"token": token}, transports=["websocket"]
+        )
+        asyncio.run_coroutine_threadsafe(connect, self._loop).result(timeout=30)
+
+    @property
+    def connected(self) -> bool:
+        """Return whether the connection is still open."""
+        return bool(self._client.connected)
+
+    def close(self) -> None:
+        """Disconnect (if still connected) and stop the loop."""
+        asyncio.run_coroutine_threadsafe(self._client.disconnect(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
 
 
 def portrait() -> bytes:
