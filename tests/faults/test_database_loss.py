@@ -93,11 +93,15 @@ def test_readiness_follows_the_database_and_no_credit_is_half_written(
         with Load(url, probes) as load:
             until(lambda: load.counts["spend", 200] >= 3, 30, "spends before the outage")
             getattr(proxy, fault)()
+            lost_at = time.monotonic()
             until(lambda: readiness(url) == 503, 20, "readiness 503 while the database is away")
+            noticed = time.monotonic() - lost_at
             time.sleep(OUTAGE_SECONDS)  # the outage lasts a few seconds, whatever the checks
             during = dict(load.counts)
             proxy.restore()
+            back_at = time.monotonic()
             until(lambda: readiness(url) == 200, 30, "readiness 200 once the database is back")
+            recovered = time.monotonic() - back_at
             after = load.counts["spend", 200]
             until(lambda: load.counts["spend", 200] > after + 3, 30, "spends after the outage")
         final = until(
@@ -109,7 +113,10 @@ def test_readiness_follows_the_database_and_no_credit_is_half_written(
         paid = payer.balance()
 
     counts = load.counts
-    print(f"\n{fault}: {load.total()} requests {dict(counts)}; during the outage {during}")
+    print(
+        f"\n{fault}: readiness 503 after {noticed:.1f} s, 200 {recovered:.1f} s after the "
+        f"database returned; {load.total()} requests {dict(counts)}; during the outage {during}"
+    )
     assert node.process.poll() is None
     # Liveness and database-free routes never failed; a spend was 200, or 503 while away.
     assert not [key for key in counts if key[0] in ("liveness", "ping") and key[1] != 200]

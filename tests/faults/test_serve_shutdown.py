@@ -17,10 +17,15 @@ import httpx
 import pytest
 
 from lumiku.testing import sign_up
+from lumiku.testing.pytest_plugin import test_backend
 
 from .conftest import PROBE, SocketClient, System, until
 
-pytestmark = pytest.mark.slow
+pytestmark = [
+    pytest.mark.slow,
+    # The database plays no part: the SQLite suite runs them, the PostgreSQL one need not.
+    pytest.mark.skipif(test_backend() != "sqlite", reason="no database in play: SQLite suite"),
+]
 
 
 def in_flight(url: str, path: str) -> Future[httpx.Response | Exception]:
