@@ -42,6 +42,11 @@ ENTRY_POINTS = {
 POSES = "/api/apps/pose-generator"
 PROBE = "/api/apps/lkt-probe"
 SMALL = {"POSE_GENERATOR_IMAGE_WIDTH": "128", "POSE_GENERATOR_IMAGE_HEIGHT": "128"}
+POSE_COUNT = 6
+FINAL = ("completed", "partial", "failed")
+"""The statuses a generation ends in."""
+# The recovery runs every 15 s on the node's schedule; a lease of 2 s lapses well before.
+RECOVERED_WITHIN = 90.0
 
 
 @attrs.define
@@ -209,7 +214,11 @@ class SocketClient:
         self._thread.start()
         self._client = socketio.AsyncClient(reconnection=False)
         connect = self._client.connect(
-            url, namespaces=[namespace], auth={"token": token}, transports=["websocket"]
+            url,
+            namespaces=[namespace],
+            auth={"token": token},
+            transports=["websocket"],
+            wait_timeout=20,
         )
         asyncio.run_coroutine_threadsafe(connect, self._loop).result(timeout=30)
 
@@ -300,3 +309,50 @@ def library_poses(system: System, count: int) -> list[str]:
             sa.text("SELECT id FROM pose_library ORDER BY id LIMIT :n"), {"n": count}
         )
         return [str(pose) for pose in rows.scalars()]
+
+
+def submit(system: System, artist: Poser) -> str:
+    """Submit a generation of ``POSE_COUNT`` poses; return its id."""
+    queued = artist.generate(library_poses(system, POSE_COUNT))
+    assert queued.status_code == 202, queued.text
+    return str(queued.json()["generationId"])
+
+
+def stored_seeds(system: System, generation_id: str) -> list[int]:
+    """Return the seeds of the poses stored for the generation."""
+    with system.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT seed FROM generated_poses WHERE generation_id = :g"),
+            {"g": generation_id},
+        )
+        return sorted(int(seed) for seed in rows.scalars())
+
+
+def renders(system: System) -> list[tuple[int, int]]:
+    """Return each render as ``(process id, seed)``."""
+    return [
+        (int(pid), int(seed))
+        for pid, seed in (line.split() for line in system.lines("renders.log"))
+    ]
+
+
+def finished(artist: Poser, generation_id: str, timeout: float) -> dict[str, Any]:
+    """Wait for the generation's end; return its report."""
+    return dict(
+        until(
+            lambda: (report := artist.generation(generation_id))["status"] in FINAL and report,
+            timeout,
+            "the generation finished",
+        )
+    )
+
+
+def check_money(system: System, artist: Poser, report: dict[str, Any], generation_id: str) -> None:
+    """Check the generation made every pose once and took 30 credits for each, exactly."""
+    seeds = stored_seeds(system, generation_id)
+    assert report["status"] == "completed", report
+    assert len(seeds) == len(set(seeds)) == POSE_COUNT
+    assert report["creditsCaptured"] == 30 * POSE_COUNT, report
+    left = 1100 - 30 * POSE_COUNT
+    assert artist.balance() == {"balance": left, "held": 0, "available": left}
+    assert "every balance matches" in system.reconcile()

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from lumiku.testing import TcpProxy, sign_up
 from lumiku.testing.pytest_plugin import test_backend
 
-from .conftest import PROBE, Load, Probe, System, library_poses, poser, until
+from .conftest import FINAL, PROBE, Load, Probe, System, library_poses, poser, until
 
 pytestmark = [
     pytest.mark.slow,
@@ -36,7 +36,6 @@ pytestmark = [
 ]
 
 OUTAGE_SECONDS = 4.0
-FINAL = ("completed", "partial", "failed")
 
 
 @pytest.fixture

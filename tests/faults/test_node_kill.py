@@ -14,15 +14,17 @@ import pytest
 
 from lumiku.testing.pytest_plugin import test_backend
 
-from .conftest import System, poser, until
-from .test_worker_faults import (
+from .conftest import (
     POSE_COUNT,
     RECOVERED_WITHIN,
+    System,
     check_money,
     finished,
+    poser,
     renders,
     stored_seeds,
     submit,
+    until,
 )
 
 pytestmark = [

@@ -27,13 +27,12 @@ import pytest
 
 from lumiku.testing import OPERATOR_HEADERS, PASSWORD, RedisProcess, sign_up
 
-from .conftest import PROBE, Load, Poser, Probe, System, library_poses, poser, until
+from .conftest import FINAL, PROBE, Load, Poser, Probe, System, library_poses, poser, until
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 AVATARS = "/api/apps/avatar-creator"
 NOTICED_WITHIN = 10.0  # seconds: the bound for /health/detailed to say degraded
-FINAL = ("completed", "partial", "failed")
 
 
 def detailed(url: str) -> dict[str, Any]:

@@ -17,22 +17,27 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 
 from lumiku.testing import RedisProcess
 
-from .conftest import Poser, System, library_poses, poser, until
+from .conftest import (
+    FINAL,
+    POSE_COUNT,
+    RECOVERED_WITHIN,
+    System,
+    check_money,
+    finished,
+    poser,
+    renders,
+    stored_seeds,
+    submit,
+    until,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
-
-POSE_COUNT = 6
-FINAL = ("completed", "partial", "failed")
-# The recovery runs every 15 s on the node's schedule; a lease of 2 s lapses well before.
-RECOVERED_WITHIN = 90.0
 
 
 def start(system: System, redis: RedisProcess) -> str:
@@ -47,53 +52,6 @@ def start(system: System, redis: RedisProcess) -> str:
     )
     url, _node = system.serve()
     return url
-
-
-def submit(system: System, artist: Poser) -> str:
-    """Submit a generation of ``POSE_COUNT`` poses; return its id."""
-    queued = artist.generate(library_poses(system, POSE_COUNT))
-    assert queued.status_code == 202, queued.text
-    return str(queued.json()["generationId"])
-
-
-def stored_seeds(system: System, generation_id: str) -> list[int]:
-    """Return the seeds of the poses stored for the generation."""
-    with system.engine.connect() as connection:
-        rows = connection.execute(
-            sa.text("SELECT seed FROM generated_poses WHERE generation_id = :g"),
-            {"g": generation_id},
-        )
-        return sorted(int(seed) for seed in rows.scalars())
-
-
-def renders(system: System) -> list[tuple[int, int]]:
-    """Return each render as ``(process id, seed)``."""
-    return [
-        (int(pid), int(seed))
-        for pid, seed in (line.split() for line in system.lines("renders.log"))
-    ]
-
-
-def finished(artist: Poser, generation_id: str, timeout: float) -> dict[str, Any]:
-    """Wait for the generation's end; return its report."""
-    return dict(
-        until(
-            lambda: (report := artist.generation(generation_id))["status"] in FINAL and report,
-            timeout,
-            "the generation finished",
-        )
-    )
-
-
-def check_money(system: System, artist: Poser, report: dict[str, Any], generation_id: str) -> None:
-    """Check the generation made every pose once and took 30 credits for each, exactly."""
-    seeds = stored_seeds(system, generation_id)
-    assert report["status"] == "completed", report
-    assert len(seeds) == len(set(seeds)) == POSE_COUNT
-    assert report["creditsCaptured"] == 30 * POSE_COUNT, report
-    left = 1100 - 30 * POSE_COUNT
-    assert artist.balance() == {"balance": left, "held": 0, "available": left}
-    assert "every balance matches" in system.reconcile()
 
 
 def test_a_worker_killed_mid_job_loses_nothing_and_charges_once(
