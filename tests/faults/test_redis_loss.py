@@ -26,6 +26,7 @@ import httpx
 import pytest
 
 from lumiku.testing import OPERATOR_HEADERS, PASSWORD, RedisProcess, sign_up
+from lumiku.testing.pytest_plugin import test_backend
 
 from .conftest import FINAL, PROBE, Load, Poser, Probe, System, library_poses, poser, until
 
@@ -87,8 +88,20 @@ def generate_avatar(http: httpx.Client, headers: dict[str, str]) -> dict[str, An
     return dict(until(lambda: (r := report())["status"] in FINAL and r, 60, "the avatar"))
 
 
+@pytest.mark.parametrize(
+    "how",
+    [
+        "stopped",
+        # A frozen Redis (SIGSTOP) costs timeouts rather than refusals; the SQLite suite
+        # proves it, to keep the PostgreSQL suite's time (the database plays no part).
+        pytest.param(
+            "hung",
+            marks=pytest.mark.skipif(test_backend() != "sqlite", reason="the SQLite suite's"),
+        ),
+    ],
+)
 def test_the_system_degrades_without_redis_and_recovers_when_it_returns(
-    system: System, private_redis: Callable[..., RedisProcess]
+    system: System, private_redis: Callable[..., RedisProcess], how: str
 ) -> None:
     redis = private_redis()
     redis.stop()  # down when the node boots: the plugin that needs it waits
@@ -128,7 +141,7 @@ def test_the_system_degrades_without_redis_and_recovers_when_it_returns(
         ]
         with Load(url, probes) as load:
             until(lambda: load.counts["spend", 200] >= 3, 30, "spends before the loss")
-            redis.stop()
+            redis.stop() if how == "stopped" else redis.pause()
             lost_at = time.monotonic()
             until(lambda: degraded(detailed(url)), NOTICED_WITHIN, "/health/detailed degraded")
             noticed = time.monotonic() - lost_at
@@ -143,8 +156,8 @@ def test_the_system_degrades_without_redis_and_recovers_when_it_returns(
             assert avatar["status"] == "completed", avatar
             assert rendered_by(system) == node.pid
 
-            # -- Redis returns, empty --
-            redis.start()
+            # -- Redis returns: restarted empty, or answering again --
+            redis.start() if how == "stopped" else redis.resume()
             until(
                 lambda: detailed(url)["lkt_waiter"] == "running" and detailed(url)["redis"] == "ok",
                 NOTICED_WITHIN + 5,
@@ -159,9 +172,8 @@ def test_the_system_degrades_without_redis_and_recovers_when_it_returns(
         balance = artist.balance()
         paid = spender.balance()
 
-    print(
-        f"\nredis lost, noticed after {noticed:.1f} s; {load.total()} requests: {dict(load.counts)}"
-    )
+    counts = dict(load.counts)
+    print(f"\nredis {how}, noticed after {noticed:.1f} s; {load.total()} requests: {counts}")
     assert load.failed() == {}, load.counts
     assert system.lines("startups.log") == [f"{node.pid} lkt_waiter"]  # started once
     # Three one-pose generations (30 each) and one avatar (10), nothing held.

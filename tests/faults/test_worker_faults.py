@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from lumiku.testing import RedisProcess
+from lumiku.testing.pytest_plugin import test_backend
 
 from .conftest import (
     FINAL,
@@ -54,6 +55,10 @@ def start(system: System, redis: RedisProcess) -> str:
     return url
 
 
+@pytest.mark.skipif(
+    test_backend() != "postgresql",
+    reason="the PostgreSQL suite's (a killed node without Redis is the SQLite suite's)",
+)
 def test_a_worker_killed_mid_job_loses_nothing_and_charges_once(
     system: System, private_redis: Callable[..., RedisProcess]
 ) -> None:
