@@ -1,10 +1,11 @@
-"""Redis stopped under a running system of real processes, then started again (empty).
+"""Redis stopped (or frozen) under a running system of real processes, then back.
 
 A ``lumiku serve`` node and a ``lumiku worker`` use a ``redis-server`` of the test's own.
 The node boots while that Redis is down, so the ``lkt_waiter`` plugin (it needs Redis)
 waits; when Redis starts, the node starts it without a restart. Then, with a load thread
 sending requests that do not need Redis (health, profile, balance, a 1-credit spend, a
-database-free route), Redis is stopped:
+database-free route, sign-ins), Redis is stopped (or frozen with SIGSTOP: every command
+then costs a timeout instead of a refusal):
 
 - within 10 s ``/health/detailed`` says Redis and the plugins that need it are degraded
   (``lkt_waiter``: disabled);
@@ -12,7 +13,7 @@ database-free route), Redis is stopped:
 - a Pose Generator and an Avatar Creator generation submitted meanwhile run in the node
   (in process) and are charged exactly;
 
-and when Redis is back (restarted empty), the plugins serve again, a new generation runs on
+and when Redis is back (restarted empty, or thawed), the plugins serve again, a new generation runs on
 the worker, every credit is accounted for and ``lumiku credits reconcile`` finds nothing.
 """
 
