@@ -13,8 +13,9 @@ then costs a timeout instead of a refusal):
 - a Pose Generator and an Avatar Creator generation submitted meanwhile run in the node
   (in process) and are charged exactly;
 
-and when Redis is back (restarted empty, or thawed), the plugins serve again, a new generation runs on
-the worker, every credit is accounted for and ``lumiku credits reconcile`` finds nothing.
+and when Redis is back (restarted empty, or thawed), the plugins serve again, a new
+generation runs on the worker, every credit is accounted for and ``lumiku credits
+reconcile`` finds nothing.
 """
 
 from __future__ import annotations
