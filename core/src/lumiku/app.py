@@ -57,6 +57,7 @@ from lumiku.realtime.credits import CREDITS_NAMESPACE, CreditsNamespace
 from lumiku.realtime.namespace import AuthenticatedNamespace
 from lumiku.realtime.revocations import SWEEP_SECONDS
 from lumiku.realtime.server import close_realtime
+from lumiku.redis_clients import breaker_of
 from lumiku.redis_watch import RedisWatch
 from lumiku.settings import Settings, read_settings, settings_error
 from lumiku.wording import plural
@@ -229,13 +230,22 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
                 if record.state.serving:  # its startup succeeded (else it is failed, logged)
                     logger.info("✅ Plugin %s started: %s", plugin_id, record.describe())
 
+        async def redis_changed() -> None:
+            """Redis came back or went away: a watch's ping proves it answers again, so the
+            broker's breaker (opened by failures meanwhile) closes and the next job goes to
+            Redis rather than to this process; then start the plugins that came up."""
+            breaker = breaker_of(getattr(runtime.broker, "client", None))
+            if runtime.registry.redis_available and breaker is not None:
+                breaker.succeeded()
+            await start_late()
+
         tasks = [
             asyncio.create_task(Scheduler(runtime.jobs, runtime.schedules).run()),
             asyncio.create_task(watches.migrations.run(on_change=start_late)),
             asyncio.create_task(realtime.sweep(SWEEP_SECONDS)),
         ]
         if runtime.settings.redis.enabled:
-            tasks.append(asyncio.create_task(watches.redis.run(on_change=start_late)))
+            tasks.append(asyncio.create_task(watches.redis.run(on_change=redis_changed)))
         for record in runtime.registry.sorted_records():
             icon = _ICONS.get(record.state.value, "⏸️")
             logger.info("%s Plugin %s: %s", icon, record.id, record.describe())
