@@ -481,16 +481,11 @@ def main() -> None:
     )
     base = (baseline_ms - render_ms) / render_ms * 100
     print(f"  (bare actor's own overhead: {baseline_ms - render_ms:.0f} ms = {base:.1f} %)")
-    cpu_overhead = (cpu_ms["plugin"] - render_cpu_ms) / render_cpu_ms * 100
-    print(
-        f"  CPU per pose (worker processes, every thread): pose generator "
-        f"{cpu_ms['plugin']:.1f} ms, bare actor {cpu_ms['baseline']:.1f} ms, pure render "
-        f"{render_cpu_ms:.1f} ms"
-    )
-    print(
-        f"  framework CPU per pose: {cpu_ms['plugin'] - render_cpu_ms:.1f} ms = "
-        f"{cpu_overhead:.1f} % of the render's CPU (less sensitive to a loaded machine)"
-    )
+    cpu, cpu_over = cpu_ms["plugin"], (cpu_ms["plugin"] - render_cpu_ms) / render_cpu_ms * 100
+    print(f"  CPU per pose (worker processes, every thread): pose generator {cpu:.1f} ms, "
+          f"bare actor {cpu_ms['baseline']:.1f} ms, pure render {render_cpu_ms:.1f} ms")  # fmt: skip
+    print(f"  framework CPU per pose: {cpu - render_cpu_ms:.1f} ms = {cpu_over:.1f} % of the "
+          "render's CPU (less sensitive to a loaded machine)")  # fmt: skip
     print(
         f"  ratio p50 plugin / baseline: {p50 / b50:.1f}x; "
         f"time per pose plugin / pure render: {plugin_ms / render_ms:.2f}x"
