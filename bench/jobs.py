@@ -482,8 +482,9 @@ def main() -> None:
     base = (baseline_ms - render_ms) / render_ms * 100
     print(f"  (bare actor's own overhead: {baseline_ms - render_ms:.0f} ms = {base:.1f} %)")
     cpu, cpu_over = cpu_ms["plugin"], (cpu_ms["plugin"] - render_cpu_ms) / render_cpu_ms * 100
+    bare = cpu_ms["baseline"]
     print(f"  CPU per pose (worker processes, every thread): pose generator {cpu:.1f} ms, "
-          f"bare actor {cpu_ms['baseline']:.1f} ms, pure render {render_cpu_ms:.1f} ms")  # fmt: skip
+          f"bare actor {bare:.1f} ms, pure render {render_cpu_ms:.1f} ms")  # fmt: skip
     print(f"  framework CPU per pose: {cpu - render_cpu_ms:.1f} ms = {cpu_over:.1f} % of the "
           "render's CPU (less sensitive to a loaded machine)")  # fmt: skip
     print(
