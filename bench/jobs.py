@@ -17,9 +17,8 @@ baseline); a Socket.IO client receives the events.
    provider's pure render time of the same pose, measured in this run by calling it
    directly on the same request) / that render time (target: under 10 %). The baseline's
    time per pose (render, thumbnail, two unsynced file writes, one event) is printed too,
-   and the CPU time per pose of the worker processes (every thread, from /proc) against
-   the pure render's CPU time: on a loaded machine wall times swing with the other
-   processes, CPU times much less.
+   and the CPU time per pose of the worker processes (every thread, from /proc) against the
+   pure render's: on a loaded machine wall times swing with other processes, CPU much less.
 3. The latency's breakdown (medians, from the client's clock and the job's timestamps):
    HTTP submit, queue wait (row created to claimed), claim (claimed to item started),
    render + store (item started to counted, less the pure render at that size measured
