@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from lumiku.testing import free_port, runtime_of, serve_in_thread
+from lumiku.testing.pytest_plugin import test_backend
 
 PASSWORD = "tangerine-compass-42-lantern"
 AVATARS = "/api/apps/avatar-creator"
@@ -76,15 +77,31 @@ def start_server(
     make_app: Callable[..., Any],
     lumiku_env: dict[str, str],
     duitku: dict[str, str],
+    private_redis: Callable[..., Any],
     tmp_path: Path,
 ) -> Iterator[Callable[..., Server]]:
     """Return ``start(plugins_path=None)``: the test's database migrated, an admin created
-    with the CLI, then ``lumiku serve`` on a free port (stopped after the test, by its id)."""
-    started: list[Server] = []
+    with the CLI, then ``lumiku serve`` on a free port. On PostgreSQL the deployment is the
+    production one: a Redis of the test's own and a ``lumiku worker`` running the jobs; on
+    SQLite the embedded one (no Redis, jobs in the server). Every process the fixture
+    started is stopped after the test, by its id."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def spawn(name: str, *arguments: str, env: dict[str, str]) -> tuple[Any, Path]:
+        log = tmp_path / f"{name}-{len(started)}.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                [*lumiku_command(), *arguments], env=env, stdout=sink, stderr=subprocess.STDOUT
+            )
+        started.append(process)
+        return process, log
 
     def start(plugins_path: str | None = None) -> Server:
-        runtime_of(make_app(**duitku, **SMALL)).engine.dispose()  # migrates the database
-        env = {**os.environ, **lumiku_env, **duitku, **SMALL}
+        extra = {**duitku, **SMALL}
+        if test_backend() == "postgresql":
+            extra.update(REDIS_ENABLED="true", REDIS_URL=private_redis().url)
+        runtime_of(make_app(**extra)).engine.dispose()  # migrates the database
+        env = {**os.environ, **lumiku_env, **extra}
         if plugins_path:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [plugins_path, env.get("PYTHONPATH")]))
         created = subprocess.run(
@@ -96,27 +113,23 @@ def start_server(
             check=False,
         )
         assert created.returncode == 0, created.stdout + created.stderr
+        if "REDIS_URL" in extra:
+            spawn("worker", "worker", "--processes", "1", "--threads", "2", env=env)
         port = free_port()
-        log = tmp_path / f"serve-{len(started)}.log"
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                [*lumiku_command(), "serve", "--port", str(port)],
-                env=env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        started.append(Server(f"http://127.0.0.1:{port}", process, log, env))
-        wait_ready(started[-1])
-        return started[-1]
+        process, log = spawn("serve", "serve", "--port", str(port), env=env)
+        server = Server(f"http://127.0.0.1:{port}", process, log, env)
+        wait_ready(server)
+        return server
 
     yield start
-    for server in started:
-        server.process.terminate()
+    for process in started:
+        process.terminate()
+    for process in started:
         try:
-            server.process.wait(timeout=30)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(timeout=10)
+            process.kill()
+            process.wait(timeout=10)
 
 
 # -- accounts and things that exist ------------------------------------------------------

@@ -43,13 +43,17 @@ EXAMPLES = int(os.environ.get("LUMIKU_FUZZ_EXAMPLES", "10"))
 SEED = int(os.environ.get("LUMIKU_FUZZ_SEED", "1"))
 HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
 CHECKS = (
-    "not_a_server_error",
-    "status_code_conformance",
-    "content_type_conformance",
-    "response_headers_conformance",
-    "response_schema_conformance",
-    "ignored_auth",
-    "use_after_free",
+    os.environ.get("LUMIKU_FUZZ_CHECKS", "").split(",")
+    if os.environ.get("LUMIKU_FUZZ_CHECKS")
+    else (
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_headers_conformance",
+        "response_schema_conformance",
+        "ignored_auth",
+        "use_after_free",
+    )
 )
 
 PATH_BINDINGS = {  # (path prefix, parameter): dictionary; DELETE takes the "_doomed" one
