@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PLUGINS := plugins/avatar_creator plugins/pose_generator plugins/payments_duitku
 EDITABLE := -e core $(foreach p,$(PLUGINS),-e $(p))
 
-.PHONY: run test install dev lint typecheck pytest pytest-sqlite pytest-postgresql bench clean
+.PHONY: run test install dev lint typecheck pytest pytest-sqlite pytest-postgresql bench clean console-assets
 
 $(VENV)/.installed: core/pyproject.toml $(foreach p,$(PLUGINS),$(p)/pyproject.toml)
 	$(PYTHON) -m venv $(VENV)
@@ -47,10 +47,26 @@ test: $(VENV)/.dev
 	@echo "make test: ruff, mypy, pytest on SQLite and on PostgreSQL, run side by side..."
 	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target lint typecheck pytest-sqlite pytest-postgresql
 
+## make bench: startup, ledger, jobs, and HTTP against a FastAPI peer (installs wrk if missing)
 bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/jobs.py
+	$(BIN)/python bench/http.py
+
+## make console-assets: copy the pinned npm packages of console/package.json (and its lock)
+## into the core package (socket.io-client, served at /console/vendor/) and the browser
+## tests (axe-core). The copies are committed: a clone needs only Python; rerun after a bump.
+CONSOLE_STATIC := core/src/lumiku/console/static
+BROWSER_ASSETS := tests/browser/assets
+console-assets:
+	cd console && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	mkdir -p $(CONSOLE_STATIC)/vendor $(BROWSER_ASSETS)
+	cp console/node_modules/socket.io-client/dist/socket.io.esm.min.js $(CONSOLE_STATIC)/vendor/
+	cp console/node_modules/socket.io-client/LICENSE $(CONSOLE_STATIC)/vendor/socket.io-client.LICENSE
+	cp console/node_modules/axe-core/axe.min.js $(BROWSER_ASSETS)/
+	cp console/node_modules/axe-core/LICENSE $(BROWSER_ASSETS)/axe-core.LICENSE
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -22,6 +22,7 @@ from starlette.types import ASGIApp
 from lumiku import errors
 from lumiku.bootstrap import Runtime, build_runtime, configure_process
 from lumiku.client_address import ClientAddressMiddleware
+from lumiku.console import console_routes
 from lumiku.db import ping
 from lumiku.health import CheckResult, HealthCheck
 from lumiku.http.errors import (
@@ -42,6 +43,7 @@ from lumiku.http.plugin_mount import mount_plugin
 from lumiku.http.ready import mark_ready
 from lumiku.http.request_metrics import RequestMetrics
 from lumiku.http.routing import group_routes
+from lumiku.http.shutdown import CutAtShutdown
 from lumiku.jobs.schedule import Scheduler
 from lumiku.logs import configure_logging
 from lumiku.plugins.discovery import discover
@@ -51,6 +53,7 @@ from lumiku.plugins.migrations import MigrationWatch
 from lumiku.plugins.registry import PluginRegistry, PluginSource
 from lumiku.plugins.state import PluginRecord
 from lumiku.realtime.attachment import RealtimeAttachment, attach_realtime, claim_namespaces
+from lumiku.realtime.credits import CREDITS_NAMESPACE, CreditsNamespace
 from lumiku.realtime.namespace import AuthenticatedNamespace
 from lumiku.realtime.revocations import SWEEP_SECONDS
 from lumiku.realtime.server import close_realtime
@@ -160,8 +163,9 @@ def _realtime(runtime: Runtime) -> RealtimeAttachment:
     A plugin whose hook raises, or returns a namespace the server would refuse (not
     authenticated, already taken), fails alone.
     """
-    owners: dict[str, str] = {}
-    namespaces: list[AuthenticatedNamespace] = []
+    # The core's own namespace first: no plugin can claim it.
+    owners: dict[str, str] = {CREDITS_NAMESPACE: "core"}
+    namespaces: list[AuthenticatedNamespace] = [CreditsNamespace(CREDITS_NAMESPACE)]
     for record in runtime.registry.loaded():
         claimed = runtime.hooks.call(
             "register_realtime",
@@ -278,6 +282,8 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await lifecycle.stop()
+            if runtime.balance_events is not None:
+                await asyncio.to_thread(runtime.balance_events.close)
             await close_realtime(realtime.sio)
             if worker is not None:
                 await asyncio.to_thread(worker.stop)
@@ -330,7 +336,8 @@ def create_app(
         migrations,
     )
     app = Starlette(
-        routes=group_routes(app_routes),
+        # The console is a page of the public API's client, not part of the API document.
+        routes=[*group_routes(app_routes), *console_routes(settings.public_url)],
         middleware=[
             # First: the limits, the login throttle and the logs all read this address.
             Middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies),
@@ -378,4 +385,4 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     realtime = app.state.realtime
     # Socket.IO reads the client address too (idempotent with the app's own middleware).
     trusted = app.state.runtime.settings.trusted_proxies
-    return ClientAddressMiddleware(realtime.wrap(app), trusted)
+    return CutAtShutdown(ClientAddressMiddleware(realtime.wrap(app), trusted))

@@ -47,6 +47,7 @@ from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookDispatcher, 
 from lumiku.plugins.registry import PluginRegistry, PluginSource
 from lumiku.plugins.state import PluginRecord
 from lumiku.ratelimit import RateLimiter
+from lumiku.realtime.credits import BalanceAnnouncer
 from lumiku.realtime.publisher import SwitchablePublisher
 from lumiku.realtime.revocations import SwitchableRevocations
 from lumiku.settings import Settings
@@ -105,6 +106,8 @@ class Runtime:
     idempotency: IdempotencyStore
     markers: QueuedMarkers
     revocations: SwitchableRevocations = attrs.field(factory=SwitchableRevocations)
+    balance_events: BalanceAnnouncer | None = None
+    """Announces ``credits:balance`` on ``/credits`` after each change of an account."""
     fallback_broker: dramatiq.Broker | None = None
     """With Redis configured: the in-process broker jobs go to while Redis is away."""
     held_job_kinds: HeldJobKinds = attrs.field(factory=HeldJobKinds)
@@ -190,7 +193,15 @@ def build_runtime(
         )
     hooks = HookDispatcher(registry, on_error=metrics.record_hook_error)
     limiter = RateLimiter(settings.redis.url)
-    ledger = Ledger(engine, clock, observer=metrics.record_credit_operation)
+    publisher = SwitchablePublisher()
+    # Each change of an account is announced to its owner's /credits sockets.
+    balance_events = BalanceAnnouncer(lambda user_id: ledger.balance(user_id), publisher)
+    ledger = Ledger(
+        engine,
+        clock,
+        observer=metrics.record_credit_operation,
+        on_change=balance_events.changed,
+    )
     storage = open_storage(settings)
     revocations = SwitchableRevocations()
     auth = build_auth(engine, settings, ledger, clock, tokens_changed=revocations.tokens_changed)
@@ -227,7 +238,8 @@ def build_runtime(
         auth=auth,
         broker=broker,
         jobs=job_queue(broker),
-        publisher=SwitchablePublisher(),
+        publisher=publisher,
+        balance_events=balance_events,
         image_providers=image_providers,
         idempotency=idempotency,
         markers=markers,

@@ -85,6 +85,14 @@ class Capture:
 
 
 @attrs.frozen
+class FindingPage:
+    """Stored findings newest first; pass ``next_cursor`` back for older ones (``None``: none)."""
+
+    findings: tuple[Finding, ...]
+    next_cursor: str | None
+
+
+@attrs.frozen
 class HistoryPage:
     """Entries newest first; pass ``next_cursor`` back for the page after (``None``: no more)."""
 

@@ -1,4 +1,5 @@
-"""``/api/credits`` (balance, history) and ``/api/admin/credits/grant``."""
+"""``/api/credits`` (balance, history), ``/api/admin/credits/grant`` and
+``/api/admin/credits/findings`` (the stored reconciliation findings)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from lumiku.http.declare import get, post
 from lumiku.http.endpoint import Call
 from lumiku.http.fields import field
 from lumiku.ledger.reasons import readable_reason
-from lumiku.ledger.records import Entry
+from lumiku.ledger.records import Entry, Finding
 from lumiku.pages import PageQuery
 
 if TYPE_CHECKING:
@@ -68,6 +69,51 @@ class GrantView:
     balance: BalanceView
 
 
+@attrs.frozen
+class FindingView:
+    """One inconsistency a reconciliation run found; ``difference`` = ``actual`` - ``expected``.
+
+    ``source`` is ``ledger`` for the ledger's checks (``kind``: ``balance_mismatch``,
+    ``held_mismatch``, ``overdue_hold``, ...) or ``<plugin id>.<check>`` for a plugin's.
+    ``userId`` is empty for a check that failed as a whole (``check_failed``).
+    """
+
+    id: int
+    run_id: str
+    source: str
+    kind: str
+    user_id: str
+    expected: int
+    actual: int
+    difference: int
+    detail: str
+    created_at: dt.datetime
+
+
+@attrs.frozen
+class FindingPageView:
+    """Findings newest first; pass ``nextCursor`` as ``cursor`` for older ones."""
+
+    findings: list[FindingView]
+    next_cursor: str | None
+
+
+def finding_view(finding: Finding) -> FindingView:
+    """Return the wire form of a finding."""
+    return FindingView(
+        finding.id,
+        finding.run_id,
+        finding.source,
+        finding.kind,
+        finding.user_id,
+        finding.expected,
+        finding.actual,
+        finding.difference,
+        finding.detail,
+        finding.created_at,
+    )
+
+
 def entry_view(entry: Entry) -> EntryView:
     """Return the wire form of an entry."""
     reference = entry.reference
@@ -119,6 +165,11 @@ def credit_routes(ledger: Ledger, users: KnownUsers) -> list[BaseRoute]:
         b = ledger.balance(call.body.user_id)
         return GrantView(entry_view(entry), BalanceView(b.balance, b.held, b.available))
 
+    def findings(call: Call[None, PageQuery]) -> FindingPageView:
+        """List the stored reconciliation findings, newest first (admin)."""
+        page = ledger.findings(call.query.cursor, call.query.limit)
+        return FindingPageView([finding_view(f) for f in page.findings], page.next_cursor)
+
     tags = ("credits",)
     return [
         get("/api/credits/balance", balance, auth="user", response=BalanceView, tags=tags),
@@ -142,5 +193,14 @@ def credit_routes(ledger: Ledger, users: KnownUsers) -> list[BaseRoute]:
             idempotent=True,
             tags=("admin", *tags),
             errors=(404,),  # no such user
+        ),
+        get(
+            "/api/admin/credits/findings",
+            findings,
+            operation_id="listReconciliationFindings",
+            auth="admin",
+            query=PageQuery,
+            response=FindingPageView,
+            tags=("admin", *tags),
         ),
     ]

@@ -61,7 +61,7 @@ import sqlalchemy as sa
 from lumiku.clock import Clock, require_aware, utc_now
 from lumiku.errors import InsufficientCredits, LumikuError, NotFound
 from lumiku.ledger.errors import EntryNotFound, HoldNotFound, InvalidLedgerRequest
-from lumiku.ledger.history import read_page
+from lumiku.ledger.history import read_findings, read_page
 from lumiku.ledger.holds import Holds
 from lumiku.ledger.movements import Movements
 from lumiku.ledger.reconciliation import Reconciliation, ReconciliationCheck
@@ -70,6 +70,7 @@ from lumiku.ledger.records import (
     Capture,
     Entry,
     Finding,
+    FindingPage,
     GrantKind,
     HistoryPage,
     Hold,
@@ -104,6 +105,10 @@ def _reference(reference: object) -> Reference | None:
     return None if reference is None else check_reference(reference)
 
 
+ChangeListener = Callable[[str], None]
+"""Called with a user id after an operation changed (or replayed a change of) that user's
+credits, once the change is committed; it must be quick and never raise (it runs on the
+caller's thread): hand the work to another thread."""
 Observer = Callable[[str, str, int], None]
 """Called with ``(operation, outcome, count)`` after each mutating operation (for metrics):
 ``count`` is 1, except for ``expire``, where it is the number of holds expired."""
@@ -128,6 +133,7 @@ def _observed(operation: str) -> Callable[[F], F]:
                 self._observe(operation, "error")
                 raise
             self._observe(operation, "ok")
+            self._announce(result, kwargs.get("connection"))
             return result
 
         return cast(F, wrapper)
@@ -139,9 +145,15 @@ class Ledger:
     """Credits of every user: spend, hold and settle, grant, adjust, read and reconcile."""
 
     def __init__(
-        self, engine: sa.Engine, clock: Clock | None = None, *, observer: Observer | None = None
+        self,
+        engine: sa.Engine,
+        clock: Clock | None = None,
+        *,
+        observer: Observer | None = None,
+        on_change: ChangeListener | None = None,
     ) -> None:
         self._observer = observer
+        self._on_change = on_change
         self._store = Store.build(engine, clock or utc_now)
         self._movements = Movements(self._store)
         self._holds = Holds(self._store)
@@ -151,6 +163,21 @@ class Ledger:
     def _observe(self, operation: str, outcome: str, count: int = 1) -> None:
         if self._observer is not None:
             self._observer(operation, outcome, count)
+
+    def _announce(self, result: object, connection: object) -> None:
+        """Tell the change listener whose credits ``result`` changed: now, or when the
+        caller's ``connection`` commits (never for a transaction rolled back)."""
+        listener = self._on_change
+        if listener is None:
+            return
+        record = result.hold if isinstance(result, Capture) else result
+        user_id = getattr(record, "user_id", None) if isinstance(record, Entry | Hold) else None
+        if not user_id:
+            return  # expiry sweeps and reads name no single account
+        if isinstance(connection, sa.Connection) and connection.in_transaction():
+            sa.event.listen(connection, "commit", lambda _c: listener(user_id), once=True)
+        else:
+            listener(user_id)
 
     @_observed("spend")
     def spend(
@@ -345,10 +372,18 @@ class Ledger:
         self._observe("expire", "ok", expired)
         return expired
 
-    def get_hold(self, hold_id: str) -> Hold:
-        """Return the hold with ``hold_id`` as it is now."""
-        with self._store.statements() as connection:
-            hold = find_hold(connection, check_label("hold_id", hold_id, 36))
+    def get_hold(self, hold_id: str, *, connection: sa.Connection | None = None) -> Hold:
+        """Return the hold with ``hold_id`` as it is now; raise ``HoldNotFound`` if none.
+
+        With ``connection`` (on the ledger's database) it is read there, in the caller's
+        transaction: no connection of its own, no extra round trips.
+        """
+        checked = check_label("hold_id", hold_id, 36)
+        if connection is not None:
+            hold = find_hold(connection, checked)
+        else:
+            with self._store.statements() as own:
+                hold = find_hold(own, checked)
         if hold is None:
             raise HoldNotFound(hold_id)
         return hold
@@ -367,12 +402,12 @@ class Ledger:
 
     def balance(self, user_id: str) -> Balance:
         """Return the user's balance, held and available credits (zeros before any credit)."""
-        with self._store.statements() as connection:
+        with self._store.reads() as connection:
             return read_balance(connection, _user(user_id))
 
     def history(self, user_id: str, cursor: str | None = None, limit: int = 20) -> HistoryPage:
         """Return a page of the user's entries, newest first; pass ``next_cursor`` for more."""
-        with self._store.statements() as connection:
+        with self._store.reads() as connection:
             return read_page(connection, _user(user_id), cursor, limit)
 
     def reconcile(
@@ -390,6 +425,11 @@ class Ledger:
         as a ``check_failed`` finding while the others run.
         """
         return self._reconciliation.run(self._store.now() - expiry_grace, checks)
+
+    def findings(self, cursor: str | None = None, limit: int = 20) -> FindingPage:
+        """Return a page of the stored reconciliation findings, newest first."""
+        with self._store.statements() as connection:
+            return read_findings(connection, cursor, limit)
 
     def get_finding(self, finding_id: int) -> Finding:
         """Return a stored reconciliation finding; raise ``NotFound`` when there is none."""

@@ -1,0 +1,114 @@
+// The console's router: one view per #/path, shown after the session is known.
+import { api, ApiError, getToken, onSignedOut, setToken } from "./api.js";
+import { announce, clearMessages, h, showError } from "./dom.js";
+import { closeAll } from "./realtime.js";
+import { followCredits, leaveView, refreshBalance, session } from "./session.js";
+import { account } from "./views/account.js";
+import { admin } from "./views/admin.js";
+import { signIn } from "./views/auth.js";
+import { avatars } from "./views/avatars.js";
+import { buy } from "./views/buy.js";
+import { plugins } from "./views/plugins.js";
+import { poses } from "./views/poses.js";
+
+const VIEWS = {
+  "/account": account,
+  "/plugins": plugins,
+  "/avatars": avatars,
+  "/poses": poses,
+  "/buy": buy,
+  "/admin": admin,
+};
+const main = () => document.getElementById("main");
+let routing = 0;
+
+function showSession(user) {
+  document.getElementById("session").hidden = !user;
+  document.getElementById("nav").hidden = !user;
+  document.getElementById("nav-admin").hidden = !user || user.role !== "admin";
+  document.getElementById("who").textContent = user ? `${user.name || user.email}` : "";
+  if (!user) document.getElementById("credits").textContent = "";
+}
+
+async function signedIn(user) {
+  session.user = user;
+  showSession(user);
+  followCredits();
+  await refreshBalance();
+  if (!location.hash || location.hash === "#/sign-in") history.replaceState(null, "", "#/account");
+  await route();
+}
+
+function signedOut(message) {
+  session.user = null;
+  closeAll();
+  showSession(null);
+  history.replaceState(null, "", "#/sign-in");
+  route().then(() => message && showError(new ApiError(message)));
+}
+
+async function route() {
+  const run = ++routing;
+  leaveView();
+  const path = location.hash.replace(/^#/, "").split("?")[0] || "/account";
+  for (const link of document.querySelectorAll("nav a")) {
+    if (link.getAttribute("href") === `#${path}`) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  const target = main();
+  target.replaceChildren();
+  target.setAttribute("aria-busy", "true");
+  try {
+    if (!session.user) {
+      signIn(target, { signedIn });
+    } else {
+      const view = VIEWS[path] || VIEWS["/account"];
+      if (path === "/admin" && session.user.role !== "admin") {
+        target.append(h("h1", { tabindex: "-1" }, "Admin"), h("p", {}, "This page is for administrators."));
+      } else {
+        await view(target);
+      }
+    }
+  } catch (error) {
+    if (run === routing) showError(error);
+  } finally {
+    target.removeAttribute("aria-busy");
+  }
+  if (run === routing) {
+    document.title = `${target.querySelector("h1")?.textContent || "Lumiku"} · Lumiku console`;
+    target.querySelector("h1")?.focus();
+  }
+}
+
+async function start() {
+  onSignedOut((message) => signedOut(`${message} Sign in again.`));
+  document.getElementById("sign-out").addEventListener("click", async () => {
+    try {
+      await api("/api/auth/logout", { method: "POST" });
+    } catch {
+      // the token is dropped either way
+    }
+    setToken(null);
+    signedOut();
+    announce("Signed out.");
+  });
+  window.addEventListener("hashchange", () => {
+    clearMessages();
+    route();
+  });
+  if (getToken()) {
+    try {
+      const profile = await api("/api/auth/profile");
+      session.user = profile.user;
+      showSession(profile.user);
+      followCredits();
+      await refreshBalance();
+    } catch (error) {
+      setToken(null);
+      showError(error);
+    }
+  }
+  await route();
+}
+
+start();
