@@ -80,10 +80,11 @@ def start_server(
     private_redis: Callable[..., Any],
     tmp_path: Path,
 ) -> Iterator[Callable[..., Server]]:
-    """Return ``start(plugins_path=None)``: the test's database migrated, an admin created
-    with the CLI, then ``lumiku serve`` on a free port. On PostgreSQL the deployment is the
-    production one: a Redis of the test's own and a ``lumiku worker`` running the jobs; on
-    SQLite the embedded one (no Redis, jobs in the server). Every process the fixture
+    """Return ``start(plugins_path=None, *, embedded=False)``: the test's database migrated,
+    an admin created with the CLI, then ``lumiku serve`` on a free port. On PostgreSQL the
+    deployment is the production one (a Redis of the test's own and a ``lumiku worker``
+    running the jobs) unless ``embedded``; on SQLite the embedded one (no Redis, jobs in the
+    server). Every process the fixture
     started is stopped after the test, by its id."""
     started: list[subprocess.Popen[bytes]] = []
 
@@ -96,9 +97,9 @@ def start_server(
         started.append(process)
         return process, log
 
-    def start(plugins_path: str | None = None) -> Server:
+    def start(plugins_path: str | None = None, *, embedded: bool = False) -> Server:
         extra = {**duitku, **SMALL}
-        if test_backend() == "postgresql":
+        if test_backend() == "postgresql" and not embedded:
             extra.update(REDIS_ENABLED="true", REDIS_URL=private_redis().url)
         runtime_of(make_app(**extra)).engine.dispose()  # migrates the database
         env = {**os.environ, **lumiku_env, **extra}
@@ -236,6 +237,7 @@ def make_things(http: httpx.Client) -> tuple[dict[str, str], dict[str, list[Any]
     library = expect(http.get(f"{POSES}/library", params={"limit": 3}), 200)["poses"]
     found["library_poses"] = [pose["id"] for pose in library]
     found["pose_kinds"] = ["preview", "reference", "control", "thumbnail", "other"]
+    found["export_formats"] = ["original", "instagram_feed", "twitter_post", "other"]  # small
     body = {
         "projectId": found["pose_projects"][0],
         "generationType": "GALLERY_REFERENCE",

@@ -82,6 +82,8 @@ BODY_BINDINGS = {  # (path prefix, body field): dictionary
     (POSES, "backgroundImageUrl"): "image_urls",
     (POSES, "referenceImageUrl"): "image_urls",
     (POSES, "poseId"): "library_poses",
+    (POSES, "formats[*]"): "export_formats",
+    (POSES, "outputFormats[*]"): "export_formats",
     (AVATARS, "presetId"): "presets",
     ("/api/payments", "packageId"): "packages",
     ("/api/payments", "merchantOrderId"): "payments",
@@ -319,7 +321,7 @@ def install_liar(site: Path) -> str:
 def test_the_run_fails_on_a_5xx_an_undeclared_status_and_a_body_off_its_schema(
     start_server: Callable[..., Any], sign_up: Callable[..., Any], tmp_path: Path
 ) -> None:
-    server = start_server(install_liar(tmp_path / "site"))
+    server = start_server(install_liar(tmp_path / "site"), embedded=True)
     with httpx.Client(base_url=server.url, timeout=60) as http:
         _user_id, token = sign_up(http, "liar")
     tokens = dict.fromkeys(("user", "admin", "logout", "profile"), token)
