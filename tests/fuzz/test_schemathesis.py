@@ -13,7 +13,8 @@ four phases (examples, coverage, fuzzing, stateful), with valid and invalid data
 
 Checks: no 5xx, every status declared, content types, declared headers, and bodies
 matching their schemas; ``ignored_auth`` (an operation that says it needs a token refuses
-a request without one) and ``use_after_free`` (a deleted thing stays gone).
+a request without one), ``use_after_free`` (a deleted thing stays gone) and
+``negative_data_rejection`` (a request the document calls invalid is refused with a 4xx).
 
 ``LUMIKU_FUZZ_EXAMPLES`` (default 10) is the number of examples per operation and phase;
 ``LUMIKU_FUZZ_SEED`` the seed (default 1, so CI repeats); ``LUMIKU_FUZZ_WORKERS`` the
@@ -56,6 +57,7 @@ CHECKS = (
         "response_schema_conformance",
         "ignored_auth",
         "use_after_free",
+        "negative_data_rejection",
     )
 )
 
