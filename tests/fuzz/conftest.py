@@ -27,16 +27,18 @@ SMALL = {"POSE_GENERATOR_IMAGE_WIDTH": "192", "POSE_GENERATOR_IMAGE_HEIGHT": "25
 
 @attrs.define
 class Server:
-    """A ``lumiku serve`` process on its own port, and its log."""
+    """A ``lumiku serve`` process on its own port, its log, and its worker's if it has one."""
 
     url: str
     process: subprocess.Popen[bytes]
     log: Path
     env: dict[str, str]
+    worker_log: Path | None = None
 
     def log_text(self) -> str:
-        """Return what the server logged so far."""
-        return self.log.read_text(errors="replace")
+        """Return what the server (then its worker) logged so far."""
+        logs = [self.log] if self.worker_log is None else [self.log, self.worker_log]
+        return "\n".join(log.read_text(errors="replace") for log in logs)
 
 
 def lumiku_command() -> list[str]:
@@ -114,11 +116,13 @@ def start_server(
             check=False,
         )
         assert created.returncode == 0, created.stdout + created.stderr
+        worker_log = None
         if "REDIS_URL" in extra:
-            spawn("worker", "worker", "--processes", "1", "--threads", "2", env=env)
+            arguments = ("worker", "--processes", "1", "--threads", "2")
+            worker_log = spawn("worker", *arguments, env=env)[1]
         port = free_port()
         process, log = spawn("serve", "serve", "--port", str(port), env=env)
-        server = Server(f"http://127.0.0.1:{port}", process, log, env)
+        server = Server(f"http://127.0.0.1:{port}", process, log, env, worker_log)
         wait_ready(server)
         return server
 
