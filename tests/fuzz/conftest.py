@@ -100,7 +100,7 @@ def start_server(
         return process, log
 
     def start(plugins_path: str | None = None, *, embedded: bool = False) -> Server:
-        extra = {**duitku, **SMALL}
+        extra = {**duitku, **SMALL, "LUMIKU_WELCOME_CREDITS": "0"}  # the broke stay broke
         if test_backend() == "postgresql" and not embedded:
             extra.update(REDIS_ENABLED="true", REDIS_URL=private_redis().url)
         runtime_of(make_app(**extra)).engine.dispose()  # migrates the database
@@ -192,8 +192,9 @@ def make_things(http: httpx.Client) -> tuple[dict[str, str], dict[str, list[Any]
     user_id, user = register(http, "fuzz")
     _logout_id, logout = register(http, "fuzz-logout")
     _profile_id, profile = register(http, "fuzz-profile")
+    _broke_id, broke = register(http, "fuzz-broke")  # no credits: 402s
     admin = login(http, "fuzz-admin@example.com")
-    tokens = {"user": user, "admin": admin, "logout": logout, "profile": profile}
+    tokens = {"user": user, "admin": admin, "logout": logout, "profile": profile, "broke": broke}
     bearer = {"Authorization": f"Bearer {user}"}
     grant = {"userId": user_id, "amount": 100_000, "reason": "fuzzing"}
     expect(
@@ -265,6 +266,14 @@ def make_things(http: httpx.Client) -> tuple[dict[str, str], dict[str, list[Any]
         )["id"]
         for number in range(4)
     ]
+
+    # The account without credits owns projects too, so its charged requests reach the 402.
+    broke_bearer = {"Authorization": f"Bearer {broke}"}
+    project = http.post(f"{AVATARS}/projects", json={"name": "Broke"}, headers=broke_bearer)
+    found["broke_avatar_projects"] = [expect(project, 201)["id"]]
+    body = {"projectName": "Broke", "avatarSource": "UPLOAD", "avatarImageUrl": image_url}
+    project = http.post(f"{POSES}/projects", json=body, headers=broke_bearer)
+    found["broke_pose_projects"] = [expect(project, 201)["id"]]
 
     # Payments: the packages, a payment created at the emulator.
     packages = expect(http.get("/api/payments/packages"), 200)["packages"]

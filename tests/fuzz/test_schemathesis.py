@@ -38,6 +38,7 @@ from typing import Any
 import attrs
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 pytestmark = pytest.mark.slow
 
@@ -253,24 +254,62 @@ def describe(failure: dict[str, Any]) -> str:
     return " ".join(json.dumps(failure).split())[:600]
 
 
+def insufficient(url: str, admin_token: str) -> float:
+    """Return how many credit operations the server refused for want of credits."""
+    metrics = httpx.get(f"{url}/metrics", headers={"Authorization": f"Bearer {admin_token}"})
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(metrics.text)
+        for sample in family.samples
+        if sample.name == "lumiku_credit_transactions_total"
+        and sample.labels.get("outcome") == "insufficient"
+    )
+
+
 def test_every_operation_over_http_as_signed_in_users(
     start_server: Callable[..., Any], seed: Callable[..., Any], tmp_path: Path
 ) -> None:
     server = start_server()
     with httpx.Client(base_url=server.url, timeout=60) as http:
         tokens, found = seed(http)
+    document = httpx.get(f"{server.url}/openapi.json").json()
     outcome = run_schemathesis(server.url, tmp_path, tokens, found, EXAMPLES)
+    # The charged operations again as an account without credits: their 402s.
+    charged = [
+        ("--include-name", f"{method.upper()} {path}")
+        for path, methods in document["paths"].items()
+        for method, operation in methods.items()
+        if "402" in operation["responses"]
+    ]
+    (tmp_path / "broke").mkdir()
+    refused_before = insufficient(server.url, tokens["admin"])
+    broke = run_schemathesis(
+        server.url,
+        tmp_path / "broke",
+        {**tokens, "user": tokens["broke"]},
+        {
+            **found,
+            "avatar_projects": found["broke_avatar_projects"],
+            "pose_projects": found["broke_pose_projects"],
+        },
+        EXAMPLES,
+        *(option for pair in charged for option in pair),
+        "--phases",
+        "fuzzing",
+    )
+    refused = insufficient(server.url, tokens["admin"]) - refused_before
     print(
         f"\nschemathesis over HTTP: {outcome.operations} operations, {outcome.cases} cases "
-        f"({EXAMPLES} examples per operation and phase, seed {SEED}); "
-        f"failing kinds {len(outcome.report['failures'])}, 5xx seen {outcome.server_errors}"
+        f"({EXAMPLES} examples per operation and phase, seed {SEED}), then {broke.cases} "
+        f"cases of the {broke.operations} charged ones without credits ({refused:.0f} "
+        "refused for want of credits); failing kinds "
+        f"{len(outcome.report['failures']) + len(broke.report['failures'])}, "
+        f"5xx seen {outcome.server_errors + broke.server_errors}"
     )
-    assert outcome.operations == sum(
-        1
-        for methods in httpx.get(f"{server.url}/openapi.json").json()["paths"].values()
-        for _ in methods
-    )
-    assert not outcome.failures, "\n".join(outcome.failures)
+    assert outcome.operations == sum(len(methods) for methods in document["paths"].values())
+    assert broke.operations == len(charged) > 0
+    assert refused > 0  # the charged operations answered 402s
+    assert not outcome.failures + broke.failures, "\n".join(outcome.failures + broke.failures)
     assert "Traceback" not in server.log_text(), server.log_text()[-6000:]
 
 
