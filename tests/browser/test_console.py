@@ -205,6 +205,10 @@ def test_avatar_creator_upload_and_generate(open_console: Any, axe: Any, tmp_pat
     generate.get_by_role("button", name="Generate avatar").click()
     image = page.get_by_role("img", name="Generated avatar Studio portrait")
     expect(image).to_be_visible(timeout=60_000)
+    # The end came as generation:completed on /avatar-creator (the status URL backs it up).
+    expect(page.get_by_role("progressbar", name="Avatar generation")).to_have_attribute(
+        "data-source", "event"
+    )
     page.wait_for_function(
         "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
