@@ -47,10 +47,13 @@ test: $(VENV)/.dev
 	@echo "make test: ruff, mypy, pytest on SQLite and on PostgreSQL, run side by side..."
 	@$(MAKE) --no-print-directory --jobs=4 --output-sync=target lint typecheck pytest-sqlite pytest-postgresql
 
+## make bench: startup, ledger, jobs, and HTTP against a FastAPI peer (installs wrk if missing)
 bench: $(VENV)/.dev
+	@command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/jobs.py
+	$(BIN)/python bench/http.py
 
 ## make console-assets: copy the pinned npm packages of console/package.json (and its lock)
 ## into the core package (socket.io-client, served at /console/vendor/) and the browser

@@ -168,11 +168,11 @@ def _renderer(size: tuple[int, int] = (768, 1024), *, thumb: bool = True) -> Any
     provider, avatar = LocalImageProvider(), _avatar()
 
     def render() -> tuple[bytes, bytes]:
-        png = render_pose(
+        rendered = render_pose(
             provider, prompt=pose.name, keypoints=pose.keypoints, avatar=avatar,
             size=size, seed=11, background=None,
         )  # fmt: skip
-        return png, thumbnail(png, 400) if thumb else b""
+        return rendered.png, thumbnail(rendered, 400) if thumb else b""
 
     return render
 

@@ -337,18 +337,19 @@ def test_after_a_redis_flap_states_are_those_of_a_boot_in_the_same_conditions(
         "queue": ("degraded", "missing_config", "STUDIO_API_KEY is not set"),
         "studio": ("degraded", "missing_config", "STUDIO_API_KEY is not set"),
     }
+    off = "Redis is not configured: no REDIS_URL or REDIS_HOST"
     assert views(booted_down) == {
         "keyed_first": (
             "degraded",
             "missing_config",
-            "STUDIO_API_KEY is not set; Redis is off (not configured or disabled)",
+            "STUDIO_API_KEY is not set; Redis is not configured: no REDIS_URL or REDIS_HOST",
         ),
-        "plain": ("degraded", "redis_unavailable", "Redis is off (not configured or disabled)"),
-        "queue": ("disabled", "redis_unavailable", "Redis is off (not configured or disabled)"),
+        "plain": ("degraded", "redis_unavailable", off),
+        "queue": ("disabled", "redis_unavailable", off),
         "studio": (
             "degraded",
             "redis_unavailable",
-            "Redis is off (not configured or disabled); STUDIO_API_KEY is not set",
+            "Redis is not configured: no REDIS_URL or REDIS_HOST; STUDIO_API_KEY is not set",
         ),
     }
     registry = load(settings, *specs, redis=True)
@@ -729,3 +730,19 @@ def test_a_settings_class_checks_its_values_with_the_environment(
         LUMIKU_DISABLE_PLUGINS="acme_gateway",
     )
     assert load(turned_off, GATEWAY).configuration_errors() == []  # the deployer's choice
+
+
+@pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        ({}, "Redis is not configured: no REDIS_URL or REDIS_HOST"),
+        ({"REDIS_ENABLED": "false"}, "Redis is disabled by REDIS_ENABLED=false"),
+    ],
+)
+def test_a_plugin_degraded_for_redis_off_says_why_in_one_pair_of_parentheses(
+    make_settings: Callable[..., Settings], env: dict[str, str], reason: str
+) -> None:
+    registry = load(make_settings(**env), PluginSpec(id="plain", requires=(soft("redis"),)))
+    record = registry.records["plain"]
+    assert record.describe() == f"degraded ({reason})"
+    assert record.describe().count("(") == 1

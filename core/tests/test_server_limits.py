@@ -29,6 +29,7 @@ def test_every_limit_is_read_and_checked() -> None:
             "SERVER_BODY_MIN_RATE": "2048",
             "SERVER_MAX_CONCURRENCY": "200",
             "SERVER_KEEP_ALIVE_TIMEOUT": "10",
+            "SERVER_SHUTDOWN_TIMEOUT": "12",
             "IMAGE_DECODE_BUDGET_MEGAPIXELS": "68",
             "IMAGE_DECODE_WAIT": "2",
             "SERVER_THREADS": "64",
@@ -43,6 +44,7 @@ def test_every_limit_is_read_and_checked() -> None:
         body_min_rate=2048,
         max_concurrency=200,
         keep_alive_timeout=10,
+        shutdown_timeout=12,
         decode_budget_pixels=68_000_000,
         decode_wait=2.0,
         threads=64,
@@ -57,6 +59,7 @@ def test_every_limit_is_read_and_checked() -> None:
         "IMAGE_DECODE_BUDGET_MEGAPIXELS": "1",
         "IMAGE_DECODE_WAIT": "-1",
         "SERVER_THREADS": "1",
+        "SERVER_SHUTDOWN_TIMEOUT": "0",
         "SERVER_BODY_BUDGET_MB": "1",
         "SERVER_BODY_BUDGET_PER_CLIENT_MB": "10",
     }
@@ -71,5 +74,6 @@ def test_lumiku_serve_runs_the_guarded_protocol_with_the_limits() -> None:
     config = server_config(settings, host="127.0.0.1", port=1234)
     assert config.http is GuardedHttpProtocol
     assert config.timeout_keep_alive == 7
+    assert config.timeout_graceful_shutdown == 30
     assert limits_of(config).max_header_bytes == 8192
     assert limits_of(object()) == ServerLimits()

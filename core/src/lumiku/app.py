@@ -43,6 +43,7 @@ from lumiku.http.plugin_mount import mount_plugin
 from lumiku.http.ready import mark_ready
 from lumiku.http.request_metrics import RequestMetrics
 from lumiku.http.routing import group_routes
+from lumiku.http.shutdown import CutAtShutdown
 from lumiku.jobs.schedule import Scheduler
 from lumiku.logs import configure_logging
 from lumiku.plugins.discovery import discover
@@ -384,4 +385,4 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     realtime = app.state.realtime
     # Socket.IO reads the client address too (idempotent with the app's own middleware).
     trusted = app.state.runtime.settings.trusted_proxies
-    return ClientAddressMiddleware(realtime.wrap(app), trusted)
+    return CutAtShutdown(ClientAddressMiddleware(realtime.wrap(app), trusted))

@@ -54,15 +54,18 @@ def run_check(check: HealthCheck, *, timeout: float = 3.0) -> CheckResult:
     The exception itself (its text, its traceback) goes to the log, never into the result.
     """
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(check)
-        try:
-            outcome = future.result(timeout=timeout)
-        except FutureTimeout:
-            return CheckResult("down", f"timed out after {timeout:g}s")
-        except Exception as exc:
-            logger.warning("health check failed: %s", type(exc).__name__, exc_info=exc)
-            return CheckResult("down", f"failed ({type(exc).__name__}); the server log has why")
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="health-check")
+    future = pool.submit(check)
+    # Never wait for the thread: a check stuck on a dependency that stopped answering (a
+    # database behind a partitioned network) would hold the answer past the timeout.
+    pool.shutdown(wait=False)
+    try:
+        outcome = future.result(timeout=timeout)
+    except FutureTimeout:
+        return CheckResult("down", f"timed out after {timeout:g}s")
+    except Exception as exc:
+        logger.warning("health check failed: %s", type(exc).__name__, exc_info=exc)
+        return CheckResult("down", f"failed ({type(exc).__name__}); the server log has why")
     latency = (time.perf_counter() - started) * 1000
     if isinstance(outcome, CheckResult):
         return attrs.evolve(outcome, latency_ms=outcome.latency_ms or latency)

@@ -68,6 +68,14 @@ class RedisSettings:
         """Return the URL with any password masked, for logs and health pages."""
         return mask_url(self.url) if self.url else None
 
+    @property
+    def off_reason(self) -> str:
+        """Return why Redis is off, for plugin reasons: ``"Redis is disabled by
+        REDIS_ENABLED=false"`` or ``"Redis is not configured: no REDIS_URL or REDIS_HOST"``."""
+        if self.explicitly_disabled:
+            return "Redis is disabled by REDIS_ENABLED=false"
+        return "Redis is not configured: no REDIS_URL or REDIS_HOST"
+
 
 @attrs.frozen
 class ImageSettings:
@@ -88,7 +96,8 @@ class ServerLimits:
     share within ``decode_wait`` seconds is answered 503. ``threads`` is the size of the
     threadpool that runs synchronous handlers. ``body_budget_bytes`` is how many request body
     bytes the process holds at once, ``body_budget_per_client`` how many one user or address
-    may (``lumiku.http.body_budget``).
+    may (``lumiku.http.body_budget``). ``shutdown_timeout`` is how long a stopping server
+    (SIGTERM) lets the requests in flight finish before it cuts them.
     """
 
     max_header_bytes: int = 16 * 1024
@@ -97,6 +106,7 @@ class ServerLimits:
     body_min_rate: int = 1024
     max_concurrency: int = 1000
     keep_alive_timeout: int = 5
+    shutdown_timeout: int = 30
     decode_budget_pixels: int = 34_000_000
     decode_wait: float = 5.0
     threads: int = 100
@@ -138,6 +148,8 @@ class Settings:
     plugins: PluginToggles = PluginToggles()
     images: ImageSettings = ImageSettings()
     log_level: str = "INFO"
+    # LUMIKU_ACCESS_LOG: one uvicorn line per request; off by default (the metrics count them).
+    access_log: bool = False
     # Proxies whose X-Forwarded-For is believed (lumiku.client_address); loopback by default.
     trusted_proxies: tuple[Network, ...] = LOOPBACK
     # The bearer token that opens /metrics, /health/detailed and /api/plugins (besides admins).
@@ -294,6 +306,14 @@ def _read_int(
     return value
 
 
+def _read_access_log(environ: Mapping[str, str], problems: _Problems) -> bool:
+    try:
+        return parse_bool(environ.get("LUMIKU_ACCESS_LOG") or "false")
+    except ValueError as exc:
+        problems.add("LUMIKU_ACCESS_LOG", str(exc))
+        return False
+
+
 def _read_log_level(environ: Mapping[str, str], problems: _Problems) -> str:
     level = (environ.get("LOG_LEVEL") or "INFO").strip().upper()
     if level not in _LOG_LEVELS:
@@ -341,6 +361,7 @@ def _read_limits(environ: Mapping[str, str], problems: _Problems) -> ServerLimit
         body_min_rate=_read_int(environ, "SERVER_BODY_MIN_RATE", 1024, 1, 1 << 30, problems),
         max_concurrency=_read_int(environ, "SERVER_MAX_CONCURRENCY", 1000, 1, 1_000_000, problems),
         keep_alive_timeout=_read_int(environ, "SERVER_KEEP_ALIVE_TIMEOUT", 5, 1, 3600, problems),
+        shutdown_timeout=_read_int(environ, "SERVER_SHUTDOWN_TIMEOUT", 30, 1, 3600, problems),
         threads=_read_int(environ, "SERVER_THREADS", 100, 4, 10_000, problems),
         body_budget_bytes=_read_int(environ, "SERVER_BODY_BUDGET_MB", 256, 16, 1 << 20, problems)
         * 1024
@@ -472,6 +493,7 @@ def read_settings(
             ),
         ),
         log_level=_read_log_level(environ, problems),
+        access_log=_read_access_log(environ, problems),
         trusted_proxies=trusted_proxies,
         metrics_token=metrics_token,
         limits=_read_limits(environ, problems),

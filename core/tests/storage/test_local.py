@@ -258,3 +258,52 @@ def test_the_unscoped_path_accepts_any_folder(local_storage: LocalStorage) -> No
     assert storage.path(key).read_bytes() == b"data"
     with pytest.raises(UnsafeStorageKey):
         storage.path("../uploads/" + key)
+
+
+def test_put_many_stores_each_file_under_its_own_key(storage: StorageBackend) -> None:
+    outputs = storage.scoped("outputs")
+
+    keys = outputs.put_many([(b"image", ".png"), (b"thumb", ".jpg")])
+
+    assert [key.rsplit(".", 1)[1] for key in keys] == ["png", "jpg"]
+    assert keys[0] != keys[1]
+    assert [outputs.read(key) for key in keys] == [b"image", b"thumb"]
+
+
+def test_put_many_syncs_each_file_and_its_directory_once(
+    local_storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    outputs = local_storage.scoped("outputs")
+    first = outputs.put(b"first", suffix=".png")  # the month's folder exists, as usual
+    synced: list[str] = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor: int) -> None:
+        synced.append("dir" if os.path.isdir(f"/proc/self/fd/{descriptor}") else "file")
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    keys = outputs.put_many([(b"image", ".png"), (b"thumb", ".jpg")])
+
+    assert synced == ["file", "file", "dir"]  # the directory after the renames
+    folder = outputs.path(first).parent
+    assert set(folder.iterdir()) == {outputs.path(key) for key in [first, *keys]}
+
+
+def test_put_many_keeps_nothing_when_one_file_fails(
+    local_storage: LocalStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_replace = os.replace
+    calls: list[str] = []
+
+    def replace(source: str, target: str) -> None:
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+    with pytest.raises(OSError, match="No space left"):
+        local_storage.scoped("outputs").put_many([(b"image", ".png"), (b"thumb", ".jpg")])
+    assert snapshot(local_storage.root) == {}

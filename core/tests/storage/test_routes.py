@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 
 from lumiku.errors import BadRequest, Forbidden, LumikuError, NotFound
 from lumiku.storage.images import check_image
+from lumiku.storage.keys import CONTENT_TYPES
 from lumiku.storage.local import LocalStorage
 from lumiku.storage.routes import file_route
 from lumiku.storage.signing import UrlSigner
@@ -179,3 +180,19 @@ async def test_archives_are_served_as_attachments(
     assert response.status_code == 200
     assert response.headers["content-type"] == "application/zip"
     assert response.headers["content-disposition"].startswith("attachment;")
+
+
+async def test_the_document_lists_each_type_a_file_is_served_as(
+    client: httpx.AsyncClient, signer: UrlSigner, storage: LocalStorage, avatar: tuple[str, bytes]
+) -> None:
+    # Found by schemathesis over HTTP: the 200 said application/octet-stream, the server
+    # answered image/png (a client generated from the document refused the answer).
+    archive = storage.scoped("outputs").put(b"PK\x05\x06" + b"\x00" * 18, suffix=".zip")
+    declared = file_route(storage, signer).openapi_operation["responses"]["200"]["content"]  # type: ignore[attr-defined]
+
+    served = {
+        (await client.get(signer.sign(key))).headers["content-type"] for key in (avatar[0], archive)
+    }
+
+    assert served <= set(declared)
+    assert set(declared) == set(CONTENT_TYPES.values())

@@ -129,6 +129,34 @@ def test_a_background_change_costs_ten_and_replaces_the_image(client: Any, kit: 
     assert "backgroundImageUrl" in missing.json()["error"]["details"]["fields"]
 
 
+def test_a_background_change_deletes_the_files_it_replaced(client: Any, kit: Any) -> None:
+    api = kit.sign_up(client)
+    generation_id = finished_generation(client, kit, api, count=1)
+    pose = api.get(f"/generations/{generation_id}/results").json()["poses"][0]
+    made = api.post(f"/poses/{pose['id']}/regenerate-export", json={"formats": ["tiktok"]})
+    assert made.status_code == 200, made.text
+    before = set(kit.files())
+    old_urls = [pose["imageUrl"], pose["thumbnailUrl"], made.json()["exports"]["tiktok"]]
+    assert all(client.get(url).status_code == 200 for url in old_urls)
+
+    queued = api.post(
+        f"/poses/{pose['id']}/background",
+        json={"backgroundMode": "solid_color", "backgroundColor": "#0000ff"},
+    )
+    assert queued.status_code == 202, queued.text
+    kit.drain(client)
+    assert api.wait_for(queued.json()["generationId"])["status"] == "completed"
+
+    changed = api.get(f"/generations/{generation_id}/results").json()["poses"][0]
+    after = set(kit.files())
+    assert len(after) == len(before) - 1  # a new image and thumbnail; the export is made again
+    assert len(before - after) == 3  # the old image, thumbnail and export
+    assert all(client.get(url).status_code == 404 for url in old_urls)
+    assert client.get(changed["imageUrl"]).status_code == 200
+    assert client.get(changed["thumbnailUrl"]).status_code == 200
+    assert changed["exports"] == {}
+
+
 def test_a_failed_background_change_releases_its_credits(app_client: Any, kit: Any) -> None:
     failing = {"on": False}
     client = app_client(

@@ -64,14 +64,17 @@ def load_registry(settings: Settings) -> PluginRegistry:
     return registry
 
 
-def plugins_or_exit(settings: Settings) -> PluginRegistry:
+def plugins_or_exit(settings: Settings, *, warn: bool = True) -> PluginRegistry:
     """Load the plugins; print the production configuration errors and exit 2 if any.
+
+    ``warn``: print the configuration warnings too (``lumiku serve`` does not: the app it
+    starts logs them, and they would show twice).
 
     A plugin ``required_in_production`` whose configuration is incomplete stops ``lumiku
     serve`` and ``lumiku worker`` in production (see ``PluginRegistry.configuration_errors``).
     """
     registry = load_registry(settings)
-    for warning in registry.configuration_warnings():
+    for warning in registry.configuration_warnings() if warn else ():
         print(f"{WARN} {warning}", file=sys.stderr)
     errors = registry.configuration_errors()
     for error in errors:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -12,6 +13,7 @@ from lumiku.cli import listening
 from lumiku.cli.console import FAIL
 from lumiku.cli.environment import plugins_or_exit, settings_or_exit
 from lumiku.http.ready import READY_DIR_VARIABLE
+from lumiku.settings import Settings
 
 
 def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -58,12 +60,22 @@ def run_serve(args: argparse.Namespace) -> int:
         print(f"{FAIL} {exc}", file=sys.stderr)
         return 1
     with sock:
-        plugins_or_exit(settings)
+        plugins_or_exit(settings, warn=False)  # the app logs the warnings (each worker)
+        claim_metrics(settings)
         port = sock.getsockname()[1]  # the one the OS picked for port 0
         config = server_config(settings, host=host, port=port, workers=args.workers)
         with tempfile.TemporaryDirectory(prefix="lumiku-ready-") as ready:
             if args.workers > 1:
                 os.environ[READY_DIR_VARIABLE] = ready  # the workers inherit it
+                if settings.jwt_secret_generated:
+                    # One secret for every worker, or a token signed by one fails on another.
+                    os.environ["JWT_SECRET"] = settings.jwt_secret
+                    logging.getLogger("lumiku").warning(
+                        "⚠️ JWT_SECRET is not set: generated a random one shared by the %d "
+                        "workers of this run; tokens will not survive a restart. Set "
+                        "JWT_SECRET (32+ random characters) to keep them.",
+                        args.workers,
+                    )
             announcer = listening.StartupAnnouncer(
                 host, port, workers=args.workers, ready_dir=Path(ready)
             )
@@ -74,6 +86,15 @@ def run_serve(args: argparse.Namespace) -> int:
                 announcer.stop()
                 os.environ.pop(READY_DIR_VARIABLE, None)
         return 1 if status else 0
+
+
+def claim_metrics(settings: Settings) -> None:
+    """Join the machine's processes in ``PROMETHEUS_MULTIPROC_DIR`` (when set), emptying it
+    if this is the first to start (``lumiku.metrics_dir``)."""
+    if settings.metrics_dir is not None:
+        from lumiku.metrics_dir import claim_metrics_dir
+
+        claim_metrics_dir(settings.metrics_dir)
 
 
 def run_worker(args: argparse.Namespace) -> int:
@@ -90,6 +111,7 @@ def run_worker(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    claim_metrics(settings)
     if args.metrics_port is not None:
         from lumiku.metrics_server import serve_machine_metrics
 

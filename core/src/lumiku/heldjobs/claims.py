@@ -44,10 +44,12 @@ class Finished:
     items_total: int
     error_code: str | None
     error_message: str | None
+    row: Any = attrs.field(default=None, eq=False, repr=False)
+    """The whole job row as it was finished (a mapping), when the caller had it."""
 
 
 def finished_from(row: Any) -> Finished:
-    """Return the ``Finished`` view of a finished job row."""
+    """Return the ``Finished`` view of a finished job row (keeping the row)."""
     return Finished(
         job_id=row["id"],
         user_id=row["user_id"],
@@ -59,6 +61,7 @@ def finished_from(row: Any) -> Finished:
         items_total=int(row["items_total"]),
         error_code=row["error_code"],
         error_message=row["error_message"],
+        row=row,
     )
 
 
@@ -82,19 +85,21 @@ def claim(
     *,
     now: datetime,
     lease: timedelta,
+    created_after: datetime | None = None,
 ) -> Any:
     """Take a pending job (or one whose claim lapsed) for one attempt.
 
     Return the claimed row as it is after the claim (a mapping, read by the update's
-    ``RETURNING``: no second round trip), or ``None`` when the job was not claimable.
+    ``RETURNING``: no second round trip), or ``None`` when the job was not claimable:
+    finished, claimed by a live delivery, missing, or created before ``created_after``.
     """
     c = table.c
+    condition = [c.id == job_id, _unclaimed(table, now)]
+    if created_after is not None:
+        condition.append(c.created_at >= created_after)
     statement = (
         sa.update(table)
-        .where(
-            c.id == job_id,
-            _unclaimed(table, now),
-        )
+        .where(*condition)
         .values(
             status="processing",
             claim_id=claim_id,
@@ -227,19 +232,9 @@ def finish(
             updated_at=now,
             finished_at=now,
         )
-        .returning(
-            c.id,
-            c.user_id,
-            c.status,
-            c.hold_id,
-            c.credits_charged,
-            c.items_completed,
-            c.items_failed,
-            c.items_total,
-            c.error_code,
-            c.error_message,
-        )
+        .returning(*table.c)
     )
+    # The whole row: the charge's history line is described from it without a re-read.
     row = connection.execute(statement).mappings().first()
     return None if row is None else finished_from(row)
 

@@ -1,13 +1,15 @@
 """One delivery of a held job's message: claim, work through the items, finish, settle.
 
-1. A job already finished is only settled again (capture or release its hold if still
-   open: both are no-ops once done), so a redelivered message changes nothing.
-2. A job older than ``JobLimits.job_lifetime`` gets no new attempt: it is finished with
-   what it did (``EXPIRED``).
-3. Claim it under a lease, renewed by a heartbeat while this worker lives. If another
-   delivery holds a live claim, raise ``dramatiq.Retry`` with a delay outlasting that
-   lease: this message may be a redelivery after its worker died, and the retry either
-   finds the job finished or takes the lapsed claim over.
+1. Claim the job under a lease, renewed by a heartbeat while this worker lives (the
+   claim returns the row and, in its transaction, the hold is read). When it cannot be
+   claimed, the job is read: one already finished is only settled again (capture or
+   release its hold if still open: both are no-ops once done), so a redelivered message
+   changes nothing.
+2. A job older than ``JobLimits.job_lifetime`` gets no new attempt (the claim refuses
+   it): it is finished with what it did (``EXPIRED``).
+3. If another delivery holds a live claim, raise ``dramatiq.Retry`` with a delay
+   outlasting that lease: this message may be a redelivery after its worker died, and the
+   retry either finds the job finished or takes the lapsed claim over.
 4. If the hold was given back meanwhile (it expired), fail the job without working.
 5. For each item not finished yet: ``produce`` it, then in one transaction count it on the
    job (only while the claim holds), insert its item row and let the plugin ``record`` the
@@ -24,11 +26,15 @@ the job meanwhile (a delete failing it) makes the conditional finish, and so the
 a no-op. If that transaction fails, the claim is given back and the retry finishes the
 job; a hold still open on a finished job (a crash in older code, a refused capture) is
 settled by the next delivery or the recovery (step 1).
+
+A delivery keeps one database connection (``DeliveryConnection``) for its transactions;
+``produce`` runs outside any of them.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -38,6 +44,7 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from lumiku.heldjobs import claims
 from lumiku.heldjobs.columns import FINISHED_JOB_STATUSES
+from lumiku.heldjobs.delivery import DeliveryConnection
 from lumiku.heldjobs.heartbeat import Heartbeat
 from lumiku.heldjobs.items import finished_keys, job_items, read_items
 from lumiku.heldjobs.kind import JobKind, JobServices
@@ -83,28 +90,28 @@ class Runner:
 
     def run(self, job_id: str, *, retries: int | None) -> None:
         """Run one delivery; ``retries`` is Dramatiq's retry count (None: the last attempt)."""
+        with DeliveryConnection(self._services.engine) as delivery:
+            self._run(delivery, job_id, retries)
+
+    def _run(self, delivery: DeliveryConnection, job_id: str, retries: int | None) -> None:
         kind, services = self._kind, self._services
-        row = self._read(job_id)
-        if row is None:
-            services.logger.warning("%s: job %s no longer exists", kind.actor_name, job_id)
-            return
-        if row["status"] in FINISHED_JOB_STATUSES:
-            settle_row(kind, services, row)
-            services.markers.discard(kind.actor_name, job_id)
-            return
         now = services.clock()
-        if now - row["created_at"] > kind.limits.job_lifetime and self._finish_unclaimed(
-            job_id, "EXPIRED", EXPIRED_MESSAGE
-        ):
-            return
         claim_id = uuid.uuid4().hex
-        with services.engine.begin() as connection:
-            # The claim returns the row it claimed: no second read.
+        with delivery.begin() as connection:
+            # The claim returns the row it claimed (no read first); the hold is read in
+            # its transaction, on the same connection.
             row = claims.claim(
-                connection, kind.table, job_id, claim_id, now=now, lease=kind.limits.lease
+                connection,
+                kind.table,
+                job_id,
+                claim_id,
+                now=now,
+                lease=kind.limits.lease,
+                created_after=now - kind.limits.job_lifetime,
             )
+            hold_open = row is None or _hold_open(services, row, connection)
         if row is None:
-            self._busy(job_id)
+            self._unclaimable(delivery, job_id, now)
             return
         if kind.events is not None and row["attempts"] == 1:
             kind.events.started(services.publisher, row["user_id"], job_id, row["items_total"])
@@ -113,18 +120,33 @@ class Runner:
             with Heartbeat(
                 lambda: self._renew(job_id, claim_id), kind.limits.heartbeat, name=job_id
             ) as heartbeat:
-                counts = self._work(row, claim_id, last, heartbeat)
+                counts = self._work(delivery, row, claim_id, last, heartbeat, hold_open)
         except _ClaimLost:
             services.logger.info("%s: job %s was taken over meanwhile", kind.actor_name, job_id)
             return
         if counts is not None:
-            self._finish(job_id, claim_id, counts)
+            self._finish(delivery, job_id, claim_id, counts)
 
     # -- steps ----------------------------------------------------------------------------
 
-    def _read(self, job_id: str) -> Any:
-        with self._services.engine.connect() as connection:
-            return claims.read_job(connection, self._kind.table, job_id)
+    def _unclaimable(self, delivery: DeliveryConnection, job_id: str, now: Any) -> None:
+        """Settle a finished job, expire an old one, or retry later if another runs it."""
+        kind, services = self._kind, self._services
+        with delivery.read() as connection:
+            row = claims.read_job(connection, kind.table, job_id)
+        if row is None:
+            services.logger.warning("%s: job %s no longer exists", kind.actor_name, job_id)
+            return
+        if row["status"] in FINISHED_JOB_STATUSES:
+            settle_row(kind, services, row)
+            services.markers.discard(kind.actor_name, job_id)
+            return
+        if now - row["created_at"] > kind.limits.job_lifetime:
+            if self._finish_unclaimed(job_id, "EXPIRED", EXPIRED_MESSAGE):
+                return
+            with delivery.read() as connection:  # finished or claimed meanwhile
+                row = claims.read_job(connection, kind.table, job_id)
+        self._busy(job_id, row)
 
     def _renew(self, job_id: str, claim_id: str) -> bool:
         services, kind = self._services, self._kind
@@ -138,9 +160,8 @@ class Runner:
                 lease=kind.limits.lease,
             )
 
-    def _busy(self, job_id: str) -> None:
+    def _busy(self, job_id: str, row: Any) -> None:
         """Settle a job finished meanwhile; retry later if another delivery runs it."""
-        row = self._read(job_id)
         if row is None:
             return
         if row["status"] in FINISHED_JOB_STATUSES:
@@ -169,20 +190,26 @@ class Runner:
         return True
 
     def _work(
-        self, row: Any, claim_id: str, last: bool, heartbeat: Heartbeat
+        self,
+        delivery: DeliveryConnection,
+        row: Any,
+        claim_id: str,
+        last: bool,
+        heartbeat: Heartbeat,
+        hold_open: bool,
     ) -> claims.Counts | None:
         """Work through the items not finished yet; return the job's counters after.
 
         Return ``None`` when the job was given up instead.
         """
-        kind, services = self._kind, self._services
+        kind = self._kind
         keys = list(kind.work.items(row))
         if len(keys) != row["items_total"]:
             raise RuntimeError(
                 f"{kind.actor_name}: job {row['id']} lists {plural(len(keys), 'item')}, "
                 f"but {row['items_total']} were held for"
             )
-        if row["hold_id"] and not services.ledger.get_hold(row["hold_id"]).is_open:
+        if not hold_open:
             self._give_up(
                 row,
                 claim_id,
@@ -196,39 +223,60 @@ class Runner:
         done: set[str] = set()
         if counts.completed or counts.failed:
             # Item rows land only with the job's counters: none counted, none to skip.
-            with services.engine.connect() as connection:
+            with delivery.read() as connection:
                 done = finished_keys(connection, kind.table_name, row["id"])
         for position, item in enumerate(keys):
             if item in done:
                 continue
             if heartbeat.lost:
                 raise _ClaimLost
-            counts = self._item(row, claim_id, position, item, last)
+            counts = self._item(delivery, row, claim_id, position, item, last)
         return counts
 
-    def _item(self, row: Any, claim_id: str, position: int, item: str, last: bool) -> claims.Counts:
+    def _item(
+        self,
+        delivery: DeliveryConnection,
+        row: Any,
+        claim_id: str,
+        position: int,
+        item: str,
+        last: bool,
+    ) -> claims.Counts:
         """Produce, count and record one item; return the job's counters after it."""
         kind, services = self._kind, self._services
         started = services.clock()
         try:
             result = kind.work.produce(row, item)
         except BaseException as exc:  # noqa: BLE001 - every outcome is recorded; see _failed
-            return self._failed(row, claim_id, position, item, started, exc, last)
+            return self._failed(delivery, row, claim_id, position, item, started, exc, last)
         try:
-            with services.engine.begin() as connection:
+            with delivery.begin() as connection:
                 counts = self._count(connection, row, claim_id, position, item, started, None)
                 if counts is None:
-                    connection.rollback()
-                    kind.work.discard(result)
                     raise _ClaimLost
-                kind.work.record(connection, row, item, result)
+                after_commit = kind.work.record(connection, row, item, result)
         except _ClaimLost:
+            kind.work.discard(result)
             raise
         except BaseException as exc:  # noqa: BLE001 - every outcome is recorded; see _failed
             kind.work.discard(result)
-            return self._failed(row, claim_id, position, item, started, exc, last)
+            return self._failed(delivery, row, claim_id, position, item, started, exc, last)
         self._progress(row, counts)
+        if after_commit is not None:
+            self._after_commit(row, item, after_commit)
         return counts
+
+    def _after_commit(self, row: Any, item: str, action: Callable[[], object]) -> None:
+        """Run what ``record`` asked for once its transaction committed (never raises)."""
+        try:
+            action()
+        except Exception:
+            self._services.logger.exception(
+                "❌ %s: job %s item %s: the step after its commit failed",
+                self._kind.actor_name,
+                row["id"],
+                item,
+            )
 
     def _count(
         self,
@@ -271,6 +319,7 @@ class Runner:
 
     def _failed(
         self,
+        delivery: DeliveryConnection,
         row: Any,
         claim_id: str,
         position: int,
@@ -296,7 +345,7 @@ class Runner:
         interrupted = not isinstance(exc, Exception | TimeLimitExceeded)
         if not final or interrupted:
             # A retry (or a worker shutting down) runs the item again later.
-            with services.engine.begin() as connection:
+            with delivery.begin() as connection:
                 claims.give_back(
                     connection,
                     kind.table,
@@ -307,7 +356,7 @@ class Runner:
                     message=problem.message,
                 )
             raise exc
-        with services.engine.begin() as connection:
+        with delivery.begin() as connection:
             counts = self._count(connection, row, claim_id, position, item, started, problem)
             if counts is None:
                 raise _ClaimLost
@@ -344,11 +393,13 @@ class Runner:
         if finished is not None:
             conclude(self._kind, services, finished)
 
-    def _finish(self, job_id: str, claim_id: str, counts: claims.Counts) -> None:
+    def _finish(
+        self, delivery: DeliveryConnection, job_id: str, claim_id: str, counts: claims.Counts
+    ) -> None:
         """Finish the job under the claim; ``counts`` are its counters (only we count)."""
         services, kind = self._services, self._kind
         try:
-            with services.engine.begin() as connection:
+            with delivery.begin() as connection:
                 failures = (
                     [
                         item
@@ -376,13 +427,14 @@ class Runner:
                         services,
                         finished.hold_id,
                         finished.credits_charged,
+                        finished.row,
                         job_id=finished.job_id,
                         connection=connection,
                     )
         except BaseException:
             # Neither the status nor the charge is written: give the claim back, so the
             # retry finishes the job at once instead of waiting for the lease to lapse.
-            with services.engine.begin() as connection:
+            with delivery.begin() as connection:
                 claims.give_back(
                     connection,
                     kind.table,
@@ -397,3 +449,10 @@ class Runner:
             # Settled in the finishing transaction above (a hold it could not settle is
             # not open any more either): only the final event is left.
             announce(self._kind, services, finished)
+
+
+def _hold_open(services: JobServices, row: Any, connection: Any) -> bool:
+    """Return whether the claimed job's hold can still be charged (True without a hold)."""
+    if not row["hold_id"]:
+        return True
+    return services.ledger.get_hold(row["hold_id"], connection=connection).is_open

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 import attrs
@@ -27,8 +27,12 @@ class JobWork(Protocol, Generic[R]):
     returns its result (say, the keys of the files it stored); it raises to fail the item
     (see ``ItemFailed`` and ``problem_of`` for what is retried). ``record(connection, job,
     item, result)`` writes the result in the transaction that marks the item done: it runs
-    only while the delivery still holds its claim. ``discard(result)`` undoes the side
-    effects of ``produce`` (deletes the files) when the result will not be recorded.
+    only while the delivery still holds its claim. It may return a function of no
+    arguments, which the kit calls once that transaction has committed (never when it
+    rolled back), after the progress event: say, deleting the files the result replaced.
+    Its errors are logged, not raised (a crash before it runs skips it). ``discard(result)``
+    undoes the side effects of ``produce`` (deletes the files) when the result will not
+    be recorded.
     """
 
     def items(self, job: Job) -> Sequence[str]:
@@ -39,8 +43,13 @@ class JobWork(Protocol, Generic[R]):
         """Do the work of one item; raise to fail it."""
         ...
 
-    def record(self, connection: sa.Connection, job: Job, item: str, result: R) -> None:
-        """Write the result of one item (inside the kit's transaction)."""
+    def record(
+        self, connection: sa.Connection, job: Job, item: str, result: R
+    ) -> Callable[[], object] | None:
+        """Write the result of one item (inside the kit's transaction).
+
+        Return ``None``, or a function to call after the commit.
+        """
         ...
 
     def discard(self, result: R) -> None:

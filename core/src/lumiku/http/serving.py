@@ -47,6 +47,9 @@ def server_config(
         proxy_headers=False,
         http=GuardedHttpProtocol,
         timeout_keep_alive=limits.keep_alive_timeout,
+        # On SIGTERM: stop accepting, let the requests in flight finish, cut them after this.
+        timeout_graceful_shutdown=limits.shutdown_timeout,
+        access_log=settings.access_log,
         **options,
     )
     config.lumiku_limits = limits  # type: ignore[attr-defined]  # read by GuardedHttpProtocol

@@ -116,4 +116,5 @@ class LocalImageProvider(ImageProvider):
             height=request.height,
             provider=self.name,
             seed=request.seed,
+            pixels=canvas,
         )

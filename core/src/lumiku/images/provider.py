@@ -12,13 +12,16 @@ import abc
 import math
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import attrs
 
 from lumiku.images.errors import InvalidImageRequest
 from lumiku.images.palette import parse_hex
 from lumiku.images.skeleton import KEYPOINT_COUNT
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 MIN_SIDE: Final = 16
 MAX_SIDE: Final = 4096
@@ -142,7 +145,12 @@ class ImageRequest:
 
 @attrs.frozen
 class GeneratedImage:
-    """Hold one generated image: encoded ``data`` and what it is (``content_type``, size)."""
+    """Hold one generated image: encoded ``data`` and what it is (``content_type``, size).
+
+    ``pixels`` is the decoded picture when the provider had it anyway (the local provider
+    draws it), so a caller making a thumbnail or a composition need not decode ``data``
+    again; ``None`` otherwise. Treat it as read-only; it takes no part in equality.
+    """
 
     data: bytes = attrs.field(repr=lambda data: f"<{len(data)} bytes>")
     width: int
@@ -150,6 +158,7 @@ class GeneratedImage:
     provider: str
     seed: int
     content_type: str = "image/png"
+    pixels: Image.Image | None = attrs.field(default=None, eq=False, repr=False)
 
 
 class ImageProvider(abc.ABC):

@@ -7,7 +7,8 @@ further and run on the pooled psycopg connection itself (``fetch_one``): SQLAlch
 ``Connection`` layer around one call costs more client CPU than the statement's own
 driver work, and with many threads that CPU is what limits spends per second. Work of
 several statements runs in a transaction. SQLite has a single writer; the engine starts
-every transaction with ``BEGIN IMMEDIATE``, so both kinds of work run in one.
+every explicit transaction with ``BEGIN IMMEDIATE``, so both kinds of work run in one.
+Reads (``reads``) take no writer lock on either database.
 """
 
 from __future__ import annotations
@@ -91,6 +92,17 @@ class Store:
             with self.engine.begin() as connection:
                 yield connection
             return
+        with self._autocommit.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def reads(self) -> Iterator[sa.Connection]:
+        """Yield a connection for reads only: nothing written on it is ever committed.
+
+        On PostgreSQL each statement is its own transaction (autocommit, no ``BEGIN`` or
+        ``ROLLBACK`` round trips); on SQLite the reads share one deferred transaction (one
+        snapshot) that never takes the writer lock (``lumiku.db.engine``).
+        """
         with self._autocommit.connect() as connection:
             yield connection
 

@@ -299,7 +299,7 @@ class PluginRegistry:
             if self.redis_available:
                 return None
             if not self.settings.redis.enabled:
-                return ReasonCode.REDIS_UNAVAILABLE, "Redis is off (not configured or disabled)"
+                return ReasonCode.REDIS_UNAVAILABLE, self.settings.redis.off_reason
             return ReasonCode.REDIS_UNAVAILABLE, f"Redis {self.redis_problem}"
         if capability == "database":
             return None

@@ -7,7 +7,7 @@ backend already parsed (``StorageKey``), so a backend never sees a client's text
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, BinaryIO, Protocol
 
 import attrs
@@ -45,6 +45,10 @@ class StorageBackend(Protocol):
 
     def store(self, key: StorageKey, data: bytes) -> None:
         """Write ``data`` under ``key`` whole: readers never see part of it."""
+
+    def store_many(self, files: Sequence[tuple[StorageKey, bytes]]) -> None:
+        """Write each ``(key, data)`` whole, all durable when it returns (on disk: one
+        directory sync per directory). On an error, the files it wrote are removed."""
 
     def fetch(self, key: StorageKey) -> bytes:
         """Return the bytes under ``key``; raise ``FileNotFoundError`` when there are none."""

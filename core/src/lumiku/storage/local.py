@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -95,6 +95,38 @@ class LocalStorage:
         target = self.resolve(key)
         _write_atomically(target, data)
 
+    def store_many(self, files: Sequence[tuple[StorageKey, bytes]]) -> None:
+        """Store several files as ``store`` does, with one directory sync per directory.
+
+        Each file is written to a temporary file and synced, then all are renamed into
+        place and each directory is synced once: a pose's image and thumbnail cost three
+        syncs instead of four. When it returns every file is durable; on an error the
+        files already renamed and the temporary ones are removed.
+        """
+        targets: list[Path] = []
+        for key, _ in files:
+            target = self.resolve(key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            targets.append(self.resolve(key))  # mkdir may have followed a symlink: again
+        written: list[tuple[str, Path]] = []
+        placed: list[Path] = []
+        try:
+            for target, (_, data) in zip(targets, files, strict=True):
+                written.append((_write_synced(target.parent, data), target))
+            for temporary, target in written:
+                os.replace(temporary, target)
+                placed.append(target)
+            for directory in dict.fromkeys(target.parent for target in targets):
+                _sync_directory(directory)
+        except BaseException:
+            for temporary, _ in written:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temporary)
+            for target in placed:
+                with contextlib.suppress(FileNotFoundError):
+                    target.unlink()
+            raise
+
     def fetch(self, key: StorageKey) -> bytes:
         """Return the file's bytes; raise ``FileNotFoundError`` when there is no file."""
         with self.open(key) as file:
@@ -138,18 +170,29 @@ def _chunks(file: BinaryIO, chunk_size: int) -> Iterator[bytes]:
 
 
 def _write_atomically(target: Path, data: bytes) -> None:
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".", suffix=".part")
+    temporary = _write_synced(target.parent, data)
     try:
-        with os.fdopen(descriptor, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
         os.replace(temporary, target)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
     _sync_directory(target.parent)
+
+
+def _write_synced(directory: Path, data: bytes) -> str:
+    """Write ``data`` to a new temporary file in ``directory``, synced; return its path."""
+    descriptor, temporary = tempfile.mkstemp(dir=directory, prefix=".", suffix=".part")
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    return temporary
 
 
 def _sync_directory(directory: Path) -> None:

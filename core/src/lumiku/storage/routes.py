@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from lumiku.errors import NotFound
 from lumiku.storage.backend import StorageBackend
-from lumiku.storage.keys import StorageKey, parse_key
+from lumiku.storage.keys import CONTENT_TYPES, StorageKey, parse_key
 from lumiku.storage.local import LocalStorage
 from lumiku.storage.signing import UrlSigner
 
@@ -101,8 +101,9 @@ def file_route(storage: StorageBackend, signer: UrlSigner, *, path: str = "/file
         "responses": {
             "200": {
                 "description": "The file (an image, or a ZIP archive as an attachment)",
-                "content": {
-                    "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}
+                "content": {  # each type a stored file is served as (its key's suffix)
+                    media_type: {"schema": {"type": "string", "format": "binary"}}
+                    for media_type in sorted(set(CONTENT_TYPES.values()))
                 },
             },
             "400": {"$ref": "#/components/responses/BadRequest"},

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -132,6 +132,19 @@ class S3Storage:
                 Body=data,
                 ContentType=key.content_type,
             )
+
+    def store_many(self, files: Sequence[tuple[StorageKey, bytes]]) -> None:
+        """Upload each file in its own PUT; on an error remove the ones uploaded."""
+        stored: list[StorageKey] = []
+        try:
+            for key, data in files:
+                self.store(key, data)
+                stored.append(key)
+        except BaseException:
+            for key in stored:
+                with contextlib.suppress(Exception):
+                    self.remove(key)
+            raise
 
     def fetch(self, key: StorageKey) -> bytes:
         """Return the object's bytes; raise ``FileNotFoundError`` when there is none."""

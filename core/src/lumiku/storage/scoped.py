@@ -7,7 +7,7 @@ the backend is asked for anything.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -56,6 +56,18 @@ class ScopedStorage:
         key = new_key(self._folder, suffix, self._clock())
         self._storage.store(key, data)
         return str(key)
+
+    def put_many(self, files: Sequence[tuple[bytes, str]]) -> list[str]:
+        """Store each ``(data, suffix)`` under a new key; return the keys in that order.
+
+        Every file is whole and durable when it returns, for one directory sync on disk
+        (files stored at once share their month's folder) instead of one per file. If one
+        cannot be stored, none is kept and the error is raised.
+        """
+        now = self._clock()
+        keys = [new_key(self._folder, suffix, now) for _, suffix in files]
+        self._storage.store_many([(key, data) for key, (data, _) in zip(keys, files, strict=True)])
+        return [str(key) for key in keys]
 
     def path(self, key: str) -> Path:
         """Return the real path of ``key`` on the local disk; the file need not exist.

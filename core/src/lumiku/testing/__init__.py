@@ -20,10 +20,19 @@ if TYPE_CHECKING:
     from lumiku.testing.context import PluginHarness, build_plugin_harness
     from lumiku.testing.jobs import FAST_RETRIES, StubJobs, drain, stub_jobs
     from lumiku.testing.plugins import define_plugin
+    from lumiku.testing.processes import (
+        LumikuProcess,
+        LumikuProcesses,
+        install_plugins,
+        lumiku_command,
+        process_env,
+        wait_ready,
+    )
     from lumiku.testing.queue import RecordedJob, RecordingJobQueue
     from lumiku.testing.realtime import PublishedEvent, RecordingPublisher
     from lumiku.testing.redis_server import RedisProcess
     from lumiku.testing.server import free_port, serve_in_thread
+    from lumiku.testing.tcp_proxy import TcpProxy
     from lumiku.testing.templates import ScratchDatabase, TestDatabases
 
 _LAZY = {
@@ -43,6 +52,12 @@ _LAZY = {
     "drain": "lumiku.testing.jobs",
     "stub_jobs": "lumiku.testing.jobs",
     "define_plugin": "lumiku.testing.plugins",
+    "LumikuProcess": "lumiku.testing.processes",
+    "LumikuProcesses": "lumiku.testing.processes",
+    "install_plugins": "lumiku.testing.processes",
+    "lumiku_command": "lumiku.testing.processes",
+    "process_env": "lumiku.testing.processes",
+    "wait_ready": "lumiku.testing.processes",
     "RecordedJob": "lumiku.testing.queue",
     "RecordingJobQueue": "lumiku.testing.queue",
     "PublishedEvent": "lumiku.testing.realtime",
@@ -50,6 +65,7 @@ _LAZY = {
     "RedisProcess": "lumiku.testing.redis_server",
     "free_port": "lumiku.testing.server",
     "serve_in_thread": "lumiku.testing.server",
+    "TcpProxy": "lumiku.testing.tcp_proxy",
     "ScratchDatabase": "lumiku.testing.templates",
     "TestDatabases": "lumiku.testing.templates",
 }
@@ -58,6 +74,8 @@ __all__ = [
     "FAST_RETRIES",
     "OPERATOR_HEADERS",
     "PASSWORD",
+    "LumikuProcess",
+    "LumikuProcesses",
     "ManualClock",
     "PluginHarness",
     "PublishedEvent",
@@ -68,18 +86,23 @@ __all__ = [
     "ScratchDatabase",
     "SignedInUser",
     "StubJobs",
+    "TcpProxy",
     "TestDatabases",
     "build_plugin_harness",
     "build_test_app",
     "define_plugin",
     "drain",
     "free_port",
+    "install_plugins",
     "job_queue_of",
+    "lumiku_command",
+    "process_env",
     "runtime_of",
     "serve_in_thread",
     "sign_up",
     "stub_jobs",
     "test_environment",
+    "wait_ready",
 ]
 
 

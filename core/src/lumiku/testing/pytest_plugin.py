@@ -17,6 +17,7 @@ Tests that need a service fail when it is missing under ``CI`` and skip elsewher
 | ``lumiku_env`` | the environment of a test app |
 | ``redis_server``, ``private_redis`` | the shared test Redis; a Redis of the test's own |
 | ``s3_server``, ``s3_env`` | a local S3 server (moto); a bucket of the test's own, as settings |
+| ``lumiku_processes`` | real ``lumiku serve``/``worker`` processes (a :class:`LumikuProcesses`) |
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from lumiku.testing.client import SignedInUser
     from lumiku.testing.clock import ManualClock
     from lumiku.testing.context import PluginHarness
+    from lumiku.testing.processes import LumikuProcesses
     from lumiku.testing.redis_server import RedisProcess
     from lumiku.testing.s3_server import S3Server
     from lumiku.testing.templates import ScratchDatabase, TestDatabases
@@ -146,6 +148,19 @@ def s3_server() -> Iterator[S3Server]:
 def s3_env(s3_server: S3Server) -> dict[str, str]:
     """Return the settings (``LUMIKU_STORAGE=s3``...) of a new empty bucket on ``s3_server``."""
     return s3_server.environment(s3_server.new_bucket())
+
+
+@pytest.fixture
+def lumiku_processes(tmp_path: Path) -> Iterator[LumikuProcesses]:
+    """Yield a starter of ``lumiku`` processes (logs in the test's folder); every process
+    still running after the test gets ``SIGTERM``, then ``SIGKILL`` with its group."""
+    from lumiku.testing.processes import LumikuProcesses
+
+    folder = tmp_path / "processes"
+    folder.mkdir()
+    started = LumikuProcesses(folder)
+    yield started
+    started.stop_all()
 
 
 # -- databases ---------------------------------------------------------------------------

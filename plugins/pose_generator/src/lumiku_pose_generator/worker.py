@@ -3,10 +3,13 @@
 The kit claims the generation, skips items already finished (a redelivered message never
 renders or charges a pose twice), publishes progress after each pose, captures the cost of
 the poses made and releases the rest. This module makes one pose: ``produce`` renders it
-and stores the PNG and its thumbnail; ``record`` inserts the ``generated_poses`` row (unique
-per generation and variation key, the item key) in the kit's transaction (a project's
-pose count is counted when it is read, so workers never queue on the project's row); ``discard``
-deletes the files of a pose that will not be recorded.
+and stores the PNG and its thumbnail (made from the rendered pixels; both files durable
+before the row is written, with one directory sync); ``record`` inserts the
+``generated_poses`` row (unique per generation and variation key, the item key) in the
+kit's transaction (a project's pose count is counted when it is read, so workers never
+queue on the project's row); ``discard`` deletes the files of a pose that will not be
+recorded. A background change points the pose at its new files and, once that committed,
+deletes the files it replaced (image, thumbnail and exports).
 
 Items: ``<n>:<poseId>`` for the ``n``-th pose of a gallery or text generation, and
 ``background`` for a background change of one result (``source_pose_id``).
@@ -15,7 +18,7 @@ Items: ``<n>:<poseId>`` for the ``n``-th pose of a gallery or text generation, a
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import attrs
@@ -24,7 +27,13 @@ import sqlalchemy as sa
 from lumiku import ItemFailed, Job, NotFound, PluginContext
 from lumiku_pose_generator.avatars import ImageCache, record_usage
 from lumiku_pose_generator.poses import LibraryPose, find_poses
-from lumiku_pose_generator.render import Background, render_pose, seed_of, thumbnail
+from lumiku_pose_generator.render import (
+    Background,
+    RenderedPose,
+    render_pose,
+    seed_of,
+    thumbnail,
+)
 from lumiku_pose_generator.tables import generated_poses
 
 BACKGROUND_ITEM = "background"
@@ -84,13 +93,27 @@ class PoseWork:
         _, pose_id = item.split(":", 1)
         pose = self._pose(pose_id)
         seed = seed_of(str(job["seed"]), item)
-        png = self._render(job, pose, seed, self._background(job))
-        return self._store(png, pose.id, seed, job)
+        rendered = self._render(job, pose, seed, self._background(job))
+        return self._store(rendered, pose.id, seed, job)
 
-    def record(self, connection: sa.Connection, job: Job, item: str, result: StoredPose) -> None:
-        """Insert the pose's row (or point the changed pose at its new image)."""
+    def record(
+        self, connection: sa.Connection, job: Job, item: str, result: StoredPose
+    ) -> Callable[[], None] | None:
+        """Insert the pose's row (or point the changed pose at its new image).
+
+        For a background change, return the deletion of the files it replaced, which the
+        kit runs once the transaction committed.
+        """
         now = self._ctx.clock()
         if item == BACKGROUND_ITEM:
+            p = generated_poses.c
+            # Locked until the commit: a concurrent change of the same pose reads what this
+            # one stores, so each deletes exactly the files it replaced.
+            old = connection.execute(
+                sa.select(p.image_key, p.thumbnail_key, p.export_keys)
+                .where(p.id == job["source_pose_id"])
+                .with_for_update()
+            ).first()
             connection.execute(
                 sa.update(generated_poses)
                 .where(generated_poses.c.id == job["source_pose_id"])
@@ -103,7 +126,10 @@ class PoseWork:
                     updated_at=now,
                 )
             )
-            return
+            if old is None:
+                return None
+            replaced = [old.image_key, old.thumbnail_key, *dict(old.export_keys or {}).values()]
+            return lambda: self._delete([key for key in replaced if key not in result.keys])
         position = int(item.split(":", 1)[0])
         connection.execute(
             sa.insert(generated_poses).values(
@@ -126,10 +152,14 @@ class PoseWork:
                 updated_at=now,
             )
         )
+        return None
 
     def discard(self, result: StoredPose) -> None:
         """Delete the files of a pose that was not recorded."""
-        for key in result.keys:
+        self._delete(result.keys)
+
+    def _delete(self, keys: list[str]) -> None:
+        for key in keys:
             self._ctx.storage.delete(key)
 
     # -- steps ----------------------------------------------------------------------------
@@ -170,7 +200,9 @@ class PoseWork:
             prompt=job["background_prompt"],
         )
 
-    def _render(self, job: Job, pose: LibraryPose, seed: int, bg: Background | None) -> bytes:
+    def _render(
+        self, job: Job, pose: LibraryPose, seed: int, bg: Background | None
+    ) -> RenderedPose:
         settings = self._ctx.settings
         provider = self._ctx.image_provider(settings.provider)
         return render_pose(
@@ -183,15 +215,14 @@ class PoseWork:
             background=bg,
         )
 
-    def _store(self, png: bytes, pose_id: str | None, seed: int, job: Job) -> StoredPose:
-        storage = self._ctx.storage
-        image_key = storage.put(png, suffix=".png")
-        try:
-            thumb = thumbnail(png, self._ctx.settings.thumbnail_size)
-            thumbnail_key = storage.put(thumb, suffix=".jpg")
-        except BaseException:
-            storage.delete(image_key)
-            raise
+    def _store(
+        self, rendered: RenderedPose, pose_id: str | None, seed: int, job: Job
+    ) -> StoredPose:
+        thumb = thumbnail(rendered, self._ctx.settings.thumbnail_size)
+        # Both durable before the row is written; one directory sync for the two.
+        image_key, thumbnail_key = self._ctx.storage.put_many(
+            [(rendered.png, ".png"), (thumb, ".jpg")]
+        )
         return StoredPose(
             image_key, thumbnail_key, pose_id, seed, int(job["width"]), int(job["height"])
         )
@@ -208,5 +239,5 @@ class PoseWork:
         if source is None or source["pose_library_id"] is None:
             raise ItemFailed("POSE_NOT_FOUND", "The pose to change no longer exists.")
         pose = self._pose(source["pose_library_id"])
-        png = self._render(job, pose, int(source["seed"]), self._background(job))
-        return self._store(png, pose.id, int(source["seed"]), job)
+        rendered = self._render(job, pose, int(source["seed"]), self._background(job))
+        return self._store(rendered, pose.id, int(source["seed"]), job)
