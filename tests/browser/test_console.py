@@ -169,6 +169,9 @@ def test_plugins_show_state_costs_and_health(open_console: Any, axe: Any, consol
     assert fits_the_screen(page)
     b.shoot("plugins")
     assert axe(page) == []
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Welcome to Lumiku").wait_for()
+    expect(page.get_by_role("navigation", name="Sections")).to_be_hidden()
 
     admin = open_console(viewport={"width": 1280, "height": 900})
     sign_in(admin.page, console.admin_email, console.password)
@@ -276,6 +279,13 @@ def test_pose_generator_progress_results_background_and_zip(
     assert fits_the_screen(page)
     b.shoot("results")
     assert axe(page) == []
+
+    ask = page.locator("form", has=page.get_by_role("heading", name="Ask for a pose"))
+    ask.get_by_label("Pose name").fill("Holding an umbrella")
+    ask.get_by_label("Description").fill("Standing, open umbrella over the shoulder")
+    ask.get_by_role("button", name="Send request").click()
+    mine = page.get_by_role("list", name="Your pose requests")
+    expect(mine.get_by_role("listitem").first).to_contain_text("Holding an umbrella pending")
     assert b.console_errors == []
 
 
@@ -304,6 +314,8 @@ def test_buy_credits_and_see_the_balance_change_without_reload(open_console: Any
 
     expect(page.locator("#credits")).to_have_text(f"{200 + bought} credits available")
     expect(page.get_by_role("status")).to_contain_text("Payment received")
+    expect(page.get_by_text("is paid: thank you")).to_be_visible()
+    expect(page.get_by_role("link", name="Pay now")).to_have_count(0)
     expect(page.get_by_role("region", name="Payments table")).to_contain_text("paid")
     assert page.evaluate("window.notReloaded") is True
     assert fits_the_screen(page)

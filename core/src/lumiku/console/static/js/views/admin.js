@@ -10,8 +10,8 @@ function requestRow(request, reload) {
   const act = async (path, json) => {
     try {
       await api(`${REQUESTS}/${request.id}/${path}`, { method: "POST", json });
-      announce(`Request "${request.poseName}" ${path === "approve" ? "approved" : "rejected"}.`);
       await reload();
+      announce(`Request "${request.poseName}" ${path === "approve" ? "approved" : "rejected"}.`);
     } catch (error) {
       showError(error);
     }

@@ -62,8 +62,8 @@ export async function avatars(main) {
     async (form) => {
       const project = await api(`${APP}/projects`, { method: "POST", json: values(form), idempotent: true });
       form.reset();
-      announce(`Project ${project.name} created.`);
       await loadProjects(project.id);
+      announce(`Project ${project.name} created.`);
       projectSelect.focus();
     },
   );
@@ -85,8 +85,8 @@ export async function avatars(main) {
         idempotent: true,
       });
       form.reset();
-      announce(`Uploaded ${result.avatar.name}: ${credits(result.creditUsed)} used, ${credits(result.creditBalance)} left.`);
       await Promise.all([loadAvatars(), refreshBalance()]);
+      announce(`Uploaded ${result.avatar.name}: ${credits(result.creditUsed)} used, ${credits(result.creditBalance)} left.`);
     },
   );
 
