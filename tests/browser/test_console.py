@@ -89,9 +89,25 @@ def test_sign_up_balance_live_and_paginated_history(
     b = open_console()
     page = b.page
     page.get_by_role("heading", name="Welcome to Lumiku").wait_for()
+    # Keyboard: the first Tab reaches the skip link, which moves focus to the content.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
     b.shoot("sign-in")
     assert axe(page) == []
-    sign_up(page, "ana")
+    # Register with the keyboard alone: Tab through the form, Enter submits.
+    email = f"ana-{uuid.uuid4().hex[:8]}@example.com"
+    register = page.locator("form", has=page.get_by_role("heading", name="Create an account"))
+    register.get_by_label("Name").focus()
+    page.keyboard.type("Ana")
+    page.keyboard.press("Tab")
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Credits", level=1).wait_for()
+    expect(page.get_by_role("heading", name="Credits", level=1)).to_be_focused()
     expect(page.locator("[data-figure=balance]")).to_have_text("200")
     expect(page.locator("#credits")).to_have_text("200 credits available")
     expect(
@@ -176,6 +192,12 @@ def test_plugins_show_state_costs_and_health(open_console: Any, axe: Any, consol
     admin = open_console(viewport={"width": 1280, "height": 900})
     sign_in(admin.page, console.admin_email, console.password)
     go(admin.page, "Plugins")
+    # Operators see why a plugin is degraded, and its checks.
+    card = admin.page.locator(
+        "li.card", has=admin.page.get_by_role("heading", name="Avatar Creator")
+    )
+    expect(card).to_contain_text("Reason:")
+    expect(card.get_by_role("list", name="Checks")).to_contain_text("queue")
     table = admin.page.get_by_role("region", name="Installed plugins")
     expect(table.locator("tr[data-plugin=payments_duitku]")).to_contain_text("running")
     admin.shoot("plugins-admin")

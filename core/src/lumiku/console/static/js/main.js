@@ -76,7 +76,9 @@ async function route() {
   }
   if (run === routing) {
     document.title = `${target.querySelector("h1")?.textContent || "Lumiku"} · Lumiku console`;
-    target.querySelector("h1")?.focus();
+    // After a move within the console, focus goes to the new page's heading (as a page
+    // load would announce it); the first load leaves focus at the top of the page.
+    if (run > 1) target.querySelector("h1")?.focus();
   }
 }
 
@@ -93,8 +95,14 @@ async function start() {
     announce("Signed out.");
   });
   window.addEventListener("hashchange", () => {
+    if (!location.hash.startsWith("#/")) return;
     clearMessages();
     route();
+  });
+  // The skip link moves focus without touching the hash (the router's).
+  document.querySelector(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    main().focus();
   });
   if (getToken()) {
     try {
