@@ -408,3 +408,23 @@ def test_admin_reviews_requests_grants_and_sees_findings(
     assert fits_the_screen(phone.page)
     phone.shoot("admin")
     assert axe(phone.page) == []
+
+
+def test_a_section_whose_plugin_is_off_is_hidden(open_console: Any, console: Any) -> None:
+    b = open_console()
+    page = b.page
+
+    def without_payments(route: Any) -> None:
+        answer = route.fetch()
+        apps = [app for app in answer.json()["apps"] if app["id"] != "payments_duitku"]
+        route.fulfill(response=answer, json={"apps": apps})
+
+    # As GET /api/apps answers when the payments plugin is not configured (make run).
+    page.route("**/api/apps", without_payments)
+    sign_up(page, "offline")
+    nav = page.get_by_role("navigation", name="Sections")
+    expect(nav.get_by_role("link", name="Pose Generator")).to_be_visible()
+    expect(nav.get_by_role("link", name="Buy credits")).to_be_hidden()
+    page.goto(f"{console.url}/console/#/buy")
+    page.get_by_role("heading", name="Not available").wait_for()
+    expect(page.get_by_role("link", name="See the plugins")).to_be_visible()
