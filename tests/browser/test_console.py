@@ -143,6 +143,7 @@ def test_sign_up_balance_live_and_paginated_history(
     expect(rows).to_have_count(12)
     expect(rows.last).to_contain_text("Welcome")
     expect(page.get_by_role("button", name="Show older entries")).to_be_hidden()
+    expect(page.get_by_text("12 entries shown.")).to_be_focused()  # not lost with the button
     assert fits_the_screen(page)
     b.shoot("credits")
     assert axe(page) == []

@@ -128,7 +128,9 @@ export async function poses(main) {
       fill(library);
     }
     const page = await api(`${APP}/library`, { query: { category: category.value, limit: PAGE, cursor } });
-    library.append(...page.poses.map(poseItem));
+    const items = page.poses.map(poseItem);
+    library.append(...items);
+    if (!reset) items[0]?.querySelector("input")?.focus(); // "Show more": on to the new poses
     cursor = page.nextCursor;
     more.hidden = !cursor;
   }
