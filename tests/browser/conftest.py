@@ -105,11 +105,14 @@ def console(
     database.drop()
 
 
-# Module scope, not session: Playwright's sync API keeps an asyncio loop running in the main
-# thread while it is open, and every later test calling asyncio.run() would fail.
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Launch Debian's Chromium once per test module."""
+    """Launch Debian's Chromium once per module.
+
+    Not per session: Playwright's sync API keeps an event loop running on the main thread
+    while it is started, which would break every later test that runs one (asyncio.run,
+    pytest-asyncio).
+    """
     _require(f"Chromium ({CHROMIUM}, Debian package chromium)", CHROMIUM.exists())
     try:
         from playwright.sync_api import sync_playwright
