@@ -16,7 +16,9 @@ baseline); a Socket.IO client receives the events.
    messages. Framework overhead per pose = (plugin time per pose per worker - the
    provider's pure render time of the same pose, measured in this run by calling it
    directly on the same request) / that render time (target: under 10 %). The baseline's
-   time per pose (render, thumbnail, two unsynced file writes, one event) is printed too.
+   time per pose (render, thumbnail, two unsynced file writes, one event) is printed too,
+   and the CPU time per pose of the worker processes (every thread, from /proc) against the
+   pure render's: on a loaded machine wall times swing with other processes, CPU much less.
 3. The latency's breakdown (medians, from the client's clock and the job's timestamps):
    HTTP submit, queue wait (row created to claimed), claim (claimed to item started),
    render + store (item started to counted, less the pure render at that size measured
@@ -78,12 +80,12 @@ def redis_server() -> Iterator[str]:
 
 
 @contextmanager
-def processes(*commands: list[str], env: dict[str, str]) -> Iterator[None]:
-    """Run worker processes for the block; stop them after."""
+def processes(*commands: list[str], env: dict[str, str]) -> Iterator[list[int]]:
+    """Run worker processes for the block (yield their pids); stop them after."""
     started = [subprocess.Popen(command, env=env) for command in commands]
     try:
         time.sleep(2.5)  # spawn, import and start consuming
-        yield
+        yield [process.pid for process in started]
     finally:
         for process in started:
             process.terminate()
@@ -92,6 +94,21 @@ def processes(*commands: list[str], env: dict[str, str]) -> Iterator[None]:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
+
+
+def cpu_seconds(roots: list[int]) -> float:
+    """Return the CPU time (user + system, s) of processes ``roots`` and their descendants."""
+    ticks, total, pids = os.sysconf("SC_CLK_TCK"), 0.0, list(roots)
+    while pids:
+        pid = pids.pop()
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / ticks
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                pids += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return total
 
 
 def lumiku_worker(count: int) -> list[str]:
@@ -240,18 +257,21 @@ def percentile(values: list[float], share: float) -> float:
 
 queued_ms = first_ms = 0.0
 breakdown: dict[str, float] = {}
+cpu_ms: dict[str, float] = {}
 
 
-def _pure_render_ms(size: tuple[int, int], rounds: int = 10) -> float:
-    """Return the median time (ms) of the provider alone rendering one pose of ``size``."""
+def _pure_render_ms(size: tuple[int, int], rounds: int = 10) -> tuple[float, float]:
+    """Return the median wall time and the mean CPU time (ms) of the provider alone
+    rendering one pose of ``size``."""
     render = _renderer(size, thumb=False)
     render()
     times = []
+    cpu = time.process_time()
     for _ in range(rounds):
         began = time.perf_counter()
         render()
         times.append((time.perf_counter() - began) * 1000)
-    return statistics.median(times)
+    return statistics.median(times), (time.process_time() - cpu) * 1000 / rounds
 
 
 def main() -> None:
@@ -384,12 +404,13 @@ def main() -> None:
                         baseline_latency.append((at - started) * 1000)
 
             # 2. Throughput, default size, two workers each.
-            with processes(lumiku_worker(2), env=full_env):
+            with processes(lumiku_worker(2), env=full_env) as pids:
                 for warm in [generate(), generate()]:
                     warm[1].wait(
                         "generation:completed", lambda d, g=warm[0]: d["generationId"] == g
                     )
                 time.sleep(1)
+                cpu = cpu_seconds(pids)
                 started = time.perf_counter()
                 submitted = [generate(POSES) for _ in range(GENERATIONS)]
                 last = started
@@ -401,24 +422,27 @@ def main() -> None:
                     )
                     last = max(last, at)
                 plugin_rate = GENERATIONS * POSES / (last - started)
+                cpu_ms["plugin"] = (cpu_seconds(pids) - cpu) * 1000 / (GENERATIONS * POSES)
             user_id, listener = users[0]["id"], listeners[users[0]["id"]]
-            with processes(baseline_cmd, baseline_cmd, env=full_env):
+            with processes(baseline_cmd, baseline_cmd, env=full_env) as pids:
                 bench_queue.enqueue("bench.render", user_id=user_id, tag="warm-a")
                 bench_queue.enqueue("bench.render", user_id=user_id, tag="warm-b")
                 listener.wait("bench:event", lambda d: d["tag"] == "warm-a")
                 listener.wait("bench:event", lambda d: d["tag"] == "warm-b")
+                cpu = cpu_seconds(pids)
                 started = time.perf_counter()
                 for n in range(GENERATIONS * POSES):
                     bench_queue.enqueue("bench.render", user_id=user_id, tag=f"r{n}")
                 for _ in range(GENERATIONS * POSES):
                     last, _ = listener.wait("bench:event", timeout=600)
                 baseline_rate = GENERATIONS * POSES / (last - started)
+                cpu_ms["baseline"] = (cpu_seconds(pids) - cpu) * 1000 / (GENERATIONS * POSES)
             for one in listeners.values():
                 one.close()
             bench_broker.close()
 
-        render_ms = _pure_render_ms((768, 1024))
-        small_render_ms = _pure_render_ms((int(SMALL[0]), int(SMALL[1])))
+        render_ms, render_cpu_ms = _pure_render_ms((768, 1024))
+        small_render_ms, _ = _pure_render_ms((int(SMALL[0]), int(SMALL[1])))
         render = _renderer()
         render()
         fulls = []
@@ -456,6 +480,12 @@ def main() -> None:
     )
     base = (baseline_ms - render_ms) / render_ms * 100
     print(f"  (bare actor's own overhead: {baseline_ms - render_ms:.0f} ms = {base:.1f} %)")
+    cpu, cpu_over = cpu_ms["plugin"], (cpu_ms["plugin"] - render_cpu_ms) / render_cpu_ms * 100
+    bare = cpu_ms["baseline"]
+    print(f"  CPU per pose (worker processes, every thread): pose generator {cpu:.1f} ms, "
+          f"bare actor {bare:.1f} ms, pure render {render_cpu_ms:.1f} ms")  # fmt: skip
+    print(f"  framework CPU per pose: {cpu - render_cpu_ms:.1f} ms = {cpu_over:.1f} % of the "
+          "render's CPU (less sensitive to a loaded machine)")  # fmt: skip
     print(
         f"  ratio p50 plugin / baseline: {p50 / b50:.1f}x; "
         f"time per pose plugin / pure render: {plugin_ms / render_ms:.2f}x"

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from lumiku.heldjobs import ClaimBusy, HeldJobs, claims
 from lumiku.heldjobs.delivery import DeliveryConnection
+from lumiku.heldjobs.items import job_items
 from lumiku.jobs.broker import build_broker
 from lumiku.jobs.enqueue import JobQueue
 
@@ -185,3 +186,45 @@ def test_a_step_that_fails_returns_the_connection_and_the_next_checks_out_anew(
             assert connection.execute(sa.text("SELECT 2")).scalar_one() == 2
         assert counts[me] == 2
     assert world.engine.pool.checkedout() == 0
+
+
+def test_counting_an_item_inserts_its_row_only_under_the_claim_in_one_statement_on_postgres(
+    world: Any, idle: HeldJobs
+) -> None:
+    user = world.user(100)
+    job_id = idle.submit(world.key(user), values={"label": "n"}, items=2).job["id"]
+    table, lease, now = idle.kind.table, idle.kind.limits.lease, world.clock()
+    statements: list[str] = []
+    sa.event.listen(world.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+
+    def row(item: str) -> dict[str, Any]:
+        return {
+            "job_table": table.name,
+            "job_id": job_id,
+            "item": item,
+            "position": 0,
+            "status": "completed",
+            "error_code": None,
+            "error_message": None,
+            "started_at": now,
+            "finished_at": now,
+        }
+
+    with world.engine.begin() as connection:
+        claims.claim(connection, table, job_id, "mine", now=now, lease=lease)
+    with world.engine.begin() as connection:
+        statements.clear()
+        counts = claims.count_item(
+            connection, table, job_id, "mine", now=now, lease=lease, completed=True,
+            insert=(job_items, row("item-0")),
+        )  # fmt: skip
+        assert counts == claims.Counts(1, 0, 2)
+        assert len(statements) == (1 if world.engine.dialect.name == "postgresql" else 2)
+    with world.engine.begin() as connection:
+        lost = claims.count_item(
+            connection, table, job_id, "not mine", now=now, lease=lease, completed=True,
+            insert=(job_items, row("item-1")),
+        )  # fmt: skip
+        assert lost is None
+    assert [item.item for item in idle.items(job_id)] == ["item-0"]
+    assert world.job(job_id)["items_completed"] == 1

@@ -11,7 +11,7 @@ gives a claim back for a retry, or takes a lapsed one away (recovery). ``finish`
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -168,12 +168,16 @@ def count_item(
     now: datetime,
     lease: timedelta,
     completed: bool,
+    insert: tuple[sa.Table, Mapping[str, Any]] | None = None,
 ) -> Counts | None:
     """Count one finished item (and renew the lease) if the claim still holds.
 
     Run in the transaction that records the item: it locks the job row, so the item's
-    row and result land only under a live claim. Return the counters as this update left
-    them (its ``RETURNING``, read under the row's lock), or ``None`` when the claim is lost.
+    row and result land only under a live claim. With ``insert`` (a table and the values
+    of one row: the item's row), that row is inserted only when the item was counted; on
+    PostgreSQL by the same statement (a data-modifying ``WITH``: one round trip), else by
+    a second one. Return the counters as this update left them (its ``RETURNING``, read
+    under the row's lock), or ``None`` when the claim is lost.
     """
     c = table.c
     counter = c.items_completed if completed else c.items_failed
@@ -183,7 +187,18 @@ def count_item(
         .values({counter.name: counter + 1, "updated_at": now, "lease_expires_at": now + lease})
         .returning(c.items_completed, c.items_failed, c.items_total)
     )
-    row = connection.execute(statement).first()
+    if insert is not None and connection.dialect.name == "postgresql":
+        into, values = insert
+        counted = statement.cte("counted")
+        row_values = sa.select(*(sa.literal(values[name], into.c[name].type) for name in values))
+        inserted = (
+            sa.insert(into).from_select(list(values), row_values.select_from(counted)).cte("item")
+        )
+        row = connection.execute(sa.select(counted).add_cte(inserted)).first()
+    else:
+        row = connection.execute(statement).first()
+        if row is not None and insert is not None:
+            connection.execute(sa.insert(insert[0]).values(dict(insert[1])))
     if row is None:
         return None
     return Counts(int(row.items_completed), int(row.items_failed), int(row.items_total))

@@ -291,7 +291,18 @@ class Runner:
         """Count the item and insert its row; return the job's counters, None if lost."""
         kind, services = self._kind, self._services
         now = services.clock()
-        counted = claims.count_item(
+        values = {
+            "job_table": kind.table_name,
+            "job_id": row["id"],
+            "item": item,
+            "position": position,
+            "status": "completed" if problem is None else "failed",
+            "error_code": None if problem is None else problem.code,
+            "error_message": None if problem is None else problem.message[:500],
+            "started_at": started,
+            "finished_at": now,
+        }
+        return claims.count_item(
             connection,
             kind.table,
             row["id"],
@@ -299,23 +310,8 @@ class Runner:
             now=now,
             lease=kind.limits.lease,
             completed=problem is None,
+            insert=(job_items, values),
         )
-        if counted is None:
-            return None
-        connection.execute(
-            job_items.insert().values(
-                job_table=kind.table_name,
-                job_id=row["id"],
-                item=item,
-                position=position,
-                status="completed" if problem is None else "failed",
-                error_code=None if problem is None else problem.code,
-                error_message=None if problem is None else problem.message[:500],
-                started_at=started,
-                finished_at=now,
-            )
-        )
-        return counted
 
     def _failed(
         self,

@@ -22,6 +22,7 @@ from lumiku.http.body_budget import BodyBudget
 from lumiku.http.errors import error_response, status_for
 from lumiku.http.text import header_text
 from lumiku.idempotency import IdempotencyStore, RequestKey, request_fingerprint
+from lumiku.logs import note_user
 from lumiku.metrics import Metrics
 from lumiku.ratelimit import RateLimiter
 from lumiku.roles import require_role
@@ -85,6 +86,7 @@ class EndpointServices:
         if token is None:
             raise errors.Unauthorized("Authentication required.")
         user = self.authenticator.authenticate(token)
+        note_user(getattr(user, "id", None))  # the request's later log lines name the user
         require_role(user, role)
         return user
 

@@ -34,7 +34,7 @@ AVATARS_PER_PROJECT = 12
 """How many of its newest avatars a project carries in lists; GET /avatars pages the rest."""
 
 # Built once (lists run them on every request): each project's newest avatars, and counts.
-_IDS = sa.bindparam("project_ids", expanding=True)
+_IDS: sa.BindParameter[list[str]] = sa.bindparam("project_ids", expanding=True)
 _RANKED = (
     sa.select(
         avatars,
