@@ -144,11 +144,17 @@ class _PostgresPool:
         for connection in idle:
             await connection.close()
 
+    def abandon(self) -> None:
+        """Close the connections of a loop that is gone (no loop to await their close)."""
+        idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.pgconn.finish()
+
 
 class LoopReader:
     """Run read-only statements from the event loop (see the module's docstring)."""
 
-    def __init__(self, engine: sa.Engine, *, pool_size: int = 8, timeout: float = 5.0) -> None:
+    def __init__(self, engine: sa.Engine, *, pool_size: int = 4, timeout: float = 5.0) -> None:
         """Read the database of ``engine`` (its URL; never its pool)."""
         self.sqlite = is_sqlite(engine)
         self._timeout = timeout
@@ -189,7 +195,7 @@ class LoopReader:
         pool = self._pools.get(loop)
         if pool is None:
             for other in [known for known in self._pools if known.is_closed()]:
-                del self._pools[other]  # a test's loop that is gone
+                self._pools.pop(other).abandon()  # a test's loop that is gone
             pool = self._pools[loop] = _PostgresPool(self.conninfo, self._pool_size, self._timeout)
         return await pool.fetch(statement.postgresql, params, many)
 
