@@ -186,7 +186,21 @@ class LoopReader:
         return rows
 
     async def _fetch(self, statement: Statement, params: Mapping[str, Any], many: bool) -> Any:
+        """Run ``statement``; driver errors are raised as SQLAlchemy's (``OperationalError``
+        for a database that cannot serve: the edge answers 503), a timeout as
+        ``sqlalchemy.exc.TimeoutError``."""
         self.statements += 1
+        try:
+            return await self._run(statement, params, many)
+        except (psycopg.Error, sqlite3.Error) as error:
+            driver = psycopg.Error if isinstance(error, psycopg.Error) else sqlite3.Error
+            raise sa.exc.DBAPIError.instance(
+                statement.sqlite, dict(params), error, driver, hide_parameters=True
+            ) from error
+        except TimeoutError as error:
+            raise sa.exc.TimeoutError("the database did not answer a loop read in time") from error
+
+    async def _run(self, statement: Statement, params: Mapping[str, Any], many: bool) -> Any:
         if self._sqlite_reads is not None:
             return await self._sqlite_reads.fetch(statement.sqlite, params, many)
         if not self.available:
