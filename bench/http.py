@@ -252,7 +252,7 @@ def run_database(kind: str, args: argparse.Namespace, folder: Path) -> dict[str,
             for app, process in zip(APPS[1:], processes[1:], strict=True):
                 wait_for(
                     f"http://127.0.0.1:{ports[app]}",
-                    PATHS["balance"].split("?")[0] if app == "bare" else "/docs",
+                    next(iter(PATHS.values())).split("?")[0] if app == "bare" else "/docs",
                     process,
                 )
             results: dict[str, dict[str, list[dict[str, float]]]] = {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -17,6 +18,7 @@ from lumiku.db import migrate as migrations
 from lumiku.db.tables import users
 from lumiku.errors import Conflict
 from lumiku.idempotency import IdempotencyStore, RequestKey, StoredResponse
+from lumiku.pages import PageQuery
 
 PASSWORD = "amber-violin-7-quartz"
 
@@ -154,3 +156,64 @@ def test_an_abandoned_idempotency_reservation_is_taken_over_after_its_lease(
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*) FROM idempotent_requests")).scalar() == 1
     engine.dispose()
+
+
+class KeyedHooks:
+    """A plugin with an idempotent create and a list with an optional filter."""
+
+    @hookimpl
+    def register_routes(self, ctx: PluginContext) -> list[BaseRoute]:
+        def create(call: Call[None, None]) -> dict[str, Any]:
+            return {"key": call.idempotency_key}
+
+        def listing(call: Call[None, PageQuery]) -> dict[str, Any]:
+            return {"cursor": call.query.cursor, "limit": call.query.limit}
+
+        return [
+            post("/things", create, auth="user", idempotent=True),
+            get("/things", listing, query=PageQuery),
+        ]
+
+
+KEYED = PluginSpec(id="keyed", hooks=KeyedHooks())  # type: ignore[arg-type]
+
+
+def test_the_declared_idempotency_key_pattern_is_the_one_the_server_applies(
+    make_client: Any,
+) -> None:
+    # Found by schemathesis over HTTP: the document said ^[!-~]+$ (visible ASCII), the
+    # server takes any printable text ("a b", UTF-8 "clé"), as tests/test_input_text.py
+    # promises; the document now says what the server refuses: control characters.
+    client = make_client([KEYED])
+    token = client.post(
+        "/api/auth/register", json={"email": "k@example.com", "password": PASSWORD}
+    ).json()["token"]
+    declared = client.get("/openapi.json").json()["paths"]["/api/apps/keyed/things"]["post"]
+    schema = next(p for p in declared["parameters"] if p["name"] == "Idempotency-Key")["schema"]
+    pattern = re.compile(schema["pattern"])
+
+    def create(key: bytes) -> int:
+        headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+        return int(client.post("/api/apps/keyed/things", headers=headers).status_code)
+
+    for key in ("a b", "cl\u00e9-1", "0f1e-2d3c_~!", "x" * 255):
+        assert pattern.search(key), key
+        assert create(key.encode()) == 200, key
+    for key in ("a\tb", "a\x7fb", "x" * 256):
+        assert not pattern.search(key) or len(key) > schema["maxLength"], key
+        assert create(key.encode()) == 422, key
+
+
+def test_a_blank_optional_query_value_is_left_out_and_declared_so(make_client: Any) -> None:
+    # Found by schemathesis over HTTP: "?cursor=" was answered as the first page while the
+    # document said a cursor has at least one character.
+    client = make_client([KEYED])
+
+    response = client.get("/api/apps/keyed/things?cursor=&limit=")
+
+    assert response.json() == {"cursor": None, "limit": 20}
+    declared = client.get("/openapi.json").json()["paths"]["/api/apps/keyed/things"]["get"]
+    assert {p["name"]: p.get("allowEmptyValue") for p in declared["parameters"]} == {
+        "cursor": True,
+        "limit": True,
+    }

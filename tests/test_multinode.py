@@ -22,9 +22,7 @@ import asyncio
 import os
 import queue
 import subprocess
-import sys
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,14 +30,23 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import attrs
 import httpx
 import pytest
 import socketio
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from lumiku.testing import OPERATOR_HEADERS, runtime_of, sign_up
+from lumiku.testing import (
+    OPERATOR_HEADERS,
+    LumikuProcess,
+    LumikuProcesses,
+    install_plugins,
+    lumiku_command,
+    process_env,
+    runtime_of,
+    sign_up,
+    wait_ready,
+)
 from lumiku.testing.pytest_plugin import test_backend
 from lumiku.testing.s3_server import S3Server
 from lumiku.testing.server import free_port
@@ -91,50 +98,6 @@ spec = PluginSpec(id="lkt_spender", hooks=Hooks())
 '''
 
 
-@attrs.frozen
-class Process:
-    """A started ``lumiku`` process and its log."""
-
-    name: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def log_text(self) -> str:
-        """Return what the process logged so far."""
-        return self.log.read_text(errors="replace")
-
-
-def lumiku_command() -> list[str]:
-    """Return the command line of the ``lumiku`` CLI of this environment."""
-    script = Path(sys.executable).parent / "lumiku"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "lumiku.cli.main"]
-
-
-@pytest.fixture
-def processes(tmp_path: Path) -> Iterator[Callable[..., Process]]:
-    """Return ``start(name, *arguments, env=...)``; stop every process started, by its id."""
-    started: list[Process] = []
-
-    def start(name: str, *arguments: str, env: dict[str, str]) -> Process:
-        log = tmp_path / f"{name}.log"
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                [*lumiku_command(), *arguments], env=env, stdout=sink, stderr=subprocess.STDOUT
-            )
-        started.append(Process(name, process, log))
-        return started[-1]
-
-    yield start
-    for item in started:
-        item.process.terminate()
-    for item in started:
-        try:
-            item.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            item.process.kill()
-            item.process.wait(timeout=10)
-
-
 @pytest.fixture
 def migrate(make_app: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
     """Return ``migrate(**env)``: an app on the test's database, migrated; its engine is
@@ -148,22 +111,6 @@ def migrate(make_app: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
     yield build
     for app in built:
         runtime_of(app).engine.dispose()
-
-
-def wait_ready(url: str, node: Process, timeout: float = 90.0) -> None:
-    """Wait until the node answers ``/health/readiness`` with 200."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if node.process.poll() is not None:
-            raise AssertionError(f"{node.name} exited:\n{node.log_text()[-4000:]}")
-        try:
-            if httpx.get(f"{url}/health/readiness", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{node.name} did not get ready:\n{node.log_text()[-4000:]}")
-        time.sleep(0.2)
 
 
 @contextmanager
@@ -223,19 +170,13 @@ def scrape(url: str) -> Counter[tuple[str, ...]]:
 
 
 def install_spender(site: Path) -> str:
-    """Write the spender plugin and its distribution's metadata (entry point) to ``site``;
-    return the folder to put on the nodes' ``PYTHONPATH``."""
+    """Write the spender plugin to ``site`` and install it there (an entry point); return
+    the folder to put on the nodes' ``PYTHONPATH``."""
     site.mkdir()
     (site / "lkt_multinode_spender.py").write_text(SPENDER_MODULE)
-    info = site / "lkt_multinode_spender-0.1.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: lkt-multinode-spender\nVersion: 0.1\n"
+    return install_plugins(
+        site, "lkt-multinode-spender", {"lkt_spender": "lkt_multinode_spender:spec"}
     )
-    (info / "entry_points.txt").write_text(
-        "[lumiku.plugins]\nlkt_spender = lkt_multinode_spender:spec\n"
-    )
-    return str(site)
 
 
 def test_two_nodes_and_two_workers_share_files_events_and_credits(
@@ -244,7 +185,7 @@ def test_two_nodes_and_two_workers_share_files_events_and_credits(
     private_redis: Callable[..., Any],
     s3_env: dict[str, str],
     s3_server: S3Server,
-    processes: Callable[..., Process],
+    lumiku_processes: LumikuProcesses,
     tmp_path: Path,
 ) -> None:
     redis = private_redis()
@@ -252,19 +193,19 @@ def test_two_nodes_and_two_workers_share_files_events_and_credits(
     app = migrate(**shared)  # migrates the test's database for the installed plugins
     engine = runtime_of(app).engine
     site = install_spender(tmp_path / "site")
-    if os.environ.get("PYTHONPATH"):
-        site += os.pathsep + os.environ["PYTHONPATH"]
     machines = {name: tmp_path / f"metrics-{name}" for name in ("a", "b")}
     urls: dict[str, str] = {}
-    nodes: dict[str, Process] = {}
+    nodes: dict[str, LumikuProcess] = {}
     for name, directory in machines.items():
         directory.mkdir()
-        env = {**os.environ, **lumiku_env, **shared, "PYTHONPATH": site}
+        env = process_env(lumiku_env, shared, pythonpath=site)
         env["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
         port = free_port()
         urls[name] = f"http://127.0.0.1:{port}"
-        nodes[name] = processes(f"node-{name}", "serve", "--port", str(port), env=env)
-        processes(f"worker-{name}", "worker", "--processes", "1", "--threads", "2", env=env)
+        nodes[name] = lumiku_processes.start(f"node-{name}", "serve", "--port", str(port), env=env)
+        lumiku_processes.start(
+            f"worker-{name}", "worker", "--processes", "1", "--threads", "2", env=env
+        )
     for name, node in nodes.items():
         wait_ready(urls[name], node)
     node_a, node_b = urls["a"], urls["b"]

@@ -272,3 +272,39 @@ def test_doctor_says_a_wrong_password_was_refused(
         for line in redis_lines
     ), out
     assert "wrong-password" not in out
+
+
+def test_when_redis_returns_the_next_job_goes_to_it_at_once(
+    make_app: Callable[..., Any], private_redis: Callable[..., Any]
+) -> None:
+    """Failures while Redis was away opened the broker's breaker; the watch's ping proves
+    Redis answers again, so the breaker closes and jobs stop running in process at once
+    (not up to 5 s later, when the breaker would let a probe through)."""
+    import redis
+
+    from lumiku.redis_clients import breaker_of
+
+    server = private_redis()
+    app = make_app(SPECS, REDIS_ENABLED="true", REDIS_URL=server.url)
+    app.state.watches.redis.interval = 0.05
+    runtime = app.state.runtime
+    client = runtime.broker.client
+    breaker = breaker_of(client)
+    assert breaker is not None
+    with TestClient(app):
+        server.stop()
+        with pytest.raises(redis.ConnectionError):
+            client.ping()  # an enqueue meanwhile: it opens the breaker
+        assert breaker.is_open
+        for _ in range(200):
+            if not runtime.redis_up:
+                break
+            time.sleep(0.05)
+        server.start()
+        for _ in range(200):
+            if runtime.redis_up and not breaker.is_open:
+                break
+            time.sleep(0.05)
+        assert runtime.redis_up
+        assert not breaker.is_open
+        assert client.ping() is True

@@ -71,7 +71,7 @@ class Console:
     password: str = PASSWORD
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def console(
     lumiku_databases: TestDatabases, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Console]:
@@ -105,9 +105,14 @@ def console(
     database.drop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """Launch Debian's Chromium once per session."""
+    """Launch Debian's Chromium once per module.
+
+    Not per session: Playwright's sync API keeps an event loop running on the main thread
+    while it is started, which would break every later test that runs one (asyncio.run,
+    pytest-asyncio).
+    """
     _require(f"Chromium ({CHROMIUM}, Debian package chromium)", CHROMIUM.exists())
     try:
         from playwright.sync_api import sync_playwright

@@ -89,9 +89,25 @@ def test_sign_up_balance_live_and_paginated_history(
     b = open_console()
     page = b.page
     page.get_by_role("heading", name="Welcome to Lumiku").wait_for()
+    # Keyboard: the first Tab reaches the skip link, which moves focus to the content.
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
     b.shoot("sign-in")
     assert axe(page) == []
-    sign_up(page, "ana")
+    # Register with the keyboard alone: Tab through the form, Enter submits.
+    email = f"ana-{uuid.uuid4().hex[:8]}@example.com"
+    register = page.locator("form", has=page.get_by_role("heading", name="Create an account"))
+    register.get_by_label("Name").focus()
+    page.keyboard.type("Ana")
+    page.keyboard.press("Tab")
+    page.keyboard.type(email)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    page.get_by_role("heading", name="Credits", level=1).wait_for()
+    expect(page.get_by_role("heading", name="Credits", level=1)).to_be_focused()
     expect(page.locator("[data-figure=balance]")).to_have_text("200")
     expect(page.locator("#credits")).to_have_text("200 credits available")
     expect(
@@ -127,6 +143,7 @@ def test_sign_up_balance_live_and_paginated_history(
     expect(rows).to_have_count(12)
     expect(rows.last).to_contain_text("Welcome")
     expect(page.get_by_role("button", name="Show older entries")).to_be_hidden()
+    expect(page.get_by_text("12 entries shown.")).to_be_focused()  # not lost with the button
     assert fits_the_screen(page)
     b.shoot("credits")
     assert axe(page) == []
@@ -169,10 +186,19 @@ def test_plugins_show_state_costs_and_health(open_console: Any, axe: Any, consol
     assert fits_the_screen(page)
     b.shoot("plugins")
     assert axe(page) == []
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("heading", name="Welcome to Lumiku").wait_for()
+    expect(page.get_by_role("navigation", name="Sections")).to_be_hidden()
 
     admin = open_console(viewport={"width": 1280, "height": 900})
     sign_in(admin.page, console.admin_email, console.password)
     go(admin.page, "Plugins")
+    # Operators see why a plugin is degraded, and its checks.
+    card = admin.page.locator(
+        "li.card", has=admin.page.get_by_role("heading", name="Avatar Creator")
+    )
+    expect(card).to_contain_text("Reason:")
+    expect(card.get_by_role("list", name="Checks")).to_contain_text("queue")
     table = admin.page.get_by_role("region", name="Installed plugins")
     expect(table.locator("tr[data-plugin=payments_duitku]")).to_contain_text("running")
     admin.shoot("plugins-admin")
@@ -205,6 +231,10 @@ def test_avatar_creator_upload_and_generate(open_console: Any, axe: Any, tmp_pat
     generate.get_by_role("button", name="Generate avatar").click()
     image = page.get_by_role("img", name="Generated avatar Studio portrait")
     expect(image).to_be_visible(timeout=60_000)
+    # The end came as generation:completed on /avatar-creator (the status URL backs it up).
+    expect(page.get_by_role("progressbar", name="Avatar generation")).to_have_attribute(
+        "data-source", "event"
+    )
     page.wait_for_function(
         "(img) => img.complete && img.naturalWidth > 0", arg=image.element_handle()
     )
@@ -272,6 +302,13 @@ def test_pose_generator_progress_results_background_and_zip(
     assert fits_the_screen(page)
     b.shoot("results")
     assert axe(page) == []
+
+    ask = page.locator("form", has=page.get_by_role("heading", name="Ask for a pose"))
+    ask.get_by_label("Pose name").fill("Holding an umbrella")
+    ask.get_by_label("Description").fill("Standing, open umbrella over the shoulder")
+    ask.get_by_role("button", name="Send request").click()
+    mine = page.get_by_role("list", name="Your pose requests")
+    expect(mine.get_by_role("listitem").first).to_contain_text("Holding an umbrella pending")
     assert b.console_errors == []
 
 
@@ -300,6 +337,8 @@ def test_buy_credits_and_see_the_balance_change_without_reload(open_console: Any
 
     expect(page.locator("#credits")).to_have_text(f"{200 + bought} credits available")
     expect(page.get_by_role("status")).to_contain_text("Payment received")
+    expect(page.get_by_text("is paid: thank you")).to_be_visible()
+    expect(page.get_by_role("link", name="Pay now")).to_have_count(0)
     expect(page.get_by_role("region", name="Payments table")).to_contain_text("paid")
     assert page.evaluate("window.notReloaded") is True
     assert fits_the_screen(page)
@@ -370,3 +409,23 @@ def test_admin_reviews_requests_grants_and_sees_findings(
     assert fits_the_screen(phone.page)
     phone.shoot("admin")
     assert axe(phone.page) == []
+
+
+def test_a_section_whose_plugin_is_off_is_hidden(open_console: Any, console: Any) -> None:
+    b = open_console()
+    page = b.page
+
+    def without_payments(route: Any) -> None:
+        answer = route.fetch()
+        apps = [app for app in answer.json()["apps"] if app["id"] != "payments_duitku"]
+        route.fulfill(response=answer, json={"apps": apps})
+
+    # As GET /api/apps answers when the payments plugin is not configured (make run).
+    page.route("**/api/apps", without_payments)
+    sign_up(page, "offline")
+    nav = page.get_by_role("navigation", name="Sections")
+    expect(nav.get_by_role("link", name="Pose Generator")).to_be_visible()
+    expect(nav.get_by_role("link", name="Buy credits")).to_be_hidden()
+    page.goto(f"{console.url}/console/#/buy")
+    page.get_by_role("heading", name="Not available").wait_for()
+    expect(page.get_by_role("link", name="See the plugins")).to_be_visible()

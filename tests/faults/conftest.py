@@ -4,7 +4,9 @@ processes on the test's own database (and Redis), with the plugins of
 
 from __future__ import annotations
 
+import asyncio
 import io
+import itertools
 import subprocess
 import threading
 import time
@@ -16,6 +18,7 @@ from typing import Any
 import attrs
 import httpx
 import pytest
+import socketio
 import sqlalchemy as sa
 from PIL import Image
 
@@ -39,6 +42,11 @@ ENTRY_POINTS = {
 POSES = "/api/apps/pose-generator"
 PROBE = "/api/apps/lkt-probe"
 SMALL = {"POSE_GENERATOR_IMAGE_WIDTH": "128", "POSE_GENERATOR_IMAGE_HEIGHT": "128"}
+POSE_COUNT = 6
+FINAL = ("completed", "partial", "failed")
+"""The statuses a generation ends in."""
+# The recovery runs every 15 s on the node's schedule; a lease of 2 s lapses well before.
+RECOVERED_WITHIN = 90.0
 
 
 @attrs.define
@@ -72,8 +80,16 @@ class System:
 
     def reconcile(self) -> str:
         """Run ``lumiku credits reconcile``; return its output (it must exit 0)."""
+        return self.command("credits", "reconcile")
+
+    def grant(self, email: str, amount: int) -> None:
+        """Give ``amount`` credits to the account ``email`` (``lumiku credits grant``)."""
+        self.command("credits", "grant", email, str(amount))
+
+    def command(self, *arguments: str) -> str:
+        """Run ``lumiku <arguments>``; return its output (it must exit 0)."""
         done = subprocess.run(
-            [*lumiku_command(), "credits", "reconcile"],
+            [*lumiku_command(), *arguments],
             env=self.env,
             capture_output=True,
             text=True,
@@ -130,15 +146,27 @@ def until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
         time.sleep(0.1)
 
 
+@attrs.frozen
+class Probe:
+    """One request the load sends: every ``every``-th round, ``method path`` with ``json``."""
+
+    label: str
+    method: str
+    path: str
+    headers: dict[str, str] = attrs.field(factory=dict)
+    json: Any = None
+    every: int = 1
+
+
 class Load:
-    """Requests sent in a loop from a thread, counted by ``(label, status)``.
+    """Requests sent in rounds from a thread, counted by ``(label, status)``.
 
     A request that got no answer (refused, reset, timed out) counts as status 0.
     """
 
-    def __init__(self, url: str, requests: list[tuple[str, str, str, dict[str, str]]]) -> None:
+    def __init__(self, url: str, probes: list[Probe]) -> None:
         self.url = url
-        self.requests = requests  # (label, method, path, headers)
+        self.probes = probes
         self.counts: Counter[tuple[str, int]] = Counter()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -153,13 +181,19 @@ class Load:
 
     def _run(self) -> None:
         with httpx.Client(base_url=self.url, timeout=10) as client:
-            while not self._stop.is_set():
-                for label, method, path, headers in self.requests:
+            for round_number in itertools.count():
+                if self._stop.is_set():
+                    return
+                for probe in self.probes:
+                    if round_number % probe.every:
+                        continue
                     try:
-                        status = client.request(method, path, headers=headers).status_code
+                        status = client.request(
+                            probe.method, probe.path, headers=probe.headers, json=probe.json
+                        ).status_code
                     except httpx.HTTPError:
                         status = 0
-                    self.counts[label, status] += 1
+                    self.counts[probe.label, status] += 1
                 time.sleep(0.02)
 
     def total(self) -> int:
@@ -169,6 +203,36 @@ class Load:
     def failed(self) -> dict[tuple[str, int], int]:
         """Return the counts of 5xx answers and of requests without an answer."""
         return {key: n for key, n in self.counts.items() if key[1] >= 500 or key[1] == 0}
+
+
+class SocketClient:
+    """A Socket.IO client (websocket transport) connected for a user, on a loop of its own."""
+
+    def __init__(self, url: str, token: str, namespace: str = "/pose-generator") -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+        self._client = socketio.AsyncClient(reconnection=False)
+        connect = self._client.connect(
+            url,
+            namespaces=[namespace],
+            auth={"token": token},
+            transports=["websocket"],
+            wait_timeout=20,
+        )
+        asyncio.run_coroutine_threadsafe(connect, self._loop).result(timeout=30)
+
+    @property
+    def connected(self) -> bool:
+        """Return whether the connection is still open."""
+        return bool(self._client.connected)
+
+    def close(self) -> None:
+        """Disconnect (if still connected) and stop the loop."""
+        asyncio.run_coroutine_threadsafe(self._client.disconnect(), self._loop).result(timeout=30)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+        self._loop.close()
 
 
 def portrait() -> bytes:
@@ -187,6 +251,7 @@ class Poser:
     http: httpx.Client
     token: str
     user_id: str
+    email: str
     project_id: str
 
     @property
@@ -220,7 +285,7 @@ def poser(http: httpx.Client, name: str) -> Poser:
     """Sign up a new account on ``http``'s node and give it a Pose Generator project."""
     from lumiku.testing import sign_up
 
-    user = sign_up(http, name)  # type: ignore[arg-type]  # any httpx client does
+    user = sign_up(http, name)
     uploaded = http.post(
         f"{POSES}/uploads",
         files={"image": ("me.png", portrait(), "image/png")},
@@ -234,7 +299,7 @@ def poser(http: httpx.Client, name: str) -> Poser:
     }
     project = http.post(f"{POSES}/projects", json=body, headers=user.headers)
     assert project.status_code == 201, project.text
-    return Poser(http, user.token, user.user_id, project.json()["id"])
+    return Poser(http, user.token, user.user_id, user.email, project.json()["id"])
 
 
 def library_poses(system: System, count: int) -> list[str]:
@@ -244,3 +309,50 @@ def library_poses(system: System, count: int) -> list[str]:
             sa.text("SELECT id FROM pose_library ORDER BY id LIMIT :n"), {"n": count}
         )
         return [str(pose) for pose in rows.scalars()]
+
+
+def submit(system: System, artist: Poser) -> str:
+    """Submit a generation of ``POSE_COUNT`` poses; return its id."""
+    queued = artist.generate(library_poses(system, POSE_COUNT))
+    assert queued.status_code == 202, queued.text
+    return str(queued.json()["generationId"])
+
+
+def stored_seeds(system: System, generation_id: str) -> list[int]:
+    """Return the seeds of the poses stored for the generation."""
+    with system.engine.connect() as connection:
+        rows = connection.execute(
+            sa.text("SELECT seed FROM generated_poses WHERE generation_id = :g"),
+            {"g": generation_id},
+        )
+        return sorted(int(seed) for seed in rows.scalars())
+
+
+def renders(system: System) -> list[tuple[int, int]]:
+    """Return each render as ``(process id, seed)``."""
+    return [
+        (int(pid), int(seed))
+        for pid, seed in (line.split() for line in system.lines("renders.log"))
+    ]
+
+
+def finished(artist: Poser, generation_id: str, timeout: float) -> dict[str, Any]:
+    """Wait for the generation's end; return its report."""
+    return dict(
+        until(
+            lambda: (report := artist.generation(generation_id))["status"] in FINAL and report,
+            timeout,
+            "the generation finished",
+        )
+    )
+
+
+def check_money(system: System, artist: Poser, report: dict[str, Any], generation_id: str) -> None:
+    """Check the generation made every pose once and took 30 credits for each, exactly."""
+    seeds = stored_seeds(system, generation_id)
+    assert report["status"] == "completed", report
+    assert len(seeds) == len(set(seeds)) == POSE_COUNT
+    assert report["creditsCaptured"] == 30 * POSE_COUNT, report
+    left = 1100 - 30 * POSE_COUNT
+    assert artist.balance() == {"balance": left, "held": 0, "available": left}
+    assert "every balance matches" in system.reconcile()

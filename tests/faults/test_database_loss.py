@@ -4,7 +4,10 @@ The node reaches the database through a TCP proxy the test controls (``TcpProxy`
 ``cut()`` resets every connection and refuses new ones, as a crashed or restarting server
 does; ``stall()`` lets no byte through, as a partitioned network does. Meanwhile a load
 thread sends liveness probes, database-free requests and 1-credit spends, and a Pose
-Generator generation runs in the node (Redis is off: jobs run in process).
+Generator generation runs.
+
+With the cut, the generation runs on a ``lumiku worker`` (on a Redis of the test's own)
+whose database is cut too; with the stall, in the node.
 
 Readiness goes 503 and comes back; liveness stays 200; a request that needs the database
 is 503 with ``Retry-After`` (never a 500); every credit is accounted for and ``lumiku
@@ -23,7 +26,7 @@ from sqlalchemy.engine import make_url
 from lumiku.testing import TcpProxy, sign_up
 from lumiku.testing.pytest_plugin import test_backend
 
-from .conftest import PROBE, Load, System, library_poses, poser, until
+from .conftest import FINAL, PROBE, Load, Probe, System, library_poses, poser, until
 
 pytestmark = [
     pytest.mark.slow,
@@ -33,7 +36,6 @@ pytestmark = [
 ]
 
 OUTAGE_SECONDS = 4.0
-FINAL = ("completed", "partial", "failed")
 
 
 @pytest.fixture
@@ -60,31 +62,45 @@ def readiness(url: str) -> int:
 
 @pytest.mark.parametrize("fault", ["cut", "stall"])
 def test_readiness_follows_the_database_and_no_credit_is_half_written(
-    system: System, proxy: TcpProxy, fault: str
+    system: System, proxy: TcpProxy, fault: str, request: pytest.FixtureRequest
 ) -> None:
     # Three poses of 1.5 s each: the outage comes while the generation runs.
-    url, node = system.serve(DATABASE_URL=through(system, proxy), LKT_RENDER_SECONDS="1.5")
+    system.env.update(DATABASE_URL=through(system, proxy), LKT_RENDER_SECONDS="1.5")
+    # A delivery cut off from the database cannot give its claim back: the next one takes
+    # the job over once the claim's lease (45 s by default) runs out.
+    system.env.update(POSE_GENERATOR_LEASE_SECONDS="2")
+    if fault == "cut":
+        # The generation runs on a `lumiku worker` (on Redis), whose database goes too; with
+        # the stall it runs in the node (Redis off).
+        redis = request.getfixturevalue("private_redis")()
+        system.env.update(REDIS_ENABLED="true", REDIS_URL=redis.url)
+        system.worker()
+    url, node = system.serve()
     with httpx.Client(base_url=url, timeout=30) as http:
-        payer = sign_up(http, "payer")  # type: ignore[arg-type]  # any httpx client does
+        payer = sign_up(http, "payer")
         artist = poser(http, "artist")
         queued = artist.generate(library_poses(system, 3))
         assert queued.status_code == 202, queued.text
         generation_id = queued.json()["generationId"]
         until(lambda: system.lines("renders.log"), 60, "the generation rendered a pose")
 
-        requests = [
-            ("liveness", "GET", "/health/liveness", {}),
-            ("ping", "GET", f"{PROBE}/ping", {}),
-            ("spend", "POST", f"{PROBE}/spend", payer.headers),
+        probes = [
+            Probe("liveness", "GET", "/health/liveness"),
+            Probe("ping", "GET", f"{PROBE}/ping"),
+            Probe("spend", "POST", f"{PROBE}/spend", payer.headers),
         ]
-        with Load(url, requests) as load:
+        with Load(url, probes) as load:
             until(lambda: load.counts["spend", 200] >= 3, 30, "spends before the outage")
             getattr(proxy, fault)()
+            lost_at = time.monotonic()
             until(lambda: readiness(url) == 503, 20, "readiness 503 while the database is away")
+            noticed = time.monotonic() - lost_at
             time.sleep(OUTAGE_SECONDS)  # the outage lasts a few seconds, whatever the checks
             during = dict(load.counts)
             proxy.restore()
+            back_at = time.monotonic()
             until(lambda: readiness(url) == 200, 30, "readiness 200 once the database is back")
+            recovered = time.monotonic() - back_at
             after = load.counts["spend", 200]
             until(lambda: load.counts["spend", 200] > after + 3, 30, "spends after the outage")
         final = until(
@@ -96,7 +112,10 @@ def test_readiness_follows_the_database_and_no_credit_is_half_written(
         paid = payer.balance()
 
     counts = load.counts
-    print(f"\n{fault}: {load.total()} requests {dict(counts)}; during the outage {during}")
+    print(
+        f"\n{fault}: readiness 503 after {noticed:.1f} s, 200 {recovered:.1f} s after the "
+        f"database returned; {load.total()} requests {dict(counts)}; during the outage {during}"
+    )
     assert node.process.poll() is None
     # Liveness and database-free routes never failed; a spend was 200, or 503 while away.
     assert not [key for key in counts if key[0] in ("liveness", "ping") and key[1] != 200]

@@ -17,6 +17,7 @@ import httpx
 import pytest
 
 from lumiku.testing import free_port, runtime_of, serve_in_thread
+from lumiku.testing.pytest_plugin import test_backend
 
 PASSWORD = "tangerine-compass-42-lantern"
 AVATARS = "/api/apps/avatar-creator"
@@ -26,16 +27,18 @@ SMALL = {"POSE_GENERATOR_IMAGE_WIDTH": "192", "POSE_GENERATOR_IMAGE_HEIGHT": "25
 
 @attrs.define
 class Server:
-    """A ``lumiku serve`` process on its own port, and its log."""
+    """A ``lumiku serve`` process on its own port, its log, and its worker's if it has one."""
 
     url: str
     process: subprocess.Popen[bytes]
     log: Path
     env: dict[str, str]
+    worker_log: Path | None = None
 
     def log_text(self) -> str:
-        """Return what the server logged so far."""
-        return self.log.read_text(errors="replace")
+        """Return what the server (then its worker) logged so far."""
+        logs = [self.log] if self.worker_log is None else [self.log, self.worker_log]
+        return "\n".join(log.read_text(errors="replace") for log in logs)
 
 
 def lumiku_command() -> list[str]:
@@ -76,15 +79,32 @@ def start_server(
     make_app: Callable[..., Any],
     lumiku_env: dict[str, str],
     duitku: dict[str, str],
+    private_redis: Callable[..., Any],
     tmp_path: Path,
 ) -> Iterator[Callable[..., Server]]:
-    """Return ``start(plugins_path=None)``: the test's database migrated, an admin created
-    with the CLI, then ``lumiku serve`` on a free port (stopped after the test, by its id)."""
-    started: list[Server] = []
+    """Return ``start(plugins_path=None, *, embedded=False)``: the test's database migrated,
+    an admin created with the CLI, then ``lumiku serve`` on a free port. On PostgreSQL the
+    deployment is the production one (a Redis of the test's own and a ``lumiku worker``
+    running the jobs) unless ``embedded``; on SQLite the embedded one (no Redis, jobs in the
+    server). Every process the fixture
+    started is stopped after the test, by its id."""
+    started: list[subprocess.Popen[bytes]] = []
 
-    def start(plugins_path: str | None = None) -> Server:
-        runtime_of(make_app(**duitku, **SMALL)).engine.dispose()  # migrates the database
-        env = {**os.environ, **lumiku_env, **duitku, **SMALL}
+    def spawn(name: str, *arguments: str, env: dict[str, str]) -> tuple[Any, Path]:
+        log = tmp_path / f"{name}-{len(started)}.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                [*lumiku_command(), *arguments], env=env, stdout=sink, stderr=subprocess.STDOUT
+            )
+        started.append(process)
+        return process, log
+
+    def start(plugins_path: str | None = None, *, embedded: bool = False) -> Server:
+        extra = {**duitku, **SMALL, "LUMIKU_WELCOME_CREDITS": "0"}  # the broke stay broke
+        if test_backend() == "postgresql" and not embedded:
+            extra.update(REDIS_ENABLED="true", REDIS_URL=private_redis().url)
+        runtime_of(make_app(**extra)).engine.dispose()  # migrates the database
+        env = {**os.environ, **lumiku_env, **extra}
         if plugins_path:
             env["PYTHONPATH"] = os.pathsep.join(filter(None, [plugins_path, env.get("PYTHONPATH")]))
         created = subprocess.run(
@@ -96,27 +116,25 @@ def start_server(
             check=False,
         )
         assert created.returncode == 0, created.stdout + created.stderr
+        worker_log = None
+        if "REDIS_URL" in extra:
+            arguments = ("worker", "--processes", "1", "--threads", "2")
+            worker_log = spawn("worker", *arguments, env=env)[1]
         port = free_port()
-        log = tmp_path / f"serve-{len(started)}.log"
-        with log.open("wb") as sink:
-            process = subprocess.Popen(
-                [*lumiku_command(), "serve", "--port", str(port)],
-                env=env,
-                stdout=sink,
-                stderr=subprocess.STDOUT,
-            )
-        started.append(Server(f"http://127.0.0.1:{port}", process, log, env))
-        wait_ready(started[-1])
-        return started[-1]
+        process, log = spawn("serve", "serve", "--port", str(port), env=env)
+        server = Server(f"http://127.0.0.1:{port}", process, log, env, worker_log)
+        wait_ready(server)
+        return server
 
     yield start
-    for server in started:
-        server.process.terminate()
+    for process in started:
+        process.terminate()
+    for process in started:
         try:
-            server.process.wait(timeout=30)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
-            server.process.kill()
-            server.process.wait(timeout=10)
+            process.kill()
+            process.wait(timeout=10)
 
 
 # -- accounts and things that exist ------------------------------------------------------
@@ -174,8 +192,9 @@ def make_things(http: httpx.Client) -> tuple[dict[str, str], dict[str, list[Any]
     user_id, user = register(http, "fuzz")
     _logout_id, logout = register(http, "fuzz-logout")
     _profile_id, profile = register(http, "fuzz-profile")
+    _broke_id, broke = register(http, "fuzz-broke")  # no credits: 402s
     admin = login(http, "fuzz-admin@example.com")
-    tokens = {"user": user, "admin": admin, "logout": logout, "profile": profile}
+    tokens = {"user": user, "admin": admin, "logout": logout, "profile": profile, "broke": broke}
     bearer = {"Authorization": f"Bearer {user}"}
     grant = {"userId": user_id, "amount": 100_000, "reason": "fuzzing"}
     expect(
@@ -223,6 +242,7 @@ def make_things(http: httpx.Client) -> tuple[dict[str, str], dict[str, list[Any]
     library = expect(http.get(f"{POSES}/library", params={"limit": 3}), 200)["poses"]
     found["library_poses"] = [pose["id"] for pose in library]
     found["pose_kinds"] = ["preview", "reference", "control", "thumbnail", "other"]
+    found["export_formats"] = ["original", "instagram_feed", "twitter_post", "other"]  # small
     body = {
         "projectId": found["pose_projects"][0],
         "generationType": "GALLERY_REFERENCE",
@@ -246,6 +266,14 @@ def make_things(http: httpx.Client) -> tuple[dict[str, str], dict[str, list[Any]
         )["id"]
         for number in range(4)
     ]
+
+    # The account without credits owns projects too, so its charged requests reach the 402.
+    broke_bearer = {"Authorization": f"Bearer {broke}"}
+    project = http.post(f"{AVATARS}/projects", json={"name": "Broke"}, headers=broke_bearer)
+    found["broke_avatar_projects"] = [expect(project, 201)["id"]]
+    body = {"projectName": "Broke", "avatarSource": "UPLOAD", "avatarImageUrl": image_url}
+    project = http.post(f"{POSES}/projects", json=body, headers=broke_bearer)
+    found["broke_pose_projects"] = [expect(project, 201)["id"]]
 
     # Payments: the packages, a payment created at the emulator.
     packages = expect(http.get("/api/payments/packages"), 200)["packages"]

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import logging
 from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import attrs
@@ -24,39 +26,41 @@ from lumiku.bootstrap import Runtime, build_runtime, configure_process
 from lumiku.client_address import ClientAddressMiddleware
 from lumiku.console import console_routes
 from lumiku.db import ping
-from lumiku.health import CheckResult, HealthCheck
+from lumiku.health import (
+    HealthCheck,
+    HealthSources,
+    PluginHealth,
+    plugin_checks,
+    runtime_checks,
+)
 from lumiku.http.errors import (
     http_exception_handler,
     lumiku_error_handler,
     unexpected_error_handler,
 )
-from lumiku.http.health_routes import (
-    PluginHealth,
-    core_checks,
-    health_routes,
-    plugin_health_route,
-)
+from lumiku.http.health_routes import health_routes, plugin_health_route
 from lumiku.http.introspection import introspection_routes
 from lumiku.http.openapi import build_openapi, walk_routes
-from lumiku.http.operator import OperatorAccess
+from lumiku.http.operator import OperatorAccess, shown_reason
 from lumiku.http.plugin_mount import mount_plugin
 from lumiku.http.ready import mark_ready
 from lumiku.http.request_metrics import RequestMetrics
 from lumiku.http.routing import group_routes
 from lumiku.http.shutdown import CutAtShutdown
 from lumiku.jobs.schedule import Scheduler
-from lumiku.logs import configure_logging
+from lumiku.logs import RequestLogMiddleware, configure_logging
+from lumiku.memory import release_memory
 from lumiku.plugins.discovery import discover
-from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookFailed, UnusableResult
+from lumiku.plugins.dispatch import FAIL_PLUGIN, HookFailed
 from lumiku.plugins.lifecycle import PluginLifecycle
 from lumiku.plugins.migrations import MigrationWatch
 from lumiku.plugins.registry import PluginRegistry, PluginSource
-from lumiku.plugins.state import PluginRecord
 from lumiku.realtime.attachment import RealtimeAttachment, attach_realtime, claim_namespaces
 from lumiku.realtime.credits import CREDITS_NAMESPACE, CreditsNamespace
 from lumiku.realtime.namespace import AuthenticatedNamespace
 from lumiku.realtime.revocations import SWEEP_SECONDS
 from lumiku.realtime.server import close_realtime
+from lumiku.redis_clients import breaker_of
 from lumiku.redis_watch import RedisWatch
 from lumiku.settings import Settings, read_settings, settings_error
 from lumiku.wording import plural
@@ -67,12 +71,13 @@ VERSION = "0.1.0"
 
 def _core_routes(runtime: Runtime) -> list[BaseRoute]:
     from lumiku.auth.routes import auth_routes
+    from lumiku.ledger.hot_reads import LedgerReads
     from lumiku.ledger.routes import credit_routes
     from lumiku.storage.routes import file_route
 
     return [
         *auth_routes(runtime.auth),
-        *credit_routes(runtime.ledger, runtime.auth),
+        *credit_routes(runtime.ledger, runtime.auth, LedgerReads(runtime.ledger, runtime.reader)),
         file_route(runtime.storage, runtime.signer),
     ]
 
@@ -105,48 +110,18 @@ def _plugin_routes(
 
 
 def _plugin_health(runtime: Runtime) -> PluginHealth:
-    def checks_of(record: PluginRecord) -> dict[str, HealthCheck]:
-        if not record.loaded:
-            return {}
-        checks = runtime.hooks.call(
-            "register_health_checks",
-            record,
-            {"ctx": runtime.context(record)},
-            on_failure=LOG_AND_GO_ON,
-            accept=_named_checks,
-        )
-        if not isinstance(checks, HookFailed):
-            return checks
-        cause = checks.cause
-        detail = (
-            f"register_health_checks returned something unusable: {cause}"
-            if isinstance(cause, UnusableResult)
-            else f"register_health_checks raised {type(cause).__name__}"
-        )
-        return {"hook": lambda: CheckResult("down", detail)}
-
-    return PluginHealth(runtime.registry.sorted_records, checks_of)
-
-
-def _named_checks(result: Any) -> dict[str, HealthCheck]:
-    return dict(result or {})
+    # The same checks `lumiku doctor` runs; the pages show no exception text.
+    return PluginHealth(
+        runtime.registry.sorted_records, plugin_checks(runtime), reason=shown_reason
+    )
 
 
 def _health_routes(
     runtime: Runtime,
+    checks: dict[str, HealthCheck],
     plugins: PluginHealth,
     operators: OperatorAccess,
-    migrations: MigrationWatch,
 ) -> list[BaseRoute]:
-    checks = core_checks(
-        core_pending=lambda: migrations.core_pending is True,
-        engine=runtime.engine,
-        redis_enabled=runtime.settings.redis.enabled,
-        redis_up=lambda: runtime.registry.redis_available,
-        redis_problem=lambda: runtime.registry.redis_problem,
-        storage=runtime.storage,
-        storage_folders=runtime.registry.storage_folders,
-    )
     return list(
         health_routes(
             checks=checks,
@@ -236,6 +211,8 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
         await asyncio.to_thread(watches.redis.check_now)
         await asyncio.to_thread(runtime.storage.ensure_layout, runtime.registry.storage_folders())
         realtime.bind(asyncio.get_running_loop())
+        if runtime.feed is not None:
+            runtime.feed.start()
         lifecycle = PluginLifecycle(runtime.registry, runtime.hooks, runtime.context)
         worker = None
         if not runtime.settings.redis.enabled:
@@ -259,13 +236,22 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
                 if record.state.serving:  # its startup succeeded (else it is failed, logged)
                     logger.info("✅ Plugin %s started: %s", plugin_id, record.describe())
 
+        async def redis_changed() -> None:
+            """Redis came back or went away: a watch's ping proves it answers again, so the
+            broker's breaker (opened by failures meanwhile) closes and the next job goes to
+            Redis rather than to this process; then start the plugins that came up."""
+            breaker = breaker_of(getattr(runtime.broker, "client", None))
+            if runtime.registry.redis_available and breaker is not None:
+                breaker.succeeded()
+            await start_late()
+
         tasks = [
             asyncio.create_task(Scheduler(runtime.jobs, runtime.schedules).run()),
             asyncio.create_task(watches.migrations.run(on_change=start_late)),
             asyncio.create_task(realtime.sweep(SWEEP_SECONDS)),
         ]
         if runtime.settings.redis.enabled:
-            tasks.append(asyncio.create_task(watches.redis.run(on_change=start_late)))
+            tasks.append(asyncio.create_task(watches.redis.run(on_change=redis_changed)))
         for record in runtime.registry.sorted_records():
             icon = _ICONS.get(record.state.value, "⏸️")
             logger.info("%s Plugin %s: %s", icon, record.id, record.describe())
@@ -274,6 +260,10 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
         serving = plural(len(runtime.registry.serving()), "plugin")
         logger.info("✅ Application started (%s serving)", serving)
         mark_ready()
+        # Startup's garbage (imports, plugin loading, migration checks) goes back to the
+        # system before the first request: part of the idle size the benchmark prints.
+        gc.collect()
+        release_memory(min_interval=0)
         try:
             yield {"runtime": runtime}
         finally:
@@ -289,6 +279,16 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
                 await asyncio.to_thread(worker.stop)
             for provider in runtime.image_providers.values():
                 provider.close()
+            if runtime.feed is not None:
+                await asyncio.to_thread(runtime.feed.stop)
+            if runtime.reader is not None:
+                await runtime.reader.close()
+            handlers = runtime.endpoints.handlers
+            if handlers is not None:  # its threads end; a fresh one for a restart (tests)
+                runtime.endpoints.handlers = ThreadPoolExecutor(
+                    runtime.settings.limits.threads, thread_name_prefix="lumiku-handler"
+                )
+                handlers.shutdown(wait=False)
             runtime.engine.dispose()
 
     return lifespan
@@ -322,12 +322,13 @@ def create_app(
     plugin_health = _plugin_health(runtime)
     operators = OperatorAccess(runtime.auth, settings.metrics_token)
     migrations = MigrationWatch(runtime.engine, runtime.registry, runtime.hooks, runtime.metrics)
+    core_health = runtime_checks(runtime, core_pending=lambda: migrations.core_pending is True)
     app_routes.extend(
         [
             *introspection_routes(runtime.registry, runtime.metrics, openapi, operators),
             *_core_routes(runtime),
             *_plugin_routes(runtime, plugin_health, operators),
-            *_health_routes(runtime, plugin_health, operators, migrations),
+            *_health_routes(runtime, core_health, plugin_health, operators),
         ]
     )
     realtime = _realtime(runtime)
@@ -339,7 +340,10 @@ def create_app(
         # The console is a page of the public API's client, not part of the API document.
         routes=[*group_routes(app_routes), *console_routes(settings.public_url)],
         middleware=[
-            # First: the limits, the login throttle and the logs all read this address.
+            # First: every log line of the request names its id (from a trusted proxy's
+            # X-Request-Id, else a new one), answered in X-Request-Id.
+            Middleware(RequestLogMiddleware, trusted=settings.trusted_proxies),
+            # Then: the limits, the login throttle and the logs all read this address.
             Middleware(ClientAddressMiddleware, trusted=settings.trusted_proxies),
             Middleware(RequestMetrics, metrics=runtime.metrics),
             Middleware(
@@ -351,6 +355,7 @@ def create_app(
                     "Idempotent-Replayed",
                     "Location",
                     "Retry-After",
+                    "X-Request-Id",
                     "X-RateLimit-Limit",
                     "X-RateLimit-Remaining",
                     "X-RateLimit-Reset",
@@ -369,6 +374,8 @@ def create_app(
     app.state.runtime = runtime
     app.state.realtime = realtime
     app.state.watches = watches
+    # What /health/detailed runs, for `lumiku doctor` to run the same (lumiku.health).
+    app.state.health = HealthSources(core_health, plugin_health)
     return app
 
 
@@ -379,7 +386,7 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     is spawned fresh and builds its app with this factory.
     """
     settings = settings or _checked_settings(None)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     configure_process(settings)
     app = create_app(settings)
     realtime = app.state.realtime

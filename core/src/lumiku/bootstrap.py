@@ -10,16 +10,20 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 
 import attrs
 import dramatiq
 import sqlalchemy as sa
 
+from lumiku.auth.change_feed import ChangeFeed
+from lumiku.auth.gate import AccountCache, TokenGate
 from lumiku.auth.service import AuthService
 from lumiku.auth.wiring import build_auth
 from lumiku.charges import Charges
 from lumiku.clock import Clock, utc_now
 from lumiku.db.engine import create_engine
+from lumiku.db.loop_reads import LoopReader
 from lumiku.errors import ConfigurationError
 from lumiku.heldjobs import (
     FailoverMarkers,
@@ -106,6 +110,10 @@ class Runtime:
     idempotency: IdempotencyStore
     markers: QueuedMarkers
     revocations: SwitchableRevocations = attrs.field(factory=SwitchableRevocations)
+    reader: LoopReader | None = None
+    """Reads from the event loop (tokens, balance); closed by the app's shutdown."""
+    feed: ChangeFeed | None = None
+    """On PostgreSQL: what keeps the account cache exact; started by the app's lifespan."""
     balance_events: BalanceAnnouncer | None = None
     """Announces ``credits:balance`` on ``/credits`` after each change of an account."""
     fallback_broker: dramatiq.Broker | None = None
@@ -206,12 +214,18 @@ def build_runtime(
     revocations = SwitchableRevocations()
     auth = build_auth(engine, settings, ledger, clock, tokens_changed=revocations.tokens_changed)
     idempotency = IdempotencyStore(engine, clock)
+    reader = LoopReader(engine)
+    cache = AccountCache()
+    feed = None if reader.sqlite else ChangeFeed(reader.conninfo, cache.forget)
+    cache.bind(feed)
     endpoints = EndpointServices(
         json=make_json_converter(),
         query=make_query_converter(),
         metrics=metrics,
         limiter=limiter,
         authenticator=auth,
+        gate=TokenGate(auth.tokens, reader, auth.authenticate, cache if feed else None),
+        handlers=ThreadPoolExecutor(settings.limits.threads, thread_name_prefix="lumiku-handler"),
         idempotency=idempotency,
         bodies=BodyBudget(
             settings.limits.body_budget_bytes, per_client=settings.limits.body_budget_per_client
@@ -244,6 +258,8 @@ def build_runtime(
         idempotency=idempotency,
         markers=markers,
         revocations=revocations,
+        reader=reader,
+        feed=feed,
         fallback_broker=fallback,
         clock=clock,
     )

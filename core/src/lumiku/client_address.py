@@ -13,6 +13,7 @@ in place), so ``request.client``, the access log and Socket.IO all see the same 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable, Sequence
 
@@ -59,6 +60,7 @@ def parse_trusted_proxies(value: str | None) -> tuple[Network, ...]:
     return tuple(networks)
 
 
+@functools.lru_cache(maxsize=4096)  # parsed again for every request of a keep-alive client
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     text = text.strip()
     if text.startswith("[") and "]" in text:  # "[2001:db8::1]:443"

@@ -40,6 +40,10 @@ from lumiku.clock import Clock, utc_now
 from lumiku.db.tables import idempotent_requests
 
 MAX_KEY_LENGTH = 255
+KEY_PATTERN = r"[^\x00-\x1f\x7f-\x9f]+"
+"""A key's characters as the document declares them: no control characters. The server
+takes any printable text (``str.isprintable``; UTF-8 in the header), so it also refuses
+the few other non-printable characters (format, separators), which a pattern cannot name."""
 DEFAULT_LEASE = dt.timedelta(seconds=120)
 """How long a reservation without an answer blocks retries before one may take it over."""
 _TOKEN_LENGTH = 32

@@ -5,8 +5,8 @@ With ``PROMETHEUS_MULTIPROC_DIR`` set (prometheus_client's multiprocess mode), e
 that directory and ``/metrics`` on any web process of the machine reports them all:
 counters and histograms summed, so the jobs a worker process ran are never lost, even
 after it exits; gauges as declared below (``livesum``, ``livemax``: processes still running).
-The directory must be emptied before the machine's first process starts (docs/operations
-and docs/decisions.md, "Metrics across processes").
+The first ``lumiku serve`` or ``lumiku worker`` of a machine empties the directory, never
+while another runs (``lumiku.metrics_dir``; docs/operations.md, "Metrics across processes").
 """
 
 from __future__ import annotations

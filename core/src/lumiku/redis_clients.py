@@ -179,3 +179,11 @@ def with_timeout(client: redis.Redis, timeout: float) -> redis.Redis:
     )
     quick.auto_close_connection_pool = True
     return quick
+
+
+def breaker_of(client: object) -> CircuitBreaker | None:
+    """Return the circuit breaker of a guarded client (or of a ``with_timeout`` copy of one);
+    ``None`` for any other client or object."""
+    pool = getattr(client, "connection_pool", None)
+    breaker = getattr(getattr(pool, "connection_class", None), "breaker", None)
+    return breaker if isinstance(breaker, CircuitBreaker) else None

@@ -17,9 +17,10 @@ from urllib.parse import quote, urlsplit
 
 import attrs
 
-from lumiku.client_address import LOOPBACK, Network, parse_trusted_proxies
+from lumiku.client_address import LOOPBACK, Network
 from lumiku.errors import ConfigurationError
 from lumiku.settings_keys import file_key_findings
+from lumiku.settings_operations import read_logging, read_metrics_dir, read_operator_settings
 from lumiku.settings_storage import S3Settings, read_s3_settings
 from lumiku.settings_values import (
     _entropy_bits_per_char,
@@ -52,7 +53,6 @@ _KNOWN_SECRETS = (
     "12345",
     "qwerty",
 )
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 @attrs.frozen
@@ -148,6 +148,7 @@ class Settings:
     plugins: PluginToggles = PluginToggles()
     images: ImageSettings = ImageSettings()
     log_level: str = "INFO"
+    log_format: str = "text"  # LUMIKU_LOG_FORMAT: text or json (lumiku.logs)
     # LUMIKU_ACCESS_LOG: one uvicorn line per request; off by default (the metrics count them).
     access_log: bool = False
     # Proxies whose X-Forwarded-For is believed (lumiku.client_address); loopback by default.
@@ -306,50 +307,6 @@ def _read_int(
     return value
 
 
-def _read_access_log(environ: Mapping[str, str], problems: _Problems) -> bool:
-    try:
-        return parse_bool(environ.get("LUMIKU_ACCESS_LOG") or "false")
-    except ValueError as exc:
-        problems.add("LUMIKU_ACCESS_LOG", str(exc))
-        return False
-
-
-def _read_log_level(environ: Mapping[str, str], problems: _Problems) -> str:
-    level = (environ.get("LOG_LEVEL") or "INFO").strip().upper()
-    if level not in _LOG_LEVELS:
-        problems.add("LOG_LEVEL", f"must be one of {', '.join(_LOG_LEVELS)}, got {level!r}")
-        return "INFO"
-    return level
-
-
-def _read_operator_settings(
-    environ: Mapping[str, str], problems: _Problems
-) -> tuple[tuple[Network, ...], str]:
-    try:
-        trusted = parse_trusted_proxies(environ.get("LUMIKU_TRUSTED_PROXIES"))
-    except ValueError as exc:
-        problems.add("LUMIKU_TRUSTED_PROXIES", str(exc))
-        trusted = LOOPBACK
-    token = environ.get("LUMIKU_METRICS_TOKEN", "")
-    if token and len(token) < 24:
-        problems.add("LUMIKU_METRICS_TOKEN", f"must be at least 24 characters, it has {len(token)}")
-    return trusted, token
-
-
-def _read_metrics_dir(environ: Mapping[str, str], problems: _Problems) -> Path | None:
-    raw = environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
-    if not raw:
-        return None
-    directory = Path(raw)
-    if not directory.is_dir() or not os.access(directory, os.W_OK | os.X_OK):
-        problems.add(
-            "PROMETHEUS_MULTIPROC_DIR",
-            "must be an existing writable directory (emptied before the first process starts)",
-        )
-        return None
-    return directory
-
-
 def _read_limits(environ: Mapping[str, str], problems: _Problems) -> ServerLimits:
     megapixels = _read_int(environ, "IMAGE_DECODE_BUDGET_MEGAPIXELS", 34, 17, 100_000, problems)
     return ServerLimits(
@@ -443,6 +400,7 @@ def read_settings(
         env_name = "development"
     env = cast(Environment, env_name)
     file_config = _read_config_file(environ, problems)
+    log_level, log_format, access_log = read_logging(environ, problems.add)
     for where, rule in file_key_findings(file_config):
         if env == "production":
             problems.add(where, rule)
@@ -463,7 +421,7 @@ def read_settings(
         jwt_expires_in = 7 * 86400
     port = _read_int(environ, "PORT", 3000, 1, 65535, problems)
     public_url = environ.get("LUMIKU_PUBLIC_URL", f"http://127.0.0.1:{port}").rstrip("/")
-    trusted_proxies, metrics_token = _read_operator_settings(environ, problems)
+    trusted_proxies, metrics_token = read_operator_settings(environ, problems.add)
     if env == "production" and not public_url.startswith("https://"):
         problems.add("LUMIKU_PUBLIC_URL", "must be an https:// URL in production")
     settings = Settings(
@@ -478,7 +436,7 @@ def read_settings(
         port=port,
         storage_dir=Path(environ.get("LUMIKU_STORAGE_DIR", "./uploads")),
         s3=read_s3_settings(environ, problems.add, production=env == "production"),
-        metrics_dir=_read_metrics_dir(environ, problems),
+        metrics_dir=read_metrics_dir(environ, problems.add),
         welcome_credits=_read_int(environ, "LUMIKU_WELCOME_CREDITS", 100, 0, 1_000_000, problems),
         public_url=public_url,
         plugins=_read_toggles(environ, file_config, problems),
@@ -492,8 +450,9 @@ def read_settings(
                 _read_int(environ, "HUGGINGFACE_TIMEOUT", 120, 1, 3600, problems)
             ),
         ),
-        log_level=_read_log_level(environ, problems),
-        access_log=_read_access_log(environ, problems),
+        log_level=log_level,
+        log_format=log_format,
+        access_log=access_log,
         trusted_proxies=trusted_proxies,
         metrics_token=metrics_token,
         limits=_read_limits(environ, problems),

@@ -13,7 +13,7 @@ from lumiku.settings import load_settings
 def build_worker_broker() -> dramatiq.Broker:
     """Build this worker process's runtime and return its broker (actors declared)."""
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     configure_process(settings)
     runtime = build_runtime(settings)
     if settings.redis.url:

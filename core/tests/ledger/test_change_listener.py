@@ -99,3 +99,21 @@ def test_a_failing_read_is_logged_and_the_next_change_still_announced() -> None:
     announcer.changed("u2")
     announcer.close()
     assert [e.user_id for e in publisher.events] == ["u2"]
+
+
+def test_the_listener_of_a_callers_transaction_reads_what_was_committed(
+    ledger_engine: sa.Engine, clock: ManualClock, key: Callable[[str], str]
+) -> None:
+    seen: list[int] = []
+    ledger: Ledger | None = None
+
+    def read_now(user_id: str) -> None:
+        assert ledger is not None
+        seen.append(ledger.balance(user_id).balance)  # another connection of the pool
+
+    ledger = Ledger(ledger_engine, clock, on_change=read_now)
+    user = insert_user(ledger_engine)
+    ledger.grant(user, 10, "welcome", key("welcome"))
+    with ledger_engine.begin() as connection:
+        ledger.grant(user, 50, "package", key("paid"), connection=connection)
+    assert seen == [10, 60]

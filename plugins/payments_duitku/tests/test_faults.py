@@ -103,10 +103,26 @@ def test_a_5xx_at_inquiry_leaves_no_empty_unique_column_behind(shop: Any) -> Non
     assert third["reference"]
 
 
-def test_a_payment_duitku_refuses_is_failed_and_answered_503(shop: Any) -> None:
+def test_a_payment_method_duitku_refuses_is_failed_and_answered_422(shop: Any) -> None:
+    # Found by schemathesis over HTTP: a channel code the client chose ("90", well-formed but
+    # not offered) was a 503, which told clients to retry the same choice later.
     user = shop.sign_up()
 
     refused = user.post("", json={"packageId": "topup-1500", "paymentMethod": "ZZ"})
+
+    assert refused.status_code == 422
+    error = refused.json()["error"]
+    assert error["code"] == "PAYMENT_METHOD_REFUSED"
+    assert "not available" in error["details"]["fields"]["paymentMethod"]
+    assert shop.payment(error["details"]["merchantOrderId"]).status == "failed"
+    assert shop.buy(user)["status"] == "pending"  # the default method still works
+
+
+def test_a_refusal_of_the_servers_own_choice_is_a_503(make_shop: Callable[..., Any]) -> None:
+    shop = make_shop(DUITKU_PAYMENT_METHOD="ZZ")  # a default channel the merchant lacks
+    user = shop.sign_up()
+
+    refused = user.post("", json={"packageId": "topup-1500"})
 
     assert refused.status_code == 503
     error = refused.json()["error"]

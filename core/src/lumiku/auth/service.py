@@ -9,7 +9,6 @@ these methods in a worker thread.
 
 from __future__ import annotations
 
-import hmac
 import logging
 import secrets
 import uuid
@@ -66,11 +65,15 @@ class AuthService:
         *,
         policy: PasswordPolicy | None = None,
         tokens_changed: TokensChanged | None = None,
+        settle: Callable[[], None] | None = None,
     ) -> None:
         """Wire the service; ``grant_welcome(user_id, amount)`` must be idempotent.
 
         ``tokens_changed(user_id)`` runs after a logout or a password change (realtime
         closes the sockets of the tokens that stopped being valid); it must not raise.
+        ``settle()`` runs after a change that refuses tokens (logout, password or role
+        change) is committed and before the method returns: it waits until no server
+        process can still accept them (``lumiku.auth.change_feed.settle`` on PostgreSQL).
         """
         self._engine = engine
         self._users = UserStore(engine)
@@ -82,8 +85,14 @@ class AuthService:
         self._clock = clock
         self._policy = policy if policy is not None else PasswordPolicy.default()
         self._tokens_changed = tokens_changed or (lambda _user_id: None)
+        self._settle = settle or (lambda: None)
         # Unknown emails are verified against this, so they cost one verification too.
         self._dummy_hash = hasher.hash(secrets.token_urlsafe(24))
+
+    @property
+    def tokens(self) -> TokenService:
+        """Return the service that issues and verifies this service's tokens."""
+        return self._tokens
 
     def _now(self) -> datetime:
         return require_aware(self._clock(), what="the auth clock's time")
@@ -188,6 +197,7 @@ class AuthService:
         previous = account.user.role
         if previous != role:
             self._users.update(account.user.id, {"role": role, "updated_at": self._now()})
+            self._settle()
         return self.get_profile(account.user.id), previous
 
     # --- sign in and out ------------------------------------------------------------
@@ -234,17 +244,9 @@ class AuthService:
         """
         claims = self._tokens.decode(token)
         owner = self._users.token_owner(claims.user_id, claims.jti)
-        if (
-            owner is None
-            or owner.revoked
-            or claims.issued_at < owner.tokens_valid_after
-            or not hmac.compare_digest(claims.credential, owner.credential)
-        ):
+        if owner is None:
             raise Unauthorized(INVALID_TOKEN_MESSAGE)
-        user = owner.user
-        return CurrentUser(
-            id=user.id, email=user.email, name=user.name, role=user.role, claims=claims
-        )
+        return owner.admit(claims)
 
     def logout(self, claims: Claims) -> None:
         """Revoke the token behind ``claims`` until it expires; a second call is harmless.
@@ -255,6 +257,7 @@ class AuthService:
         self._notify_tokens_changed(claims.user_id)
 
     def _notify_tokens_changed(self, user_id: str) -> None:
+        self._settle()
         try:
             self._tokens_changed(user_id)
         except Exception:

@@ -11,6 +11,11 @@ within a process; across nodes it is as exact as their clocks agree (NTP: millis
 PyJWT checks the signature and that the header's ``alg`` is exactly ``HS256``; the times
 are checked here against the service's clock rather than PyJWT's wall clock, so that the
 clock tests move is the clock that decides.
+
+Verifying a signature and parsing the claims is most of what authenticating a request
+costs, and a client sends the same token again and again: the claims of the last
+``VERIFIED_CACHE_SIZE`` tokens verified are kept by their exact text (the same text always
+has the same signature and claims), and only the times are checked again on each use.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ MAX_TOKEN_CHARS: Final = 4096
 CLOCK_SKEW: Final = timedelta(seconds=60)
 INVALID_TOKEN_MESSAGE: Final = "The token is invalid or has expired; sign in again."  # noqa: S105 - a message
 
+VERIFIED_CACHE_SIZE: Final = 10_000
 _EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND: Final = timedelta(microseconds=1)
 
@@ -118,6 +124,7 @@ class TokenService:
         self._clock = clock
         self._last_issued = 0
         self._lock = threading.Lock()
+        self._verified: dict[str, Claims] = {}
 
     def _next_issued_microseconds(self) -> int:
         with self._lock:
@@ -159,6 +166,19 @@ class TokenService:
         """
         if not isinstance(token, str) or not token or len(token) > MAX_TOKEN_CHARS:
             raise _invalid()
+        claims = self._verified.get(token)
+        if claims is None:
+            claims = self._verify(token)
+            with self._lock:
+                if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                    self._verified.pop(next(iter(self._verified)))
+                self._verified[token] = claims
+        now = self._clock()
+        if claims.expires_at <= now or claims.issued_at > now + CLOCK_SKEW:
+            raise _invalid()
+        return claims
+
+    def _verify(self, token: str) -> Claims:
         try:
             payload = jwt.decode(
                 token,
@@ -195,8 +215,7 @@ class TokenService:
             expires_at = _from_microseconds(_numeric_date_microseconds(payload["exp"]))
         except ValueError as exc:
             raise _invalid() from exc
-        now = self._clock()
-        if expires_at <= now or issued_at > now + CLOCK_SKEW or expires_at <= issued_at:
+        if expires_at <= issued_at:
             raise _invalid()
         return Claims(
             user_id=user_id,

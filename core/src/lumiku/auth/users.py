@@ -7,6 +7,7 @@ drops the zone, so naive values are taken as UTC.
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -14,9 +15,10 @@ import attrs
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from lumiku.auth.models import User
-from lumiku.auth.tokens import credential_version
+from lumiku.auth.models import CurrentUser, User
+from lumiku.auth.tokens import INVALID_TOKEN_MESSAGE, Claims, credential_version
 from lumiku.db.tables import revoked_tokens, users
+from lumiku.errors import Unauthorized
 from lumiku.roles import Role, is_role
 
 _USER_COLUMNS = (
@@ -49,6 +51,23 @@ class TokenOwner:
     tokens_valid_after: datetime
     revoked: bool
     credential: str
+
+    def admit(self, claims: Claims) -> CurrentUser:
+        """Return the caller of a verified token; raise ``Unauthorized`` if it may not be used.
+
+        Refused: a revoked token, one issued before the account's last password change or
+        for another password than the current one (a login racing a password change).
+        """
+        if (
+            self.revoked
+            or claims.issued_at < self.tokens_valid_after
+            or not hmac.compare_digest(claims.credential, self.credential)
+        ):
+            raise Unauthorized(INVALID_TOKEN_MESSAGE)
+        user = self.user
+        return CurrentUser(
+            id=user.id, email=user.email, name=user.name, role=user.role, claims=claims
+        )
 
 
 def _role(value: object, user_id: str) -> Role:

@@ -10,6 +10,7 @@ from lumiku.auth.service import AuthService, TokensChanged
 from lumiku.auth.throttle import LoginThrottle
 from lumiku.auth.tokens import TokenService
 from lumiku.clock import Clock, utc_now
+from lumiku.db.engine import is_sqlite
 from lumiku.ledger.service import Ledger
 from lumiku.settings import Settings
 
@@ -25,8 +26,12 @@ def build_auth(
     """Build the auth service on ``clock``; login failures are counted in Redis when it is on.
 
     ``tokens_changed`` closes revoked tokens' sockets (the app binds it to its server); a
-    process without a server (the CLI) tells the servers through Redis when it is on.
+    process without a server (the CLI) tells the servers through Redis when it is on. On
+    PostgreSQL a revoking call waits out the account caches' lease before it returns
+    (``lumiku.auth.change_feed``); SQLite's processes keep no cache.
     """
+    from lumiku.auth.change_feed import settle
+
     if tokens_changed is None and settings.redis.url:
         from lumiku.realtime.revocations import RedisRevocations
         from lumiku.realtime.server import DEFAULT_CHANNEL
@@ -48,4 +53,5 @@ def build_auth(
         settings.welcome_credits,
         clock,
         tokens_changed=tokens_changed,
+        settle=None if is_sqlite(engine) else settle,
     )

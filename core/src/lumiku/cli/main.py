@@ -12,6 +12,7 @@ from lumiku.cli import credits_cmd, doctor, migrate_cmd, plugins_cmd, serve, use
 from lumiku.cli.console import FAIL
 from lumiku.errors import LumikuError
 from lumiku.logs import configure_logging
+from lumiku.settings import read_settings
 
 
 def build_parser(with_plugins: bool = True) -> argparse.ArgumentParser:
@@ -55,7 +56,8 @@ def _plugin_commands(commands: argparse._SubParsersAction[argparse.ArgumentParse
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     args = build_parser().parse_args(argv)
-    configure_logging()
+    settings, _problems = read_settings()  # the command reports any problem itself
+    configure_logging(settings.log_level, settings.log_format)
     try:
         code: int = args.func(args)
     except LumikuError as exc:

@@ -1,11 +1,13 @@
 """Declared endpoints: a handler plus the attrs classes of its body, query and response.
 
 ``route(...)`` turns a declaration into a Starlette ``Route`` whose wrapper checks the media
-type (415) and the declared size (413) from the headers, authenticates a route that takes a
-body before reading any of it (401), reads and checks the body (400 malformed, 413 too
-large, 422 for schema violations, every failing field at once), applies rate limits and
-idempotency keys, runs the handler (sync handlers in the threadpool, in one hop) and renders
-the result or the error in the common shape. OpenAPI is generated from the same
+type (415) and the declared size (413) from the headers, authenticates on the event loop
+before reading any of the body (401; ``lumiku.auth.gate``), reads and checks the body (400
+malformed, 413 too large, 422 for schema violations, every failing field at once), applies
+rate limits and idempotency keys, runs the handler and renders the result or the error in
+the common shape. A sync handler runs in the threadpool, in one hop with the idempotency
+and rate-limit work; an async one runs on the loop, with a hop only for the writes of an
+Idempotency-Key or a rate limit. OpenAPI is generated from the same
 declarations (``lumiku.http.openapi``).
 """
 
@@ -66,9 +68,6 @@ __all__ = [
     "Endpoint",
     "RateLimit",
 ]
-
-_NOT_YET: Any = object()
-"""The user of a request not authenticated yet (``None`` is an anonymous route's user)."""
 
 SUCCESS_STATUSES = frozenset({200, 201, 202, 204})
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
@@ -325,20 +324,20 @@ class _Wrapper:
         try:
             _check_path(request)
             media = self._check_headers(request)
-            token = _bearer(request) if endpoint.auth else None
-            user: Any = _NOT_YET
-            if endpoint.auth and endpoint.takes_body:
+            user: Any = None
+            if endpoint.auth:
                 # Before a byte of the body is read: an anonymous or forged upload costs
-                # its headers, not the parsing and hashing of megabytes.
-                user = await run_in_threadpool(services.authenticate, token, endpoint.auth)
+                # its headers, not the parsing and hashing of megabytes. On the loop: no
+                # thread hop (lumiku.auth.gate).
+                user = await services.authenticate_on_loop(_bearer(request), endpoint.auth)
             async with self._body_share(services, request, user):
                 data, raw = await self._read(services, request, media)
                 query, body = self._structure(services, request, data)
                 if self.is_async:
-                    result = await self._run_async(services, request, token, user, body, query, raw)
+                    result = await self._run_async(services, request, user, body, query, raw)
                 else:
-                    result = await run_in_threadpool(
-                        self._run_sync, services, request, token, user, body, query, raw
+                    result = await services.run_handler(
+                        self._run_sync, services, request, user, body, query, raw
                     )
                 return render(services.json, endpoint, request, result)
         except errors.LumikuError as exc:
@@ -361,25 +360,11 @@ class _Wrapper:
         declared = request.headers.get("content-length", "")
         limit = endpoint.body_limit
         size = min(int(declared), limit) if declared.isdigit() else limit
-        if user is not None and user is not _NOT_YET:
+        if user is not None:
             client = f"user:{user.id}"
         else:
             client = f"ip:{request.client.host if request.client else 'unknown'}"
         return services.bodies.hold(size, client)
-
-    def _admit(
-        self,
-        services: EndpointServices,
-        request: Request,
-        token: str | None,
-        user: Any,
-        raw: bytes,
-    ) -> tuple[Any, RequestKey | Response]:
-        """Authenticate (unless done already), then reserve the Idempotency-Key (a replay
-        is answered here)."""
-        if user is _NOT_YET:
-            user = services.authenticate(token, self.endpoint.auth) if self.endpoint.auth else None
-        return user, services.begin(request, user, self.endpoint, raw)
 
     def _limit(self, services: EndpointServices, request: Request, user: Any) -> None:
         """Count the request against its rate limits (after a replay would have answered)."""
@@ -395,13 +380,12 @@ class _Wrapper:
         self,
         services: EndpointServices,
         request: Request,
-        token: str | None,
         user: Any,
         body: Any,
         query: Any,
         raw: bytes,
     ) -> Any:
-        user, key = self._admit(services, request, token, user, raw)
+        key = services.begin(request, user, self.endpoint, raw)
         if isinstance(key, Response):
             return key
         call: Call[Any, Any] = Call(request, body, query, user, raw, key)
@@ -417,13 +401,16 @@ class _Wrapper:
         self,
         services: EndpointServices,
         request: Request,
-        token: str | None,
         user: Any,
         body: Any,
         query: Any,
         raw: bytes,
     ) -> Any:
-        user, key = await run_in_threadpool(self._admit, services, request, token, user, raw)
+        # A thread hop only for what writes: reserving an Idempotency-Key, rate limits.
+        if services.reserves(request, user, self.endpoint):
+            key = await run_in_threadpool(services.begin, request, user, self.endpoint, raw)
+        else:
+            key = RequestKey.fresh(str(user.id) if user is not None else "")
         if isinstance(key, Response):
             return key
         call: Call[Any, Any] = Call(request, body, query, user, raw, key)

@@ -12,23 +12,27 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lumiku.db import ping
-from lumiku.health import CheckResult, HealthCheck, overall, run_checks, top_status
+from lumiku.health import (
+    CheckResult,
+    HealthCheck,
+    PluginHealth,
+    detailed_report,
+    overall,
+    run_checks,
+    top_status,
+)
 from lumiku.http.described import OPERATORS, OPTIONAL_BEARER, PUBLIC, described, error_ref
 from lumiku.http.errors import error_body
-from lumiku.http.operator import OperatorAccess, shown_reason
+from lumiku.http.operator import OperatorAccess
 from lumiku.plugins.state import PluginRecord, PluginState
-from lumiku.storage.backend import StorageBackend
-from lumiku.storage.health import check_storage
 
 _STATUS = {"type": "string", "enum": ["up", "degraded", "down"]}
 _CHECK = {
@@ -96,136 +100,14 @@ def documented(route: Route, schema: Mapping[str, Any], what: str) -> Route:
     return route
 
 
-MIGRATIONS_PENDING = "MIGRATIONS_PENDING"
-"""The database check's detail while the core's migrations are not at head."""
-
-
-def database_check(
-    engine: sa.Engine, core_pending: Callable[[], bool] = lambda: False
-) -> HealthCheck:
-    """Return a check that runs ``SELECT 1``; ``down`` while ``core_pending()`` (the core's
-    tables are missing or behind: every route that touches them would fail)."""
-
-    def check() -> CheckResult:
-        ping(engine)
-        if core_pending():
-            return CheckResult(
-                "down", f"{MIGRATIONS_PENDING}: the core's migrations are not at head"
-            )
-        return CheckResult("ok", engine.url.get_backend_name())
-
-    return check
-
-
-def core_checks(
-    *,
-    engine: sa.Engine,
-    redis_enabled: bool,
-    redis_up: Callable[[], bool],
-    redis_problem: Callable[[], str] = lambda: "is not answering",
-    storage: StorageBackend,
-    storage_folders: Callable[[], Iterable[str]],
-    core_pending: Callable[[], bool] = lambda: False,
-) -> dict[str, HealthCheck]:
-    """Return the core's checks: database, redis, storage (root and folders), queues.
-
-    ``redis_problem`` says what went wrong when ``redis_up`` is false (as
-    ``PluginRegistry.redis_problem``). The database is ``down`` while ``core_pending()``:
-    its core migrations are not applied.
-    """
-
-    def redis() -> CheckResult:
-        # A soft dependency: without it the node still serves (limits count in memory).
-        if not redis_enabled:
-            return CheckResult("degraded", "disabled: jobs, realtime and limits run on this node")
-        if redis_up():
-            return CheckResult("ok")
-        # "not answering", "refused the password (authentication failed)"
-        return CheckResult("degraded", redis_problem().removeprefix("is "))
-
-    def storage_check() -> CheckResult:
-        return check_storage(storage, folders=storage_folders())
-
-    def queues() -> CheckResult:
-        return CheckResult("ok", "redis" if redis_enabled else "in-process")
-
-    return {
-        "database": database_check(engine, core_pending),
-        "redis": redis,
-        "storage": storage_check,
-        "queues": queues,
-    }
-
-
-class PluginHealth:
-    """Each plugin's state with the results of its checks.
-
-    ``checks_of`` returns a plugin's checks (what its ``register_health_checks`` gives); it is
-    asked on every report, and only for plugins that serve. The public (anonymous) report of
-    a plugin is reused for ``public_ttl`` seconds, so a flood of anonymous probes does not
-    run the plugin's checks each time.
-    """
-
-    def __init__(
-        self,
-        records: Callable[[], Iterable[PluginRecord]],
-        checks_of: Callable[[PluginRecord], Mapping[str, HealthCheck]],
-        *,
-        public_ttl: float = 2.0,
-    ) -> None:
-        self._records = records
-        self._checks_of = checks_of
-        self._public_ttl = public_ttl
-        self._public: dict[str, tuple[float, dict[str, Any]]] = {}
-
-    def report(self, record: PluginRecord, *, detailed: bool = True) -> dict[str, Any]:
-        """Return the plugin's state and (``detailed``: for operators) its checks and reason."""
-        serving = record.state.serving
-        results = run_checks(self._checks_of(record)) if serving else {}
-        status = overall(results) if serving else "down"
-        if record.state is PluginState.DEGRADED and status == "ok":
-            status = "degraded"
-        # A disabled plugin is not an outage of the node: a load balancer probing its
-        # health must not pull the node, and anonymous probes must not count as 5xx.
-        shown = "disabled" if record.state is PluginState.DISABLED else top_status(status)
-        body: dict[str, Any] = {
-            "plugin": record.id,
-            "status": shown,
-            "state": str(record.state),
-        }
-        if detailed:
-            body["reason"] = shown_reason(record)
-            body["reasonCode"] = str(record.reason_code)
-            body["checks"] = {name: result.to_json() for name, result in results.items()}
-        return body
-
-    def records(self) -> list[PluginRecord]:
-        """Return every plugin's record."""
-        return list(self._records())
-
-    def find(self, wanted: str) -> PluginRecord | None:
-        """Return the plugin whose id (or id with dashes) is ``wanted``."""
-        for record in self._records():
-            if wanted in (record.id, record.id.replace("_", "-")):
-                return record
-        return None
-
-    def public_report(self, record: PluginRecord) -> dict[str, Any]:
-        """Return the report anyone may read (id, status, state), at most ``public_ttl`` old."""
-        cached = self._public.get(record.id)
-        now = time.monotonic()
-        if cached is not None and now - cached[0] < self._public_ttl:
-            return cached[1]
-        body = self.report(record, detailed=False)
-        self._public[record.id] = (now, body)
-        return body
-
-    async def response(self, record: PluginRecord, *, detailed: bool = False) -> Response:
-        """Answer with the report: 200 (``up``, ``degraded``, ``disabled``), or 503 when the
-        plugin is ``down`` (failed, or its migrations pending)."""
-        report = self.report if detailed else self.public_report
-        body = await run_in_threadpool(lambda: report(record))
-        return JSONResponse(body, status_code=200 if body["status"] != "down" else 503)
+async def plugin_response(
+    plugins: PluginHealth, record: PluginRecord, *, detailed: bool
+) -> Response:
+    """Answer ``record``'s report: 200 (``up``, ``degraded``, ``disabled``), or 503 when the
+    plugin is ``down`` (failed, or its migrations pending)."""
+    report = plugins.report if detailed else plugins.public_report
+    body = await run_in_threadpool(lambda: report(record))
+    return JSONResponse(body, status_code=200 if body["status"] != "down" else 503)
 
 
 class CachedChecks:
@@ -290,13 +172,13 @@ def health_routes(
         return answer("up" if results["database"].ok else "down")
 
     def detailed_sync() -> dict[str, Any]:
-        results = run_checks(checks)
+        status, results, reports = detailed_report(checks, plugins)  # as `lumiku doctor`
         return {
-            "status": top_status(overall(results)),
+            "status": top_status(status),
             "uptimeSeconds": round(time.time() - started, 1),
             "settings": dict(public_settings),
             "checks": {name: result.to_json() for name, result in results.items()},
-            "plugins": {record.id: plugins.report(record) for record in plugins.records()},
+            "plugins": reports,
         }
 
     async def detailed(request: Request) -> Response:
@@ -314,7 +196,7 @@ def health_routes(
                 error_body("NOT_FOUND", f"No plugin named {wanted!r} is installed"),
                 status_code=404,
             )
-        return await plugins.response(record, detailed=await operators.allows(request))
+        return await plugin_response(plugins, record, detailed=await operators.allows(request))
 
     return [
         described(
@@ -363,7 +245,7 @@ def plugin_health_route(
 
     async def health(request: Request) -> Response:
         """Report this plugin's state (and its checks, to operators)."""
-        return await plugins.response(record, detailed=await operators.allows(request))
+        return await plugin_response(plugins, record, detailed=await operators.allows(request))
 
     route = Route("/health", health, methods=["GET"], name=f"{record.id}_health")
     return described(

@@ -31,6 +31,7 @@ from lumiku.http.naming import to_camel
 from lumiku.http.operation_ids import derived_id, qualified_id
 from lumiku.http.routing import PathRoute, joined_path, walk_routes
 from lumiku.http.schemas import SchemaBuilder
+from lumiku.idempotency import KEY_PATTERN, MAX_KEY_LENGTH
 
 __all__ = ["SchemaBuilder", "build_openapi", "walk_routes"]
 
@@ -81,17 +82,24 @@ def _handler_name(handler: Any, method: str, path: str) -> str:
 
 
 def _query_parameters(builder: SchemaBuilder, query: type) -> list[dict[str, Any]]:
+    """Return the query's parameters. An optional one sent blank (``?cursor=``) is taken as
+    left out (``lumiku.http.forms.form_values``), which ``allowEmptyValue`` declares."""
     attrs.resolve_types(query)
-    return [
-        {
+    parameters: list[dict[str, Any]] = []
+    for attribute in attrs.fields(query):
+        if not attribute.init:
+            continue
+        required = attribute.default is attrs.NOTHING
+        parameter = {
             "name": to_camel(attribute.name),
             "in": "query",
-            "required": attribute.default is attrs.NOTHING,
+            "required": required,
             "schema": builder.property_schema(attribute, text=True),
         }
-        for attribute in attrs.fields(query)
-        if attribute.init
-    ]
+        if not required:
+            parameter["allowEmptyValue"] = True
+        parameters.append(parameter)
+    return parameters
 
 
 def _documented_media_types(spec: Endpoint) -> tuple[str, ...]:
@@ -133,8 +141,8 @@ def _operation(
                 "schema": {
                     "type": "string",
                     "minLength": 1,
-                    "maxLength": 255,
-                    "pattern": "^[!-~]+$",
+                    "maxLength": MAX_KEY_LENGTH,
+                    "pattern": f"^{KEY_PATTERN}$",
                 },
                 "description": "A retry with the same key and body returns the first response; "
                 "the key with another body is 422, while the first request runs 409.",

@@ -5,10 +5,15 @@ Built once per app by the composition root (``lumiku.bootstrap``).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+import asyncio
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import attrs
 import cattrs
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -17,6 +22,7 @@ from lumiku.http.body_budget import BodyBudget
 from lumiku.http.errors import error_response, status_for
 from lumiku.http.text import header_text
 from lumiku.idempotency import IdempotencyStore, RequestKey, request_fingerprint
+from lumiku.logs import note_user
 from lumiku.metrics import Metrics
 from lumiku.ratelimit import RateLimiter
 from lumiku.roles import require_role
@@ -25,12 +31,21 @@ if TYPE_CHECKING:
     from lumiku.http.endpoint import Endpoint, RateLimit
     from lumiku.roles import Role
 
+T = TypeVar("T")
+
 
 class Authenticator(Protocol):
     """Turn a bearer token into a principal or raise ``Unauthorized``."""
 
     def authenticate(self, token: str) -> Any:
         """Return the principal of ``token``."""
+
+
+class LoopAuthenticator(Protocol):
+    """Turn a bearer token into a principal from the event loop (``lumiku.auth.gate``)."""
+
+    async def authenticate(self, token: str) -> Any:
+        """Return the principal of ``token`` or raise ``Unauthorized``."""
 
 
 class _NoAuth:
@@ -50,14 +65,50 @@ class EndpointServices:
     authenticator: Authenticator = attrs.field(factory=_NoAuth)
     idempotency: IdempotencyStore | None = None
     bodies: BodyBudget = attrs.field(factory=BodyBudget)
+    gate: LoopAuthenticator | None = None
+    handlers: ThreadPoolExecutor | None = None
+    """Where sync handlers run (``SERVER_THREADS`` threads); ``None``: anyio's threadpool."""
+
+    async def run_handler(self, function: Callable[..., T], *args: Any) -> T:
+        """Run ``function(*args)`` in a worker thread (with this context's variables).
+
+        ``handlers`` is a plain executor: one hop to it costs about a third of one through
+        anyio's threadpool (``docs/decisions.md``, "Hot path").
+        """
+        if self.handlers is None:
+            return await run_in_threadpool(function, *args)
+        context = contextvars.copy_context()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.handlers, context.run, function, *args)
 
     def authenticate(self, token: str | None, role: Role) -> Any:
         """Authenticate ``token`` and check ``role``."""
         if token is None:
             raise errors.Unauthorized("Authentication required.")
         user = self.authenticator.authenticate(token)
+        note_user(getattr(user, "id", None))  # the request's later log lines name the user
         require_role(user, role)
         return user
+
+    async def authenticate_on_loop(self, token: str | None, role: Role) -> Any:
+        """Authenticate ``token`` and check ``role`` without a thread hop when a ``gate``
+        is set (else in a worker thread)."""
+        if token is None:
+            raise errors.Unauthorized("Authentication required.")
+        if self.gate is None:
+            return await run_in_threadpool(self.authenticate, token, role)
+        user = await self.gate.authenticate(token)
+        require_role(user, role)
+        return user
+
+    def reserves(self, request: Request, user: Any, endpoint: Endpoint) -> bool:
+        """Return whether ``begin`` would reserve an Idempotency-Key (a database write)."""
+        return (
+            endpoint.idempotent
+            and user is not None
+            and self.idempotency is not None
+            and "idempotency-key" in request.headers
+        )
 
     def check_rate_limit(
         self, limit: RateLimit, request: Request, user: Any, endpoint: Endpoint

@@ -43,6 +43,8 @@ def server_config(
         port=port or settings.port,
         workers=workers,
         log_level=settings.log_level.lower(),
+        # uvicorn's lines go through Lumiku's handler (lumiku.logs): one format, text or JSON.
+        log_config=None,
         # The app reads X-Forwarded-For itself, from LUMIKU_TRUSTED_PROXIES only.
         proxy_headers=False,
         http=GuardedHttpProtocol,

@@ -17,6 +17,7 @@ from lumiku.ledger.records import Entry, Finding
 from lumiku.pages import PageQuery
 
 if TYPE_CHECKING:
+    from lumiku.ledger.hot_reads import LedgerReads
     from lumiku.ledger.service import Ledger
 
 
@@ -138,17 +139,28 @@ class KnownUsers(Protocol):
         ...
 
 
-def credit_routes(ledger: Ledger, users: KnownUsers) -> list[BaseRoute]:
-    """Return the credit routes; ``users`` tells whether a grant's recipient exists."""
+def credit_routes(
+    ledger: Ledger, users: KnownUsers, reads: LedgerReads | None = None
+) -> list[BaseRoute]:
+    """Return the credit routes; ``users`` tells whether a grant's recipient exists.
 
-    def balance(call: Call[None, None]) -> BalanceView:
+    The balance and the history are read from the event loop (``reads``; by default
+    through ``ledger`` in a worker thread).
+    """
+    if reads is None:
+        from lumiku.ledger.hot_reads import LedgerReads
+
+        reads = LedgerReads(ledger, None)
+    hot = reads
+
+    async def balance(call: Call[None, None]) -> BalanceView:
         """Return the caller's balance, held and available credits."""
-        b = ledger.balance(call.user_id)
+        b = await hot.balance(call.user_id)
         return BalanceView(b.balance, b.held, b.available)
 
-    def history(call: Call[None, PageQuery]) -> HistoryView:
+    async def history(call: Call[None, PageQuery]) -> HistoryView:
         """Return the caller's credit history, newest first, paginated."""
-        page = ledger.history(call.user_id, call.query.cursor, call.query.limit)
+        page = await hot.history(call.user_id, call.query.cursor, call.query.limit)
         return HistoryView([entry_view(e) for e in page.entries], page.next_cursor)
 
     def grant(call: Call[GrantBody, None]) -> GrantView:

@@ -107,8 +107,9 @@ def _reference(reference: object) -> Reference | None:
 
 ChangeListener = Callable[[str], None]
 """Called with a user id after an operation changed (or replayed a change of) that user's
-credits, once the change is committed; it must be quick and never raise (it runs on the
-caller's thread): hand the work to another thread."""
+credits, once the change is committed (in a caller's transaction: when its connection is
+back in the pool); it must be quick and never raise (it runs on the caller's thread, or in
+the pool's check-in): hand the work to another thread."""
 Observer = Callable[[str, str, int], None]
 """Called with ``(operation, outcome, count)`` after each mutating operation (for metrics):
 ``count`` is 1, except for ``expire``, where it is the number of holds expired."""
@@ -154,6 +155,12 @@ class Ledger:
     ) -> None:
         self._observer = observer
         self._on_change = on_change
+        self._committed_key = f"lumiku.ledger.changed:{id(self)}"
+        if on_change is not None:
+            # SQLAlchemy's "commit" event comes before the commit itself: the users of a
+            # caller's transaction are told when its connection goes back to the pool,
+            # after the commit, so whoever they tell reads what was committed.
+            sa.event.listen(engine, "checkin", self._announce_committed)
         self._store = Store.build(engine, clock or utc_now)
         self._movements = Movements(self._store)
         self._holds = Holds(self._store)
@@ -175,9 +182,21 @@ class Ledger:
         if not user_id:
             return  # expiry sweeps and reads name no single account
         if isinstance(connection, sa.Connection) and connection.in_transaction():
-            sa.event.listen(connection, "commit", lambda _c: listener(user_id), once=True)
+            committed: set[str] = connection.info.setdefault(self._committed_key, set())
+
+            def on_commit(_connection: sa.Connection) -> None:
+                committed.add(user_id)
+
+            sa.event.listen(connection, "commit", on_commit, once=True)
         else:
             listener(user_id)
+
+    def _announce_committed(self, _dbapi_connection: object, record: Any) -> None:
+        """Tell the listener the users whose changes the returned connection committed."""
+        committed = record.info.pop(self._committed_key, None) if record is not None else None
+        if committed and self._on_change is not None:
+            for user_id in sorted(committed):
+                self._on_change(user_id)
 
     @_observed("spend")
     def spend(

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import attrs
 
+from lumiku.logs import plugin_scope
 from lumiku.plugins.state import PluginRecord, PluginState, ReasonCode
 
 if TYPE_CHECKING:
@@ -107,7 +108,8 @@ class HookDispatcher:
     ) -> Any:
         """Call ``record``'s ``hook`` with ``kwargs``; return the accepted result or the failure."""
         try:
-            result = self._registry.invoke(hook, record.id, kwargs)
+            with plugin_scope(record.id):
+                result = self._registry.invoke(hook, record.id, kwargs)
         except Exception as exc:  # noqa: BLE001 - isolation: the policy decides what follows
             return self._failed(hook, record, on_failure, exc)
         if inspect.isawaitable(result):
@@ -128,9 +130,10 @@ class HookDispatcher:
     ) -> Any:
         """Call ``record``'s ``hook``, await its result if awaitable; return it or the failure."""
         try:
-            result = self._registry.invoke(hook, record.id, kwargs)
-            if inspect.isawaitable(result):
-                result = await result
+            with plugin_scope(record.id):
+                result = self._registry.invoke(hook, record.id, kwargs)
+                if inspect.isawaitable(result):
+                    result = await result
         except Exception as exc:  # noqa: BLE001 - isolation: the policy decides what follows
             return self._failed(hook, record, on_failure, exc)
         return result
@@ -179,7 +182,10 @@ class HookDispatcher:
     ) -> HookFailed:
         failure = HookFailed(record.id, hook, exc)
         # A broken rule is explained by its message; a raising hook needs its traceback.
-        logger.error("❌ %s", failure, exc_info=None if isinstance(exc, UnusableResult) else exc)
+        with plugin_scope(record.id):
+            logger.error(
+                "❌ %s", failure, exc_info=None if isinstance(exc, UnusableResult) else exc
+            )
         if self._on_error is not None:
             self._on_error(record.id, hook, exc)
         if policy.reason_code is not None:

@@ -48,7 +48,7 @@ class SignedInUser:
 
     def __init__(
         self,
-        client: TestClient,
+        client: httpx.Client,
         *,
         user_id: str,
         email: str,
@@ -83,7 +83,7 @@ class SignedInUser:
         """Send ``method`` to :attr:`prefix` + ``path`` with this user's token.
 
         ``headers`` are added to the token's (and may replace it); other keywords go to
-        the ``TestClient``.
+        the client (a ``TestClient``, or any ``httpx.Client`` on a served app).
         """
         headers = {**self.headers, **kwargs.pop("headers", {})}
         response: httpx.Response = self.client.request(
@@ -128,7 +128,7 @@ class SignedInUser:
 
 
 def sign_up(
-    client: TestClient, name: str = "ana", *, prefix: str = "", password: str = PASSWORD
+    client: httpx.Client, name: str = "ana", *, prefix: str = "", password: str = PASSWORD
 ) -> SignedInUser:
     """Register a new account through the API (a unique email) and return it signed in.
 

@@ -119,6 +119,10 @@ def build_plugin_harness(
         raise RuntimeError(f"plugin {spec.id!r} is {record.describe()}, so it has no context")
     realtime = RecordingPublisher()
     runtime.publisher.target = realtime
+    if runtime.balance_events is not None:
+        # ``realtime`` records the plugin's own events: the core's credits:balance
+        # announcements (sent from a thread of their own) stay out of it.
+        runtime.balance_events.close()
     ctx = runtime.context(record)
     runtime.storage.ensure_layout([ctx.storage.folder])
     assert isinstance(runtime.jobs, RecordingJobQueue)

@@ -9,11 +9,14 @@ that stops Redis, restarts it empty, or needs a password starts one of its own::
         ...
         redis.stop()
         redis.start()  # back, and empty
+        redis.pause()  # hung: SIGSTOP
+        redis.resume()
 """
 
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -66,10 +69,21 @@ class RedisProcess:
         finally:
             client.close()
 
+    def pause(self) -> None:
+        """Freeze the server (``SIGSTOP``): connections open, nothing answers (a hung Redis)."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Let a paused server answer again (``SIGCONT``), its data intact."""
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+
     def stop(self) -> None:
-        """Stop the server this object started (by its process id)."""
+        """Stop the server this object started (by its process id), paused or not."""
         if self.process is None:
             return
+        self.resume()  # a stopped process would not act on SIGTERM
         self.process.terminate()
         try:
             self.process.wait(timeout=10)

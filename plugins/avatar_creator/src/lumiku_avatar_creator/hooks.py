@@ -7,7 +7,8 @@ from typing import Any
 import dramatiq
 from starlette.routing import BaseRoute
 
-from lumiku import CheckResult, HealthCheck, PluginContext, hookimpl
+from lumiku import AuthenticatedNamespace, CheckResult, HealthCheck, PluginContext, hookimpl
+from lumiku_avatar_creator.realtime import namespaces
 from lumiku_avatar_creator.routes import build_routes
 from lumiku_avatar_creator.services import services_for
 
@@ -28,6 +29,12 @@ def register_migrations() -> str:
 def register_actors(ctx: PluginContext, broker: dramatiq.Broker) -> list[dramatiq.Actor[Any, Any]]:
     """Declare the generation job (its recovery is the core's)."""
     return [services_for(ctx).jobs.declare(broker)]
+
+
+@hookimpl
+def register_realtime() -> list[AuthenticatedNamespace]:
+    """Serve ``/avatar-creator``, where the owner's generation events go."""
+    return namespaces()
 
 
 @hookimpl

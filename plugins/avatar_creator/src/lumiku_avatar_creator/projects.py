@@ -33,6 +33,32 @@ from lumiku_avatar_creator.models import (
 AVATARS_PER_PROJECT = 12
 """How many of its newest avatars a project carries in lists; GET /avatars pages the rest."""
 
+# Built once (lists run them on every request): each project's newest avatars, and counts.
+_IDS: sa.BindParameter[list[str]] = sa.bindparam("project_ids", expanding=True)
+_RANKED = (
+    sa.select(
+        avatars,
+        sa.func.row_number()
+        .over(
+            partition_by=avatars.c.project_id,
+            order_by=(avatars.c.created_at.desc(), avatars.c.id.desc()),
+        )
+        .label("rank"),
+    )
+    .where(avatars.c.project_id.in_(_IDS))
+    .subquery()
+)
+_NEWEST = (
+    sa.select(_RANKED)
+    .where(_RANKED.c.rank <= sa.bindparam("per_project"))
+    .order_by(_RANKED.c.created_at.desc(), _RANKED.c.id.desc())
+)
+_COUNTS = (
+    sa.select(avatars.c.project_id, sa.func.count())
+    .where(avatars.c.project_id.in_(_IDS))
+    .group_by(avatars.c.project_id)
+)
+
 
 def find_project(
     connection: sa.Connection, user_id: str, project_id: str, *, lock: bool = False
@@ -94,31 +120,12 @@ class Projects:
         """Return each project's newest avatars and its avatar count."""
         if not project_ids:
             return {}, {}
-        rank = (
-            sa.func.row_number()
-            .over(
-                partition_by=avatars.c.project_id,
-                order_by=(avatars.c.created_at.desc(), avatars.c.id.desc()),
-            )
-            .label("rank")
-        )
-        ranked = sa.select(avatars, rank).where(avatars.c.project_id.in_(project_ids)).subquery()
-        newest = (
-            sa.select(ranked)
-            .where(ranked.c.rank <= per_project)
-            .order_by(ranked.c.created_at.desc(), ranked.c.id.desc())
-        )
-        counts = sa.select(avatars.c.project_id, sa.func.count()).where(
-            avatars.c.project_id.in_(project_ids)
-        )
+        params = {"project_ids": list(project_ids), "per_project": per_project}
         grouped: dict[str, list[Record]] = {pid: [] for pid in project_ids}
         with self._engine.connect() as connection:
-            for row in connection.execute(newest).mappings():
+            for row in connection.execute(_NEWEST, params).mappings():
                 grouped[row["project_id"]].append(row)
-            totals = {
-                str(pid): int(n)
-                for pid, n in connection.execute(counts.group_by(avatars.c.project_id))
-            }
+            totals = {str(pid): int(n) for pid, n in connection.execute(_COUNTS, params)}
         return grouped, {pid: int(totals.get(pid, 0)) for pid in project_ids}
 
     def update(

@@ -12,6 +12,7 @@ from lumiku_avatar_creator.generations import Generations, describe_generation
 from lumiku_avatar_creator.jobs import JOB_NAME, AvatarWork, job_limits
 from lumiku_avatar_creator.models import avatar_generations
 from lumiku_avatar_creator.projects import Projects
+from lumiku_avatar_creator.realtime import EVENTS
 from lumiku_avatar_creator.stats import Stats
 from lumiku_avatar_creator.uploads import Uploads
 from lumiku_avatar_creator.views import Renderer
@@ -45,6 +46,7 @@ def build_services(ctx: PluginContext) -> Services:
         action="generateAvatar",
         reference_type="avatar_generation",
         limits=job_limits(ctx.settings),
+        events=EVENTS,
         describe=describe_generation,
     )
     return Services(

@@ -27,6 +27,7 @@ from lumiku_payments_duitku.client import (
     InquiryRequest,
 )
 from lumiku_payments_duitku.errors import (
+    PaymentMethodRefused,
     PaymentProviderUnavailable,
     PaymentRefused,
     UnknownPackage,
@@ -85,8 +86,10 @@ class Checkout:
     ) -> Payment:
         """Create the payment of ``package_id`` for ``user`` and return it ``pending``.
 
-        Raises ``UnknownPackage`` (422), ``PaymentRefused`` (503, the payment ``failed``)
-        and ``PaymentProviderUnavailable`` (503, the payment ``unknown`` for the poller).
+        Raises ``UnknownPackage`` (422), ``PaymentMethodRefused`` (422: Duitku refused the
+        ``payment_method`` the client chose with a 400; the payment ``failed``),
+        ``PaymentRefused`` (503: any other refusal, the payment ``failed``) and
+        ``PaymentProviderUnavailable`` (503, the payment ``unknown`` for the poller).
         """
         package = self._packages.get(package_id)
         if package is None:
@@ -117,6 +120,9 @@ class Checkout:
             ) from None
         except DuitkuRefused as exc:
             self._store.change(merchant_order_id, from_statuses=("created",), status="failed")
+            if payment_method is not None and exc.status == 400:  # the client's choice
+                self._logger.info("Duitku refused payment %s: %s", merchant_order_id, exc.message)
+                raise PaymentMethodRefused(merchant_order_id, payment_method, exc.message) from None
             self._logger.warning("⚠️ Duitku refused payment %s: %s", merchant_order_id, exc.message)
             raise PaymentRefused(merchant_order_id, exc.message) from None
         if result.amount != package.price:

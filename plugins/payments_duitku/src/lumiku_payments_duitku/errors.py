@@ -40,7 +40,8 @@ class PaymentProviderUnavailable(ServiceUnavailable):
 
 
 class PaymentRefused(ServiceUnavailable):
-    """Duitku refused to create the payment (a channel not enabled, a merchant setting)."""
+    """Duitku refused to create the payment for a reason of the server's (its credentials,
+    its default channel, its package table): an outage of payments until an operator acts."""
 
     code = "PAYMENT_REFUSED"
 
@@ -49,6 +50,23 @@ class PaymentRefused(ServiceUnavailable):
             f"Duitku refused the payment: {reason}. Choose another payment method or try "
             "again later.",
             details={"merchantOrderId": merchant_order_id, "reason": reason},
+        )
+
+
+class PaymentMethodRefused(ValidationFailed):
+    """Duitku refused the payment method the client chose (a channel this merchant does not
+    offer for this amount): the client's choice, so a 422 on ``paymentMethod``, not a 5xx."""
+
+    code = "PAYMENT_METHOD_REFUSED"
+
+    def __init__(self, merchant_order_id: str, payment_method: str, reason: str) -> None:
+        rule = (
+            f"Duitku refused payment method {payment_method!r}: {reason}; choose one of "
+            "GET /api/payments/methods, or leave it out for the default"
+        )
+        super().__init__(
+            f"{rule}.",
+            details={"fields": {"paymentMethod": rule}, "merchantOrderId": merchant_order_id},
         )
 
 

@@ -11,6 +11,8 @@ import { buy } from "./views/buy.js";
 import { plugins } from "./views/plugins.js";
 import { poses } from "./views/poses.js";
 
+// The plugin each section needs: its link is hidden while the plugin does not serve.
+const NEEDS = { "/avatars": "avatar_creator", "/poses": "pose_generator", "/buy": "payments_duitku" };
 const VIEWS = {
   "/account": account,
   "/plugins": plugins,
@@ -30,9 +32,17 @@ function showSession(user) {
   if (!user) document.getElementById("credits").textContent = "";
 }
 
+/** Show the sections whose plugin serves (GET /api/apps lists those). */
+async function loadApps() {
+  const { apps } = await api("/api/apps");
+  session.apps = new Set(apps.map((app) => app.id));
+  for (const item of document.querySelectorAll("nav [data-app]")) item.hidden = !session.apps.has(item.dataset.app);
+}
+
 async function signedIn(user) {
   session.user = user;
   showSession(user);
+  await loadApps();
   followCredits();
   await refreshBalance();
   if (!location.hash || location.hash === "#/sign-in") history.replaceState(null, "", "#/account");
@@ -63,8 +73,14 @@ async function route() {
       signIn(target, { signedIn });
     } else {
       const view = VIEWS[path] || VIEWS["/account"];
+      const needed = NEEDS[path];
       if (path === "/admin" && session.user.role !== "admin") {
         target.append(h("h1", { tabindex: "-1" }, "Admin"), h("p", {}, "This page is for administrators."));
+      } else if (needed && !session.apps.has(needed)) {
+        target.append(
+          h("h1", { tabindex: "-1" }, "Not available"),
+          h("p", {}, "The plugin of this section is not running on this server. ", h("a", { href: "#/plugins" }, "See the plugins"), "."),
+        );
       } else {
         await view(target);
       }
@@ -76,7 +92,9 @@ async function route() {
   }
   if (run === routing) {
     document.title = `${target.querySelector("h1")?.textContent || "Lumiku"} · Lumiku console`;
-    target.querySelector("h1")?.focus();
+    // After a move within the console, focus goes to the new page's heading (as a page
+    // load would announce it); the first load leaves focus at the top of the page.
+    if (run > 1) target.querySelector("h1")?.focus();
   }
 }
 
@@ -93,14 +111,21 @@ async function start() {
     announce("Signed out.");
   });
   window.addEventListener("hashchange", () => {
+    if (!location.hash.startsWith("#/")) return;
     clearMessages();
     route();
+  });
+  // The skip link moves focus without touching the hash (the router's).
+  document.querySelector(".skip-link").addEventListener("click", (event) => {
+    event.preventDefault();
+    main().focus();
   });
   if (getToken()) {
     try {
       const profile = await api("/api/auth/profile");
       session.user = profile.user;
       showSession(profile.user);
+      await loadApps();
       followCredits();
       await refreshBalance();
     } catch (error) {

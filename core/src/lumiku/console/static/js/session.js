@@ -4,7 +4,7 @@ import { api } from "./api.js";
 import { credits } from "./dom.js";
 import { socketOf } from "./realtime.js";
 
-export const session = { user: null, balance: null };
+export const session = { user: null, balance: null, apps: new Set() };
 
 const balanceListeners = new Set();
 let leaving = [];

@@ -31,7 +31,7 @@ export async function account(main) {
   const summary = h("div", {});
   const rows = h("tbody", {});
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Show older entries");
-  const status = h("p", { class: "hint", "aria-live": "polite" });
+  const status = h("p", { class: "hint", "aria-live": "polite", tabindex: "-1" });
   let cursor = null;
 
   async function loadPage() {
@@ -48,10 +48,10 @@ export async function account(main) {
     more.disabled = true;
     try {
       await loadPage();
-      rows.lastElementChild?.querySelector("td")?.focus?.();
     } finally {
       more.disabled = false;
     }
+    if (more.hidden) status.focus(); // the button is gone: keep focus near where it was
   });
 
   onBalance((balance) => fill(summary, figures(balance)));

@@ -10,8 +10,8 @@ function requestRow(request, reload) {
   const act = async (path, json) => {
     try {
       await api(`${REQUESTS}/${request.id}/${path}`, { method: "POST", json });
-      announce(`Request "${request.poseName}" ${path === "approve" ? "approved" : "rejected"}.`);
       await reload();
+      announce(`Request "${request.poseName}" ${path === "approve" ? "approved" : "rejected"}.`);
     } catch (error) {
       showError(error);
     }
@@ -19,13 +19,13 @@ function requestRow(request, reload) {
   return h(
     "tr",
     { "data-request": request.id },
-    h("td", {}, when(request.createdAt)),
-    h("td", {}, h("strong", {}, request.poseName), h("br"), request.description, request.category ? h("span", { class: "hint" }, ` (${request.category})`) : null),
-    h("td", {}, h("code", {}, request.userId)),
-    h("td", {}, badge(request.status, "status"), request.adminNotes ? h("p", { class: "hint" }, request.adminNotes) : null),
+    h("td", { "data-label": "Sent" }, when(request.createdAt)),
+    h("td", { "data-label": "Pose" }, h("strong", {}, request.poseName), h("br"), request.description, request.category ? h("span", { class: "hint" }, ` (${request.category})`) : null),
+    h("td", { "data-label": "User" }, h("code", { class: "wrap" }, request.userId)),
+    h("td", { "data-label": "Status" }, badge(request.status, "status"), request.adminNotes ? h("p", { class: "hint" }, request.adminNotes) : null),
     h(
       "td",
-      {},
+      { "data-label": "Review" },
       open
         ? h(
             "div",
@@ -43,13 +43,13 @@ function findingRow(finding) {
   return h(
     "tr",
     {},
-    h("td", {}, when(finding.createdAt)),
-    h("td", {}, finding.source, " / ", finding.kind.replaceAll("_", " ")),
-    h("td", {}, h("code", {}, finding.userId || "—")),
-    h("td", { class: "num" }, finding.expected),
-    h("td", { class: "num" }, finding.actual),
-    h("td", { class: "num" }, finding.difference),
-    h("td", {}, finding.detail),
+    h("td", { "data-label": "Found" }, when(finding.createdAt)),
+    h("td", { "data-label": "Check" }, finding.source, " / ", finding.kind.replaceAll("_", " ")),
+    h("td", { "data-label": "User" }, h("code", { class: "wrap" }, finding.userId || "—")),
+    h("td", { class: "num", "data-label": "Expected" }, finding.expected),
+    h("td", { class: "num", "data-label": "Actual" }, finding.actual),
+    h("td", { class: "num", "data-label": "Difference" }, finding.difference),
+    h("td", { "data-label": "Detail" }, finding.detail),
   );
 }
 
@@ -57,7 +57,7 @@ function table(caption, headings, body) {
   return h(
     "div",
     { class: "table-wrap", tabindex: 0, role: "region", "aria-label": caption },
-    h("table", {}, h("caption", { class: "hint" }, caption), h("thead", {}, h("tr", {}, headings.map((t) => h("th", { scope: "col" }, t)))), body),
+    h("table", { class: "stack" }, h("caption", { class: "hint" }, caption), h("thead", {}, h("tr", {}, headings.map((t) => h("th", { scope: "col" }, t)))), body),
   );
 }
 

@@ -1,9 +1,11 @@
 // Avatar Creator: projects, upload a photo, generate from attributes, follow the job.
 import { api } from "../api.js";
 import { announce, credits, field, fill, h, onSubmit, options, pause, values } from "../dom.js";
-import { onLeave, refreshBalance } from "../session.js";
+import { connected } from "../realtime.js";
+import { listen, onLeave, refreshBalance } from "../session.js";
 
 const APP = "/api/apps/avatar-creator";
+const NS = "/avatar-creator";
 const TERMINAL = new Set(["completed", "failed"]);
 const CHOICES = {
   gender: ["", "female", "male", "non-binary"],
@@ -34,7 +36,7 @@ export async function avatars(main) {
 
   async function loadProjects(selectId) {
     const { projects } = await api(`${APP}/projects`, { query: { limit: 100 } });
-    fill(projectSelect, options(projects.map((p) => [p.id, `${p.name} (${p.avatarCount})`]), selectId));
+    fill(projectSelect, options(projects.map((p) => [p.id, p.name]), selectId));
     if (selectId) projectSelect.value = selectId;
     for (const part of main.querySelectorAll("[data-needs-project]")) part.hidden = !projects.length;
     await loadAvatars();
@@ -60,8 +62,8 @@ export async function avatars(main) {
     async (form) => {
       const project = await api(`${APP}/projects`, { method: "POST", json: values(form), idempotent: true });
       form.reset();
-      announce(`Project ${project.name} created.`);
       await loadProjects(project.id);
+      announce(`Project ${project.name} created.`);
       projectSelect.focus();
     },
   );
@@ -83,8 +85,8 @@ export async function avatars(main) {
         idempotent: true,
       });
       form.reset();
-      announce(`Uploaded ${result.avatar.name}: ${credits(result.creditUsed)} used, ${credits(result.creditBalance)} left.`);
       await Promise.all([loadAvatars(), refreshBalance()]);
+      announce(`Uploaded ${result.avatar.name}: ${credits(result.creditUsed)} used, ${credits(result.creditBalance)} left.`);
     },
   );
 
@@ -107,6 +109,7 @@ export async function avatars(main) {
       const body = values(form);
       const size = Number(body.size || 512);
       delete body.size;
+      await connected(NS);
       const queued = await api(`${APP}/projects/${projectSelect.value}/avatars/generate`, {
         method: "POST",
         json: { ...body, width: size, height: size },
@@ -118,29 +121,47 @@ export async function avatars(main) {
     },
   );
 
+  // The owner's generation events (generation:started, :progress, :completed, :failed).
+  const ended = new Map(); // generationId -> resolve, or true when the end came first
+  for (const name of ["completed", "failed"]) {
+    listen(NS, `generation:${name}`, (data) => {
+      const resolve = ended.get(data.generationId);
+      if (typeof resolve === "function") resolve();
+      else ended.set(data.generationId, true);
+    });
+  }
+  function endOf(generationId) {
+    if (ended.get(generationId) === true) return Promise.resolve();
+    return new Promise((resolve) => ended.set(generationId, resolve));
+  }
+
   async function follow(generation) {
-    const progress = h("progress", { max: 1, value: 0, "aria-label": "Avatar generation" });
-    const line = h("p", {}, `Generating ${generation.name}: ${generation.status}…`);
+    const progress = h("progress", { max: 1, "aria-label": "Avatar generation" }); // indeterminate
+    const line = h("p", {}, `Generating ${generation.name}…`);
     fill(job, line, progress);
+    // Events are best effort: a slow look at the status URL backs them up.
     let current = generation;
-    // Avatar Creator sends no realtime events: its status URL is polled, as any client does.
+    const event = endOf(generation.id).then(() => (progress.dataset.source = "event"));
     while (alive && !TERMINAL.has(current.status)) {
-      await pause(750);
+      await Promise.race([event, pause(5000)]);
       current = await api(`${APP}/generations/${generation.id}`);
-      line.textContent = `Generating ${generation.name}: ${current.status}…`;
     }
+    ended.delete(generation.id);
     if (!alive) return;
     progress.value = 1;
     if (current.status === "completed" && current.avatar) {
+      line.textContent = `${current.avatar.name} is ready.`;
       fill(
         job,
-        h("p", {}, `${current.avatar.name} is ready.`),
+        line,
+        progress,
         h("img", { class: "big-image", src: current.avatar.imageUrl, alt: `Generated avatar ${current.avatar.name}`, width: current.avatar.width, height: current.avatar.height }),
       );
       announce(`Avatar ${current.avatar.name} is ready.`);
     } else {
       const reason = current.error ? current.error.message : "The generation failed.";
-      fill(job, h("p", { class: "negative" }, `${reason} The held credits were returned.`));
+      line.textContent = `${reason} The held credits were returned.`;
+      line.className = "negative";
     }
     await Promise.all([loadAvatars(), refreshBalance()]);
   }

@@ -12,17 +12,14 @@ function rupiah(amount) {
 
 function paymentRow(payment) {
   const pay = payment.status === "pending" && payment.paymentUrl
-    ? h("a", { href: payment.paymentUrl, target: "_blank", rel: "noopener" }, "Pay", h("span", { class: "hint" }, " (opens a new tab)"))
-    : "";
+    ? h("a", { href: payment.paymentUrl, target: "_blank", rel: "noopener" }, "Pay", h("span", { class: "visually-hidden" }, ` order ${payment.merchantOrderId} (opens a new tab)`))
+    : null;
   return h(
     "tr",
     { "data-order": payment.merchantOrderId },
-    h("td", {}, when(payment.createdAt)),
-    h("td", {}, h("code", {}, payment.merchantOrderId)),
-    h("td", { class: "num" }, payment.credits),
-    h("td", { class: "num" }, rupiah(payment.amount)),
-    h("td", {}, badge(payment.status, "status")),
-    h("td", {}, pay),
+    h("td", {}, h("code", { class: "wrap" }, payment.merchantOrderId), h("br"), h("span", { class: "hint" }, when(payment.createdAt))),
+    h("td", { class: "num" }, payment.credits, h("br"), h("span", { class: "hint" }, rupiah(payment.amount))),
+    h("td", {}, badge(payment.status, "status"), pay ? h("br") : null, pay),
   );
 }
 
@@ -34,13 +31,16 @@ export async function buy(main) {
 
   async function loadPayments() {
     const page = await api(APP, { query: { limit: 10 } });
-    fill(rows, page.payments.length ? page.payments.map(paymentRow) : h("tr", {}, h("td", { colspan: 6 }, "No payments yet.")));
+    fill(rows, page.payments.length ? page.payments.map(paymentRow) : h("tr", {}, h("td", { colspan: 3 }, "No payments yet.")));
   }
 
   let before = null;
+  let pending = null; // the order created on this page, until the balance grows
   onBalance((balance) => {
     if (before !== null && balance.balance > before) {
       announce(`Payment received: your balance is now ${credits(balance.balance)}.`);
+      if (pending) fill(checkout, h("p", { class: "positive" }, `Order ${pending} is paid: thank you.`));
+      pending = null;
       loadPayments().catch(() => {});
     }
     before = balance.balance;
@@ -66,6 +66,7 @@ export async function buy(main) {
     async (f) => {
       const packageId = f.querySelector("input[name=packageId]:checked").value;
       const payment = await api(APP, { method: "POST", json: { packageId }, idempotent: true });
+      pending = payment.merchantOrderId;
       fill(
         checkout,
         h("p", {}, `Order ${payment.merchantOrderId}: ${credits(payment.credits)} for ${rupiah(payment.amount)}.`),
@@ -97,7 +98,12 @@ export async function buy(main) {
         h(
           "table",
           {},
-          h("thead", {}, h("tr", {}, ["Created", "Order", "Credits", "Amount", "Status", "Payment page"].map((t) => h("th", { scope: "col" }, t)))),
+          h("caption", { class: "hint" }, "Newest first"),
+          h(
+            "thead",
+            {},
+            h("tr", {}, h("th", { scope: "col" }, "Order"), h("th", { scope: "col", class: "num" }, "Credits"), h("th", { scope: "col" }, "Status")),
+          ),
           rows,
         ),
       ),

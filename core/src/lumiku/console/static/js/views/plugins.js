@@ -25,9 +25,21 @@ async function health(prefix) {
     return await api(`${prefix}/health`);
   } catch (error) {
     // A plugin that is down answers 503 with its state in the same shape, or an error.
-    if (error instanceof ApiError && error.status === 503) return { status: "down", state: "failed", reason: error.message };
+    if (error instanceof ApiError && error.status === 503) return { status: "down", state: "failed" };
     return { status: "down", state: "unknown", reason: messageOf(error) };
   }
+}
+
+function checkList(checks) {
+  const names = Object.keys(checks);
+  if (!names.length) return null;
+  return h(
+    "ul",
+    { class: "plain checks", "aria-label": "Checks" },
+    names.map((name) =>
+      h("li", {}, h("strong", {}, name), " ", badge(checks[name].status, "status"), checks[name].detail ? h("span", { class: "hint" }, ` ${checks[name].detail}`) : null),
+    ),
+  );
 }
 
 function appCard(app, checked) {
@@ -43,8 +55,10 @@ function appCard(app, checked) {
       badge(app.state),
       " · Health: ",
       badge(checked.status, "status"),
-      checked.reason ? h("span", { class: "hint" }, ` — ${checked.reason}`) : null,
     ),
+    // Operators (admins) get the reason and the checks; everyone else the state alone.
+    checked.reason ? h("p", {}, "Reason: ", checked.reason) : null,
+    checked.checks ? checkList(checked.checks) : null,
     costs(app.credits),
   );
 }

@@ -4,6 +4,7 @@ import { api, ApiError } from "../api.js";
 import { announce, credits, field, fill, h, messageOf, onSubmit, options, showError, values } from "../dom.js";
 import { connected } from "../realtime.js";
 import { listen, onLeave, refreshBalance } from "../session.js";
+import { poseRequests } from "./pose_requests.js";
 import { exportsForm, resultItem } from "./pose_results.js";
 
 const APP = "/api/apps/pose-generator";
@@ -84,8 +85,8 @@ export async function poses(main) {
       }
       const project = await api(`${APP}/projects`, { method: "POST", json: body, idempotent: true });
       form.reset();
-      announce(`Project ${project.projectName} created.`);
       await loadProjects(project.id);
+      announce(`Project ${project.projectName} created.`);
     },
   );
 
@@ -127,7 +128,9 @@ export async function poses(main) {
       fill(library);
     }
     const page = await api(`${APP}/library`, { query: { category: category.value, limit: PAGE, cursor } });
-    library.append(...page.poses.map(poseItem));
+    const items = page.poses.map(poseItem);
+    library.append(...items);
+    if (!reset) items[0]?.querySelector("input")?.focus(); // "Show more": on to the new poses
     cursor = page.nextCursor;
     more.hidden = !cursor;
   }
@@ -138,6 +141,7 @@ export async function poses(main) {
   const run = h("div", { class: "progress" });
   const results = h("ul", { class: "grid", "aria-label": "Generated poses" });
   const exportBox = h("div", {});
+  const requests = poseRequests();
 
   async function showResults(generationId) {
     const page = await api(`${APP}/generations/${generationId}/results`, { query: { limit: 100 } });
@@ -156,9 +160,8 @@ export async function poses(main) {
     refreshBalance().catch(() => {});
     follow(queued.generationId, {
       completed: async () => {
+        await Promise.all([showResults(pose.generationId), refreshBalance()]);
         announce("Background changed.");
-        await showResults(pose.generationId);
-        await refreshBalance();
       },
       failed: (data) => {
         status.textContent = `${data.error?.message || "The background change failed."} The held credits were returned.`;
@@ -197,8 +200,8 @@ export async function poses(main) {
         completed: async (data) => {
           bar.value = 100;
           outcome.textContent = `Done: ${data.completed} of ${data.total} poses, ${credits(data.creditsCharged)} charged.`;
-          announce("Generation complete.");
           await Promise.all([showResults(queued.generationId), refreshBalance()]);
+          announce("Generation complete.");
         },
         failed: (data) => {
           outcome.textContent = `${data.error?.message || "The generation failed."} Unused credits were returned.`;
@@ -238,9 +241,10 @@ export async function poses(main) {
       results,
       exportBox,
     ),
+    requests.section,
   );
   updateSummary();
-  await loadProjects();
+  await Promise.all([loadProjects(), requests.load()]);
   try {
     await loadLibrary(true);
   } catch (error) {
