@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
@@ -109,6 +111,10 @@ _DATABASE_DOWN = (
     sa.exc.InterfaceError,
     sa.exc.DisconnectionError,
     sa.exc.TimeoutError,
+    # The reads run from the event loop (lumiku.db.loop_reads) use the drivers directly.
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
 )
 _MISSING_SCHEMA = ("UndefinedTable", "UndefinedColumn")
 
