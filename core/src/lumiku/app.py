@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import gc
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -48,7 +47,6 @@ from lumiku.http.routing import group_routes
 from lumiku.http.shutdown import CutAtShutdown
 from lumiku.jobs.schedule import Scheduler
 from lumiku.logs import RequestLogMiddleware, configure_logging
-from lumiku.memory import release_memory
 from lumiku.plugins.discovery import discover
 from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookFailed, UnusableResult
 from lumiku.plugins.lifecycle import PluginLifecycle
@@ -302,10 +300,6 @@ def _lifespan(runtime: Runtime, realtime: RealtimeAttachment, watches: Watches) 
         serving = plural(len(runtime.registry.serving()), "plugin")
         logger.info("✅ Application started (%s serving)", serving)
         mark_ready()
-        # Startup's garbage (imports, plugin loading, migration checks) goes back to the
-        # system before the first request: part of the idle size the benchmark prints.
-        gc.collect()
-        release_memory(min_interval=0)
         try:
             yield {"runtime": runtime}
         finally:
