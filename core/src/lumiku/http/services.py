@@ -98,6 +98,7 @@ class EndpointServices:
         if self.gate is None:
             return await run_in_threadpool(self.authenticate, token, role)
         user = await self.gate.authenticate(token)
+        note_user(getattr(user, "id", None))
         require_role(user, role)
         return user
 
