@@ -430,7 +430,7 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     is spawned fresh and builds its app with this factory.
     """
     settings = settings or _checked_settings(None)
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
     configure_process(settings)
     app = create_app(settings)
     realtime = app.state.realtime
