@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -73,6 +74,16 @@ def run(_args: argparse.Namespace) -> int:
     line(OK, f"settings valid (environment: {settings.env})")
     for warning in settings.warnings:
         line(WARN, warning)
+    missing = _missing_sqlite_file(settings.database_url)
+    if missing:
+        # Opening it would create an empty database: a mistyped path must not look like a
+        # fresh install that only needs `lumiku migrate`.
+        line(
+            FAIL,
+            f"database file {missing} does not exist: check DATABASE_URL "
+            "(`lumiku migrate` creates it for a new install)",
+        )
+        return 1
     from lumiku.app import inspection_app
 
     try:
@@ -86,6 +97,15 @@ def run(_args: argparse.Namespace) -> int:
             app.state.runtime.engine.dispose()
             app.state.runtime.broker.close()
     return 1 if failed else 0
+
+
+def _missing_sqlite_file(url: str) -> str | None:
+    """Return the path of a SQLite database file that does not exist, else None."""
+    parsed = sa.engine.make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return None
+    return None if Path(path).exists() else path
 
 
 def _check(settings: Settings, app: Starlette | None, line: Line) -> None:
@@ -214,7 +234,9 @@ def _plugin_lines(
         mark = _MARKS.get(str(report["status"]), FAIL)
         if f"plugin {record.id}: {record.reason}" in required:
             mark = FAIL  # required in production: `lumiku serve` would not start
-        line(mark, f"plugin {record.id} {record.version}: {record.describe()}")
+        health = str(report["status"])
+        said = "" if health in ("ok", "up") or health in record.describe() else f"; health {health}"
+        line(mark, f"plugin {record.id} {record.version}: {record.describe()}{said}")
         checks = report.get("checks")
         for name, check in (checks if isinstance(checks, dict) else {}).items():
             status = str(check["status"])
