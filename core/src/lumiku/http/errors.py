@@ -15,6 +15,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from lumiku import errors
+from lumiku.db.loop_reads import ReadTimedOut
 
 logger = logging.getLogger("lumiku.http")
 
@@ -115,6 +116,7 @@ _DATABASE_DOWN = (
     psycopg.OperationalError,
     psycopg.InterfaceError,
     sqlite3.OperationalError,
+    ReadTimedOut,
 )
 _MISSING_SCHEMA = ("UndefinedTable", "UndefinedColumn")
 
