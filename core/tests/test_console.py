@@ -4,6 +4,7 @@ and no part of the API document."""
 from __future__ import annotations
 
 import fnmatch
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -31,15 +32,17 @@ def test_every_console_file_is_package_data() -> None:
 
 def test_the_console_is_served_with_a_strict_policy(make_client: Any) -> None:
     client = make_client([])
-    moved = client.get("/console", follow_redirects=False)
-    assert moved.status_code in (307, 308)
-    assert moved.headers["location"].endswith("/console/")
+    moved = client.get("/console", headers={"Host": "evil.example"}, follow_redirects=False)
+    assert moved.status_code == 308
+    assert moved.headers["location"] == "/console/"  # a path: never another host or scheme
     page = client.get("/console/")
     assert page.status_code == 200
     assert page.headers["content-type"].startswith("text/html")
     policy = page.headers["content-security-policy"]
     assert "script-src 'self';" in policy
     assert "'unsafe-inline'" not in policy
+    # No bare ws:/wss: (any host): 'self' covers this origin's sockets, plus the public URL's.
+    assert not re.search(r"wss?:(?!//)", policy)
     assert page.headers["x-content-type-options"] == "nosniff"
     assert '<script type="module" src="js/main.js">' in page.text
     module = client.get("/console/js/main.js")

@@ -6,6 +6,7 @@ configured) and each plugin's state and checks."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
@@ -70,7 +71,8 @@ def test_doctor_says_what_health_detailed_says(
             mark = {"ok": "✅", "degraded": "⚠️", "down": "❌"}[check["status"]]
             detail = check.get("detail", check["status"])
             assert f"{mark} plugin {plugin_id} check {name}: {detail}" in lines
-    assert f"⚠️ plugin {plugin.id} 1.2.3: running" in lines  # a check degraded: ⚠️
+    # A check degraded: ⚠️, and the line says why a running plugin is marked so.
+    assert f"⚠️ plugin {plugin.id} 1.2.3: running; health degraded" in lines
     # The Socket.IO namespace is registered as the server registers it.
     assert "✅ plugin pose_generator check websocket: /pose-generator" in lines
     # The core's checks too (the free space of the storage moves between the two runs).
@@ -95,7 +97,19 @@ def test_a_plugin_check_down_fails_the_checklist(
     assert doctor.code == 1
     lines = lines_of(doctor.out)
     assert f"❌ plugin {plugin.id} check quota: quota used up" in lines
-    assert f"❌ plugin {plugin.id} 1.2.3: running" in lines
+    assert f"❌ plugin {plugin.id} 1.2.3: running; health down" in lines
+
+
+def test_a_mistyped_sqlite_path_is_refused_not_created(
+    run_cli: Callable[..., Any], lumiku_env: dict[str, str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "typo" / "lumiku.db"
+    doctor = run_cli({**lumiku_env, "DATABASE_URL": f"sqlite:///{missing}"}, "doctor")
+
+    assert doctor.code == 1
+    assert f"❌ database file {missing} does not exist" in doctor.out
+    assert not missing.exists()
+    assert not missing.parent.exists()
 
 
 def test_doctor_against_a_local_s3_server_and_an_unreachable_one(

@@ -82,6 +82,8 @@ def test_migrate_then_serve_print_no_alembic_lines_and_each_warning_once(
     process, url, printed = _serve_until_started({**env, "JWT_SECRET": ""})
     assert httpx.get(url + "/health", timeout=10).status_code == 200
     out = _stop(process, printed)
+    # The access log is off unless LUMIKU_ACCESS_LOG=true.
+    assert "GET /health" not in out, out
     for chatter in ALEMBIC_CHATTER:
         assert chatter not in out, out
     assert out.count(MISTYPED) == 1, out

@@ -6,9 +6,9 @@ import asyncio
 import contextlib
 import functools
 import logging
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 import attrs
 import sqlalchemy as sa
@@ -25,12 +25,11 @@ from lumiku.bootstrap import Runtime, build_runtime, configure_process
 from lumiku.client_address import ClientAddressMiddleware
 from lumiku.console import console_routes
 from lumiku.db import ping
-from lumiku.health import (
-    HealthCheck,
+from lumiku.health import CheckResult, HealthCheck
+from lumiku.health_checks import (
     HealthSources,
     PluginHealth,
-    plugin_checks,
-    runtime_checks,
+    core_checks,
 )
 from lumiku.http.errors import (
     http_exception_handler,
@@ -49,10 +48,11 @@ from lumiku.http.shutdown import CutAtShutdown
 from lumiku.jobs.schedule import Scheduler
 from lumiku.logs import RequestLogMiddleware, configure_logging
 from lumiku.plugins.discovery import discover
-from lumiku.plugins.dispatch import FAIL_PLUGIN, HookFailed
+from lumiku.plugins.dispatch import FAIL_PLUGIN, LOG_AND_GO_ON, HookFailed, UnusableResult
 from lumiku.plugins.lifecycle import PluginLifecycle
 from lumiku.plugins.migrations import MigrationWatch
 from lumiku.plugins.registry import PluginRegistry, PluginSource
+from lumiku.plugins.state import PluginRecord
 from lumiku.realtime.attachment import RealtimeAttachment, attach_realtime, claim_namespaces
 from lumiku.realtime.credits import CREDITS_NAMESPACE, CreditsNamespace
 from lumiku.realtime.namespace import AuthenticatedNamespace
@@ -110,8 +110,50 @@ def _plugin_routes(
 def _plugin_health(runtime: Runtime) -> PluginHealth:
     # The same checks `lumiku doctor` runs; the pages show no exception text.
     return PluginHealth(
-        runtime.registry.sorted_records, plugin_checks(runtime), reason=shown_reason
+        runtime.registry.sorted_records, _plugin_checks(runtime), reason=shown_reason
     )
+
+
+def _core_checks(
+    runtime: Runtime, core_pending: Callable[[], bool] = lambda: False
+) -> dict[str, HealthCheck]:
+    """Return the core's checks over the runtime's database, Redis state and storage."""
+    return core_checks(
+        core_pending=core_pending,
+        engine=runtime.engine,
+        redis_enabled=runtime.settings.redis.enabled,
+        redis_up=lambda: runtime.registry.redis_available,
+        redis_problem=lambda: runtime.registry.redis_problem,
+        storage=runtime.storage,
+        storage_folders=runtime.registry.storage_folders,
+    )
+
+
+def _plugin_checks(runtime: Runtime) -> Callable[[PluginRecord], dict[str, HealthCheck]]:
+    """Return a plugin's checks: its ``register_health_checks`` hook called with its context;
+    a hook that raises or returns something unusable is one ``down`` check named ``hook``."""
+
+    def checks_of(record: PluginRecord) -> dict[str, HealthCheck]:
+        if not record.loaded:
+            return {}
+        checks = runtime.hooks.call(
+            "register_health_checks",
+            record,
+            {"ctx": runtime.context(record)},
+            on_failure=LOG_AND_GO_ON,
+            accept=lambda result: dict(result or {}),
+        )
+        if not isinstance(checks, HookFailed):
+            return cast(dict[str, HealthCheck], checks)
+        cause = checks.cause
+        detail = (
+            f"register_health_checks returned something unusable: {cause}"
+            if isinstance(cause, UnusableResult)
+            else f"register_health_checks raised {type(cause).__name__}"
+        )
+        return {"hook": lambda: CheckResult("down", detail)}
+
+    return checks_of
 
 
 def _health_routes(
@@ -316,7 +358,7 @@ def create_app(
     plugin_health = _plugin_health(runtime)
     operators = OperatorAccess(runtime.auth, settings.metrics_token)
     migrations = MigrationWatch(runtime.engine, runtime.registry, runtime.hooks, runtime.metrics)
-    core_health = runtime_checks(runtime, core_pending=lambda: migrations.core_pending is True)
+    core_health = _core_checks(runtime, core_pending=lambda: migrations.core_pending is True)
     app_routes.extend(
         [
             *introspection_routes(runtime.registry, runtime.metrics, openapi, operators),
@@ -368,9 +410,17 @@ def create_app(
     app.state.runtime = runtime
     app.state.realtime = realtime
     app.state.watches = watches
-    # What /health/detailed runs, for `lumiku doctor` to run the same (lumiku.health).
+    # What /health/detailed runs, for `lumiku doctor` to run the same (lumiku.health_checks).
     app.state.health = HealthSources(core_health, plugin_health)
     return app
+
+
+def inspection_app(settings: Settings) -> Starlette:
+    """Build the app as ``lumiku serve`` builds it, without its startup lines and without
+    serving it (no lifespan: no plugin starts): for ``lumiku doctor`` to run the checks
+    ``/health/detailed`` runs (``app.state.health``). Raises ``ConfigurationError`` as
+    ``build_runtime`` does."""
+    return create_app(runtime=build_runtime(settings))
 
 
 def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
@@ -380,7 +430,7 @@ def create_asgi_app(settings: Settings | None = None) -> ASGIApp:
     is spawned fresh and builds its app with this factory.
     """
     settings = settings or _checked_settings(None)
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
     configure_process(settings)
     app = create_app(settings)
     realtime = app.state.realtime

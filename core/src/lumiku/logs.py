@@ -221,15 +221,21 @@ class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         pass
 
 
-def configure_logging(level: str = "INFO", fmt: str = "text", *, force: bool = False) -> None:
+def configure_logging(
+    level: str = "INFO", fmt: str = "text", *, access_log: bool = False, force: bool = False
+) -> None:
     """Send every log line to stderr in the format ``fmt`` (``text`` or ``json``: the
     settings' ``LOG_LEVEL`` and ``LUMIKU_LOG_FORMAT``), at ``level`` and above. Calling it
     again replaces the handler.
 
     As ``logging.basicConfig``, it leaves a root logger that something else gave handlers
-    alone (a test runner capturing logs) unless ``force``.
+    alone (a test runner capturing logs) unless ``force``. uvicorn's access log (one line
+    per request) is written only with ``access_log`` (``LUMIKU_ACCESS_LOG=true``); the
+    metrics count requests without it.
     """
     root = logging.getLogger()
+    # A disabled logger costs one attribute check per request.
+    logging.getLogger("uvicorn.access").disabled = not access_log
     for name in _QUIET:
         logging.getLogger(name).setLevel(logging.WARNING)
     if not force and any(not getattr(h, "lumiku", False) for h in root.handlers):

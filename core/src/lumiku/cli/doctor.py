@@ -1,27 +1,29 @@
 """``lumiku doctor``: the pre-deployment checklist, one ✅/⚠️/❌ line per item.
 
-It runs the health checks the server runs for ``/health/detailed`` (``lumiku.health``: the
-same functions, on a runtime built as the server builds it), after the checks only a
-deployment needs: the settings, the migrations of every branch, the storage layout. What
-each line means: docs/operations.md, "lumiku doctor".
+It runs the health checks the server runs for ``/health/detailed`` (``lumiku.health_checks``:
+the same functions, on the app built as the server builds it, not served), after the checks
+only a deployment needs: the settings, the migrations of every branch, the storage layout.
+What each line means: docs/operations.md, "lumiku doctor".
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+from starlette.applications import Starlette
 
-from lumiku.bootstrap import Runtime, build_runtime
 from lumiku.cli.console import FAIL, OK, WARN
 from lumiku.cli.environment import load_registry
 from lumiku.db import migrate
 from lumiku.db.engine import create_engine
 from lumiku.errors import ConfigurationError
-from lumiku.health import (
+from lumiku.health import CheckResult
+from lumiku.health_checks import (
     MIGRATIONS_PENDING,
-    CheckResult,
     HealthSources,
     PluginHealth,
     core_checks,
@@ -72,20 +74,43 @@ def run(_args: argparse.Namespace) -> int:
     line(OK, f"settings valid (environment: {settings.env})")
     for warning in settings.warnings:
         line(WARN, warning)
+    missing = _missing_sqlite_file(settings.database_url)
+    if missing:
+        # Opening it would create an empty database: a mistyped path must not look like a
+        # fresh install that only needs `lumiku migrate`.
+        line(
+            FAIL,
+            f"database file {missing} does not exist: check DATABASE_URL "
+            "(`lumiku migrate` creates it for a new install)",
+        )
+        return 1
+    from lumiku.app import inspection_app
+
     try:
-        runtime: Runtime | None = build_runtime(settings)
+        app: Starlette | None = inspection_app(settings)
     except ConfigurationError:
-        runtime = None  # a plugin required in production is not configured: its line says
+        app = None  # a plugin required in production is not configured: its line says
     try:
-        _check(settings, runtime, line)
+        _check(settings, app, line)
     finally:
-        if runtime is not None:
-            runtime.engine.dispose()
-            runtime.broker.close()
+        if app is not None:
+            app.state.runtime.engine.dispose()
+            app.state.runtime.broker.close()
     return 1 if failed else 0
 
 
-def _check(settings: Settings, runtime: Runtime | None, line: Line) -> None:
+def _missing_sqlite_file(url: str) -> str | None:
+    """Return the path of a SQLite database file that does not exist, else None."""
+    parsed = sa.engine.make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:":
+        return None
+    return None if Path(path).exists() else path
+
+
+def _check(settings: Settings, app: Starlette | None, line: Line) -> None:
+    # The app's runtime (lumiku.bootstrap.Runtime): only composition roots name it.
+    runtime: Any = app.state.runtime if app is not None else None
     registry = runtime.registry if runtime is not None else load_registry(settings)
     for warning in registry.configuration_warnings():
         line(WARN, warning)
@@ -100,7 +125,7 @@ def _check(settings: Settings, runtime: Runtime | None, line: Line) -> None:
             storage.ensure_layout(registry.storage_folders())  # as the server's startup does
         except OSError as exc:
             lines.append((FAIL, f"storage {where} cannot be created: {exc.strerror}"))
-        sources = _health_sources(settings, runtime, registry, engine, storage, behind)
+        sources = _health_sources(settings, app, registry, engine, storage, behind)
         _, results, reports = detailed_report(sources.checks, sources.plugins)
     finally:
         if runtime is None:
@@ -111,7 +136,7 @@ def _check(settings: Settings, runtime: Runtime | None, line: Line) -> None:
 
 def _health_sources(
     settings: Settings,
-    runtime: Runtime | None,
+    app: Starlette | None,
     registry: PluginRegistry,
     engine: sa.Engine,
     storage: StorageBackend,
@@ -119,10 +144,7 @@ def _health_sources(
 ) -> HealthSources:
     """Return the checks ``/health/detailed`` runs: those of the app built as ``lumiku
     serve`` builds it (its routes, realtime namespaces and health), not served."""
-    if runtime is not None:
-        from lumiku.app import create_app
-
-        app = create_app(runtime=runtime)
+    if app is not None:
         app.state.watches.migrations.core_pending = core_behind  # read at its startup
         sources: HealthSources = app.state.health
         return sources
@@ -212,7 +234,9 @@ def _plugin_lines(
         mark = _MARKS.get(str(report["status"]), FAIL)
         if f"plugin {record.id}: {record.reason}" in required:
             mark = FAIL  # required in production: `lumiku serve` would not start
-        line(mark, f"plugin {record.id} {record.version}: {record.describe()}")
+        health = str(report["status"])
+        said = "" if health in ("ok", "up") or health in record.describe() else f"; health {health}"
+        line(mark, f"plugin {record.id} {record.version}: {record.describe()}{said}")
         checks = report.get("checks")
         for name, check in (checks if isinstance(checks, dict) else {}).items():
             status = str(check["status"])

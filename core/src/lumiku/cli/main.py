@@ -57,7 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit code."""
     args = build_parser().parse_args(argv)
     settings, _problems = read_settings()  # the command reports any problem itself
-    configure_logging(settings.log_level, settings.log_format)
+    configure_logging(settings.log_level, settings.log_format, access_log=settings.access_log)
     try:
         code: int = args.func(args)
     except LumikuError as exc:

@@ -10,7 +10,8 @@ A hop to a worker thread costs more than a primary-key read (``docs/decisions.md
   transaction (no ``BEGIN``): it sees what was committed before it started.
 - **PostgreSQL**: on an asyncio psycopg connection in autocommit (one round trip, no
   ``BEGIN``/``ROLLBACK``), from a small pool per event loop. A statement that takes more
-  than ``timeout`` seconds raises ``TimeoutError`` and its connection is dropped.
+  than ``timeout`` seconds raises ``ReadTimedOut`` (a ``TimeoutError``; the edge answers it
+  503 as any database that cannot serve) and its connection is dropped.
 
 Statements are written once with ``:name`` parameters (``Statement``). Rows come back as
 the driver's tuples: SQLite gives timestamps as text (``as_utc`` turns either into an aware
@@ -37,6 +38,11 @@ from lumiku.db.engine import is_sqlite
 
 Row = tuple[Any, ...]
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")
+
+
+class ReadTimedOut(TimeoutError):
+    """A read from the loop took longer than the reader's ``timeout``: the database is
+    stalled or overloaded (answered 503 ``SERVICE_UNAVAILABLE``, not 500)."""
 
 
 @attrs.frozen
@@ -130,6 +136,9 @@ class _PostgresPool:
                 async with asyncio.timeout(self._seconds):
                     cursor = await connection.execute(sql, params, prepare=True)
                     result = await (cursor.fetchall() if many else cursor.fetchone())
+            except TimeoutError as exc:
+                await connection.close()  # in an unknown state: never reused
+                raise ReadTimedOut(f"a read took longer than {self._seconds} s") from exc
             except BaseException:
                 await connection.close()  # in an unknown state: never reused
                 raise
@@ -187,8 +196,8 @@ class LoopReader:
 
     async def _fetch(self, statement: Statement, params: Mapping[str, Any], many: bool) -> Any:
         """Run ``statement``; driver errors are raised as SQLAlchemy's (``OperationalError``
-        for a database that cannot serve: the edge answers 503), a timeout as
-        ``sqlalchemy.exc.TimeoutError``."""
+        for a database that cannot serve: the edge answers 503), a slow read as
+        ``ReadTimedOut``."""
         self.statements += 1
         try:
             return await self._run(statement, params, many)
@@ -197,8 +206,6 @@ class LoopReader:
             raise sa.exc.DBAPIError.instance(
                 statement.sqlite, dict(params), error, driver, hide_parameters=True
             ) from error
-        except TimeoutError as error:
-            raise sa.exc.TimeoutError("the database did not answer a loop read in time") from error
 
     async def _run(self, statement: Statement, params: Mapping[str, Any], many: bool) -> Any:
         if self._sqlite_reads is not None:

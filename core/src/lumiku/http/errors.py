@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from typing import Any
 
+import psycopg
 import sqlalchemy as sa
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from lumiku import errors
+from lumiku.db.loop_reads import ReadTimedOut
 
 logger = logging.getLogger("lumiku.http")
 
@@ -109,6 +112,11 @@ _DATABASE_DOWN = (
     sa.exc.InterfaceError,
     sa.exc.DisconnectionError,
     sa.exc.TimeoutError,
+    # The reads run from the event loop (lumiku.db.loop_reads) use the drivers directly.
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    sqlite3.OperationalError,
+    ReadTimedOut,
 )
 _MISSING_SCHEMA = ("UndefinedTable", "UndefinedColumn")
 

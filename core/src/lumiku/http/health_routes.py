@@ -20,15 +20,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from lumiku.health import (
-    CheckResult,
-    HealthCheck,
-    PluginHealth,
-    detailed_report,
-    overall,
-    run_checks,
-    top_status,
-)
+from lumiku.health import CheckResult, HealthCheck, overall, run_checks, top_status
+from lumiku.health_checks import PluginHealth, detailed_report
 from lumiku.http.described import OPERATORS, OPTIONAL_BEARER, PUBLIC, described, error_ref
 from lumiku.http.errors import error_body
 from lumiku.http.operator import OperatorAccess

@@ -140,10 +140,13 @@ export async function avatars(main) {
     const line = h("p", {}, `Generating ${generation.name}…`);
     fill(job, line, progress);
     // Events are best effort: a slow look at the status URL backs them up.
+    // Once the event has come, the status URL is asked once a second (not in a tight loop)
+    // until it says the same.
     let current = generation;
+    let heard = false;
     const event = endOf(generation.id).then(() => (progress.dataset.source = "event"));
     while (alive && !TERMINAL.has(current.status)) {
-      await Promise.race([event, pause(5000)]);
+      await (heard ? pause(1000) : Promise.race([event.then(() => (heard = true)), pause(5000)]));
       current = await api(`${APP}/generations/${generation.id}`);
     }
     ended.delete(generation.id);
