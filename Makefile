@@ -53,7 +53,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/startup.py
 	$(BIN)/python bench/ledger.py
 	$(BIN)/python bench/jobs.py
-	$(BIN)/python bench/http.py
+	$(BIN)/python bench/edge.py
 
 ## make console-assets: copy the pinned npm packages of console/package.json (and its lock)
 ## into the core package (socket.io-client, served at /console/vendor/) and the browser

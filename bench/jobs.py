@@ -42,9 +42,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-# Run as a script, bench/ comes first on sys.path, and bench/http.py would shadow the
-# standard library's http package (which httpx and uvicorn import): take bench/ off.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).parent.resolve()]
 LATENCY_ROUNDS, GENERATIONS, POSES, SMALL, USERS = 40, 8, 6, ("192", "256"), 4
 NS = "/pose-generator"
 LUMIKU = str(Path(sys.executable).parent / "lumiku")

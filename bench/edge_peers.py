@@ -1,4 +1,4 @@
-"""The two apps ``bench/http.py`` compares Lumiku with, each run as one uvicorn process.
+"""The two apps ``bench/edge.py`` compares Lumiku with, each run as one uvicorn process.
 
 - ``peer_app``: what a user writes by hand with FastAPI in an afternoon: PyJWT verifies the
   bearer token (HS256, same secret as Lumiku's), then a sync SQLAlchemy Core read on an
@@ -11,14 +11,6 @@ Both are uvicorn factories configured from the environment: ``BENCH_DATABASE_URL
 """
 
 from __future__ import annotations
-
-import sys
-from pathlib import Path
-
-# Run as a script, this folder comes first on sys.path, and bench/http.py would shadow the
-# standard library's ``http`` package for uvicorn.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
 
 import argparse
 import json
@@ -149,7 +141,7 @@ def bare_app() -> Starlette:
 
 
 def main() -> None:
-    """Serve one app on one uvicorn process: ``http_peers.py peer_app --port N``."""
+    """Serve one app on one uvicorn process: ``edge_peers.py peer_app --port N``."""
     import uvicorn
 
     parser = argparse.ArgumentParser()

@@ -1,11 +1,11 @@
 """Authenticated reads over HTTP: Lumiku against a FastAPI peer and a bare Starlette route.
 
-Run: ``.venv/bin/python bench/http.py [--databases sqlite,postgresql] [--duration 3]
+Run: ``.venv/bin/python bench/edge.py [--databases sqlite,postgresql] [--duration 3]
 [--rounds 3] [--connections 32] [--redis]`` (``make bench`` installs wrk first).
 
 For each database (SQLite in a temporary folder; PostgreSQL in a database of its own, created
 and dropped here) it migrates, starts ``lumiku serve`` with the three shipped plugins, the
-FastAPI peer and the bare route (``bench/http_peers.py``), each as one uvicorn process on a
+FastAPI peer and the bare route (``bench/edge_peers.py``), each as one uvicorn process on a
 free loopback port, seeds one user (25 ledger entries, 5 avatar projects), then loads the
 three in turn, A/B/C interleaved, with ``wrk -t2 -cN --latency`` on:
 
@@ -20,14 +20,6 @@ machine is shared: compare ratios from one run, not absolute figures from differ
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-# This file is named like the standard library's ``http`` package: run as a script, its folder
-# comes first on sys.path and would shadow it for urllib and uvicorn.
-if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
-    del sys.path[0]
-
 import argparse
 import contextlib
 import json
@@ -38,11 +30,13 @@ import shutil
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -246,7 +240,7 @@ def run_database(kind: str, args: argparse.Namespace, folder: Path) -> dict[str,
                 "BENCH_BODIES": str(bodies_file),
             }
             for app, factory in (("peer", "peer_app"), ("bare", "bare_app")):
-                command = [sys.executable, str(ROOT / "bench" / "http_peers.py"), factory]
+                command = [sys.executable, str(ROOT / "bench" / "edge_peers.py"), factory]
                 command += ["--port", str(ports[app])]
                 processes.append(start(command, peer_env, log))
             for app, process in zip(APPS[1:], processes[1:], strict=True):
