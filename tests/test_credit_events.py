@@ -5,48 +5,16 @@ balance change when an admin grants credits, only its own; ``GET
 from __future__ import annotations
 
 import asyncio
-import queue
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import sqlalchemy as sa
 
 from lumiku.ledger.tables import credit_accounts
-from lumiku.testing import runtime_of, serve_in_thread
+from lumiku.testing import listening, runtime_of, serve_in_thread
 
 NS = "/credits"
 PASSWORD = "amber-violin-7-quartz"
-
-
-@contextmanager
-def listening(url: str, token: str) -> Iterator[queue.Queue[tuple[str, Any]]]:
-    """Connect a Socket.IO client to ``/credits`` on a loop of its own; yield its events."""
-    import socketio
-
-    received: queue.Queue[tuple[str, Any]] = queue.Queue()
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    client = socketio.AsyncClient(reconnection=False)
-
-    async def on_any(event: str, data: Any) -> None:
-        received.put((event, data))
-
-    client.on("*", on_any, namespace=NS)
-    connect = client.connect(
-        url, namespaces=[NS], auth={"token": token}, transports=["websocket"], wait_timeout=10
-    )
-    asyncio.run_coroutine_threadsafe(connect, loop).result(timeout=15)
-    try:
-        yield received
-    finally:
-        asyncio.run_coroutine_threadsafe(client.disconnect(), loop).result(timeout=15)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
 
 
 def _sign_up(http: httpx.Client, email: str) -> tuple[str, str]:
@@ -72,7 +40,7 @@ def test_a_grant_reaches_the_owners_credits_socket_and_nobody_elses(make_app: An
     ):
         user_id, token = _sign_up(http, "owner@example.com")
         _other_id, other_token = _sign_up(http, "other@example.com")
-        with listening(url, token) as mine, listening(url, other_token) as theirs:
+        with listening(url, token, NS) as mine, listening(url, other_token, NS) as theirs:
             granted = http.post(
                 "/api/admin/credits/grant",
                 json={"userId": user_id, "amount": 25, "reason": "support"},

@@ -18,21 +18,17 @@ in the PostgreSQL suite only (SQLite is one machine's database).
 
 from __future__ import annotations
 
-import asyncio
 import os
 import queue
 import subprocess
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import socketio
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -41,6 +37,7 @@ from lumiku.testing import (
     LumikuProcess,
     LumikuProcesses,
     install_plugins,
+    listening,
     lumiku_command,
     process_env,
     runtime_of,
@@ -111,32 +108,6 @@ def migrate(make_app: Callable[..., Any]) -> Iterator[Callable[..., Any]]:
     yield build
     for app in built:
         runtime_of(app).engine.dispose()
-
-
-@contextmanager
-def listening(url: str, token: str) -> Iterator[queue.Queue[tuple[str, Any]]]:
-    """Connect a Socket.IO client to ``url`` for ``token``; yield the events it receives."""
-    received: queue.Queue[tuple[str, Any]] = queue.Queue()
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    client = socketio.AsyncClient(reconnection=False)
-
-    async def on_any(event: str, data: Any) -> None:
-        received.put((event, data))
-
-    client.on("*", on_any, namespace=NAMESPACE)
-    connect = client.connect(
-        url, namespaces=[NAMESPACE], auth={"token": token}, transports=["websocket"]
-    )
-    asyncio.run_coroutine_threadsafe(connect, loop).result(timeout=30)
-    try:
-        yield received
-    finally:
-        asyncio.run_coroutine_threadsafe(client.disconnect(), loop).result(timeout=30)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=10)
-        loop.close()
 
 
 def events_until_end(received: queue.Queue[tuple[str, Any]]) -> list[tuple[str, Any]]:
@@ -231,7 +202,7 @@ def test_two_nodes_and_two_workers_share_files_events_and_credits(
                 .scalars()
                 .all()
             )
-        with listening(node_a, owner.token) as events_on_a:
+        with listening(node_a, owner.token, NAMESPACE, timeout=30) as events_on_a:
             queued = owner.post(
                 "/generate",
                 json={

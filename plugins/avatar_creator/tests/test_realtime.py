@@ -3,48 +3,16 @@
 
 from __future__ import annotations
 
-import asyncio
-import queue
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
-import socketio
 
-from lumiku.testing import serve_in_thread
+from lumiku.testing import listening, serve_in_thread
 from lumiku_avatar_creator.plugin import spec
 
 NS = "/avatar-creator"
 PASSWORD = "amber-violin-7-quartz"
-
-
-@contextmanager
-def listening(url: str, token: str) -> Iterator[queue.Queue[tuple[str, Any]]]:
-    """Connect an asyncio client for ``token`` on a loop of its own; yield its events."""
-    received: queue.Queue[tuple[str, Any]] = queue.Queue()
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    client = socketio.AsyncClient(reconnection=False)
-
-    async def on_any(event: str, data: Any) -> None:
-        received.put((event, data))
-
-    client.on("*", on_any, namespace=NS)
-    connect = client.connect(
-        url, namespaces=[NS], auth={"token": token}, transports=["websocket"], wait_timeout=10
-    )
-    asyncio.run_coroutine_threadsafe(connect, loop).result(timeout=15)
-    try:
-        yield received
-    finally:
-        asyncio.run_coroutine_threadsafe(client.disconnect(), loop).result(timeout=15)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=5)
-        loop.close()
 
 
 def _sign_up(http: httpx.Client, email: str) -> dict[str, str]:
@@ -64,8 +32,8 @@ def test_the_owner_receives_started_progress_and_completed(make_app: Any) -> Non
         other = _sign_up(core, "other@example.com")
         project = http.post("/projects", json={"name": "Team"}, headers=owner).json()["id"]
         with (
-            listening(url, owner["Authorization"][7:]) as mine,
-            listening(url, other["Authorization"][7:]) as theirs,
+            listening(url, owner["Authorization"][7:], NS) as mine,
+            listening(url, other["Authorization"][7:], NS) as theirs,
         ):
             queued = http.post(
                 f"/projects/{project}/avatars/generate",
@@ -74,7 +42,7 @@ def test_the_owner_receives_started_progress_and_completed(make_app: Any) -> Non
             )
             assert queued.status_code == 202, queued.text
             generation_id = queued.json()["generation"]["id"]
-            events = []
+            events: list[tuple[str, Any]] = []
             while not events or events[-1][0] not in ("generation:completed", "generation:failed"):
                 events.append(mine.get(timeout=30))
             time.sleep(0.3)  # anything meant for the owner has arrived by now

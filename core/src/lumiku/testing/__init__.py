@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from lumiku.testing.realtime import PublishedEvent, RecordingPublisher
     from lumiku.testing.redis_server import RedisProcess
     from lumiku.testing.server import free_port, serve_in_thread
+    from lumiku.testing.socket_client import listening
     from lumiku.testing.tcp_proxy import TcpProxy
     from lumiku.testing.templates import ScratchDatabase, TestDatabases
 
@@ -65,6 +66,7 @@ _LAZY = {
     "RedisProcess": "lumiku.testing.redis_server",
     "free_port": "lumiku.testing.server",
     "serve_in_thread": "lumiku.testing.server",
+    "listening": "lumiku.testing.socket_client",
     "TcpProxy": "lumiku.testing.tcp_proxy",
     "ScratchDatabase": "lumiku.testing.templates",
     "TestDatabases": "lumiku.testing.templates",
@@ -95,6 +97,7 @@ __all__ = [
     "free_port",
     "install_plugins",
     "job_queue_of",
+    "listening",
     "lumiku_command",
     "process_env",
     "runtime_of",
