@@ -9,10 +9,10 @@ from typing import Any
 import httpx
 import pytest
 
-from lumiku.testing import OPERATOR_HEADERS, runtime_of, serve_in_thread
+from lumiku.testing import OPERATOR_HEADERS, listening, runtime_of, serve_in_thread
 from lumiku_avatar_creator.plugin import spec as avatar_spec
 
-from .test_realtime import events_until_end, listening
+from .test_realtime import NS, events_until_end
 
 
 def plugin_state(http: httpx.Client) -> str:
@@ -47,7 +47,7 @@ def test_losing_and_regaining_redis_switches_how_jobs_run(
             project = api.project()
 
             def generate() -> dict[str, Any]:
-                with listening(url, api.token) as events:
+                with listening(url, api.token, NS) as events:
                     queued = api.gallery(project, poses)
                     assert queued.status_code == 202, queued.text
                     names = [name for name, _ in events_until_end(events)]

@@ -69,9 +69,7 @@ def test_the_owner_receives_its_events_from_a_redis_worker(
 ) -> None:
     server = private_redis()
     app = make_app([kit.spec], REDIS_ENABLED="true", REDIS_URL=server.url, **kit.small)
-    # asyncio's loop: uvloop at times refuses to close a loop a Redis connection of the
-    # app's startup is still registered with (EBUSY in the server thread, not in the app).
-    with serve_in_thread(app.state.realtime.wrap(app), loop="asyncio") as url:
+    with serve_in_thread(app.state.realtime.wrap(app)) as url:
         broker = runtime_of(app).broker
         worker = dramatiq.Worker(broker, queues={"pose_generator"}, worker_threads=1)
         worker.start()

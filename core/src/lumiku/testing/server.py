@@ -26,14 +26,17 @@ def serve_in_thread(
     *,
     port: int | None = None,
     startup_timeout: float = 20.0,
-    loop: str = "auto",
+    loop: str = "asyncio",
 ) -> Iterator[str]:
     """Run ``app`` (lifespan included) in a background thread; yield its base URL.
 
     ``port`` is a free port chosen beforehand (``free_port()``), for an app that must know
     its own address before it is built (a callback URL); by default one is picked.
-    ``loop`` is uvicorn's event loop (``"asyncio"`` for a test whose Redis restarts under
-    the app: uvloop refuses to close a loop a dead connection is still registered with).
+    ``loop`` is uvicorn's event loop: asyncio's by default, because uvloop refuses to close
+    a loop that a connection is still registered with (a test's Socket.IO client that
+    disconnects after the server stopped, a Redis that restarted under the app) and the
+    server thread then dies with EBUSY; ``"auto"`` (uvloop) as ``lumiku serve`` runs, which
+    the tests of real ``lumiku serve`` processes cover.
     """
     port = port or free_port()
     config = uvicorn.Config(
