@@ -14,10 +14,9 @@ They run on SQLite and on PostgreSQL, with the embedded default (no Redis) and w
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,32 +29,13 @@ from lumiku.auth.change_feed import settle
 from lumiku.db.engine import is_sqlite
 from lumiku.db.tables import users
 from lumiku.testing import runtime_of, sign_up
+from lumiku.testing.processes import lumiku_command, wait_process_ready
 from lumiku.testing.server import free_port
 
 pytestmark = [pytest.mark.slow]
 
 BALANCE = "/api/credits/balance"
 WARM_UPS = 5  # requests per process before the revocation: the caches hold the account
-
-
-def _lumiku() -> list[str]:
-    script = Path(sys.executable).parent / "lumiku"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "lumiku.cli.main"]
-
-
-def _wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90
-    while True:
-        if process.poll() is not None:
-            raise AssertionError(f"{url} exited:\n{log.read_text(errors='replace')[-4000:]}")
-        try:
-            if httpx.get(f"{url}/health/readiness", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{url} not ready:\n{log.read_text(errors='replace')[-4000:]}")
-        time.sleep(0.1)
 
 
 @pytest.fixture
@@ -76,14 +56,16 @@ def two_servers(
             log = tmp_path / f"serve-{name}.log"
             with log.open("wb") as sink:
                 process = subprocess.Popen(
-                    [*_lumiku(), "serve", "--port", str(port)],
+                    [*lumiku_command(), "serve", "--port", str(port)],
                     env=env,
                     stdout=sink,
                     stderr=subprocess.STDOUT,
                 )
             started.append(process)
             urls.append(f"http://127.0.0.1:{port}")
-            _wait_ready(urls[-1], process, log)
+            wait_process_ready(
+                urls[-1], process, functools.partial(log.read_text, errors="replace")
+            )
         return urls[0], urls[1], runtime_of(apps[-1]).engine
 
     yield start

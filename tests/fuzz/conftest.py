@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ import httpx
 import pytest
 
 from lumiku.testing import free_port, runtime_of, serve_in_thread
+from lumiku.testing.processes import lumiku_command, wait_process_ready
 from lumiku.testing.pytest_plugin import test_backend
 
 PASSWORD = "tangerine-compass-42-lantern"
@@ -41,26 +41,9 @@ class Server:
         return "\n".join(log.read_text(errors="replace") for log in logs)
 
 
-def lumiku_command() -> list[str]:
-    """Return the command line of the ``lumiku`` CLI of this environment."""
-    script = Path(sys.executable).parent / "lumiku"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "lumiku.cli.main"]
-
-
 def wait_ready(server: Server, timeout: float = 90.0) -> None:
     """Wait until the server answers ``/health/readiness`` with 200."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if server.process.poll() is not None:
-            raise AssertionError(f"lumiku serve exited:\n{server.log_text()[-4000:]}")
-        try:
-            if httpx.get(f"{server.url}/health/readiness", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise AssertionError(f"lumiku serve did not get ready:\n{server.log_text()[-4000:]}")
-        time.sleep(0.2)
+    wait_process_ready(server.url, server.process, server.log_text, "lumiku serve", timeout)
 
 
 @pytest.fixture

@@ -23,8 +23,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import attrs
 import httpx
@@ -134,17 +135,33 @@ def wait_ready(url: str, node: LumikuProcess, timeout: float = 90.0) -> None:
     Raises ``AssertionError`` (with the end of its log) when it exits or is not ready
     within ``timeout`` seconds.
     """
+    wait_process_ready(url, node.process, node.log_text, node.name, timeout)
+
+
+def wait_process_ready(
+    url: str,
+    process: subprocess.Popen[Any],
+    log_text: Callable[[], str],
+    name: str | None = None,
+    timeout: float = 90.0,
+) -> None:
+    """Wait until the server ``process`` answers ``<url>/health/readiness`` with 200.
+
+    Raises ``AssertionError`` (with the end of ``log_text()``) when it exits or is not ready
+    within ``timeout`` seconds.
+    """
+    name = name or url
     deadline = time.monotonic() + timeout
     while True:
-        if node.process.poll() is not None:
-            raise AssertionError(f"{node.name} exited:\n{node.log_text()[-4000:]}")
+        if process.poll() is not None:
+            raise AssertionError(f"{name} exited:\n{log_text()[-4000:]}")
         try:
             if httpx.get(f"{url}/health/readiness", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         if time.monotonic() > deadline:
-            raise AssertionError(f"{node.name} did not get ready:\n{node.log_text()[-4000:]}")
+            raise AssertionError(f"{name} did not get ready:\n{log_text()[-4000:]}")
         time.sleep(0.2)
 
 
